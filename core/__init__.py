@@ -1,0 +1,1 @@
+"""The bottom floor: settings, error vocabulary, format readers, sample generator. Imports nothing of ours."""

@@ -1,0 +1,6 @@
+"""Readers for real market-data file formats: pure functions of a file's bytes to a raw bar frame."""
+
+from core.formats.frame import RAW_SCHEMA, SourceFile
+from core.formats.registry import FORMATS, read_source
+
+__all__ = ["FORMATS", "RAW_SCHEMA", "SourceFile", "read_source"]

@@ -1,0 +1,88 @@
+"""data.binance.vision klines: 12 columns, optional header, epoch ms (to 2024) or µs (2025 on).
+
+Spot files switched from milliseconds to microseconds on 2025-01-01; the unit is told per row by
+magnitude, so a file straddling the switch still reads right.
+"""
+
+from __future__ import annotations
+
+import io
+
+import polars as pl
+
+from core.errors import UnreadableFileError
+from core.formats.frame import SourceFile, conform, split_lines
+
+NAME = "binance"
+COLUMNS = [
+    "open_time", "open", "high", "low", "close", "volume", "close_time",
+    "quote_volume", "trades", "taker_buy_base", "taker_buy_quote", "ignore",
+]
+_NUMERIC = ["open", "high", "low", "close", "volume", "quote_volume"]
+# Epoch values above this are microseconds (1e14 µs is 1973; 1e14 ms is year 5138).
+_US_THRESHOLD = 100_000_000_000_000
+
+
+def has_header(first_line: str) -> bool:
+    return first_line.split(",")[0].strip().strip('"').lower() in {"open_time", "open time", "opentime"}
+
+
+def looks_like(first_line: str) -> bool:
+    """Header named like klines, or >= 11 comma fields starting with a 13-16 digit epoch."""
+    if has_header(first_line):
+        return True
+    fields = first_line.strip().split(",")
+    head = fields[0].strip()
+    return len(fields) >= 11 and head.isdigit() and 12 <= len(head) <= 17
+
+
+def _epoch_to_ts(col: pl.Expr) -> pl.Expr:
+    millis = pl.when(col >= _US_THRESHOLD).then(col // 1000).otherwise(col)
+    return millis.cast(pl.Datetime("ms")).dt.replace_time_zone("UTC")
+
+
+def read(source: SourceFile) -> pl.DataFrame:
+    payload = source.payload()
+    first = payload[:512].decode("utf-8", errors="replace").splitlines()[0] if payload.strip() else ""
+    if not first:
+        raise UnreadableFileError("file is empty")
+    header = has_header(first)
+    try:
+        return _read_fast(payload, header)
+    except (pl.exceptions.PolarsError, ValueError):
+        # Ragged, truncated or non-numeric rows: parse line by line so only bad rows are lost.
+        return _read_lenient(payload, header)
+
+
+def _read_fast(payload: bytes, header: bool) -> pl.DataFrame:
+    frame = pl.read_csv(
+        io.BytesIO(payload),
+        has_header=False,
+        skip_rows=1 if header else 0,
+        new_columns=COLUMNS,
+        schema_overrides={"open_time": pl.Int64, "trades": pl.Int64, **{c: pl.Float64 for c in _NUMERIC}},
+        columns=list(range(9)),
+    )
+    if frame.width != 9:
+        raise ValueError("unexpected column count")
+    offset = 2 if header else 1
+    frame = frame.with_row_index("line", offset=offset).with_columns(ts=_epoch_to_ts(pl.col("open_time")))
+    return conform(frame)
+
+
+def _read_lenient(payload: bytes, header: bool) -> pl.DataFrame:
+    lines = split_lines(payload)
+    if header:
+        lines = lines.filter(pl.col("line") > 1)
+    fields = pl.col("raw").str.strip_chars().str.split(",")
+    n_fields = fields.list.len()
+    if lines.height and lines.select((n_fields < 6).all()).item():
+        raise UnreadableFileError(f"binance klines need at least 6 comma-separated columns; rows have {lines.select(n_fields.max()).item()}")
+    parsed = lines.with_columns(
+        ts=_epoch_to_ts(fields.list.get(0, null_on_oob=True).str.strip_chars().cast(pl.Int64, strict=False)),
+        **{name: fields.list.get(i, null_on_oob=True).cast(pl.Float64, strict=False) for i, name in enumerate(COLUMNS[:9]) if name in _NUMERIC},
+        trades=fields.list.get(8, null_on_oob=True).cast(pl.Int64, strict=False),
+    )
+    clean = pl.all_horizontal(pl.col(c).is_not_null() for c in ["ts", "open", "high", "low", "close", "volume"]) & (n_fields >= 9)
+    parsed = parsed.with_columns(raw=pl.when(clean).then(None).otherwise(pl.col("raw")))
+    return conform(parsed)

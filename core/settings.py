@@ -1,0 +1,128 @@
+"""The one settings object: env vars ``MARKETOPS_*`` plus an optional ``marketops.toml``.
+
+Nothing else in the code base reads the environment. The object is frozen and built once at an
+entry point (CLI command, flow run) and then passed down, so a test can build its own with a
+temporary home and never touch global state.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_CONFIG_FILE = Path("marketops.toml")
+
+
+class Settings(BaseSettings):
+    """Typed, frozen configuration of every marketops component."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MARKETOPS_",
+        env_nested_delimiter="__",
+        frozen=True,
+        extra="ignore",
+    )
+
+    home: Path = Field(default=Path(".marketops"), description="Holds all embedded state.")
+    config_file: Path | None = Field(default=None, description="TOML file read besides env vars.")
+
+    # warm tier
+    clickhouse_url: str | None = Field(default=None, description="http(s)://host:port of a server; unset = embedded chDB.")
+    clickhouse_user: str = "default"
+    clickhouse_password: SecretStr = SecretStr("")
+    clickhouse_database: str = "marketops"
+    clickhouse_connect_timeout_s: float = 10.0
+    chdb_lock_timeout_s: float = Field(default=30.0, ge=0, description="How long a second process waits for the embedded warehouse.")
+
+    # hot tier
+    hazelcast_members: list[str] = Field(default_factory=list)
+    hazelcast_cluster: str = "dev"
+
+    # ingest
+    landing_paths: list[Path] = Field(default_factory=list, description="Default paths the ingest flow scans.")
+    ingest_batch_max_files: int = Field(default=64, ge=1, description="Cap on files per batch task (memory bound).")
+    ingest_workers: int = Field(default=2, ge=1, description="Batch tasks running at once inside one flow run.")
+    file_error_ratio_threshold: float = Field(default=0.05, ge=0, le=1, description="Above it a file is quarantined whole.")
+    generic_timezone: str = Field(default="UTC", description="Zone of naive timestamps in generic CSV/Parquet files.")
+    generic_columns: dict[str, str] = Field(default_factory=dict, description="Canonical name -> source column, for generic files.")
+
+    # retries of transient storage faults
+    retries: int = Field(default=3, ge=0)
+    retry_base_delay_s: float = Field(default=2.0, ge=0)
+
+    @field_validator("hazelcast_members", "landing_paths", mode="before")
+    @classmethod
+    def _split_csv(cls, value: Any) -> Any:
+        # env vars carry lists as "a,b" or a JSON list; accept both.
+        if isinstance(value, str) and not value.lstrip().startswith("["):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Precedence: explicit arguments > env vars > TOML file > defaults.
+        env_probe = env_settings()
+        toml_path = Path(env_probe.get("config_file") or DEFAULT_CONFIG_FILE)
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=toml_path)
+        return (init_settings, env_settings, toml)
+
+    # Derived locations: one home holds everything, so two homes never interfere.
+    @property
+    def home_dir(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.home_dir / "warehouse"
+
+    @property
+    def backups_dir(self) -> Path:
+        return self.home_dir / "backups"
+
+    @property
+    def cold_dir(self) -> Path:
+        return self.home_dir / "cold"
+
+    @property
+    def hot_path(self) -> Path:
+        return self.home_dir / "hot" / "hot.sqlite"
+
+    @property
+    def samples_dir(self) -> Path:
+        return self.home_dir / "samples"
+
+    @property
+    def alerts_log(self) -> Path:
+        return self.home_dir / "alerts.jsonl"
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.home_dir / "prefect"
+
+    @property
+    def warm_backend(self) -> str:
+        return "clickhouse" if self.clickhouse_url else "chdb"
+
+    @property
+    def hot_backend(self) -> str:
+        return "hazelcast" if self.hazelcast_members else "embedded"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings once at an entry point; keyword overrides win over env and file."""
+    return Settings(**overrides)

@@ -1,0 +1,187 @@
+"""Versioned, idempotent DDL for the warm tier (ARCHITECTURE §3).
+
+Every statement is ``IF NOT EXISTS``, and a migration is recorded only after its statements ran,
+so a crash mid-migration is repaired by running ``marketops init`` again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pyarrow as pa
+
+from storage.warm.base import Warehouse
+
+# Inserts carry a deterministic token; the window makes a non-replicated MergeTree honour it.
+DEDUP = "non_replicated_deduplication_window = 10000"
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "core tables: bars, ingest manifest, anomalies, quarantine, runs, backups",
+        (
+            f"""
+            CREATE TABLE IF NOT EXISTS bars_1m (
+                venue LowCardinality(String),
+                symbol String,
+                ts DateTime64(3, 'UTC'),
+                open Float64,
+                high Float64,
+                low Float64,
+                close Float64,
+                volume Float64,
+                trades UInt32,
+                quote_volume Float64,
+                source_id UInt64,
+                version UInt64
+            ) ENGINE = ReplacingMergeTree(version)
+            PARTITION BY toYYYYMM(ts)
+            ORDER BY (venue, symbol, ts)
+            SETTINGS {DEDUP}
+            """,
+            f"""
+            CREATE TABLE IF NOT EXISTS ingest_files (
+                path String,
+                size UInt64,
+                mtime_ns Int64,
+                sha256 String,
+                source_id UInt64,
+                format LowCardinality(String),
+                venue LowCardinality(String),
+                symbol String,
+                first_ts Nullable(DateTime64(3, 'UTC')),
+                last_ts Nullable(DateTime64(3, 'UTC')),
+                rows_read UInt64,
+                rows_loaded UInt64,
+                rows_quarantined UInt64,
+                rows_duplicate UInt64,
+                status LowCardinality(String),
+                reasons String,
+                run_id String,
+                ingested_at DateTime64(6, 'UTC')
+            ) ENGINE = ReplacingMergeTree(ingested_at)
+            ORDER BY (path, sha256)
+            SETTINGS {DEDUP}
+            """,
+            f"""
+            CREATE TABLE IF NOT EXISTS anomalies (
+                venue LowCardinality(String),
+                symbol String,
+                ts Nullable(DateTime64(3, 'UTC')),
+                check LowCardinality(String),
+                severity LowCardinality(String),
+                detail String,
+                source_id UInt64,
+                run_id String,
+                detected_at DateTime64(6, 'UTC')
+            ) ENGINE = MergeTree
+            ORDER BY (venue, symbol, check, source_id)
+            SETTINGS {DEDUP}
+            """,
+            f"""
+            CREATE TABLE IF NOT EXISTS quarantine_bars (
+                venue LowCardinality(String),
+                symbol String,
+                ts Nullable(DateTime64(3, 'UTC')),
+                open Nullable(Float64),
+                high Nullable(Float64),
+                low Nullable(Float64),
+                close Nullable(Float64),
+                volume Nullable(Float64),
+                trades Nullable(UInt32),
+                quote_volume Nullable(Float64),
+                source_id UInt64,
+                version UInt64,
+                line UInt32,
+                raw Nullable(String),
+                checks Array(LowCardinality(String)),
+                detail String,
+                run_id String,
+                quarantined_at DateTime64(6, 'UTC')
+            ) ENGINE = MergeTree
+            ORDER BY (source_id, line)
+            SETTINGS {DEDUP}
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS runs (
+                run_id String,
+                flow LowCardinality(String),
+                status LowCardinality(String),
+                started_at DateTime64(6, 'UTC'),
+                finished_at DateTime64(6, 'UTC'),
+                parameters String,
+                summary String
+            ) ENGINE = ReplacingMergeTree(finished_at)
+            ORDER BY (flow, run_id)
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS backups (
+                name String,
+                kind LowCardinality(String),
+                base Nullable(String),
+                chain String,
+                location String,
+                status LowCardinality(String),
+                started_at DateTime64(6, 'UTC'),
+                finished_at Nullable(DateTime64(6, 'UTC')),
+                size_bytes UInt64,
+                tables Array(String),
+                rows UInt64,
+                verified_at Nullable(DateTime64(6, 'UTC')),
+                detail String,
+                updated_at DateTime64(6, 'UTC')
+            ) ENGINE = ReplacingMergeTree(updated_at)
+            ORDER BY name
+            """,
+        ),
+    ),
+)
+
+MIGRATIONS_DDL = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version UInt32,
+    name String,
+    applied_at DateTime64(6, 'UTC')
+) ENGINE = ReplacingMergeTree(applied_at)
+ORDER BY version
+"""
+
+
+def applied_versions(warehouse: Warehouse) -> set[int]:
+    warehouse.execute(MIGRATIONS_DDL)
+    table = warehouse.query_arrow("SELECT DISTINCT version FROM schema_migrations")
+    return {int(v) for v in table.column(0).to_pylist()} if table.num_rows else set()
+
+
+def migrate(warehouse: Warehouse) -> list[Migration]:
+    """Apply the migrations not yet recorded; returns those applied now (empty on a second run)."""
+    done = applied_versions(warehouse)
+    applied: list[Migration] = []
+    for migration in MIGRATIONS:
+        if migration.version in done:
+            continue
+        for statement in migration.statements:
+            warehouse.execute(statement)
+        record = pa.table(
+            {
+                "version": pa.array([migration.version], pa.uint32()),
+                "name": [migration.name],
+                "applied_at": pa.array([datetime.now(UTC)], pa.timestamp("us", tz="UTC")),
+            }
+        )
+        warehouse.insert_arrow("schema_migrations", record)
+        applied.append(migration)
+    return applied
+
+
+def schema_version(warehouse: Warehouse) -> int:
+    return max(applied_versions(warehouse), default=0)

@@ -1,0 +1,86 @@
+"""The warm-tier interface: a few verbs, the same ClickHouse SQL on every backend."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, ClassVar
+
+import polars as pl
+import pyarrow as pa
+
+from core.identifiers import check_sql_name, check_token
+
+Params = Mapping[str, Any]
+
+
+class Warehouse(ABC):
+    """Source of truth for bars, anomalies, manifests and run records.
+
+    Parameters are bound with ClickHouse's ``{name:Type}`` placeholders on both backends; only
+    identifiers checked by :mod:`core.identifiers` are ever spliced into SQL text.
+    """
+
+    backend: ClassVar[str]
+    database: str
+
+    @abstractmethod
+    def execute(self, sql: str, params: Params | None = None) -> None:
+        """Run a statement that returns nothing (DDL, OPTIMIZE, INSERT ... SELECT)."""
+
+    @abstractmethod
+    def query_arrow(self, sql: str, params: Params | None = None) -> pa.Table:
+        """Run a query and return its result as an Arrow table."""
+
+    @abstractmethod
+    def _insert(self, table: str, columns: list[str], data: pa.Table, settings: dict[str, str]) -> None:
+        """Backend-specific insert of an Arrow table whose columns are already in order."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection (and, embedded, the process lock)."""
+
+    def insert_arrow(self, table: str, data: pa.Table, dedup_token: str | None = None) -> None:
+        """Insert ``data`` into ``table``; a repeated ``dedup_token`` is dropped by the server.
+
+        Deduplication needs ``non_replicated_deduplication_window`` > 0 on the table, which every
+        marketops table that takes idempotent inserts sets in its DDL.
+        """
+        check_sql_name(table)
+        columns = [check_sql_name(c) for c in data.column_names]
+        if data.num_rows == 0:
+            return
+        settings = {"insert_deduplicate": "1"}
+        if dedup_token:
+            settings["insert_deduplication_token"] = check_token(dedup_token)
+        self._insert(table, columns, data, settings)
+
+    def insert_df(self, table: str, frame: pl.DataFrame, dedup_token: str | None = None) -> None:
+        self.insert_arrow(table, frame.to_arrow(compat_level=pl.CompatLevel.oldest()), dedup_token)
+
+    def query_df(self, sql: str, params: Params | None = None) -> pl.DataFrame:
+        result = pl.from_arrow(self.query_arrow(sql, params))
+        assert isinstance(result, pl.DataFrame)
+        return result
+
+    def query_scalar(self, sql: str, params: Params | None = None) -> Any:
+        table = self.query_arrow(sql, params)
+        if table.num_rows == 0:
+            return None
+        return table.column(0)[0].as_py()
+
+    def optimize(self, table: str, partition: str | None = None, final: bool = True) -> None:
+        """``OPTIMIZE TABLE``; ``partition`` is a partition id such as ``202406``."""
+        sql = f"OPTIMIZE TABLE {check_sql_name(table)}"
+        if partition is not None:
+            sql += f" PARTITION ID {{partition:String}}"
+        if final:
+            sql += " FINAL"
+        self.execute(sql, {"partition": partition} if partition is not None else None)
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()

@@ -1,0 +1,115 @@
+"""``ChdbWarehouse``: the ClickHouse engine in-process, files under ``$MARKETOPS_HOME/warehouse``."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pyarrow as pa
+from chdb import session as chdb_session
+
+from core.errors import WarehouseLockedError
+from core.identifiers import check_sql_name
+from storage.warm.base import Params, Warehouse
+from storage.warm.chdb_lock import ProcessLock
+from storage.warm.errors import translate
+
+
+@dataclass
+class _OpenPath:
+    session: Any
+    lock: ProcessLock
+    users: int = 0
+    guard: threading.Lock = field(default_factory=threading.Lock)
+
+
+# chDB runs one embedded server per process: every adapter in this process that names the same
+# path shares one session; a second path is refused until the first is closed.
+_REGISTRY: dict[Path, _OpenPath] = {}
+_REGISTRY_GUARD = threading.Lock()
+
+
+def _config_xml(backups_dir: Path) -> str:
+    return (
+        "<clickhouse>\n"
+        f"  <backups><allowed_path>{backups_dir}</allowed_path></backups>\n"
+        "  <logger><level>warning</level><console>0</console></logger>\n"
+        "</clickhouse>\n"
+    )
+
+
+class ChdbWarehouse(Warehouse):
+    """Embedded warehouse. Safe to share between threads; one process per data path."""
+
+    backend: ClassVar[str] = "chdb"
+
+    def __init__(self, data_dir: Path, database: str, backups_dir: Path, lock_timeout_s: float = 30.0) -> None:
+        self.data_dir = data_dir.resolve()
+        self.database = check_sql_name(database)
+        self._closed = False
+        with _REGISTRY_GUARD:
+            other = next((p for p in _REGISTRY if p != self.data_dir), None)
+            if other is not None:
+                raise WarehouseLockedError(
+                    f"this process already has the embedded warehouse {other} open; chDB serves one data path per process"
+                )
+            entry = _REGISTRY.get(self.data_dir)
+            if entry is None:
+                entry = self._open(backups_dir, lock_timeout_s)
+                _REGISTRY[self.data_dir] = entry
+            entry.users += 1
+        self._entry = entry
+
+    def _open(self, backups_dir: Path, lock_timeout_s: float) -> _OpenPath:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        backups_dir.mkdir(parents=True, exist_ok=True)
+        lock = ProcessLock(self.data_dir.parent / f".{self.data_dir.name}.lock")
+        lock.acquire(lock_timeout_s)
+        try:
+            config = self.data_dir.parent / f".{self.data_dir.name}.config.xml"
+            config.write_text(_config_xml(backups_dir.resolve()))
+            sess = chdb_session.Session(f"{self.data_dir}?config-file={config}")
+            sess.query(f"CREATE DATABASE IF NOT EXISTS {self.database}")
+            sess.query(f"USE {self.database}")
+        except Exception as exc:
+            lock.release()
+            raise translate(exc, "opening the embedded warehouse") from exc
+        return _OpenPath(session=sess, lock=lock)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> ChdbWarehouse:
+        return cls(settings.warehouse_dir, settings.clickhouse_database, settings.backups_dir, settings.chdb_lock_timeout_s)
+
+    def _query(self, sql: str, fmt: str, params: Params | None) -> Any:
+        try:
+            return self._entry.session.query(sql, fmt, params=dict(params) if params else None)
+        except Exception as exc:
+            raise translate(exc, "warehouse query failed") from exc
+
+    def execute(self, sql: str, params: Params | None = None) -> None:
+        self._query(sql, "CSV", params)
+
+    def query_arrow(self, sql: str, params: Params | None = None) -> pa.Table:
+        result = self._query(sql, "ArrowTable", params)
+        return result if isinstance(result, pa.Table) else pa.table({})
+
+    def _insert(self, table: str, columns: list[str], data: pa.Table, settings: dict[str, str]) -> None:
+        arrow_batch = data  # noqa: F841 - chDB's Python() table function finds this local by name
+        names = ", ".join(columns)
+        settings_sql = ", ".join(f"{k} = '{v}'" for k, v in settings.items())
+        self.execute(f"INSERT INTO {table} ({names}) SETTINGS {settings_sql} SELECT {names} FROM Python(arrow_batch)")
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        with _REGISTRY_GUARD:
+            self._entry.users -= 1
+            if self._entry.users == 0:
+                try:
+                    self._entry.session.close()
+                finally:
+                    self._entry.lock.release()
+                    _REGISTRY.pop(self.data_dir, None)

@@ -1,0 +1,38 @@
+"""Map ClickHouse failures (from either backend) onto the marketops error vocabulary."""
+
+from __future__ import annotations
+
+import re
+
+from core.errors import PermanentStorageError, StorageError, TransientStorageError
+
+# Server error codes a retry can fix: the server was busy or briefly unreachable.
+TRANSIENT_CODES = {
+    159,  # TIMEOUT_EXCEEDED
+    160,  # TOO_SLOW
+    164,  # READONLY (replica catching up)
+    202,  # TOO_MANY_SIMULTANEOUS_QUERIES
+    209,  # SOCKET_TIMEOUT
+    210,  # NETWORK_ERROR
+    241,  # MEMORY_LIMIT_EXCEEDED
+    242,  # TABLE_IS_READ_ONLY
+    252,  # TOO_MANY_PARTS
+    319,  # UNKNOWN_STATUS_OF_INSERT
+    425,  # SYSTEM_ERROR
+    999,  # KEEPER_EXCEPTION
+}
+_CODE = re.compile(r"Code:\s*(\d+)")
+
+
+def error_code(message: str) -> int | None:
+    match = _CODE.search(message)
+    return int(match.group(1)) if match else None
+
+
+def translate(exc: BaseException, what: str) -> StorageError:
+    """A marketops error for ``exc``; the SQL text is not echoed (it may carry bound values)."""
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    code = error_code(str(exc))
+    if code in TRANSIENT_CODES or isinstance(exc, (ConnectionError, TimeoutError)):
+        return TransientStorageError(f"{what}: {message}")
+    return PermanentStorageError(f"{what}: {message}")
