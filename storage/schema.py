@@ -76,15 +76,17 @@ MIGRATIONS: tuple[Migration, ...] = (
             CREATE TABLE IF NOT EXISTS anomalies (
                 venue LowCardinality(String),
                 symbol String,
-                ts Nullable(DateTime64(3, 'UTC')),
+                ts DateTime64(3, 'UTC'),  -- 1970-01-01 when the row had no readable time (detail says which line)
                 check LowCardinality(String),
                 severity LowCardinality(String),
                 detail String,
                 source_id UInt64,
+                line UInt32,  -- 0 for anomalies found across files in the warehouse
                 run_id String,
                 detected_at DateTime64(6, 'UTC')
-            ) ENGINE = MergeTree
-            ORDER BY (venue, symbol, check, source_id)
+            ) ENGINE = ReplacingMergeTree(detected_at)
+            PARTITION BY toYYYYMM(ts)
+            ORDER BY (venue, symbol, ts, check, source_id, line)
             SETTINGS {DEDUP}
             """,
             f"""
@@ -107,7 +109,7 @@ MIGRATIONS: tuple[Migration, ...] = (
                 detail String,
                 run_id String,
                 quarantined_at DateTime64(6, 'UTC')
-            ) ENGINE = MergeTree
+            ) ENGINE = ReplacingMergeTree(quarantined_at)
             ORDER BY (source_id, line)
             SETTINGS {DEDUP}
             """,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -22,7 +23,7 @@ class _OpenPath:
     session: Any
     lock: ProcessLock
     users: int = 0
-    guard: threading.Lock = field(default_factory=threading.Lock)
+    guard: threading.RLock = field(default_factory=threading.RLock)
 
 
 # chDB runs one embedded server per process: every adapter in this process that names the same
@@ -38,6 +39,25 @@ def _config_xml(backups_dir: Path) -> str:
         "  <logger><level>warning</level><console>0</console></logger>\n"
         "</clickhouse>\n"
     )
+
+
+def _quote(value: Any) -> str:
+    if isinstance(value, str):
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return _param_text(value)
+
+
+def _param_text(value: Any) -> str:
+    """A parameter in ClickHouse's text form: chDB passes values through as text, unlike clickhouse-connect."""
+    if isinstance(value, (list, tuple, set)):
+        return "[" + ",".join(_quote(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value.isoformat(sep=" ")
+    return str(value)
 
 
 class ChdbWarehouse(Warehouse):
@@ -83,8 +103,12 @@ class ChdbWarehouse(Warehouse):
         return cls(settings.warehouse_dir, settings.clickhouse_database, settings.backups_dir, settings.chdb_lock_timeout_s)
 
     def _query(self, sql: str, fmt: str, params: Params | None) -> Any:
+        bound = {k: _param_text(v) for k, v in params.items()} if params else None
+        # One call into chDB at a time per process: a thread waiting on chDB's internal mutex holds
+        # the GIL, which a Python() insert inside chDB needs -> deadlock. chDB serializes anyway.
         try:
-            return self._entry.session.query(sql, fmt, params=dict(params) if params else None)
+            with self._entry.guard:
+                return self._entry.session.query(sql, fmt, params=bound)
         except Exception as exc:
             raise translate(exc, "warehouse query failed") from exc
 
@@ -96,10 +120,16 @@ class ChdbWarehouse(Warehouse):
         return result if isinstance(result, pa.Table) else pa.table({})
 
     def _insert(self, table: str, columns: list[str], data: pa.Table, settings: dict[str, str]) -> None:
-        arrow_batch = data  # noqa: F841 - chDB's Python() table function finds this local by name
         names = ", ".join(columns)
         settings_sql = ", ".join(f"{k} = '{v}'" for k, v in settings.items())
-        self.execute(f"INSERT INTO {table} ({names}) SETTINGS {settings_sql} SELECT {names} FROM Python(arrow_batch)")
+        # chDB's Python() table function resolves the name by searching live frames, other threads'
+        # included; the name may exist in one frame at a time, so it is bound only under the lock.
+        with self._entry.guard:
+            arrow_batch = data  # noqa: F841
+            try:
+                self.execute(f"INSERT INTO {table} ({names}) SETTINGS {settings_sql} SELECT {names} FROM Python(arrow_batch)")
+            finally:
+                del arrow_batch
 
     def close(self) -> None:
         if self._closed:

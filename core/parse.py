@@ -1,0 +1,68 @@
+"""One source file's bytes -> candidate bars with identity, or the reason no reader took it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from core.errors import ConfigError, UnreadableFileError
+from core.fingerprint import source_id
+from core.formats import SourceFile, read_source
+from core.formats.naming import identify
+from core.identifiers import check_symbol, check_venue
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """Explicit overrides of what detection and file names say (CLI ``--format/--venue/--symbol``)."""
+
+    format: str | None = None
+    venue: str | None = None
+    symbol: str | None = None
+    timezone: str = "UTC"
+    columns: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """A landing file as discovered: enough to find it again and to tell whether it changed."""
+
+    path: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass
+class ParsedFile:
+    ref: FileRef
+    sha256: str
+    source_id: int
+    format: str = ""
+    venue: str = ""
+    symbol: str = ""
+    raw: pl.DataFrame | None = None  # reader output; None when unreadable
+    reason: str | None = None  # why the whole file is quarantined
+
+
+def parse_file(ref: FileRef, source: SourceFile, sha256: str, options: ReadOptions) -> ParsedFile:
+    """Parse one file into the raw frame; an unreadable file comes back with ``reason`` set, never raises."""
+    parsed = ParsedFile(ref=ref, sha256=sha256, source_id=source_id(ref.path, sha256))
+    named = identify(ref.path)
+    try:
+        venue = check_venue(options.venue or named.venue or "generic")
+        symbol_hint = options.symbol or named.symbol
+        if not symbol_hint:
+            raise UnreadableFileError("cannot tell the symbol from the file name; pass --symbol")
+        symbol = check_symbol(symbol_hint)
+        parsed.venue, parsed.symbol = venue, symbol
+        parsed.format, parsed.raw = read_source(source, options.format, columns=options.columns, timezone=options.timezone)
+    except (UnreadableFileError, ConfigError) as exc:
+        parsed.reason = str(exc)
+        return parsed
+    except Exception as exc:  # a reader bug must not sink the batch: quarantine the file and say why
+        parsed.reason = f"reader failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        return parsed
+    if parsed.raw.height == 0:
+        parsed.reason = "file has no data rows"
+    return parsed

@@ -1,0 +1,72 @@
+"""The figures an ingest run ends with: files and rows passed, quarantined and failed, and pass rates."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import polars as pl
+
+OUTCOME_SCHEMA: dict[str, pl.DataType] = {
+    "path": pl.String(), "status": pl.String(), "rows_read": pl.UInt64(), "rows_loaded": pl.UInt64(),
+    "rows_quarantined": pl.UInt64(), "rows_duplicate": pl.UInt64(), "reasons": pl.String(),
+}
+
+
+@dataclass(frozen=True)
+class IngestSummary:
+    files_seen: int
+    files_skipped: int
+    files_loaded: int
+    files_partial: int
+    files_quarantined: int
+    files_failed: int
+    rows_read: int
+    rows_loaded: int
+    rows_quarantined: int
+    rows_duplicate: int
+    pass_rate_files: float  # files that loaded (wholly or partly) / files processed
+    pass_rate_rows: float  # rows loaded / rows read
+
+    @property
+    def ok(self) -> bool:
+        """A run succeeds when nothing failed; quarantine is a normal, reported outcome."""
+        return self.files_failed == 0
+
+    def as_dict(self) -> dict[str, object]:
+        return {**asdict(self), "ok": self.ok}
+
+    def headline(self) -> str:
+        processed = self.files_seen - self.files_skipped
+        return (
+            f"{self.files_seen:,} files seen, {self.files_skipped:,} unchanged, {processed:,} processed: "
+            f"{self.pass_rate_files:.2%} passed ({self.files_loaded:,} loaded, {self.files_partial:,} partial), "
+            f"{self.files_quarantined:,} quarantined, {self.files_failed:,} failed; "
+            f"rows {self.rows_loaded:,} loaded / {self.rows_read:,} read, {self.rows_quarantined:,} quarantined"
+        )
+
+
+def summarize(outcomes: pl.DataFrame, files_seen: int, files_skipped: int) -> IngestSummary:
+    """Aggregate per-file outcomes (``OUTCOME_SCHEMA``) of one run."""
+    def count(status: str) -> int:
+        return int(outcomes.filter(pl.col("status") == status).height)
+
+    def total(column: str) -> int:
+        return int(outcomes.get_column(column).sum() or 0) if outcomes.height else 0
+
+    processed = outcomes.height
+    passed = count("loaded") + count("partial")
+    rows_read = total("rows_read")
+    return IngestSummary(
+        files_seen=files_seen,
+        files_skipped=files_skipped,
+        files_loaded=count("loaded"),
+        files_partial=count("partial"),
+        files_quarantined=count("quarantined"),
+        files_failed=count("failed"),
+        rows_read=rows_read,
+        rows_loaded=total("rows_loaded"),
+        rows_quarantined=total("rows_quarantined"),
+        rows_duplicate=total("rows_duplicate"),
+        pass_rate_files=passed / processed if processed else 1.0,
+        pass_rate_rows=total("rows_loaded") / rows_read if rows_read else 1.0,
+    )

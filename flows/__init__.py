@@ -1,0 +1,1 @@
+"""Prefect flows: order, retries, hooks and artifacts. No data logic lives here."""

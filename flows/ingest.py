@@ -1,0 +1,90 @@
+"""ingest: discover new or changed raw files, load them batch by batch, report what happened."""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import UTC, datetime
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.futures import PrefectFuture
+from prefect.runtime import flow_run
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from core.errors import ConfigError, MarketopsError
+from core.parse import ReadOptions
+from core.run_summary import IngestSummary, summarize
+from core.settings import load_settings
+from flows.hooks import alert_on_failure
+from tasks.ingest import failed_outcomes, load_batch, outcomes_frame, plan_ingest
+from tasks.runs import record_run
+from tasks.setup import ensure_schema
+
+
+class IngestFailed(MarketopsError):
+    """Some files could not be loaded (not quarantined: failed) and will be retried next run."""
+
+
+@flow(name="ingest", task_runner=ThreadPoolTaskRunner(max_workers=8), on_failure=[alert_on_failure], on_crashed=[alert_on_failure])
+def ingest(
+    paths: list[str] | None = None,
+    format: str | None = None,
+    venue: str | None = None,
+    symbol: str | None = None,
+    timezone: str | None = None,
+) -> dict[str, object]:
+    """Load new/changed raw 1m files under ``paths`` (default: the configured landing paths) into the warm tier."""
+    logger = get_run_logger()
+    settings = load_settings()
+    started = datetime.now(UTC)
+    run_id = str(flow_run.id or "local")
+    scan = paths or [str(p) for p in settings.landing_paths]
+    if not scan:
+        raise ConfigError("no paths to ingest: pass paths or set MARKETOPS_LANDING_PATHS")
+    options = ReadOptions(format=format, venue=venue, symbol=symbol, timezone=timezone or settings.generic_timezone, columns=settings.generic_columns)
+
+    ensure_schema(settings)
+    plan = plan_ingest(settings, scan, options)
+    logger.info("%d files seen, %d unchanged, %d batches to load", plan.files_seen, plan.files_skipped, len(plan.batches))
+
+    rows: list[dict[str, object]] = []
+    in_flight: deque[tuple[int, PrefectFuture]] = deque()  # bounded: at most ingest_workers batches at once
+    queue = list(enumerate(plan.batches))
+    done = 0
+    while queue or in_flight:
+        while queue and len(in_flight) < settings.ingest_workers:
+            index, batch = queue.pop(0)
+            in_flight.append((index, load_batch.submit(settings, batch, options, run_id)))
+        index, future = in_flight.popleft()
+        batch = plan.batches[index]
+        result = future.result(raise_on_failure=False)
+        if isinstance(result, BaseException):  # failed for good after retries: every file of it failed
+            logger.error("batch %s failed: %s", batch.key, result)
+            rows.extend(failed_outcomes(batch, f"{type(result).__name__}: {result}"))
+        else:
+            rows.extend(result)
+        done += 1
+        logger.info("[%d/%d] batch %s done (%d files)", done, len(plan.batches), batch.key, len(batch.files))
+
+    outcomes = outcomes_frame(rows)
+    summary = summarize(outcomes, plan.files_seen, plan.files_skipped)
+    logger.info(summary.headline())
+    _publish(summary, outcomes)
+    record_run(settings, run_id, "ingest", "completed" if summary.ok else "failed", started, datetime.now(UTC),
+               {"paths": scan, "format": format, "venue": venue, "symbol": symbol}, summary.as_dict())
+    if not summary.ok:
+        raise IngestFailed(f"{summary.files_failed} files failed to load: {summary.headline()}")
+    return summary.as_dict()
+
+
+def _publish(summary: IngestSummary, outcomes: object) -> None:
+    import polars as pl
+
+    assert isinstance(outcomes, pl.DataFrame)
+    create_table_artifact(key="ingest-summary", table=[summary.as_dict()], description=summary.headline())
+    problems = outcomes.filter(pl.col("status").is_in(["quarantined", "partial", "failed"])).sort("rows_quarantined", descending=True).head(100)
+    lines = [f"# Ingest\n\n{summary.headline()}\n"]
+    if problems.height:
+        lines.append("| file | status | rows quarantined | reasons |\n|---|---|---|---|")
+        lines += [f"| `{r['path'].rsplit('/', 1)[-1]}` | {r['status']} | {r['rows_quarantined']} | {r['reasons'][:200]} |" for r in problems.iter_rows(named=True)]
+    create_markdown_artifact(key="ingest-report", markdown="\n".join(lines), description="Files quarantined or partly loaded, with reasons")

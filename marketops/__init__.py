@@ -1,0 +1,1 @@
+"""The entry point only: the ``marketops`` CLI. It calls flows; nothing imports it."""

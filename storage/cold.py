@@ -1,0 +1,63 @@
+"""``LocalColdStore``: the Parquet cache under ``$MARKETOPS_HOME/cold`` with atomic writes.
+
+A reader must never see half a file: data goes to a hidden temporary name in the same directory,
+is fsynced, then renamed over the target (``os.replace`` is atomic on one filesystem).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from pathlib import Path
+
+import polars as pl
+
+from core.errors import ConfigError
+from core.settings import Settings
+
+TMP_PREFIX = ".tmp-"
+
+
+class LocalColdStore:
+    """Parquet files addressed by paths relative to the cold root."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LocalColdStore:
+        return cls(settings.cold_dir)
+
+    def path(self, relative: str) -> Path:
+        target = (self.root / relative).resolve()
+        if self.root not in target.parents:
+            raise ConfigError(f"cold path {relative!r} escapes the cold root")
+        return target
+
+    def write_parquet(self, relative: str, frame: pl.DataFrame) -> str:
+        """Write atomically; returns the sha256 of the bytes written (for the cache manifest)."""
+        target = self.path(relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.parent / f"{TMP_PREFIX}{target.name}.{uuid.uuid4().hex}"
+        try:
+            frame.write_parquet(tmp, compression="zstd", statistics=True)
+            with open(tmp, "rb") as handle:
+                digest = hashlib.file_digest(handle, "sha256").hexdigest()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return digest
+
+    def read_parquet(self, relative: str) -> pl.DataFrame:
+        return pl.read_parquet(self.path(relative))
+
+    def exists(self, relative: str) -> bool:
+        return self.path(relative).is_file()
+
+    def list(self, pattern: str = "**/*.parquet") -> list[str]:
+        """Visible files only: temporaries of an interrupted write are never listed."""
+        return sorted(
+            str(p.relative_to(self.root)) for p in self.root.glob(pattern) if p.is_file() and not p.name.startswith(TMP_PREFIX)
+        )

@@ -1,0 +1,42 @@
+"""Read-only figures of the warm tier for ``marketops status``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from storage.warm.base import Warehouse
+
+
+def warm_status(warehouse: Warehouse) -> dict[str, Any]:
+    bars = warehouse.query_df("SELECT count() AS bars, uniqExact(venue, symbol) AS symbols, min(ts) AS first_ts, max(ts) AS last_ts FROM bars_1m FINAL").row(0, named=True)
+    return {
+        "backend": warehouse.backend,
+        "database": warehouse.database,
+        "bars": int(bars["bars"]),
+        "symbols": int(bars["symbols"]),
+        "first_ts": bars["first_ts"].isoformat() if bars["bars"] else None,
+        "last_ts": bars["last_ts"].isoformat() if bars["bars"] else None,
+    }
+
+
+def ingest_status(warehouse: Warehouse) -> dict[str, Any]:
+    files = warehouse.query_df(
+        """
+        SELECT
+            countIf(status IN ('loaded', 'partial')) AS files_loaded,
+            countIf(status = 'partial') AS files_partial,
+            countIf(status = 'quarantined') AS files_quarantined,
+            countIf(status = 'failed') AS files_failed,
+            sum(rows_quarantined) AS rows_quarantined,
+            max(ingested_at) AS last_ingest
+        FROM ingest_files FINAL
+        """
+    ).row(0, named=True)
+    return {
+        "files_loaded": int(files["files_loaded"]),
+        "files_partial": int(files["files_partial"]),
+        "files_quarantined": int(files["files_quarantined"]),
+        "files_failed": int(files["files_failed"]),
+        "rows_quarantined": int(files["rows_quarantined"] or 0),
+        "last_ingest": files["last_ingest"].isoformat() if files["files_loaded"] or files["files_quarantined"] else None,
+    }

@@ -1,0 +1,31 @@
+"""Retry policy: transient storage faults only, exponential backoff with our own jitter.
+
+Prefect 3.8 ignores ``retry_jitter_factor`` for tasks, so the jitter is baked into the delay list;
+contract violations and bad input are never retried because they would fail the same way again.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from core.errors import TransientStorageError
+
+
+def backoff_delays(retries: int, base_s: float, jitter: float = 0.3, rng: random.Random | None = None) -> list[float]:
+    """``base * 2**n`` for each retry, each stretched by up to ``jitter`` at random."""
+    rng = rng or random.Random()
+    return [round(base_s * (2**n) * (1 + rng.uniform(0, jitter)), 3) for n in range(retries)]
+
+
+def is_transient(exc: BaseException | None) -> bool:
+    return isinstance(exc, TransientStorageError)
+
+
+def retry_transient_only(task: Any, task_run: Any, state: Any) -> bool:
+    """Prefect ``retry_condition_fn``: retry when the task raised a TransientStorageError."""
+    try:
+        state.result(raise_on_failure=True)
+    except BaseException as exc:  # noqa: BLE001 - we classify, not swallow
+        return is_transient(exc)
+    return False

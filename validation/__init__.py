@@ -1,0 +1,1 @@
+"""Contracts for every stage boundary and the OHLC/time checks, as pure polars functions."""

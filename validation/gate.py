@@ -1,0 +1,103 @@
+"""Gate checks: the error-severity rules a row must pass before it may enter ``bars_1m``.
+
+Each rule is a named polars expression that is True where a row FAILS. Rows are judged together
+(column-wise over a whole batch); a failing row carries the names of every rule it broke, so one
+quarantine row says everything that is wrong with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+_PRICES = ("open", "high", "low", "close")
+_VALUES = (*_PRICES, "volume")
+
+
+def _finite_positive(col: str) -> pl.Expr:
+    return pl.col(col).is_null() | ~pl.col(col).is_finite() | (pl.col(col) <= 0)
+
+
+GATE_CHECKS: dict[str, pl.Expr] = {
+    "row_unparseable": pl.col("raw").is_not_null() | pl.col("ts").is_null(),
+    "price_not_finite_positive": pl.any_horizontal(_finite_positive(c) for c in _PRICES),
+    "volume_negative": pl.col("volume").is_null() | ~pl.col("volume").is_finite() | (pl.col("volume") < 0),
+    "high_below_open_close": pl.col("high") < pl.max_horizontal("open", "close"),
+    "low_above_open_close": pl.col("low") > pl.min_horizontal("open", "close"),
+    "high_below_low": pl.col("high") < pl.col("low"),
+    "ts_not_minute_aligned": pl.col("ts").dt.epoch("ms") % 60_000 != 0,
+}
+DUPLICATE_CHECK = "duplicate_ts_conflict"
+CHECK_NAMES = (*GATE_CHECKS, DUPLICATE_CHECK)
+
+
+@dataclass(frozen=True)
+class GateResult:
+    passed: pl.DataFrame
+    rejected: pl.DataFrame  # input columns + ``checks`` (list of names) + ``detail``
+    duplicates_dropped: pl.DataFrame  # per source_id: rows dropped as exact duplicates
+
+
+def _failed_checks(frame: pl.DataFrame) -> pl.Series:
+    flags = [pl.when(expr.fill_null(False)).then(pl.lit(name)) for name, expr in GATE_CHECKS.items()]
+    return frame.select(pl.concat_list(flags).list.drop_nulls().alias("checks")).to_series()
+
+
+def _duplicate_flags(frame: pl.DataFrame) -> pl.DataFrame:
+    """Within one source file: exact repeats are dropped silently, conflicting repeats are rejected."""
+    key = ["source_id", "ts"]
+    dup = frame.select(pl.struct(key).is_duplicated().alias("dup")).to_series()
+    if not dup.any():
+        return frame.with_columns(pl.lit(False).alias("_conflict"), pl.lit(False).alias("_repeat"))
+    values = pl.struct(*_VALUES)
+    return frame.with_columns(
+        (pl.col("ts").is_not_null() & (values.n_unique().over(key) > 1)).alias("_conflict"),
+        (pl.col("ts").is_not_null() & pl.struct(*key, *_VALUES).is_duplicated() & ~pl.struct(*key, *_VALUES).is_first_distinct()).alias("_repeat"),
+    )
+
+
+def describe(frame: pl.DataFrame) -> pl.Series:
+    """A readable one-line account of a rejected row's values."""
+    return frame.select(
+        pl.format(
+            "line {}: ts={} open={} high={} low={} close={} volume={}",
+            pl.col("line"),
+            pl.col("ts").dt.to_string("%Y-%m-%dT%H:%M:%S%.3fZ").fill_null("?"),
+            *(pl.col(c).cast(pl.String).fill_null("?") for c in _VALUES),
+        ).alias("detail")
+    ).to_series()
+
+
+def gate_check(frame: pl.DataFrame) -> GateResult:
+    """Split a normalised batch into rows that may load and rows to quarantine, with reasons."""
+    judged = _duplicate_flags(frame.with_columns(_failed_checks(frame)))
+    judged = judged.with_columns(
+        checks=pl.when(pl.col("_conflict")).then(pl.col("checks").list.concat(pl.lit([DUPLICATE_CHECK]))).otherwise(pl.col("checks"))
+    )
+    dropped = judged.filter(pl.col("_repeat") & (pl.col("checks").list.len() == 0)).group_by("source_id").len("rows")
+    kept = judged.filter(~(pl.col("_repeat") & (pl.col("checks").list.len() == 0))).drop("_conflict", "_repeat")
+    bad = pl.col("checks").list.len() > 0
+    rejected = kept.filter(bad)
+    rejected = rejected.with_columns(describe(rejected))
+    return GateResult(passed=kept.filter(~bad).drop("checks"), rejected=rejected, duplicates_dropped=dropped)
+
+
+def isolate_files(result: GateResult, threshold: float) -> tuple[GateResult, set[int]]:
+    """Quarantine whole files whose share of rejected rows exceeds ``threshold``.
+
+    A file that is mostly broken is more likely misread than bad in a few rows: loading its
+    "good" remainder would put suspect data in the warehouse.
+    """
+    passed_n = result.passed.group_by("source_id").len("ok")
+    rejected_n = result.rejected.group_by("source_id").len("bad")
+    ratios = passed_n.join(rejected_n, on="source_id", how="full", coalesce=True).fill_null(0)
+    over = ratios.filter(pl.col("bad") / (pl.col("ok") + pl.col("bad")) > threshold)
+    doomed = set(over.get_column("source_id").to_list())
+    if not doomed:
+        return result, doomed
+    in_doomed = pl.col("source_id").is_in(list(doomed))
+    moved = result.passed.filter(in_doomed)
+    moved = moved.with_columns(pl.lit(["file_error_ratio"]).alias("checks"), describe(moved))
+    rejected = pl.concat([result.rejected, moved.select(result.rejected.columns)], how="vertical")
+    return GateResult(result.passed.filter(~in_doomed), rejected, result.duplicates_dropped), doomed
