@@ -18,3 +18,5 @@ def configure_prefect(settings: Settings) -> None:
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
+    # Prefect's SQLite cannot open a database in a directory that does not exist yet.
+    os.makedirs(os.environ["PREFECT_HOME"], exist_ok=True)

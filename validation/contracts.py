@@ -67,7 +67,8 @@ Bars = pa.DataFrameSchema(
         **{c: pa.Column(pl.Float64, checks=[pa.Check.gt(0), pa.Check.lt(float("inf"))], nullable=False) for c in _PRICES},
         "volume": pa.Column(pl.Float64, checks=[pa.Check.ge(0), pa.Check.lt(float("inf"))], nullable=False),
         "trades": pa.Column(pl.UInt32, nullable=False),
-        "quote_volume": pa.Column(pl.Float64, nullable=False),  # NaN when the source does not say
+        # NaN means "the source does not say"; pandera counts NaN as null, so nullable it must be.
+        "quote_volume": pa.Column(pl.Float64, nullable=True),
     },
     name="Bars",
     strict="filter",
