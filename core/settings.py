@@ -7,12 +7,14 @@ temporary home and never touch global state.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -43,11 +45,11 @@ class Settings(BaseSettings):
     chdb_lock_timeout_s: float = Field(default=30.0, ge=0, description="How long a second process waits for the embedded warehouse.")
 
     # hot tier
-    hazelcast_members: list[str] = Field(default_factory=list)
+    hazelcast_members: Annotated[list[str], NoDecode] = Field(default_factory=list)
     hazelcast_cluster: str = "dev"
 
     # ingest
-    landing_paths: list[Path] = Field(default_factory=list, description="Default paths the ingest flow scans.")
+    landing_paths: Annotated[list[Path], NoDecode] = Field(default_factory=list, description="Default paths the ingest flow scans.")
     ingest_batch_max_files: int = Field(default=64, ge=1, description="Cap on files per batch task (memory bound).")
     ingest_workers: int = Field(default=2, ge=1, description="Batch tasks running at once inside one flow run.")
     file_error_ratio_threshold: float = Field(default=0.05, ge=0, le=1, description="Above it a file is quarantined whole.")
@@ -62,7 +64,9 @@ class Settings(BaseSettings):
     @classmethod
     def _split_csv(cls, value: Any) -> Any:
         # env vars carry lists as "a,b" or a JSON list; accept both.
-        if isinstance(value, str) and not value.lstrip().startswith("["):
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return json.loads(value)
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 

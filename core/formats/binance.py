@@ -65,6 +65,8 @@ def _read_fast(payload: bytes, header: bool) -> pl.DataFrame:
     )
     if frame.width != 9:
         raise ValueError("unexpected column count")
+    if frame.select(pl.any_horizontal(pl.col(c).is_null() for c in ["open_time", *_NUMERIC[:5]]).any()).item():
+        raise ValueError("short or empty fields")  # let the lenient path keep those lines' text
     offset = 2 if header else 1
     frame = frame.with_row_index("line", offset=offset).with_columns(ts=_epoch_to_ts(pl.col("open_time")))
     return conform(frame)

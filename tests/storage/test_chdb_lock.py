@@ -1,0 +1,54 @@
+"""chDB allows one process per data path: a second one waits, then fails naming the holder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from core.errors import WarehouseLockedError
+from core.settings import Settings
+from storage.warm.chdb_backend import ChdbWarehouse
+
+SECOND_PROCESS = textwrap.dedent(
+    """
+    import sys
+    from core.settings import load_settings
+    from storage.warm.chdb_backend import ChdbWarehouse
+    try:
+        ChdbWarehouse.from_settings(load_settings(chdb_lock_timeout_s=1))
+    except Exception as exc:
+        print(type(exc).__name__, exc)
+        sys.exit(3)
+    print("opened")
+    """
+)
+
+
+def test_a_second_process_fails_with_the_holder_named(settings: Settings) -> None:
+    with ChdbWarehouse.from_settings(settings):
+        child = subprocess.run([sys.executable, "-c", SECOND_PROCESS], capture_output=True, text=True, timeout=120, env=os.environ.copy())
+    assert child.returncode == 3, child.stderr
+    assert "WarehouseLockedError" in child.stdout
+    assert f"pid {os.getpid()}" in child.stdout
+
+
+def test_the_lock_is_released_on_close(settings: Settings) -> None:
+    ChdbWarehouse.from_settings(settings).close()
+    child = subprocess.run([sys.executable, "-c", SECOND_PROCESS], capture_output=True, text=True, timeout=120, env=os.environ.copy())
+    assert child.returncode == 0 and "opened" in child.stdout, child.stdout + child.stderr
+
+
+def test_one_process_cannot_open_two_paths(settings: Settings, tmp_path: object) -> None:
+    with ChdbWarehouse.from_settings(settings), pytest.raises(WarehouseLockedError, match="one data path per process"):
+        ChdbWarehouse(settings.home_dir / "other", "marketops", settings.backups_dir)
+
+
+def test_adapters_in_one_process_share_the_path(settings: Settings) -> None:
+    with ChdbWarehouse.from_settings(settings) as first, ChdbWarehouse.from_settings(settings) as second:
+        first.execute("CREATE TABLE t (x UInt8) ENGINE = Memory")
+        first.execute("INSERT INTO t VALUES (1)")
+        assert second.query_scalar("SELECT count() FROM t") == 1
