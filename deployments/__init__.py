@@ -1,0 +1,1 @@
+"""Deployment helpers used with prefect.yaml: reading the deployment catalogue."""

@@ -1,0 +1,67 @@
+"""The marketops CLI: help everywhere, exit codes that tell success from failure, status JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from core.settings import Settings
+from marketops.cli import app
+
+runner = CliRunner()
+COMMANDS = ["init", "ingest", "demo", "sql", "status"]
+
+
+@pytest.fixture(autouse=True)
+def _prefect_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the CLI defaults PREFECT_HOME; pin it here so the test process env is restored afterwards
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect-home"))
+
+
+@pytest.mark.parametrize("command", [[], *([c] for c in COMMANDS)])
+def test_every_command_has_help(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+
+
+def test_init_twice_is_safe(settings: Settings) -> None:
+    first = runner.invoke(app, ["init"])
+    second = runner.invoke(app, ["init"])
+    assert first.exit_code == second.exit_code == 0
+    assert "applied now: nothing" in second.output
+
+
+def test_ingest_of_a_missing_path_exits_2_with_a_message(settings: Settings) -> None:
+    result = runner.invoke(app, ["ingest", "/no/such/dir"])
+    assert result.exit_code == 2
+    assert "no such file or directory" in result.output
+
+
+def test_sql_reports_a_bad_query_with_exit_1(settings: Settings) -> None:
+    runner.invoke(app, ["init"])
+    result = runner.invoke(app, ["sql", "SELECT * FROM nope"])
+    assert result.exit_code == 1 and "error" in result.output
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_ingest_then_sql_and_status_json(settings: Settings, real_data: Path) -> None:
+    folder = str(real_data / "binance-spot-btcusdt-1m-daily")
+    result = runner.invoke(app, ["ingest", folder])
+    assert result.exit_code == 0, result.output
+    assert "2,819 loaded" in result.output
+
+    count = runner.invoke(app, ["sql", "SELECT count() FROM bars_1m FINAL"])
+    assert count.exit_code == 0 and count.output.strip() == "2819"
+    as_csv = runner.invoke(app, ["sql", "SELECT symbol, count() AS n FROM bars_1m FINAL GROUP BY symbol", "--format", "csv"])
+    assert as_csv.output.splitlines() == ["symbol,n", "BTCUSDT,2819"]
+
+    status = runner.invoke(app, ["status", "--json"])
+    assert status.exit_code == 0, status.output
+    report = json.loads(status.output)
+    assert report["warm"]["backend"] == "chdb"
+    assert (report["warm"]["bars"], report["warm"]["symbols"]) == (2819, 1)
+    assert (report["ingest"]["files_loaded"], report["ingest"]["files_quarantined"], report["ingest"]["rows_quarantined"]) == (2, 0, 0)
