@@ -52,8 +52,22 @@ def _contract_candidates(parsed: ParsedFile, version: int) -> pl.DataFrame | Non
         return None
 
 
+def _batch_candidates(files: list[ParsedFile], version: int) -> list[pl.DataFrame]:
+    """Contracts once over the whole batch (a pandera call costs milliseconds, a batch holds many
+    files); only when that fails, file by file, so the violation quarantines just its own file."""
+    readable = [f for f in files if f.reason is None and f.raw is not None]
+    if not readable:
+        return []
+    try:
+        enforce(RawBars, pl.concat([f.raw for f in readable if f.raw is not None], how="vertical"))
+        frames = [to_candidates(f.raw, Identity(f.venue, f.symbol, f.source_id, version)) for f in readable if f.raw is not None]
+        return [enforce(CandidateBars, pl.concat(frames, how="vertical"))]
+    except ContractViolation:
+        return [c for f in readable if (c := _contract_candidates(f, version)) is not None]
+
+
 def judge_batch(files: list[ParsedFile], *, version: int, run_id: str, threshold: float, now: datetime) -> BatchVerdict:
-    candidates = [c for f in files if f.reason is None and (c := _contract_candidates(f, version)) is not None]
+    candidates = _batch_candidates(files, version)
     if not candidates:  # every file unreadable: judge an empty frame so the outputs keep their shape
         candidates = [to_candidates(pl.DataFrame(schema=RAW_SCHEMA), Identity("generic", "X", 0, version))]
     result, isolated = isolate_files(gate_check(pl.concat(candidates, how="vertical")), threshold)

@@ -34,10 +34,12 @@ def _ohlc_consistent(data: pa.PolarsData) -> pl.LazyFrame:
 
 
 RawBars = pa.DataFrameSchema(
-    {name: pa.Column(dtype, nullable=name != "line") for name, dtype in RAW_SCHEMA.items()},
+    {
+        name: pa.Column(dtype, nullable=name != "line", checks=[pa.Check.ge(1)] if name == "line" else None)
+        for name, dtype in RAW_SCHEMA.items()
+    },
     name="RawBars",
     strict=True,
-    checks=[pa.Check(lambda d: d.lazyframe.select(pl.col("line").is_unique().all()), name="line_unique")],
 )
 
 _IDENTITY = {

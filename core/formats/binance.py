@@ -11,7 +11,7 @@ import io
 import polars as pl
 
 from core.errors import UnreadableFileError
-from core.formats.frame import SourceFile, conform, split_lines
+from core.formats.frame import SourceFile, conform, conform_exprs, split_lines
 
 NAME = "binance"
 COLUMNS = [
@@ -55,6 +55,7 @@ def read(source: SourceFile) -> pl.DataFrame:
 
 
 def _read_fast(payload: bytes, header: bool) -> pl.DataFrame:
+    """Clean files in one pass (one polars query per file: per-call overhead dominates small files)."""
     frame = pl.read_csv(
         io.BytesIO(payload),
         has_header=False,
@@ -65,11 +66,16 @@ def _read_fast(payload: bytes, header: bool) -> pl.DataFrame:
     )
     if frame.width != 9:
         raise ValueError("unexpected column count")
-    if frame.select(pl.any_horizontal(pl.col(c).is_null() for c in ["open_time", *_NUMERIC[:5]]).any()).item():
+    out = (
+        frame.lazy()
+        .with_row_index("line", offset=2 if header else 1)
+        .with_columns(ts=_epoch_to_ts(pl.col("open_time")))
+        .select(*conform_exprs([*frame.columns, "line", "ts"]), pl.any_horizontal(pl.col(c).is_null() for c in ["open_time", *_NUMERIC[:5]]).alias("_short"))
+        .collect()
+    )
+    if out.get_column("_short").any():
         raise ValueError("short or empty fields")  # let the lenient path keep those lines' text
-    offset = 2 if header else 1
-    frame = frame.with_row_index("line", offset=offset).with_columns(ts=_epoch_to_ts(pl.col("open_time")))
-    return conform(frame)
+    return out.drop("_short")
 
 
 def _read_lenient(payload: bytes, header: bool) -> pl.DataFrame:

@@ -52,15 +52,16 @@ class SourceFile:
             raise UnreadableFileError(f"not a readable zip archive: {exc}") from exc
 
 
+def conform_exprs(columns: list[str]) -> list[pl.Expr]:
+    """Expressions that add missing optional columns and order/cast everything to :data:`RAW_SCHEMA`."""
+    return [
+        pl.col(name).cast(dtype, strict=False) if name in columns else pl.lit(None, dtype=dtype).alias(name)
+        for name, dtype in RAW_SCHEMA.items()
+    ]
+
+
 def conform(frame: pl.DataFrame) -> pl.DataFrame:
-    """Add missing optional columns and order/cast everything to :data:`RAW_SCHEMA`."""
-    exprs = []
-    for name, dtype in RAW_SCHEMA.items():
-        if name in frame.columns:
-            exprs.append(pl.col(name).cast(dtype, strict=False))
-        else:
-            exprs.append(pl.lit(None, dtype=dtype).alias(name))
-    return frame.select(exprs)
+    return frame.select(conform_exprs(frame.columns))
 
 
 def split_lines(payload: bytes) -> pl.DataFrame:

@@ -1,0 +1,140 @@
+"""Ingest throughput: rows/s and MB/s per stage beside polars' raw glob read of the same files.
+
+Usage: python bench/ingest.py [--rows 10000000] [--data DIR]
+
+Generates deterministic Binance-layout daily files once (cached under bench/.data), then measures in
+one run: polars' raw glob read (the baseline), parse, contracts + gate checks, load into a fresh
+embedded warehouse, and the real ingest flow end to end on another fresh home. Goals are ratios to the
+baseline measured here, never absolute seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+import polars as pl  # noqa: E402
+
+from core.batching import plan_batches  # noqa: E402
+from core.parse import ReadOptions, parse_file  # noqa: E402
+from core.samples import MINUTES, SampleSpec, generate  # noqa: E402
+from core.settings import load_settings  # noqa: E402
+from storage.ingest_ledger import write_batch  # noqa: E402
+from storage.landing import list_files, read_file, write_file  # noqa: E402
+from storage.schema import migrate  # noqa: E402
+from storage.warm import open_warehouse  # noqa: E402
+from validation.batch import judge_batch  # noqa: E402
+
+
+@dataclass
+class Stage:
+    name: str
+    rows: int
+    seconds: float
+    nbytes: int
+
+    def rate(self) -> float:
+        return self.rows / self.seconds if self.seconds else float("inf")
+
+
+def ensure_data(rows: int, data_root: Path) -> Path:
+    symbols = 20
+    days = max(1, -(-rows // (symbols * MINUTES)))
+    target = data_root / f"crypto-{symbols}x{days}"
+    marker = target / ".complete"
+    if marker.exists():
+        return target
+    shutil.rmtree(target, ignore_errors=True)
+    print(f"generating {symbols} symbols x {days} days = {symbols * days * MINUTES:,} rows in {target} ...", flush=True)
+    for sample in generate(SampleSpec(symbols=symbols, days=days, inject=False, fx_share=0.0, start=datetime(2023, 1, 1).date())):
+        write_file(target, sample.relative_path, sample.data)
+    marker.touch()
+    return target
+
+
+def baseline(data: Path, nbytes: int) -> Stage:
+    start = time.perf_counter()
+    frame = pl.read_csv(str(data / "**" / "*.csv"), has_header=False)
+    return Stage("polars raw glob read (baseline)", frame.height, time.perf_counter() - start, nbytes)
+
+
+def staged(data: Path, home: Path, nbytes: int) -> list[Stage]:
+    settings = load_settings(home=home)
+    listing = list_files([data])
+    batches = plan_batches(listing, settings.ingest_batch_max_files)
+    timings = {"parse (read + sha256 + reader)": 0.0, "contracts + gate checks": 0.0, "load into warm (chDB)": 0.0}
+    rows = 0
+    with open_warehouse(settings) as warehouse:
+        migrate(warehouse)
+        for batch in batches:
+            t0 = time.perf_counter()
+            parsed = []
+            for ref in batch.files:
+                source, sha = read_file(ref.path)
+                parsed.append(parse_file(ref, source, sha, ReadOptions()))
+            t1 = time.perf_counter()
+            verdict = judge_batch(parsed, version=time.time_ns() // 1000, run_id="bench", threshold=0.05, now=datetime.now(UTC))
+            t2 = time.perf_counter()
+            write_batch(warehouse, [(p.ref.path, p.sha256) for p in parsed], verdict.bars, verdict.quarantine, verdict.anomalies, verdict.manifest)
+            t3 = time.perf_counter()
+            timings["parse (read + sha256 + reader)"] += t1 - t0
+            timings["contracts + gate checks"] += t2 - t1
+            timings["load into warm (chDB)"] += t3 - t2
+            rows += verdict.bars.height
+        loaded = warehouse.query_scalar("SELECT count() FROM bars_1m")
+    assert loaded == rows, (loaded, rows)
+    return [Stage(name, rows, seconds, nbytes) for name, seconds in timings.items()]
+
+
+def end_to_end(data: Path, home: Path, nbytes: int) -> Stage:
+    os.environ["MARKETOPS_HOME"] = str(home)
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.ingest import ingest
+
+    with prefect_test_harness(server_startup_timeout=90):
+        start = time.perf_counter()
+        summary = ingest(paths=[str(data)])
+        seconds = time.perf_counter() - start
+    return Stage(f"end to end: ingest flow ({load_settings().ingest_workers} workers)", int(summary["rows_loaded"]), seconds, nbytes)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000_000, help="at least this many rows (default 10M)")
+    parser.add_argument("--data", type=Path, default=ROOT / "bench" / ".data", help="where generated files are cached")
+    args = parser.parse_args()
+    data = ensure_data(args.rows, args.data)
+    nbytes = sum(p.stat().st_size for p in data.rglob("*.csv"))
+    files = sum(1 for _ in data.rglob("*.csv"))
+    print(f"{files:,} files, {nbytes / 1e6:,.0f} MB", flush=True)
+    with tempfile.TemporaryDirectory(prefix="marketops-bench-") as tmp:
+        stages = [baseline(data, nbytes)]
+        stages += staged(data, Path(tmp) / "staged", nbytes)
+        stages.append(end_to_end(data, Path(tmp) / "e2e", nbytes))
+    base = stages[0].rate()
+    print()
+    print(f"| stage | rows | seconds | rows/s | MB/s | vs raw read |")
+    print(f"|---|---:|---:|---:|---:|---:|")
+    for s in stages:
+        print(f"| {s.name} | {s.rows:,} | {s.seconds:,.2f} | {s.rate():,.0f} | {s.nbytes / 1e6 / s.seconds:,.1f} | {s.rate() / base:.2f}x |")
+    e2e = stages[-1].rate() / base
+    print(f"\ngoal: end to end >= 0.50x of the raw glob read: {'met' if e2e >= 0.5 else 'NOT met'} ({e2e:.2f}x)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
