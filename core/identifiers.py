@@ -10,11 +10,13 @@ SYMBOL_PATTERN = r"^[A-Z0-9._-]{1,32}$"
 VENUE_PATTERN = r"^[a-z0-9_]{1,32}$"
 SQL_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 TOKEN_PATTERN = r"^[0-9a-f]{16,128}$"
+PARTITION_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 _SYMBOL = re.compile(SYMBOL_PATTERN)
 _VENUE = re.compile(VENUE_PATTERN)
 _SQL_NAME = re.compile(SQL_NAME_PATTERN)
 _TOKEN = re.compile(TOKEN_PATTERN)
+_PARTITION = re.compile(PARTITION_PATTERN)
 
 
 def check_symbol(symbol: str) -> str:
@@ -45,3 +47,10 @@ def check_token(token: str) -> str:
     if not _TOKEN.match(token):
         raise ConfigError(f"invalid dedup token {token!r}")
     return token
+
+
+def check_partition_id(partition: str) -> str:
+    """A partition id such as ``202406`` that will be spliced into a PARTITIONS clause."""
+    if not _PARTITION.match(partition):
+        raise ConfigError(f"invalid partition id {partition!r}")
+    return partition

@@ -44,6 +44,18 @@ class Settings(BaseSettings):
     clickhouse_connect_timeout_s: float = 10.0
     chdb_lock_timeout_s: float = Field(default=30.0, ge=0, description="How long a second process waits for the embedded warehouse.")
 
+    clickhouse_cluster: str | None = Field(default=None, description="Run OPTIMIZE/DDL ON CLUSTER this name.")
+    clickhouse_backup_disk: str | None = Field(default=None, description="Server backup disk name for native BACKUP.")
+    clickhouse_backup_path: Path | None = Field(default=None, description="That backup disk mounted on this machine.")
+
+    # maintenance
+    optimize_cutoff_utc: str | None = Field(default=None, pattern=r"^\d{2}:\d{2}$", description="HH:MM UTC after which optimize stops starting partitions.")
+    optimize_merge_wait_s: float = Field(default=600.0, ge=0, description="How long to wait for running merges of a partition.")
+    backup_full_every_h: float = Field(default=24.0, gt=0)
+    backup_keep_days: float = Field(default=7.0, gt=0)
+    backup_min_chains: int = Field(default=1, ge=1)
+    backup_max_chains: int = Field(default=60, ge=1)
+
     # hot tier
     hazelcast_members: Annotated[list[str], NoDecode] = Field(default_factory=list)
     hazelcast_cluster: str = "dev"

@@ -154,19 +154,22 @@ def sql(
 @app.command()
 def status(as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False) -> None:
     """What the tiers hold and how ingestion went."""
-    from storage.schema import schema_version
-    from storage.status import ingest_status, warm_status
+    from storage.backups import backup_status
+    from storage.schema import migrate, schema_version
+    from storage.status import ingest_status, maintenance_status, warm_status
     from storage.warm import open_warehouse
 
     settings = _settings()
     try:
         with open_warehouse(settings) as warehouse:
-            version = schema_version(warehouse)
-            report: dict[str, Any] = {"home": str(settings.home_dir), "schema_version": version}
-            if version == 0:
-                report |= {"warm": {"backend": warehouse.backend, "bars": 0, "symbols": 0}, "ingest": {"files_loaded": 0, "files_quarantined": 0, "rows_quarantined": 0}}
-            else:
-                report |= {"warm": warm_status(warehouse), "ingest": ingest_status(warehouse)}
+            migrate(warehouse)  # idempotent: a fresh or older home reports zeros instead of failing
+            report: dict[str, Any] = {"home": str(settings.home_dir), "schema_version": schema_version(warehouse)}
+            report |= {
+                "warm": warm_status(warehouse),
+                "ingest": ingest_status(warehouse),
+                "maintenance": maintenance_status(warehouse),
+                "backups": backup_status(warehouse),
+            }
     except MarketopsError as exc:
         raise _fail(str(exc)) from exc
     report["hot"] = {"backend": settings.hot_backend}
@@ -175,6 +178,116 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="One JSON object
         return
     for section, values in report.items():
         out.print(f"[bold]{section}[/]: {values}")
+
+
+@app.command()
+def optimize(cutoff: Annotated[str | None, typer.Option(help="HH:MM UTC after which no new partition is started.")] = None) -> None:
+    """OPTIMIZE ... FINAL the partitions that changed since they were last optimized (a rerun is a cheap no-op)."""
+    _settings()
+    from flows.optimize import optimize as optimize_flow
+
+    summary = _run_flow(optimize_flow, cutoff_utc=cutoff)
+    out.print(f"[bold]optimize:[/] {summary['partitions_optimized']} of {summary['partitions_planned']} partitions, parts "
+              f"{summary['parts_before']} -> {summary['parts_after']}, rows {summary['rows_before']:,} -> {summary['rows_after']:,} "
+              f"in {summary['seconds']} s ({summary['partitions_cut_off']} left for the cutoff)")
+
+
+@app.command()
+def backup(
+    full: Annotated[bool, typer.Option("--full", help="Start a new chain with a full snapshot.")] = False,
+    verify: Annotated[bool, typer.Option(help="Run the restore drill after the snapshot.")] = True,
+) -> None:
+    """Take a native snapshot (incremental on the current chain unless a full is due), drill it, apply retention."""
+    _settings()
+    from flows.backup import backup as backup_flow
+
+    summary = _run_flow(backup_flow, full=full, verify=verify)
+    snap, drill = summary["snapshot"], summary["drill"]
+    out.print(f"[bold]backup:[/] {snap['kind']} {snap['name']} (base {snap['base']}), {snap['size_bytes']:,} bytes, {snap['rows']:,} rows; "
+              f"drill: {drill['detail']}; deleted by retention: {', '.join(summary['deleted']) or 'nothing'}")
+
+
+backups_app = typer.Typer(help="List, verify and prune backup snapshots.", no_args_is_help=True)
+app.add_typer(backups_app, name="backups")
+
+
+@backups_app.command("list")
+def backups_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Every snapshot with its chain, base, size and verification."""
+    import polars as pl
+
+    from storage.backups import catalog
+    from storage.warm import open_warehouse
+
+    with open_warehouse(_settings()) as warehouse:
+        frame = catalog(warehouse)
+    if as_json:
+        sys.stdout.write(json.dumps(frame.to_dicts(), default=str) + "\n")
+        return
+    with pl.Config(tbl_rows=500, tbl_cols=12, fmt_str_lengths=60, tbl_width_chars=200):
+        out.print(str(frame.select("name", "kind", "base", "chain", "status", "size_bytes", "rows", "verified_at")), highlight=False)
+
+
+@backups_app.command("verify")
+def backups_verify(name: Annotated[str | None, typer.Argument(help="Snapshot to drill (default: the newest).")] = None) -> None:
+    """Restore a snapshot into a scratch database and compare it with its fingerprints."""
+    from storage.backup_target import backup_target
+    from storage.backups import backup_status, drill
+    from storage.warm import open_warehouse
+
+    settings = _settings()
+    try:
+        with open_warehouse(settings) as warehouse:
+            chosen = name or backup_status(warehouse)["latest"]
+            if chosen is None:
+                raise _fail("there is no snapshot to verify")
+            ok, detail = drill(warehouse, backup_target(settings), chosen)
+    except MarketopsError as exc:
+        raise _fail(str(exc)) from exc
+    out.print(f"{chosen}: {'verified' if ok else 'UNVERIFIED'} — {detail}")
+    if not ok:
+        raise typer.Exit(1)
+
+
+@backups_app.command("prune")
+def backups_prune(dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be deleted.")] = False) -> None:
+    """Delete whole chains past retention and every broken snapshot."""
+    from datetime import UTC, datetime
+
+    from storage.backup_target import backup_target
+    from storage.backups import prune
+    from storage.warm import open_warehouse
+
+    settings = _settings()
+    with open_warehouse(settings) as warehouse:
+        plan = prune(warehouse, backup_target(settings), datetime.now(UTC), settings.backup_keep_days, settings.backup_min_chains,
+                     settings.backup_max_chains, dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    out.print(f"{verb}: {', '.join(r.name for r in plan.delete) or 'nothing'}; keeping {len(plan.keep)} snapshots")
+
+
+@app.command()
+def restore(
+    name: Annotated[str, typer.Argument(help="Snapshot name (see `marketops backups list`).")],
+    table: Annotated[list[str] | None, typer.Option("--table", help="Restore only this table (repeatable).")] = None,
+    partition: Annotated[list[str] | None, typer.Option("--partition", help="Restore only this partition id, e.g. 202406 (repeatable).")] = None,
+    into: Annotated[str | None, typer.Option(help="Target database (default: a new restore_<name>).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Restore into a target that already holds data.")] = False,
+    swap: Annotated[bool, typer.Option("--swap", help="Swap the restored tables into place atomically (EXCHANGE TABLES).")] = False,
+) -> None:
+    """Restore a snapshot into a shadow database, and optionally swap it into place."""
+    from storage.backup_target import backup_target
+    from storage.backups import restore_snapshot
+    from storage.warm import open_warehouse
+
+    settings = _settings()
+    try:
+        with open_warehouse(settings) as warehouse:
+            result = restore_snapshot(warehouse, backup_target(settings), name, table, partition, into, force, swap)
+    except MarketopsError as exc:
+        raise _fail(str(exc)) from exc
+    out.print(f"restored {name} into {result['into']}: " + ", ".join(f"{t} {n:,} rows" for t, n in result["tables"].items())
+              + (" — swapped into place; the replaced data is in " + result["into"] if swap else ""))
 
 
 def main() -> None:

@@ -148,6 +148,45 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
 )
 
+MIGRATIONS = (
+    *MIGRATIONS,
+    Migration(
+        2,
+        "maintenance: optimize log and backup fingerprints",
+        (
+            """
+            CREATE TABLE IF NOT EXISTS optimize_log (
+                table String,
+                partition String,
+                status LowCardinality(String),
+                parts_before UInt32,
+                parts_after UInt32,
+                rows_before UInt64,
+                rows_after UInt64,
+                started_at DateTime64(6, 'UTC'),
+                duration_s Float64,
+                run_id String
+            ) ENGINE = MergeTree
+            ORDER BY (table, partition, started_at)
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS backup_fingerprints (
+                backup String,
+                table String,
+                partition String,
+                rows UInt64,
+                hash UInt64
+            ) ENGINE = ReplacingMergeTree
+            ORDER BY (backup, table, partition)
+            """,
+        ),
+    ),
+)
+
+# What a backup holds: the data and its history; catalogs about backups and maintenance stay out.
+BACKUP_TABLES = ("bars_1m", "ingest_files", "anomalies", "quarantine_bars", "runs", "schema_migrations")
+OPTIMIZE_TABLES = ("bars_1m", "ingest_files", "anomalies", "quarantine_bars", "runs")
+
 MIGRATIONS_DDL = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
     version UInt32,

@@ -40,3 +40,8 @@ def ingest_status(warehouse: Warehouse) -> dict[str, Any]:
         "rows_quarantined": int(files["rows_quarantined"] or 0),
         "last_ingest": files["last_ingest"].isoformat() if files["files_loaded"] or files["files_quarantined"] else None,
     }
+
+
+def maintenance_status(warehouse: Warehouse) -> dict[str, Any]:
+    last = warehouse.query_df("SELECT max(started_at) AS at, count() AS n FROM optimize_log WHERE status = 'done'").row(0, named=True)
+    return {"last_optimize": last["at"].isoformat() if last["n"] else None}

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import polars as pl
 import pyarrow as pa
 
-from core.identifiers import check_sql_name, check_token
+from core.identifiers import check_partition_id, check_sql_name, check_token
 
 Params = Mapping[str, Any]
 
@@ -78,6 +78,34 @@ class Warehouse(ABC):
         if final:
             sql += " FINAL"
         self.execute(sql, {"partition": partition} if partition is not None else None)
+
+    def backup(self, tables: list[str], destination: str, base: str | None = None) -> None:
+        """Native ``BACKUP`` of ``tables`` of this database; ``destination``/``base`` are BACKUP
+        destination expressions built by a backup target (``File('...')``, ``Disk('...', '...')``)."""
+        listing = ", ".join(f"TABLE {self.database}.{check_sql_name(t)}" for t in tables)
+        sql = f"BACKUP {listing} TO {destination}"
+        if base:
+            sql += f" SETTINGS base_backup = {base}"
+        self.execute(sql)
+
+    def restore(
+        self,
+        tables: list[str],
+        source: str,
+        into_database: str,
+        partitions: list[str] | None = None,
+        allow_non_empty: bool = False,
+    ) -> None:
+        """Native ``RESTORE`` of ``tables`` (as backed up from this database) into ``into_database``."""
+        into = check_sql_name(into_database)
+        parts = ""
+        if partitions:
+            parts = " PARTITIONS " + ", ".join(f"'{check_partition_id(p)}'" for p in partitions)
+        listing = ", ".join(f"TABLE {self.database}.{check_sql_name(t)} AS {into}.{check_sql_name(t)}{parts}" for t in tables)
+        sql = f"RESTORE {listing} FROM {source}"
+        if allow_non_empty:
+            sql += " SETTINGS allow_non_empty_tables = true"
+        self.execute(sql)
 
     def __enter__(self) -> Warehouse:
         return self

@@ -1,0 +1,79 @@
+"""Where native BACKUPs go: the destination expression and the file-level operations ClickHouse lacks.
+
+ClickHouse can write and read a backup but cannot tell whether one is complete, how big it is, or
+delete it. For a directory we can see (the embedded default, or a server's backup disk mounted
+here) those come from the filesystem: ClickHouse writes the ``.backup`` metadata file last, so its
+presence proves the backup finished.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+from core.errors import ConfigError
+from core.settings import Settings
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+
+def check_backup_name(name: str) -> str:
+    if not NAME.match(name):
+        raise ConfigError(f"invalid backup name {name!r}")
+    return name
+
+
+class BackupTarget(ABC):
+    @abstractmethod
+    def expression(self, name: str) -> str:
+        """The SQL destination/source of backup ``name``."""
+
+    @abstractmethod
+    def is_complete(self, name: str) -> bool: ...
+
+    @abstractmethod
+    def size_bytes(self, name: str) -> int: ...
+
+    @abstractmethod
+    def delete(self, name: str) -> None: ...
+
+
+class DirectoryBackupTarget(BackupTarget):
+    """Backups as directories under ``root``; ``expression_for`` renders how the server addresses them."""
+
+    def __init__(self, root: Path, disk: str | None = None) -> None:
+        self.root = root.resolve()
+        self.disk = disk
+
+    def path(self, name: str) -> Path:
+        return self.root / check_backup_name(name)
+
+    def expression(self, name: str) -> str:
+        check_backup_name(name)
+        if self.disk:
+            return f"Disk('{self.disk}', '{name}')"
+        return f"File('{self.path(name)}')"
+
+    def is_complete(self, name: str) -> bool:
+        return (self.path(name) / ".backup").is_file()
+
+    def size_bytes(self, name: str) -> int:
+        target = self.path(name)
+        return sum(p.stat().st_size for p in target.rglob("*") if p.is_file()) if target.exists() else 0
+
+    def delete(self, name: str) -> None:
+        shutil.rmtree(self.path(name), ignore_errors=True)
+
+
+def backup_target(settings: Settings) -> BackupTarget:
+    """Embedded: File() under $MARKETOPS_HOME/backups. Server: its backup Disk, mounted at a local path."""
+    if settings.clickhouse_url:
+        if not (settings.clickhouse_backup_disk and settings.clickhouse_backup_path):
+            raise ConfigError(
+                "backups on a ClickHouse server need MARKETOPS_CLICKHOUSE_BACKUP_DISK (the server's backup disk) and "
+                "MARKETOPS_CLICKHOUSE_BACKUP_PATH (that disk mounted here, to check, size and delete backups)"
+            )
+        return DirectoryBackupTarget(settings.clickhouse_backup_path, disk=settings.clickhouse_backup_disk)
+    return DirectoryBackupTarget(settings.backups_dir)

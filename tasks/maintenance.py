@@ -1,0 +1,75 @@
+"""Maintenance tasks: optimize partitions, take/verify/prune backup snapshots. Thin calls into storage."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from core.optimize_plan import plan_partitions
+from core.settings import Settings
+from storage import backups
+from storage.backup_target import backup_target
+from storage.optimize import last_optimized, log_results, optimize_partition, part_stats
+from storage.schema import OPTIMIZE_TABLES
+from storage.warm import open_warehouse
+from tasks.retry import backoff_delays, retry_transient_only
+
+_RETRY = {"retries": 3, "retry_delay_seconds": backoff_delays(3, 5.0), "retry_condition_fn": retry_transient_only}
+_PLAIN = {"cache_policy": NO_CACHE, "persist_result": False}
+
+
+@task(name="plan_optimize", **_PLAIN, **_RETRY)
+def plan_optimize(settings: Settings) -> list[dict[str, Any]]:
+    with open_warehouse(settings) as warehouse:
+        return plan_partitions(part_stats(warehouse, OPTIMIZE_TABLES), last_optimized(warehouse)).to_dicts()
+
+
+@task(name="optimize_partitions", **_PLAIN, **_RETRY)
+def optimize_partitions(settings: Settings, planned: list[dict[str, Any]], deadline: datetime | None, run_id: str) -> list[dict[str, Any]]:
+    """One partition at a time (each OPTIMIZE FINAL rewrites a whole partition); stop at the deadline.
+
+    Each partition is logged as soon as it is done; a retry after a fault finds those already at one
+    part and skips them.
+    """
+    results: list[dict[str, Any]] = []
+    with open_warehouse(settings) as warehouse:
+        for item in planned:
+            if deadline is not None and datetime.now(UTC) >= deadline:
+                results.append(item | {"status": "cutoff"})
+                continue
+            result = optimize_partition(warehouse, item["table"], item["partition"], settings.clickhouse_cluster, settings.optimize_merge_wait_s)
+            if result.status == "done":
+                log_results(warehouse, [result], run_id)
+            results.append(result.as_dict())
+    return results
+
+
+@task(name="sweep_backups", **_PLAIN, **_RETRY)
+def sweep_backups(settings: Settings) -> list[str]:
+    with open_warehouse(settings) as warehouse:
+        return backups.sweep_interrupted(warehouse, backup_target(settings))
+
+
+@task(name="take_backup", **_PLAIN, **_RETRY)
+def take_backup(settings: Settings, full: bool, now: datetime) -> dict[str, Any]:
+    with open_warehouse(settings) as warehouse:
+        result = backups.take_snapshot(warehouse, backup_target(settings), now, force_full=full, full_every_h=settings.backup_full_every_h)
+    return result.__dict__
+
+
+@task(name="verify_backup", **_PLAIN, **_RETRY)
+def verify_backup(settings: Settings, name: str) -> dict[str, Any]:
+    with open_warehouse(settings) as warehouse:
+        ok, detail = backups.drill(warehouse, backup_target(settings), name)
+    return {"name": name, "verified": ok, "detail": detail}
+
+
+@task(name="prune_backups", **_PLAIN, **_RETRY)
+def prune_backups(settings: Settings, now: datetime, dry_run: bool) -> dict[str, list[str]]:
+    with open_warehouse(settings) as warehouse:
+        plan = backups.prune(warehouse, backup_target(settings), now, settings.backup_keep_days, settings.backup_min_chains,
+                             settings.backup_max_chains, dry_run)
+    return {"keep": [r.name for r in plan.keep], "delete": [r.name for r in plan.delete]}
