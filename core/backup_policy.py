@@ -69,13 +69,17 @@ def chains(records: list[BackupRecord]) -> list[Chain]:
 
 
 def next_backup(records: list[BackupRecord], now: datetime, full_every: timedelta = timedelta(days=1)) -> tuple[str, BackupRecord | None]:
-    """(kind, base): a full when the newest chain is older than ``full_every`` (or none exists), else an
-    incremental on the newest usable snapshot of the newest chain."""
+    """(kind, base): a full for the first snapshot of a UTC day (or when the chain is older than
+    ``full_every``, or none exists), else an incremental on the newest usable snapshot of the newest chain.
+
+    The day rule, not only the age, so a schedule that fires a few seconds early still starts the new chain.
+    """
     live = chains(records)
     if not live:
         return FULL, None
     newest = live[-1]
-    if now - newest.members[0].started_at >= full_every:
+    chain_start = newest.members[0].started_at
+    if now.date() != chain_start.date() or now - chain_start >= full_every:
         return FULL, None
     return INCREMENTAL, newest.newest
 

@@ -54,3 +54,11 @@ def test_retention_cleans_broken_snapshots_and_keeps_the_newest_chain_even_if_ol
     plan = retention(records, now + timedelta(days=30), keep_days=7, min_chains=1)
     assert [r.status for r in plan.delete] == ["broken"]
     assert len(plan.keep) == 3
+
+
+def test_the_first_snapshot_of_a_day_is_full_even_a_few_seconds_early() -> None:
+    full = BackupRecord("full-a", FULL, None, "full-a", "verified", T0 + timedelta(seconds=10))
+    kind, base = next_backup([full], T0 + timedelta(days=1, seconds=3))
+    assert (kind, base) == (FULL, None)
+    kind, base = next_backup([full], T0 + timedelta(hours=6))
+    assert (kind, base) == (INCREMENTAL, full)

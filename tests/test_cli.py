@@ -65,3 +65,28 @@ def test_ingest_then_sql_and_status_json(settings: Settings, real_data: Path) ->
     assert report["warm"]["backend"] == "chdb"
     assert (report["warm"]["bars"], report["warm"]["symbols"]) == (2819, 1)
     assert (report["ingest"]["files_loaded"], report["ingest"]["files_quarantined"], report["ingest"]["rows_quarantined"]) == (2, 0, 0)
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_maintenance_commands_backup_list_restore_and_status(settings: Settings, real_data: Path) -> None:
+    assert runner.invoke(app, ["ingest", str(real_data / "binance-spot-btcusdt-1m-daily")]).exit_code == 0
+    optimized = runner.invoke(app, ["optimize"])
+    assert optimized.exit_code == 0, optimized.output
+    made = runner.invoke(app, ["backup"])
+    assert made.exit_code == 0, made.output
+    assert "restored and matched" in made.output
+
+    listed = json.loads(runner.invoke(app, ["backups", "list", "--json"]).output)
+    assert [(b["kind"], b["status"]) for b in listed] == [("full", "verified")]
+    name = listed[0]["name"]
+
+    restored = runner.invoke(app, ["restore", name, "--table", "bars_1m", "--partition", "201906", "--into", "shadow"])
+    assert restored.exit_code == 0, restored.output
+    assert "bars_1m 1,379 rows" in restored.output
+    again = runner.invoke(app, ["restore", name, "--table", "bars_1m", "--into", "shadow"])
+    assert again.exit_code == 1 and "already holds data" in again.output
+    assert runner.invoke(app, ["backups", "prune", "--dry-run"]).output.startswith("would delete: nothing")
+
+    report = json.loads(runner.invoke(app, ["status", "--json"]).output)
+    assert report["maintenance"]["last_optimize"] is not None
+    assert report["backups"] == {"count": 1, "latest": name, "latest_verified": name, "broken": 0}
