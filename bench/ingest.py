@@ -29,7 +29,7 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 import polars as pl  # noqa: E402
 
 from core.batching import plan_batches  # noqa: E402
-from core.parse import ReadOptions, parse_file  # noqa: E402
+from core.parse import ReadOptions, parse_files  # noqa: E402
 from core.samples import MINUTES, SampleSpec, generate  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 from storage.ingest_ledger import write_batch  # noqa: E402
@@ -74,17 +74,14 @@ def baseline(data: Path, nbytes: int) -> Stage:
 def staged(data: Path, home: Path, nbytes: int) -> list[Stage]:
     settings = load_settings(home=home)
     listing = list_files([data])
-    batches = plan_batches(listing, settings.ingest_batch_max_files)
+    batches = plan_batches(listing, settings.ingest_batch_max_files, max_bytes=settings.ingest_batch_max_bytes)
     timings = {"parse (read + sha256 + reader)": 0.0, "contracts + gate checks": 0.0, "load into warm (chDB)": 0.0}
     rows = 0
     with open_warehouse(settings) as warehouse:
         migrate(warehouse)
         for batch in batches:
             t0 = time.perf_counter()
-            parsed = []
-            for ref in batch.files:
-                source, sha = read_file(ref.path)
-                parsed.append(parse_file(ref, source, sha, ReadOptions()))
+            parsed = parse_files([(ref, *read_file(ref.path)) for ref in batch.files], ReadOptions())
             t1 = time.perf_counter()
             verdict = judge_batch(parsed, version=time.time_ns() // 1000, run_id="bench", threshold=0.05, now=datetime.now(UTC))
             t2 = time.perf_counter()

@@ -8,7 +8,8 @@ import polars as pl
 
 from core.errors import ConfigError, UnreadableFileError
 from core.fingerprint import source_id
-from core.formats import SourceFile, read_source
+from core.formats import SourceFile, binance, read_source
+from core.formats.registry import detect_format
 from core.formats.naming import identify
 from core.identifiers import check_symbol, check_venue
 
@@ -45,17 +46,21 @@ class ParsedFile:
     reason: str | None = None  # why the whole file is quarantined
 
 
+def _identify(ref: FileRef, options: ReadOptions, parsed: ParsedFile) -> None:
+    """Venue and symbol from options, then the path; raises with a reason when neither tells."""
+    named = identify(ref.path)
+    venue = check_venue(options.venue or named.venue or "generic")
+    symbol_hint = options.symbol or named.symbol
+    if not symbol_hint:
+        raise UnreadableFileError("cannot tell the symbol from the file name; pass --symbol")
+    parsed.venue, parsed.symbol = venue, check_symbol(symbol_hint)
+
+
 def parse_file(ref: FileRef, source: SourceFile, sha256: str, options: ReadOptions) -> ParsedFile:
     """Parse one file into the raw frame; an unreadable file comes back with ``reason`` set, never raises."""
     parsed = ParsedFile(ref=ref, sha256=sha256, source_id=source_id(ref.path, sha256))
-    named = identify(ref.path)
     try:
-        venue = check_venue(options.venue or named.venue or "generic")
-        symbol_hint = options.symbol or named.symbol
-        if not symbol_hint:
-            raise UnreadableFileError("cannot tell the symbol from the file name; pass --symbol")
-        symbol = check_symbol(symbol_hint)
-        parsed.venue, parsed.symbol = venue, symbol
+        _identify(ref, options, parsed)
         parsed.format, parsed.raw = read_source(source, options.format, columns=options.columns, timezone=options.timezone)
     except (UnreadableFileError, ConfigError) as exc:
         parsed.reason = str(exc)
@@ -66,3 +71,34 @@ def parse_file(ref: FileRef, source: SourceFile, sha256: str, options: ReadOptio
     if parsed.raw.height == 0:
         parsed.reason = "file has no data rows"
     return parsed
+
+
+def parse_files(items: list[tuple[FileRef, SourceFile, str]], options: ReadOptions) -> list[ParsedFile]:
+    """Parse a batch: clean klines files in one combined read, everything else file by file.
+
+    The result is the same as :func:`parse_file` on each item; only the speed differs (one parser
+    call for hundreds of small files instead of one each).
+    """
+    results: dict[int, ParsedFile] = {}
+    klines: list[int] = []
+    for index, (ref, source, sha) in enumerate(items):
+        if options.format not in (None, binance.NAME):
+            continue
+        try:
+            if detect_format(source) == binance.NAME:
+                parsed = ParsedFile(ref=ref, sha256=sha, source_id=source_id(ref.path, sha), format=binance.NAME)
+                _identify(ref, options, parsed)
+                results[index] = parsed
+                klines.append(index)
+        except (UnreadableFileError, ConfigError):
+            continue  # the per-file path below gives the reason
+    frames = binance.read_many([items[i][1] for i in klines]) if len(klines) > 1 else None
+    if frames is None:
+        for i in klines:
+            del results[i]
+    else:
+        for i, frame in zip(klines, frames, strict=True):
+            results[i].raw = frame
+            if frame.height == 0:
+                results[i].reason = "file has no data rows"
+    return [results[i] if i in results else parse_file(*item, options) for i, item in enumerate(items)]

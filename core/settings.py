@@ -62,7 +62,8 @@ class Settings(BaseSettings):
 
     # ingest
     landing_paths: Annotated[list[Path], NoDecode] = Field(default_factory=list, description="Default paths the ingest flow scans.")
-    ingest_batch_max_files: int = Field(default=64, ge=1, description="Cap on files per batch task (memory bound).")
+    ingest_batch_max_files: int = Field(default=1024, ge=1, description="Cap on files per batch task.")
+    ingest_batch_max_bytes: int = Field(default=256 * 2**20, ge=1, description="Cap on raw bytes per batch task (memory bound).")
     ingest_workers: int = Field(default=2, ge=1, description="Batch tasks running at once inside one flow run.")
     file_error_ratio_threshold: float = Field(default=0.05, ge=0, le=1, description="Above it a file is quarantined whole.")
     generic_timezone: str = Field(default="UTC", description="Zone of naive timestamps in generic CSV/Parquet files.")

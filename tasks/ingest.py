@@ -12,7 +12,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from core.batching import BatchSpec, plan_batches, unchanged
-from core.parse import ReadOptions, parse_file
+from core.parse import ReadOptions, parse_files
 from core.run_summary import OUTCOME_SCHEMA
 from core.settings import Settings
 from storage.ingest_ledger import settled_files, settled_versions, write_batch
@@ -40,7 +40,7 @@ def plan_ingest(settings: Settings, paths: list[str], options: ReadOptions) -> I
     return IngestPlan(
         files_seen=listing.height,
         files_skipped=known.height,
-        batches=plan_batches(todo, settings.ingest_batch_max_files, options.venue, options.symbol),
+        batches=plan_batches(todo, settings.ingest_batch_max_files, options.venue, options.symbol, settings.ingest_batch_max_bytes),
     )
 
 
@@ -52,7 +52,7 @@ def load_batch(settings: Settings, batch: BatchSpec, options: ReadOptions, run_i
     failed: list[dict[str, object]] = []
     with open_warehouse(settings) as warehouse:
         settled = settled_versions(warehouse, [f.path for f in batch.files])
-        parsed = []
+        items = []
         for ref in batch.files:
             try:
                 source, sha = read_file(ref.path)
@@ -60,7 +60,8 @@ def load_batch(settings: Settings, batch: BatchSpec, options: ReadOptions, run_i
                 failed.append(_failed_outcome(ref.path, f"cannot read file: {exc}"))
                 continue
             if (ref.path, sha) not in settled:
-                parsed.append(parse_file(ref, source, sha, options))
+                items.append((ref, source, sha))
+        parsed = parse_files(items, options)
         if not parsed:
             return failed
         verdict = judge_batch(parsed, version=version, run_id=run_id, threshold=settings.file_error_ratio_threshold, now=datetime.now(UTC))

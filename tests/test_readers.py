@@ -115,3 +115,18 @@ def test_path_identity_from_names_and_hive_venue() -> None:
     hist = identify("/d/DAT_ASCII_EURUSD_M1_201502.csv")
     assert (hist.venue, hist.symbol, hist.period) == ("histdata", "EURUSD", "2015-02")
     assert identify("/d/SP500_NOV2019_IDay.csv").symbol == "SP500"
+
+
+def test_batch_parse_equals_file_by_file_parse_on_clean_and_dirty_files(real_data: Path, tmp_path: Path) -> None:
+    from core.parse import FileRef, ReadOptions, parse_file, parse_files
+    from core.samples import SampleSpec, generate
+
+    files = [(p.name, p.read_bytes()) for p in sorted((real_data / "binance-spot-btcusdt-1m-daily").glob("*.csv"))]
+    files += [(s.relative_path.split("/")[-1], s.data) for s in generate(SampleSpec(symbols=2, days=2, fx_share=0))]
+    items = [(FileRef(f"/landing/{name}", len(data), 0), SourceFile(name, data), f"{i:064x}") for i, (name, data) in enumerate(files)]
+    for group in (items[:2], items):  # all clean (one combined read) and with planted anomalies (per-file fallback)
+        one_by_one = [parse_file(*item, ReadOptions()) for item in group]
+        batched = parse_files(group, ReadOptions())
+        for a, b in zip(one_by_one, batched, strict=True):
+            assert (a.format, a.venue, a.symbol, a.reason) == (b.format, b.venue, b.symbol, b.reason)
+            assert (a.raw is None and b.raw is None) or a.raw.equals(b.raw)  # type: ignore[union-attr]
