@@ -69,9 +69,11 @@ def test_ingest_then_sql_and_status_json(settings: Settings, real_data: Path) ->
 
 @pytest.mark.usefixtures("prefect_api")
 def test_maintenance_commands_backup_list_restore_and_status(settings: Settings, real_data: Path) -> None:
-    assert runner.invoke(app, ["ingest", str(real_data / "binance-spot-btcusdt-1m-daily")]).exit_code == 0
+    for day in sorted((real_data / "binance-spot-btcusdt-1m-daily").glob("*.csv")):  # two runs: two parts of ingest_files
+        assert runner.invoke(app, ["ingest", str(day)]).exit_code == 0
     optimized = runner.invoke(app, ["optimize"])
     assert optimized.exit_code == 0, optimized.output
+    assert "2 of 2 partitions" in optimized.output  # ingest_files and runs: one part per run each
     made = runner.invoke(app, ["backup"])
     assert made.exit_code == 0, made.output
     assert "restored and matched" in made.output

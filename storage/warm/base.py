@@ -23,6 +23,9 @@ class Warehouse(ABC):
     """
 
     backend: ClassVar[str]
+    # How polars hands Arrow over: chDB reads polars' current layout ~2x faster; drivers that
+    # predate it get the classic one.
+    arrow_compat: ClassVar[pl.CompatLevel] = pl.CompatLevel.oldest()
     database: str
 
     @abstractmethod
@@ -57,7 +60,7 @@ class Warehouse(ABC):
         self._insert(table, columns, data, settings)
 
     def insert_df(self, table: str, frame: pl.DataFrame, dedup_token: str | None = None) -> None:
-        self.insert_arrow(table, frame.to_arrow(compat_level=pl.CompatLevel.oldest()), dedup_token)
+        self.insert_arrow(table, frame.to_arrow(compat_level=self.arrow_compat), dedup_token)
 
     def query_df(self, sql: str, params: Params | None = None) -> pl.DataFrame:
         result = pl.from_arrow(self.query_arrow(sql, params))

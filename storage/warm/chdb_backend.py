@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+import polars as pl
 import pyarrow as pa
 from chdb import session as chdb_session
 
@@ -64,6 +65,7 @@ class ChdbWarehouse(Warehouse):
     """Embedded warehouse. Safe to share between threads; one process per data path."""
 
     backend: ClassVar[str] = "chdb"
+    arrow_compat: ClassVar[pl.CompatLevel] = pl.CompatLevel.newest()
 
     def __init__(self, data_dir: Path, database: str, backups_dir: Path, lock_timeout_s: float = 30.0) -> None:
         self.data_dir = data_dir.resolve()
