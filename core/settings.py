@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     clickhouse_backup_disk: str | None = Field(default=None, description="Server backup disk name for native BACKUP.")
     clickhouse_backup_path: Path | None = Field(default=None, description="That backup disk mounted on this machine.")
 
+    backup_driver: str = Field(default="native", pattern="^(native|clickhouse-backup)$", description="native BACKUP, or Altinity clickhouse-backup.")
+    clickhouse_backup_bin: str = Field(default="clickhouse-backup", description="The clickhouse-backup binary.")
+    clickhouse_backup_config: Path | None = Field(default=None, description="clickhouse-backup's config.yml.")
+
     # maintenance
     optimize_cutoff_utc: str | None = Field(default=None, pattern=r"^\d{2}:\d{2}$", description="HH:MM UTC after which optimize stops starting partitions.")
     optimize_merge_wait_s: float = Field(default=600.0, ge=0, description="How long to wait for running merges of a partition.")

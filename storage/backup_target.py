@@ -15,6 +15,7 @@ from pathlib import Path
 
 from core.errors import ConfigError
 from core.settings import Settings
+from storage.warm.base import Warehouse
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
@@ -26,9 +27,20 @@ def check_backup_name(name: str) -> str:
 
 
 class BackupTarget(ABC):
+    """Where snapshots live and how they are written and read back."""
+
     @abstractmethod
     def expression(self, name: str) -> str:
-        """The SQL destination/source of backup ``name``."""
+        """The SQL destination/source of backup ``name`` (or a label, for tool-driven targets)."""
+
+    def write(self, warehouse: Warehouse, tables: list[str], name: str, base: str | None) -> None:
+        """Take snapshot ``name`` (incremental on ``base`` when given); native BACKUP by default."""
+        warehouse.backup(tables, self.expression(name), self.expression(base) if base else None)
+
+    def restore_into(self, warehouse: Warehouse, tables: list[str], name: str, database: str, partitions: list[str] | None = None,
+                     allow_non_empty: bool = False) -> None:
+        """Restore ``tables`` of snapshot ``name`` into ``database``; native RESTORE by default."""
+        warehouse.restore(tables, self.expression(name), database, partitions, allow_non_empty)
 
     @abstractmethod
     def is_complete(self, name: str) -> bool: ...
@@ -68,7 +80,12 @@ class DirectoryBackupTarget(BackupTarget):
 
 
 def backup_target(settings: Settings) -> BackupTarget:
-    """Embedded: File() under $MARKETOPS_HOME/backups. Server: its backup Disk, mounted at a local path."""
+    """Embedded: File() under $MARKETOPS_HOME/backups. Server: its backup Disk, mounted at a local path,
+    or Altinity clickhouse-backup when ``MARKETOPS_BACKUP_DRIVER=clickhouse-backup``."""
+    if settings.backup_driver == "clickhouse-backup":
+        from storage.clickhouse_backup_tool import ClickhouseBackupTarget
+
+        return ClickhouseBackupTarget.from_settings(settings)
     if settings.clickhouse_url:
         if not (settings.clickhouse_backup_disk and settings.clickhouse_backup_path):
             raise ConfigError(

@@ -119,7 +119,7 @@ def take_snapshot(warehouse: Warehouse, target: BackupTarget, now: datetime, for
     save(warehouse, row)
     started = time.perf_counter()
     try:
-        warehouse.backup(list(BACKUP_TABLES), target.expression(name), target.expression(base.name) if base else None)
+        target.write(warehouse, list(BACKUP_TABLES), name, base.name if base else None)
     except Exception as exc:
         save(warehouse, row | {"status": "broken", "detail": f"backup failed: {exc}"})
         target.delete(name)
@@ -162,7 +162,7 @@ def drill(warehouse: Warehouse, target: BackupTarget, name: str) -> tuple[bool, 
     warehouse.execute(f"DROP DATABASE IF EXISTS {scratch}")
     warehouse.execute(f"CREATE DATABASE {scratch}")
     try:
-        warehouse.restore(list(row["tables"]), target.expression(name), scratch)
+        target.restore_into(warehouse, list(row["tables"]), name, scratch)
         found = fingerprint(warehouse, scratch, row["tables"])
     except StorageError as exc:
         found, error = None, str(exc)
@@ -223,7 +223,7 @@ def restore_snapshot(
     occupied = [t for t in chosen if _rows_in(warehouse, shadow, t)]
     if occupied and not force:
         raise StorageError(f"target {shadow} already holds data in {', '.join(occupied)}; pass --force to restore into it anyway")
-    warehouse.restore(chosen, target.expression(name), shadow, partitions, allow_non_empty=force)
+    target.restore_into(warehouse, chosen, name, shadow, partitions, allow_non_empty=force)
     counts = {t: _rows_in(warehouse, shadow, t) for t in chosen}
     if swap:
         for table in chosen:
