@@ -73,11 +73,19 @@ class Settings(BaseSettings):
     generic_timezone: str = Field(default="UTC", description="Zone of naive timestamps in generic CSV/Parquet files.")
     generic_columns: dict[str, str] = Field(default_factory=dict, description="Canonical name -> source column, for generic files.")
 
+    # alerts (the local alert log is always written)
+    alert_webhook_urls: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Generic JSON webhooks.")
+    alert_slack_webhook_urls: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Slack incoming webhooks.")
+    alert_apprise_urls: Annotated[list[str], NoDecode] = Field(default_factory=list, description="apprise notification URLs.")
+    alert_fold_window_s: float = Field(default=3600.0, ge=0, description="Repeats of one alert within it are folded into one.")
+    alert_timeout_s: float = Field(default=10.0, gt=0)
+    stale_after_minutes: float | None = Field(default=None, gt=0, description="Alert when a symbol's newest bar is older (off when unset).")
+
     # retries of transient storage faults
     retries: int = Field(default=3, ge=0)
     retry_base_delay_s: float = Field(default=2.0, ge=0)
 
-    @field_validator("hazelcast_members", "landing_paths", mode="before")
+    @field_validator("hazelcast_members", "landing_paths", "alert_webhook_urls", "alert_slack_webhook_urls", "alert_apprise_urls", mode="before")
     @classmethod
     def _split_csv(cls, value: Any) -> Any:
         # env vars carry lists as "a,b" or a JSON list; accept both.

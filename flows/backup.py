@@ -9,6 +9,9 @@ from prefect.artifacts import create_markdown_artifact
 
 from core.errors import MarketopsError
 from core.settings import load_settings
+from core.alerts import RESTORE_DRILL_FAILED
+from flows.guards import warehouse_maintenance
+from tasks.retry import with_retry_policy
 from flows.hooks import alert_on_failure
 from tasks.maintenance import prune_backups, sweep_backups, take_backup, verify_backup
 from tasks.setup import ensure_schema
@@ -17,20 +20,23 @@ from tasks.setup import ensure_schema
 class RestoreDrillFailed(MarketopsError):
     """The snapshot was written but could not be restored to identical content."""
 
+    alert_kind = RESTORE_DRILL_FAILED
+
 
 @flow(name="backup", on_failure=[alert_on_failure], on_crashed=[alert_on_failure])
 def backup(full: bool = False, verify: bool = True, prune: bool = True) -> dict[str, object]:
     """Snapshot the warm tier, prove it restores, and drop whole chains past retention."""
     logger = get_run_logger()
     settings = load_settings()
-    ensure_schema(settings)
-    swept = sweep_backups(settings)
-    if swept:
-        logger.warning("marked interrupted backups: %s", swept)
-    snapshot = take_backup(settings, full, datetime.now(UTC))
-    logger.info("%s snapshot %s (base %s): %s bytes", snapshot["kind"], snapshot["name"], snapshot["base"], snapshot["size_bytes"])
-    drill = verify_backup(settings, snapshot["name"]) if verify else {"verified": None, "detail": "skipped"}
-    retention = prune_backups(settings, datetime.now(UTC), dry_run=False) if prune else {"keep": [], "delete": []}
+    with_retry_policy(ensure_schema, settings)(settings)
+    with warehouse_maintenance(settings):  # never at the same time as an optimize of this warehouse
+        swept = with_retry_policy(sweep_backups, settings)(settings)
+        if swept:
+            logger.warning("marked interrupted backups: %s", swept)
+        snapshot = with_retry_policy(take_backup, settings)(settings, full, datetime.now(UTC))
+        logger.info("%s snapshot %s (base %s): %s bytes", snapshot["kind"], snapshot["name"], snapshot["base"], snapshot["size_bytes"])
+        drill = with_retry_policy(verify_backup, settings)(settings, snapshot["name"]) if verify else {"verified": None, "detail": "skipped"}
+        retention = with_retry_policy(prune_backups, settings)(settings, datetime.now(UTC), dry_run=False) if prune else {"keep": [], "delete": []}
     summary = {"snapshot": snapshot, "drill": drill, "swept": swept, "deleted": retention["delete"], "kept": len(retention["keep"])}
     create_markdown_artifact(
         key="backup-summary",

@@ -15,7 +15,9 @@ from core.errors import ConfigError, MarketopsError
 from core.parse import ReadOptions
 from core.run_summary import IngestSummary, summarize
 from core.settings import load_settings
-from flows.hooks import alert_on_failure
+from tasks.retry import with_retry_policy
+from flows.hooks import alert_on_failure, run_link
+from tasks.alerts import check_freshness
 from tasks.ingest import failed_outcomes, load_batch, outcomes_frame, plan_ingest
 from tasks.runs import record_run
 from tasks.setup import ensure_schema
@@ -43,10 +45,11 @@ def ingest(
         raise ConfigError("no paths to ingest: pass paths or set MARKETOPS_LANDING_PATHS")
     options = ReadOptions(format=format, venue=venue, symbol=symbol, timezone=timezone or settings.generic_timezone, columns=settings.generic_columns)
 
-    ensure_schema(settings)
-    plan = plan_ingest(settings, scan, options)
+    with_retry_policy(ensure_schema, settings)(settings)
+    plan = with_retry_policy(plan_ingest, settings)(settings, scan, options)
     logger.info("%d files seen, %d unchanged, %d batches to load", plan.files_seen, plan.files_skipped, len(plan.batches))
 
+    load_task = with_retry_policy(load_batch, settings)
     rows: list[dict[str, object]] = []
     in_flight: deque[tuple[int, PrefectFuture]] = deque()  # bounded: at most ingest_workers batches at once
     queue = list(enumerate(plan.batches))
@@ -54,7 +57,7 @@ def ingest(
     while queue or in_flight:
         while queue and len(in_flight) < settings.ingest_workers:
             index, batch = queue.pop(0)
-            in_flight.append((index, load_batch.submit(settings, batch, options, run_id)))
+            in_flight.append((index, load_task.submit(settings, batch, options, run_id)))
         index, future = in_flight.popleft()
         batch = plan.batches[index]
         result = future.result(raise_on_failure=False)
@@ -70,7 +73,10 @@ def ingest(
     summary = summarize(outcomes, plan.files_seen, plan.files_skipped)
     logger.info(summary.headline())
     _publish(summary, outcomes)
-    record_run(settings, run_id, "ingest", "completed" if summary.ok else "failed", started, datetime.now(UTC),
+    stale = with_retry_policy(check_freshness, settings)(settings, "ingest", run_link(run_id) if flow_run.id else None)
+    if stale:
+        logger.warning("stale symbols: %s", ", ".join(stale))
+    with_retry_policy(record_run, settings)(settings, run_id, "ingest", "completed" if summary.ok else "failed", started, datetime.now(UTC),
                {"paths": scan, "format": format, "venue": venue, "symbol": symbol}, summary.as_dict())
     if not summary.ok:
         raise IngestFailed(f"{summary.files_failed} files failed to load: {summary.headline()}")

@@ -10,6 +10,8 @@ from prefect.runtime import flow_run
 
 from core.optimize_plan import cutoff_deadline
 from core.settings import load_settings
+from flows.guards import warehouse_maintenance
+from tasks.retry import with_retry_policy
 from flows.hooks import alert_on_failure
 from tasks.maintenance import optimize_partitions, plan_optimize
 from tasks.setup import ensure_schema
@@ -20,11 +22,12 @@ def optimize(cutoff_utc: str | None = None) -> dict[str, object]:
     """Merge changed partitions to one part each; stops starting partitions at ``cutoff_utc`` (HH:MM)."""
     logger = get_run_logger()
     settings = load_settings()
-    ensure_schema(settings)
+    with_retry_policy(ensure_schema, settings)(settings)
     started = datetime.now(UTC)
-    planned = plan_optimize(settings)
-    logger.info("%d partitions to optimize", len(planned))
-    results = optimize_partitions(settings, planned, cutoff_deadline(started, cutoff_utc or settings.optimize_cutoff_utc), str(flow_run.id or "local"))
+    with warehouse_maintenance(settings):  # never at the same time as a backup of this warehouse
+        planned = with_retry_policy(plan_optimize, settings)(settings)
+        logger.info("%d partitions to optimize", len(planned))
+        results = with_retry_policy(optimize_partitions, settings)(settings, planned, cutoff_deadline(started, cutoff_utc or settings.optimize_cutoff_utc), str(flow_run.id or "local"))
     done = [r for r in results if r["status"] == "done"]
     summary = {
         "partitions_planned": len(planned),

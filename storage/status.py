@@ -45,3 +45,8 @@ def ingest_status(warehouse: Warehouse) -> dict[str, Any]:
 def maintenance_status(warehouse: Warehouse) -> dict[str, Any]:
     last = warehouse.query_df("SELECT max(started_at) AS at, count() AS n FROM optimize_log WHERE status = 'done'").row(0, named=True)
     return {"last_optimize": last["at"].isoformat() if last["n"] else None}
+
+
+def latest_bars(warehouse: Warehouse) -> Any:
+    """Newest bar time per (venue, symbol)."""
+    return warehouse.query_df("SELECT venue, symbol, max(ts) AS last_ts FROM bars_1m GROUP BY venue, symbol")

@@ -29,3 +29,12 @@ def retry_transient_only(task: Any, task_run: Any, state: Any) -> bool:
     except BaseException as exc:  # noqa: BLE001 - we classify, not swallow
         return is_transient(exc)
     return False
+
+
+def with_retry_policy(task_obj: Any, settings: Any) -> Any:
+    """``task_obj`` with the configured retry count and backoff (decorator values are the defaults)."""
+    return task_obj.with_options(
+        retries=settings.retries,
+        retry_delay_seconds=backoff_delays(settings.retries, settings.retry_base_delay_s) or 0,
+        retry_condition_fn=retry_transient_only,
+    )

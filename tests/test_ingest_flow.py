@@ -173,7 +173,8 @@ def test_a_failed_run_writes_one_alert_line_and_records_the_run(settings: Settin
     state = ingest(paths=[str(tmp_path / "does-not-exist")], return_state=True)
     assert state.is_failed()
     alerts = AlertLog(settings.alerts_log).read()
-    assert len(alerts) == 1 and alerts[0]["flow"] == "ingest" and "does not exist" in alerts[0]["error"]
+    assert len(alerts) == 1 and alerts[0]["flow"] == "ingest" and "does not exist" in alerts[0]["summary"]
+    assert alerts[0]["kind"] == "flow_failed" and alerts[0]["folded"] is False
 
 
 def test_daily_runs_ingest_as_a_subflow(settings: Settings) -> None:

@@ -18,10 +18,8 @@ class ClickHouseWarehouse(Warehouse):
 
     def __init__(self, url: str, database: str, user: str, password: str, connect_timeout_s: float = 10.0) -> None:
         import clickhouse_connect
-        from clickhouse_connect.driver.exceptions import ClickHouseError
 
         self.database = check_sql_name(database)
-        self._driver_error = ClickHouseError
         try:
             bootstrap = clickhouse_connect.get_client(dsn=url, username=user, password=password, connect_timeout=connect_timeout_s)
             bootstrap.command(f"CREATE DATABASE IF NOT EXISTS {self.database}")
@@ -30,7 +28,7 @@ class ClickHouseWarehouse(Warehouse):
                 dsn=url, username=user, password=password, database=self.database, connect_timeout=connect_timeout_s
             )
         except Exception as exc:
-            raise translate(exc, f"connecting to ClickHouse at {url.split('@')[-1]}") from exc
+            raise translate(exc, f"connecting to ClickHouse at {url.split('@')[-1]}", connecting=True) from exc
 
     @classmethod
     def from_settings(cls, settings: Any) -> ClickHouseWarehouse:

@@ -29,10 +29,15 @@ def error_code(message: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def translate(exc: BaseException, what: str) -> StorageError:
+def _is_connection_fault(exc: BaseException) -> bool:
+    # clickhouse-connect wraps refused/reset connections in OperationalError; httpx/urllib3 in their own types
+    return isinstance(exc, (ConnectionError, TimeoutError)) or type(exc).__name__ in {"OperationalError", "ConnectError", "ReadTimeout"}
+
+
+def translate(exc: BaseException, what: str, connecting: bool = False) -> StorageError:
     """A marketops error for ``exc``; the SQL text is not echoed (it may carry bound values)."""
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     code = error_code(str(exc))
-    if code in TRANSIENT_CODES or isinstance(exc, (ConnectionError, TimeoutError)):
+    if code in TRANSIENT_CODES or _is_connection_fault(exc) or (connecting and code is None):
         return TransientStorageError(f"{what}: {message}")
     return PermanentStorageError(f"{what}: {message}")

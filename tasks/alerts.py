@@ -1,0 +1,39 @@
+"""Alert sending for flows and their hooks, and the stale-data check."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from core.alerts import STALE_DATA, Alert, stale_symbols
+from core.settings import Settings
+from storage.alerts import deliver
+from storage.status import latest_bars
+from storage.warm import open_warehouse
+from tasks.retry import backoff_delays, retry_transient_only
+
+
+def notify(settings: Settings, alert: Alert) -> dict[str, Any]:
+    """Deliver now (plain function: state hooks run outside any task context)."""
+    return deliver(settings, alert)
+
+
+@task(name="check_freshness", cache_policy=NO_CACHE, persist_result=False, retries=3,
+      retry_delay_seconds=backoff_delays(3, 2.0), retry_condition_fn=retry_transient_only)
+def check_freshness(settings: Settings, flow: str, link: str | None) -> list[str]:
+    """Alert for every symbol whose newest bar is older than ``stale_after_minutes`` (when set)."""
+    if settings.stale_after_minutes is None:
+        return []
+    max_age = timedelta(minutes=settings.stale_after_minutes)
+    with open_warehouse(settings) as warehouse:
+        stale = stale_symbols(latest_bars(warehouse), datetime.now(UTC), max_age)
+    subjects = []
+    for row in stale.iter_rows(named=True):
+        subject = f"{row['venue']}:{row['symbol']}"
+        notify(settings, Alert(kind=STALE_DATA, title="marketops stale data", flow=flow, subject=subject, link=link,
+                               summary=f"{subject}: newest bar {row['last_ts'].isoformat()} is older than {settings.stale_after_minutes:g} min"))
+        subjects.append(subject)
+    return subjects
