@@ -132,6 +132,15 @@ class Settings(BaseSettings):
         return self.home_dir / "hot" / "hot.sqlite"
 
     @property
+    def default_landing_dir(self) -> Path:
+        return self.home_dir / "landing"
+
+    @property
+    def landing_dirs(self) -> list[Path]:
+        """Where scheduled ingests look: the configured paths, else ``$MARKETOPS_HOME/landing``."""
+        return list(self.landing_paths) or [self.default_landing_dir]
+
+    @property
     def samples_dir(self) -> Path:
         return self.home_dir / "samples"
 

@@ -11,7 +11,7 @@ from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from core.errors import ConfigError, MarketopsError
+from core.errors import MarketopsError
 from core.parse import ReadOptions
 from core.run_summary import IngestSummary, summarize
 from core.settings import load_settings
@@ -35,14 +35,14 @@ def ingest(
     symbol: str | None = None,
     timezone: str | None = None,
 ) -> dict[str, object]:
-    """Load new/changed raw 1m files under ``paths`` (default: the configured landing paths) into the warm tier."""
+    """Load new/changed raw 1m files under ``paths`` (default: MARKETOPS_LANDING_PATHS, else $MARKETOPS_HOME/landing) into the warm tier."""
     logger = get_run_logger()
     settings = load_settings()
     started = datetime.now(UTC)
     run_id = str(flow_run.id or "local")
-    scan = paths or [str(p) for p in settings.landing_paths]
-    if not scan:
-        raise ConfigError("no paths to ingest: pass paths or set MARKETOPS_LANDING_PATHS")
+    if not paths:
+        settings.default_landing_dir.mkdir(parents=True, exist_ok=True)  # an empty default landing is simply nothing to do
+    scan = paths or [str(p) for p in settings.landing_dirs]
     options = ReadOptions(format=format, venue=venue, symbol=symbol, timezone=timezone or settings.generic_timezone, columns=settings.generic_columns)
 
     with_retry_policy(ensure_schema, settings)(settings)

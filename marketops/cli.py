@@ -21,7 +21,16 @@ out = Console(soft_wrap=True)
 
 
 def _settings() -> Settings:
+    """Settings, Prefect defaults, and the local stack's API when it is up (no temporary server then)."""
+    import os
+
     settings = load_settings()
+    if "PREFECT_API_URL" not in os.environ:
+        from deployments.local_stack import running_stack
+
+        stack = running_stack(settings)
+        if stack is not None:
+            os.environ["PREFECT_API_URL"] = stack.api_url
     configure_prefect(settings)
     return settings
 
@@ -100,7 +109,7 @@ def demo(
     from storage.landing import write_file
 
     settings = _settings()
-    landing = settings.samples_dir / "landing"
+    landing = settings.default_landing_dir  # where scheduled and UI-triggered runs look by default
     manifest = InjectionManifest()
     spec = SampleSpec(symbols=symbols, days=days, seed=seed)
     with Progress(TextColumn("generating sample files"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
@@ -108,6 +117,7 @@ def demo(
         for sample in generate(spec, manifest):
             write_file(landing, sample.relative_path, sample.data)
             bar.advance(job)
+    settings.samples_dir.mkdir(parents=True, exist_ok=True)
     (settings.samples_dir / "injected.json").write_text(json.dumps(manifest.as_dict(), indent=2))
     console.print(f"sample files in {landing}; planted anomalies listed in {settings.samples_dir / 'injected.json'}")
 
@@ -173,6 +183,7 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="One JSON object
     except MarketopsError as exc:
         raise _fail(str(exc)) from exc
     report["hot"] = {"backend": settings.hot_backend}
+    report["orchestration"] = _orchestration_status(settings)
     if as_json:
         sys.stdout.write(json.dumps(report, default=str) + "\n")
         return
@@ -288,6 +299,41 @@ def restore(
         raise _fail(str(exc)) from exc
     out.print(f"restored {name} into {result['into']}: " + ", ".join(f"{t} {n:,} rows" for t, n in result["tables"].items())
               + (" — swapped into place; the replaced data is in " + result["into"] if swap else ""))
+
+
+def _orchestration_status(settings: Settings) -> dict[str, Any]:
+    import os
+
+    from deployments.local_stack import healthy, last_runs, running_stack
+
+    stack = running_stack(settings)
+    api = os.environ.get("PREFECT_API_URL") or (stack.api_url if stack else None)
+    if not api or not healthy(api):
+        return {"api": None, "deployments": {}}
+    return {"api": api, "ui": stack.ui_url if stack else None, "deployments": last_runs(api)}
+
+
+@app.command()
+def up(port: Annotated[int, typer.Option(help="Port of the Prefect server on 127.0.0.1.")] = 4200) -> None:
+    """Start the local stack: Prefect server (state under MARKETOPS_HOME), work pool, every deployment, a worker."""
+    from deployments.local_stack import up as stack_up
+
+    settings = _settings()
+    try:
+        with console.status("starting the local stack") as spinner:
+            info = stack_up(settings, port, progress=lambda step: spinner.update(step))
+    except MarketopsError as exc:
+        raise _fail(str(exc)) from exc
+    out.print(f"marketops stack is up: Prefect UI at {info.ui_url} (server pid {info.server_pid}, worker pid {info.worker_pid})")
+
+
+@app.command()
+def down() -> None:
+    """Stop exactly the processes `marketops up` started (by their recorded pids)."""
+    from deployments.local_stack import down as stack_down
+
+    stopped = stack_down(load_settings())
+    out.print(f"stopped {len(stopped)} processes: {stopped}" if stopped else "the local stack was not running")
 
 
 def main() -> None:

@@ -1,0 +1,195 @@
+"""The one-command local stack: a Prefect server on 127.0.0.1, the work pool, every deployment of
+prefect.yaml, and a process worker — all state under ``$MARKETOPS_HOME``, all pids recorded so
+``marketops down`` stops exactly what ``up`` started."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx
+
+from core.errors import MarketopsError
+from core.settings import Settings
+from deployments.catalogue import PROJECT_ROOT
+
+WORK_POOL = "marketops-process"
+
+
+class StackError(MarketopsError):
+    """The local stack could not be started or stopped."""
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    api_url: str
+    ui_url: str
+    port: int
+    server_pid: int
+    worker_pid: int
+    started_at: float
+
+
+def stack_file(settings: Settings) -> Path:
+    return settings.home_dir / "stack.json"
+
+
+def read_stack(settings: Settings) -> StackInfo | None:
+    path = stack_file(settings)
+    if not path.exists():
+        return None
+    try:
+        return StackInfo(**json.loads(path.read_text()))
+    except (ValueError, TypeError):
+        return None
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def healthy(api_url: str, timeout_s: float = 2.0) -> bool:
+    try:
+        return httpx.get(f"{api_url}/health", timeout=timeout_s).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def running_stack(settings: Settings) -> StackInfo | None:
+    """The recorded stack when its server answers, else None."""
+    info = read_stack(settings)
+    if info and alive(info.server_pid) and healthy(info.api_url):
+        return info
+    return None
+
+
+def stack_env(settings: Settings, api_url: str) -> dict[str, str]:
+    """Environment of every process of the stack: our home, the server's address, no telemetry."""
+    env = dict(os.environ)
+    env.update(
+        MARKETOPS_HOME=str(settings.home_dir),
+        MARKETOPS_PROJECT_DIR=str(PROJECT_ROOT),
+        PREFECT_HOME=str(settings.prefect_home),
+        PREFECT_API_URL=api_url,
+        PREFECT_UI_API_URL=api_url,
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        DO_NOT_TRACK="1",
+    )
+    return env
+
+
+def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(log, "ab")  # noqa: SIM115 - the child owns it from here
+    # a session of its own, so `down` can stop the whole process group and nothing else
+    return subprocess.Popen(args, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True, cwd=PROJECT_ROOT)
+
+
+def _prefect(args: list[str], env: dict[str, str], what: str, timeout_s: float = 300) -> str:
+    done = subprocess.run([sys.executable, "-m", "prefect", *args], env=env, capture_output=True, text=True, timeout=timeout_s, cwd=PROJECT_ROOT)
+    if done.returncode != 0:
+        raise StackError(f"{what} failed: {(done.stderr or done.stdout).strip()[-1500:]}")
+    return done.stdout
+
+
+def up(settings: Settings, port: int, progress: Callable[[str], None] = lambda _: None, startup_timeout_s: float = 180) -> StackInfo:
+    """Start (or find) the stack; idempotent."""
+    current = running_stack(settings)
+    if current is not None:
+        progress("already running")
+        return current
+    api_url = f"http://127.0.0.1:{port}/api"
+    if healthy(api_url):
+        raise StackError(f"something else already answers on 127.0.0.1:{port}; pass another --port")
+    env = stack_env(settings, api_url)
+    settings.prefect_home.mkdir(parents=True, exist_ok=True)
+    logs = settings.home_dir / "logs"
+    progress(f"starting the Prefect server on 127.0.0.1:{port}")
+    server = _spawn([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)], env, logs / "prefect-server.log")
+    deadline = time.monotonic() + startup_timeout_s
+    while not healthy(api_url):
+        if server.poll() is not None or time.monotonic() > deadline:
+            _stop_group(server.pid)
+            raise StackError(f"the Prefect server did not come up (see {logs / 'prefect-server.log'})")
+        time.sleep(0.5)
+    worker = None
+    try:
+        progress(f"creating the work pool {WORK_POOL}")
+        try:
+            _prefect(["work-pool", "inspect", WORK_POOL], env, "inspecting the work pool")
+        except StackError:
+            _prefect(["work-pool", "create", WORK_POOL, "--type", "process"], env, "creating the work pool")
+        progress("deploying everything in prefect.yaml")
+        _prefect(["--no-prompt", "deploy", "--all"], env, "prefect deploy --all")
+        progress("starting a worker")
+        worker = _spawn([sys.executable, "-m", "prefect", "worker", "start", "--pool", WORK_POOL, "--type", "process"], env, logs / "prefect-worker.log")
+    except BaseException:
+        _stop_group(server.pid)
+        if worker is not None:
+            _stop_group(worker.pid)
+        raise
+    info = StackInfo(api_url=api_url, ui_url=f"http://127.0.0.1:{port}", port=port, server_pid=server.pid, worker_pid=worker.pid, started_at=time.time())
+    stack_file(settings).write_text(json.dumps(asdict(info)))
+    return info
+
+
+def _stop_group(pid: int, grace_s: float = 15) -> bool:
+    """SIGTERM the process group led by ``pid``, SIGKILL after ``grace_s``; True if it was running."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.2)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    return True
+
+
+def down(settings: Settings) -> list[int]:
+    """Stop the worker, then the server (by recorded pid and its process group); returns pids stopped."""
+    info = read_stack(settings)
+    if info is None:
+        return []
+    stopped = [pid for pid in (info.worker_pid, info.server_pid) if _stop_group(pid)]
+    stack_file(settings).unlink(missing_ok=True)
+    return stopped
+
+
+def last_runs(api_url: str) -> dict[str, dict[str, object]]:
+    """The newest flow run of every deployment: state and times, from the Prefect API."""
+    body = {"sort": "EXPECTED_START_TIME_DESC", "limit": 200}
+    deployments = httpx.post(f"{api_url}/deployments/filter", json={"limit": 200}, timeout=10).json()
+    result: dict[str, dict[str, object]] = {}
+    for deployment in deployments:
+        runs = httpx.post(
+            f"{api_url}/flow_runs/filter",
+            json={**body, "limit": 1, "flow_runs": {"deployment_id": {"any_": [deployment["id"]]}}},
+            timeout=10,
+        ).json()
+        last = runs[0] if runs else None
+        result[deployment["name"]] = {
+            "schedules": [s.get("schedule", {}).get("cron") for s in deployment.get("schedules", [])],
+            "last_run": None if last is None else {"state": last["state_type"], "start_time": last.get("start_time"), "name": last["name"]},
+        }
+    return result
