@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
 from core.errors import MarketopsError
 from core.settings import load_settings
@@ -13,7 +13,7 @@ from core.alerts import RESTORE_DRILL_FAILED
 from flows.guards import warehouse_maintenance
 from tasks.retry import with_retry_policy
 from flows.hooks import alert_on_failure
-from tasks.maintenance import prune_backups, sweep_backups, take_backup, verify_backup
+from tasks.maintenance import list_backups, prune_backups, sweep_backups, take_backup, verify_backup
 from tasks.setup import ensure_schema
 
 
@@ -43,6 +43,8 @@ def backup(full: bool = False, verify: bool = True, prune: bool = True) -> dict[
         markdown=(f"# Backup {snapshot['name']}\n\n- kind: {snapshot['kind']} (base: {snapshot['base']})\n- size: {snapshot['size_bytes']:,} bytes\n"
                   f"- rows: {snapshot['rows']:,}\n- restore drill: {drill['detail']}\n- deleted by retention: {retention['delete'] or 'nothing'}\n"),
     )
+    create_table_artifact(key="backup-catalog", table=with_retry_policy(list_backups, settings)(settings), description="Every snapshot and its state")
+    create_link_artifact(key="backup-location", link=snapshot["location"], link_text=f"{snapshot['name']} ({snapshot['kind']})")
     if verify and not drill["verified"]:
         raise RestoreDrillFailed(f"backup {snapshot['name']} did not pass its restore drill: {drill['detail']}")
     return summary

@@ -42,6 +42,10 @@ class BackupTarget(ABC):
         """Restore ``tables`` of snapshot ``name`` into ``database``; native RESTORE by default."""
         warehouse.restore(tables, self.expression(name), database, partitions, allow_non_empty)
 
+    def location(self, name: str) -> str:
+        """Where a person finds the snapshot (a URL or a label)."""
+        return self.expression(name)
+
     @abstractmethod
     def is_complete(self, name: str) -> bool: ...
 
@@ -67,6 +71,9 @@ class DirectoryBackupTarget(BackupTarget):
         if self.disk:
             return f"Disk('{self.disk}', '{name}')"
         return f"File('{self.path(name)}')"
+
+    def location(self, name: str) -> str:
+        return self.path(name).as_uri()
 
     def is_complete(self, name: str) -> bool:
         return (self.path(name) / ".backup").is_file()

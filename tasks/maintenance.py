@@ -55,9 +55,10 @@ def sweep_backups(settings: Settings) -> list[str]:
 
 @task(name="take_backup", **_PLAIN, **_RETRY)
 def take_backup(settings: Settings, full: bool, now: datetime) -> dict[str, Any]:
+    target = backup_target(settings)
     with open_warehouse(settings) as warehouse:
-        result = backups.take_snapshot(warehouse, backup_target(settings), now, force_full=full, full_every_h=settings.backup_full_every_h)
-    return result.__dict__
+        result = backups.take_snapshot(warehouse, target, now, force_full=full, full_every_h=settings.backup_full_every_h)
+    return result.__dict__ | {"location": target.location(result.name)}
 
 
 @task(name="verify_backup", **_PLAIN, **_RETRY)
@@ -73,3 +74,11 @@ def prune_backups(settings: Settings, now: datetime, dry_run: bool) -> dict[str,
         plan = backups.prune(warehouse, backup_target(settings), now, settings.backup_keep_days, settings.backup_min_chains,
                              settings.backup_max_chains, dry_run)
     return {"keep": [r.name for r in plan.keep], "delete": [r.name for r in plan.delete]}
+
+
+@task(name="list_backups", **_PLAIN, **_RETRY)
+def list_backups(settings: Settings) -> list[dict[str, Any]]:
+    """The catalog as rows of text, for a table artifact."""
+    with open_warehouse(settings) as warehouse:
+        frame = backups.catalog(warehouse).select("name", "kind", "base", "status", "size_bytes", "rows", "verified_at")
+    return [{k: "" if v is None else str(v) for k, v in row.items()} for row in frame.to_dicts()]

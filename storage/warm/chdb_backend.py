@@ -12,7 +12,7 @@ import polars as pl
 import pyarrow as pa
 from chdb import session as chdb_session
 
-from core.errors import WarehouseLockedError
+from core.errors import PermanentStorageError, WarehouseLockedError
 from core.identifiers import check_sql_name
 from storage.warm.base import Params, Warehouse
 from storage.warm.chdb_lock import ProcessLock
@@ -85,10 +85,13 @@ class ChdbWarehouse(Warehouse):
         self._entry = entry
 
     def _open(self, backups_dir: Path, lock_timeout_s: float) -> _OpenPath:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        backups_dir.mkdir(parents=True, exist_ok=True)
         lock = ProcessLock(self.data_dir.parent / f".{self.data_dir.name}.lock")
-        lock.acquire(lock_timeout_s)
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            backups_dir.mkdir(parents=True, exist_ok=True)
+            lock.acquire(lock_timeout_s)
+        except OSError as exc:
+            raise PermanentStorageError(f"cannot open the embedded warehouse at {self.data_dir}: {exc}") from exc
         try:
             config = self.data_dir.parent / f".{self.data_dir.name}.config.xml"
             config.write_text(_config_xml(backups_dir.resolve()))
