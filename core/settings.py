@@ -63,6 +63,13 @@ class Settings(BaseSettings):
     # hot tier
     hazelcast_members: Annotated[list[str], NoDecode] = Field(default_factory=list)
     hazelcast_cluster: str = "dev"
+    hazelcast_username: str | None = None
+    hazelcast_password: SecretStr | None = None
+    hazelcast_connect_timeout_s: float = Field(default=20.0, gt=0, description="Bounded: the client's default waits forever.")
+    hot_put_chunk: int = Field(default=1000, ge=1, description="Entries per put_all call.")
+    hot_recent_bars: int = Field(default=100, ge=1, description="Bars kept per symbol and timeframe in the hot tier.")
+    hot_timeframes: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["1m", "5m", "15m", "1h", "4h", "1d"])
+    hot_verify_sample: int = Field(default=200, ge=0, description="Values read back and compared per map after a warmup.")
 
     # ingest
     landing_paths: Annotated[list[Path], NoDecode] = Field(default_factory=list, description="Default paths the ingest flow scans.")
@@ -85,7 +92,7 @@ class Settings(BaseSettings):
     retries: int = Field(default=3, ge=0)
     retry_base_delay_s: float = Field(default=2.0, ge=0)
 
-    @field_validator("hazelcast_members", "landing_paths", "alert_webhook_urls", "alert_slack_webhook_urls", "alert_apprise_urls", mode="before")
+    @field_validator("hazelcast_members", "landing_paths", "hot_timeframes", "alert_webhook_urls", "alert_slack_webhook_urls", "alert_apprise_urls", mode="before")
     @classmethod
     def _split_csv(cls, value: Any) -> Any:
         # env vars carry lists as "a,b" or a JSON list; accept both.

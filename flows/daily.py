@@ -1,4 +1,4 @@
-"""daily: the main job. Today: ingest; validate, caches and warmup join as their issues land."""
+"""daily: the main job. Today: ingest -> warmup; validate and caches join as their issues land."""
 
 from __future__ import annotations
 
@@ -7,11 +7,17 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows.hooks import alert_on_failure
 from flows.ingest import ingest
+from flows.warmup import warmup
 
 
 @flow(name="daily", on_failure=[alert_on_failure], on_crashed=[alert_on_failure])
 def daily(paths: list[str] | None = None) -> dict[str, object]:
     """Run every stage of the day in order, as subflows, and summarise them."""
     ingested = ingest(paths=paths)
-    create_markdown_artifact(key="daily-summary", markdown=f"# Daily run\n\n- ingest: {ingested}\n", description="Stages of the daily job")
-    return {"ingest": ingested}
+    warmed = warmup(mode="force")
+    create_markdown_artifact(
+        key="daily-summary",
+        markdown=f"# Daily run\n\n- ingest: {ingested}\n- warmup: {warmed}\n",
+        description="Stages of the daily job",
+    )
+    return {"ingest": ingested, "warmup": warmed}

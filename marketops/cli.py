@@ -182,7 +182,7 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="One JSON object
             }
     except MarketopsError as exc:
         raise _fail(str(exc)) from exc
-    report["hot"] = {"backend": settings.hot_backend}
+    report["hot"] = _hot_status(settings)
     report["orchestration"] = _orchestration_status(settings)
     if as_json:
         sys.stdout.write(json.dumps(report, default=str) + "\n")
@@ -301,6 +301,22 @@ def restore(
               + (" — swapped into place; the replaced data is in " + result["into"] if swap else ""))
 
 
+def _hot_status(settings: Settings) -> dict[str, Any]:
+    from core.hot_layout import epoch_map
+    from storage.hot import open_hot_store
+    from storage.hot.epochs import current_epoch, last_warmup
+
+    try:
+        with open_hot_store(settings) as hot:
+            epoch = current_epoch(hot)
+            record = last_warmup(hot)
+            keys = {logical: hot.size(epoch_map(logical, epoch)) for logical in (record or {}).get("keys", {})} if epoch else {}
+    except MarketopsError as exc:
+        return {"backend": settings.hot_backend, "error": str(exc)}
+    return {"backend": settings.hot_backend, "epoch": epoch, "keys": sum(keys.values()), "maps": keys,
+            "last_warmup": (record or {}).get("at"), "last_check": (record or {}).get("checked_at")}
+
+
 def _orchestration_status(settings: Settings) -> dict[str, Any]:
     import os
 
@@ -334,6 +350,52 @@ def down() -> None:
 
     stopped = stack_down(load_settings())
     out.print(f"stopped {len(stopped)} processes: {stopped}" if stopped else "the local stack was not running")
+
+
+@app.command()
+def warmup(
+    check_only: Annotated[bool, typer.Option("--check-only", help="Only report whether the hot tier needs a rebuild (exit 1 if so).")] = False,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Write a new epoch even when nothing changed.")] = False,
+) -> None:
+    """Warm the hot tier from the warm tier as a new verified epoch (readers switch in one step)."""
+    _settings()
+    from flows.warmup import warmup as warmup_flow
+
+    result = _run_flow(warmup_flow, mode="check" if check_only else "force", rebuild=rebuild)
+    if check_only:
+        problems = result["problems"]
+        out.print("hot tier is complete" if not problems else "hot tier needs a warmup: " + "; ".join(problems))
+        if problems:
+            raise typer.Exit(1)
+        return
+    out.print(f"[bold]warmup:[/] {result['status']} — epoch {result['epoch']}, {result['keys']:,} keys, {result['bytes']:,} bytes "
+              f"in {result['seconds']:.2f} s")
+
+
+hot_app = typer.Typer(help="Read the hot tier as a trading service would.", no_args_is_help=True)
+app.add_typer(hot_app, name="hot")
+
+
+@hot_app.command("get")
+def hot_get(
+    map_name: Annotated[str, typer.Argument(metavar="MAP", help="Logical map, e.g. bars_latest_1m or bars_recent_5m (or marketops_status).")],
+    key: Annotated[str, typer.Argument(help="Key, e.g. binance:BTCUSDT (or epoch / last_warmup in marketops_status).")],
+) -> None:
+    """Print one value from the live epoch (exit 1 when absent)."""
+    from core.hot_layout import STATUS_MAP, epoch_map
+    from storage.hot import open_hot_store
+    from storage.hot.epochs import current_epoch
+
+    settings = _settings()
+    with open_hot_store(settings) as hot:
+        if map_name == STATUS_MAP:
+            value = hot.get(map_name, key)
+        else:
+            epoch = current_epoch(hot)
+            value = hot.get(epoch_map(map_name, epoch), key) if epoch else None
+    if value is None:
+        raise _fail(f"no value for {key!r} in {map_name}")
+    sys.stdout.write(value + "\n")
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import ClassVar
 
@@ -41,7 +42,21 @@ class HotStore(ABC):
     def map_names(self) -> list[str]: ...
 
     @abstractmethod
+    def lock(self, name: str, timeout_s: float) -> AbstractContextManager[None]:
+        """Exclusive across every client of this store (a CP FencedLock on Hazelcast when available)."""
+
+    @abstractmethod
     def close(self) -> None: ...
+
+    def put_all_chunked(self, map_name: str, entries: Mapping[str, str], chunk: int) -> int:
+        """``put_all`` in bounded chunks (one huge putAll can exhaust a member's memory); returns bytes written."""
+        items = list(entries.items())
+        written = 0
+        for start in range(0, len(items), chunk):
+            part = dict(items[start : start + chunk])
+            self.put_all(map_name, part)
+            written += sum(len(k) + len(v) for k, v in part.items())
+        return written
 
     def __enter__(self) -> HotStore:
         return self

@@ -6,12 +6,16 @@ concurrent readers from other processes, and durability across restarts of this 
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import ClassVar
 
+from core.errors import StorageError
 from core.settings import Settings
 from storage.hot.base import HotStore
 
@@ -21,6 +25,7 @@ class EmbeddedHotStore(HotStore):
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._path = path
         self._conn = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
         self._guard = threading.Lock()
         self._conn.execute("PRAGMA journal_mode=WAL")
@@ -78,6 +83,25 @@ class EmbeddedHotStore(HotStore):
     def map_names(self) -> list[str]:
         with self._guard:
             return [r[0] for r in self._conn.execute("SELECT DISTINCT map FROM entries ORDER BY map")]
+
+    @contextmanager
+    def lock(self, name: str, timeout_s: float) -> Iterator[None]:
+        """An flock on a file beside the store: exclusive across processes of this host."""
+        path = self._path.parent / f".lock-{name}"
+        with open(path, "a") as handle:
+            deadline = time.monotonic() + timeout_s
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise StorageError(f"hot-store lock {name!r} is held elsewhere; waited {timeout_s:g}s") from None
+                    time.sleep(0.1)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def close(self) -> None:
         with self._guard:

@@ -10,7 +10,6 @@ import pytest
 from core.errors import ConfigError
 from core.settings import Settings
 from storage.cold import LocalColdStore
-from storage.hot import open_hot_store
 
 
 def test_parquet_write_is_atomic_and_checksummed(settings: Settings) -> None:
@@ -34,17 +33,3 @@ def test_a_failed_write_leaves_no_file(settings: Settings) -> None:
 def test_cold_paths_cannot_escape_the_root(settings: Settings) -> None:
     with pytest.raises(ConfigError):
         LocalColdStore.from_settings(settings).path("../../etc/passwd")
-
-
-def test_embedded_hot_store_maps(settings: Settings) -> None:
-    with open_hot_store(settings) as hot:
-        hot.put_all("latest_1m_e1", {"binance:BTCUSDT": '{"close": 1}', "binance:ETHUSDT": '{"close": 2}'})
-        hot.set("status", "epoch", "1")
-        assert hot.get("latest_1m_e1", "binance:BTCUSDT") == '{"close": 1}'
-        assert hot.size("latest_1m_e1") == 2
-        assert hot.get_all("latest_1m_e1", ["binance:ETHUSDT", "nope"]) == {"binance:ETHUSDT": '{"close": 2}'}
-        assert hot.map_names() == ["latest_1m_e1", "status"]
-        hot.destroy("latest_1m_e1")
-        assert hot.size("latest_1m_e1") == 0 and hot.get("latest_1m_e1", "binance:BTCUSDT") is None
-    with open_hot_store(settings) as again:  # survives a restart of this process
-        assert again.get("status", "epoch") == "1"

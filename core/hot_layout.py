@@ -1,0 +1,75 @@
+"""The hot tier's maps, keys and values: pure helpers, so every writer and reader agrees.
+
+Maps (``<logical>__e<epoch>``; readers take the epoch from the status map first):
+  bars_latest_1m    key ``venue:SYMBOL`` -> the newest 1m bar
+  bars_recent_<tf>  key ``venue:SYMBOL`` -> the last N bars of timeframe tf (oldest first)
+Status map ``marketops_status`` (not versioned): ``epoch``, ``last_warmup``, ``quality``.
+Values are JSON objects with explicit field names; times are UTC ISO-8601 with a ``Z``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import polars as pl
+
+STATUS_MAP = "marketops_status"
+EPOCH_KEY = "epoch"
+LAST_WARMUP_KEY = "last_warmup"
+QUALITY_KEY = "quality"
+LATEST_MAP = "bars_latest_1m"
+TIMEFRAME_MINUTES = {"1m": 1, "5m": 5, "15m": 15, "1h": 60, "4h": 240, "1d": 1440}
+_EPOCH_MAP = re.compile(r"^(?P<logical>[a-z0-9_]+)__e(?P<epoch>\d{8}T\d{12}Z)$")
+_TS_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def recent_map(timeframe: str) -> str:
+    return f"bars_recent_{timeframe}"
+
+
+def logical_maps(timeframes: list[str]) -> list[str]:
+    return [LATEST_MAP, *(recent_map(tf) for tf in timeframes)]
+
+
+def new_epoch(now: datetime) -> str:
+    """Sortable and unique per microsecond."""
+    return now.strftime("%Y%m%dT%H%M%S%f")[:21] + "Z"
+
+
+def epoch_map(logical: str, epoch: str) -> str:
+    return f"{logical}__e{epoch}"
+
+
+def parse_epoch_map(name: str) -> tuple[str, str] | None:
+    match = _EPOCH_MAP.match(name)
+    return (match.group("logical"), match.group("epoch")) if match else None
+
+
+def symbol_key(venue: str, symbol: str) -> str:
+    return f"{venue}:{symbol}"
+
+
+def _bar_struct(ts_col: str) -> pl.Expr:
+    return pl.struct(
+        pl.col("venue"), pl.col("symbol"), pl.col(ts_col).dt.strftime(_TS_FORMAT).alias("ts"),
+        "open", "high", "low", "close", "volume", *(["minutes"] if ts_col == "bucket" else ["trades", "version"]),
+    )
+
+
+def latest_values(latest: pl.DataFrame) -> pl.DataFrame:
+    """(key, value) per symbol from (venue, symbol, latest_ts, open, high, low, close, volume, trades, version)."""
+    return latest.select(
+        pl.concat_str("venue", pl.lit(":"), "symbol").alias("key"),
+        _bar_struct("latest_ts").struct.json_encode().alias("value"),
+    ).sort("key")
+
+
+def recent_values(bars: pl.DataFrame) -> pl.DataFrame:
+    """(key, value) per symbol: a JSON list of bars oldest first, from resampled rows (… bucket, minutes)."""
+    encoded = bars.sort("venue", "symbol", "bucket").select(
+        pl.concat_str("venue", pl.lit(":"), "symbol").alias("key"), _bar_struct("bucket").struct.json_encode().alias("bar")
+    )
+    return encoded.group_by("key", maintain_order=True).agg(pl.col("bar").str.join(",")).select(
+        "key", pl.format("[{}]", pl.col("bar")).alias("value")
+    )
