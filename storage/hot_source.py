@@ -25,24 +25,27 @@ def latest_bars(warehouse: Warehouse) -> pl.DataFrame:
     )
 
 
-def recent_bars(warehouse: Warehouse, minutes: int, count: int) -> pl.DataFrame:
+def recent_bars(warehouse: Warehouse, minutes: int, count: int, gap_allowance: int = 4) -> pl.DataFrame:
     """The last ``count`` buckets of ``minutes`` per symbol; ``minutes`` says how many 1m bars made each.
 
     Buckets are left-closed, labelled by their open time, anchored at UTC midnight; the newest may be
-    still filling (its ``minutes`` shows how far).
+    still filling (its ``minutes`` shows how far). Only bars within ``gap_allowance`` x ``count`` buckets
+    of each symbol's own newest bar are read (one bounded scan instead of a per-row window), so a symbol
+    with long holes in that span gets fewer buckets, never none.
     """
     return warehouse.query_df(
         """
-        SELECT venue, symbol, toDateTime64(toStartOfInterval(ts, toIntervalMinute({m:UInt32})), 3, 'UTC') AS bucket,
-               argMin(open, ts) AS open, max(high) AS high, min(low) AS low, argMax(close, ts) AS close,
-               sum(volume) AS volume, count() AS minutes
-        FROM bars_1m FINAL
-        WHERE (venue, symbol, ts) IN (
-            SELECT venue, symbol, ts FROM bars_1m FINAL ORDER BY ts DESC LIMIT {window:UInt32} BY venue, symbol
-        )
+        SELECT b.venue AS venue, b.symbol AS symbol,
+               toDateTime64(toStartOfInterval(b.ts, toIntervalMinute({m:UInt32})), 3, 'UTC') AS bucket,
+               argMin(b.open, b.ts) AS open, max(b.high) AS high, min(b.low) AS low, argMax(b.close, b.ts) AS close,
+               sum(b.volume) AS volume, count() AS minutes
+        FROM bars_1m AS b FINAL
+        INNER JOIN (SELECT venue, symbol, max(ts) AS last_ts FROM bars_1m GROUP BY venue, symbol) AS l
+            ON b.venue = l.venue AND b.symbol = l.symbol
+        WHERE b.ts >= l.last_ts - toIntervalMinute({span:UInt32})
         GROUP BY venue, symbol, bucket
         ORDER BY bucket DESC
         LIMIT {n:UInt32} BY venue, symbol
         """,
-        {"m": minutes, "n": count, "window": minutes * (count + 1)},
+        {"m": minutes, "n": count, "span": minutes * (count + 1) * gap_allowance},
     )
