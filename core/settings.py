@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     clickhouse_backup_bin: str = Field(default="clickhouse-backup", description="The clickhouse-backup binary.")
     clickhouse_backup_config: Path | None = Field(default=None, description="clickhouse-backup's config.yml.")
 
+    venue_sessions: dict[str, str] = Field(default_factory=dict, description="venue -> crypto | fx | equity, over the built-in table.")
+
     # maintenance
     optimize_cutoff_utc: str | None = Field(default=None, pattern=r"^\d{2}:\d{2}$", description="HH:MM UTC after which optimize stops starting partitions.")
     optimize_merge_wait_s: float = Field(default=600.0, ge=0, description="How long to wait for running merges of a partition.")

@@ -182,6 +182,7 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="One JSON object
             }
     except MarketopsError as exc:
         raise _fail(str(exc)) from exc
+    report["cold"] = _cold_status(settings)
     report["hot"] = _hot_status(settings)
     report["orchestration"] = _orchestration_status(settings)
     if as_json:
@@ -301,6 +302,16 @@ def restore(
               + (" — swapped into place; the replaced data is in " + result["into"] if swap else ""))
 
 
+def _cold_status(settings: Settings) -> dict[str, Any]:
+    from storage.cache_manifest import read_manifest, read_state
+    from storage.cold import LocalColdStore
+
+    store = LocalColdStore.from_settings(settings)
+    manifest = read_manifest(store)
+    return {"root": str(store.root), "files": manifest.height, "rows": int(manifest["rows"].sum() or 0) if manifest.height else 0,
+            "last_build": read_state(store).get("last_build")}
+
+
 def _hot_status(settings: Settings) -> dict[str, Any]:
     from core.hot_layout import epoch_map
     from storage.hot import open_hot_store
@@ -350,6 +361,47 @@ def down() -> None:
 
     stopped = stack_down(load_settings())
     out.print(f"stopped {len(stopped)} processes: {stopped}" if stopped else "the local stack was not running")
+
+
+caches_app = typer.Typer(help="Build and verify the cold-tier Parquet caches.", no_args_is_help=True)
+app.add_typer(caches_app, name="caches")
+
+
+@caches_app.command("build")
+def caches_build(
+    since: Annotated[str | None, typer.Option(help="Rebuild every day from this date (YYYY-MM-DD) on.")] = None,
+    full: Annotated[bool, typer.Option("--full", help="Rebuild every day of every symbol.")] = False,
+) -> None:
+    """Rebuild the cold files of the days whose bars changed since the last build."""
+    from datetime import date
+
+    try:
+        since_day = date.fromisoformat(since) if since else None
+    except ValueError as exc:
+        raise _fail(f"--since must be YYYY-MM-DD, not {since!r}", 2) from exc
+    _settings()
+    from flows.caches import caches as caches_flow
+
+    summary = _run_flow(caches_flow, full=full, since=since_day)
+    out.print(f"[bold]caches:[/] {summary['symbols']} symbols, {summary['days']} changed days -> {summary['files_written']} files "
+              f"({summary['rows_written']:,} rows); views: {', '.join(summary['views'])}")
+
+
+@caches_app.command("verify")
+def caches_verify() -> None:
+    """Recompute every cached file's sha256 and row count against the manifest (exit 1 on any mismatch)."""
+    from storage.cache_manifest import read_manifest, verify
+    from storage.cold import LocalColdStore
+
+    store = LocalColdStore.from_settings(_settings())
+    problems = verify(store)
+    files = read_manifest(store).height
+    if not problems:
+        out.print(f"cold cache verified: {files} files match the manifest")
+        return
+    for problem in problems:
+        out.print(f"[red]{problem['path']}[/]: {problem['problem']}")
+    raise _fail(f"{len(problems)} of {files} files do not match the manifest")
 
 
 @app.command()

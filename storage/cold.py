@@ -56,6 +56,13 @@ class LocalColdStore:
     def exists(self, relative: str) -> bool:
         return self.path(relative).is_file()
 
+    def sweep_temporaries(self) -> list[str]:
+        """Remove what killed writers left behind (only one build runs at a time)."""
+        swept = [p for p in self.root.rglob(f"{TMP_PREFIX}*") if p.is_file()] if self.root.exists() else []
+        for path in swept:
+            path.unlink(missing_ok=True)
+        return [str(p.relative_to(self.root)) for p in swept]
+
     def list(self, pattern: str = "**/*.parquet") -> list[str]:
         """Visible files only: temporaries of an interrupted write are never listed."""
         return sorted(

@@ -1,0 +1,52 @@
+"""1m -> 5m, 15m, 1h, 4h, 1d bars.
+
+Conventions: intervals are left-closed and labelled by their open time; intraday buckets are
+anchored at UTC midnight; daily bars follow the venue's session (:mod:`core.sessions`).
+open = first, high = max, low = min, close = last, volume = sum, ``vwap`` = volume-weighted typical
+price (null without volume), ``minutes`` = how many 1m bars made the bar (a partial bar is visible).
+No bar is forward-filled; a bar whose interval has not ended by ``now`` is not emitted.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+
+from core.sessions import session_length, session_open
+
+TIMEFRAMES = {"5m": 5, "15m": 15, "1h": 60, "4h": 240, "1d": 1440}
+RESAMPLED_COLUMNS = ["venue", "symbol", "ts", "open", "high", "low", "close", "volume", "vwap", "minutes", "trades"]
+
+
+def resample(bars: pl.DataFrame, timeframe: str, session: str, now: datetime) -> pl.DataFrame:
+    """``bars``: 1m bars of one or more symbols of one session kind (any order)."""
+    if timeframe == "1d":
+        label = session_open(pl.col("ts"), session)
+        length = session_length(session)
+    else:
+        minutes = TIMEFRAMES[timeframe]
+        label = pl.col("ts").dt.truncate(f"{minutes}m")
+        length = pl.duration(minutes=minutes)
+    typical = (pl.col("high") + pl.col("low") + pl.col("close")) / 3
+    out = (
+        bars.lazy()
+        .with_columns(label.alias("bucket"))
+        .filter(pl.col("bucket").is_not_null())
+        .sort("venue", "symbol", "ts")
+        .group_by("venue", "symbol", "bucket")
+        .agg(
+            pl.col("open").first(), pl.col("high").max(), pl.col("low").min(), pl.col("close").last(),
+            pl.col("volume").sum(),
+            pl.when(pl.col("volume").sum() > 0).then((typical * pl.col("volume")).sum() / pl.col("volume").sum()).alias("vwap"),
+            pl.len().cast(pl.UInt32).alias("minutes"),
+            pl.col("trades").sum().cast(pl.UInt64).alias("trades"),
+        )
+        .filter(pl.col("bucket") + length <= pl.lit(now).cast(pl.Datetime("ms", "UTC")))
+        .rename({"bucket": "ts"})
+        .with_columns(pl.col("ts").cast(pl.Datetime("ms", "UTC")))
+        .select(RESAMPLED_COLUMNS)
+        .sort("venue", "symbol", "ts")
+        .collect()
+    )
+    return out

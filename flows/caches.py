@@ -1,0 +1,61 @@
+"""caches: rebuild only the cold files whose bars changed since the last build."""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import UTC, date, datetime
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.futures import PrefectFuture
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from core.errors import MarketopsError
+from core.settings import load_settings
+from flows.hooks import alert_on_failure
+from tasks.caches import build_symbol_caches, plan_caches, publish_caches
+from tasks.retry import with_retry_policy
+from tasks.setup import ensure_schema
+
+
+class CacheBuildFailed(MarketopsError):
+    """Some symbols could not be rebuilt; the watermark was not advanced, so the next run retries them."""
+
+
+@flow(name="caches", task_runner=ThreadPoolTaskRunner(max_workers=8), on_failure=[alert_on_failure], on_crashed=[alert_on_failure])
+def caches(full: bool = False, since: date | None = None) -> dict[str, object]:
+    """1m daily Parquet, 5m/15m/1h/4h/1d bars and features for the changed days (``full``: everything)."""
+    logger = get_run_logger()
+    settings = load_settings()
+    with_retry_policy(ensure_schema, settings)(settings)
+    started = datetime.now(UTC)
+    plan = with_retry_policy(plan_caches, settings)(settings, full, since)
+    batches = plan["batches"]
+    logger.info("%d symbols with changed days", len(batches))
+    build = with_retry_policy(build_symbol_caches, settings)
+    rows: list[dict[str, object]] = []
+    failed: list[str] = []
+    in_flight: deque[tuple[dict[str, object], PrefectFuture]] = deque()
+    queue = list(batches)
+    while queue or in_flight:
+        while queue and len(in_flight) < settings.ingest_workers:
+            batch = queue.pop(0)
+            in_flight.append((batch, build.submit(settings, batch["venue"], batch["symbol"], batch["days"], plan["watermark"], started)))
+        batch, future = in_flight.popleft()
+        result = future.result(raise_on_failure=False)
+        if isinstance(result, BaseException):
+            failed.append(f"{batch['venue']}:{batch['symbol']}: {result}")
+        else:
+            rows.extend(result)
+    if failed:  # keep the old watermark: the next run rebuilds these symbols' days
+        raise CacheBuildFailed(f"{len(failed)} symbols failed: " + "; ".join(failed[:5]))
+    published = with_retry_policy(publish_caches, settings)(settings, rows, plan["watermark"], started)
+    summary = {"symbols": len(batches), "days": sum(len(b["days"]) for b in batches), "files_written": len(rows),
+               "rows_written": sum(int(r["rows"]) for r in rows), "manifest_files": published["files"], "views": published["views"]}
+    logger.info("caches: %s", summary)
+    by_dataset: dict[str, int] = {}
+    for row in rows:
+        by_dataset[str(row["dataset"])] = by_dataset.get(str(row["dataset"]), 0) + 1
+    create_table_artifact(key="caches-files", table=[{"dataset": k, "files written": v} for k, v in sorted(by_dataset.items())])
+    create_markdown_artifact(key="caches-summary", markdown="# Cache build\n\n" + "\n".join(f"- {k}: {v}" for k, v in summary.items()))
+    return summary

@@ -1,0 +1,74 @@
+"""The cold tier's manifest (one row per file: rows, sha256, source version, build time) and build state.
+
+Both live in the cold root, so a copy of the cache can be verified without the warehouse, and both are
+written atomically after the data files they describe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+
+from core.cold_layout import MANIFEST, STATE
+from storage.cold import LocalColdStore
+
+MANIFEST_SCHEMA = {
+    "path": pl.String(), "dataset": pl.String(), "venue": pl.String(), "symbol": pl.String(), "period": pl.String(),
+    "rows": pl.UInt64(), "sha256": pl.String(), "source_version": pl.UInt64(), "built_at": pl.Datetime("us", "UTC"),
+}
+
+
+def read_manifest(store: LocalColdStore) -> pl.DataFrame:
+    if not store.exists(MANIFEST):
+        return pl.DataFrame(schema=MANIFEST_SCHEMA)
+    return store.read_parquet(MANIFEST)
+
+
+def merge_manifest(store: LocalColdStore, rows: list[dict[str, Any]]) -> pl.DataFrame:
+    """Upsert rows by path and write the manifest atomically."""
+    new = pl.DataFrame(rows, schema=MANIFEST_SCHEMA)
+    merged = pl.concat([read_manifest(store).join(new.select("path"), on="path", how="anti"), new]).sort("path")
+    store.write_parquet(MANIFEST, merged)
+    return merged
+
+
+def read_state(store: LocalColdStore) -> dict[str, Any]:
+    path = store.path(STATE)
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def write_state(store: LocalColdStore, watermark: int, built_at: datetime) -> None:
+    path = store.path(STATE)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps({"watermark": watermark, "last_build": built_at.isoformat()}))
+    os.replace(tmp, path)
+
+
+def verify(store: LocalColdStore) -> list[dict[str, Any]]:
+    """Every disagreement between the manifest and the files: missing, altered (sha256/rows), unlisted."""
+    manifest = read_manifest(store)
+    problems: list[dict[str, Any]] = []
+    listed = set(manifest.get_column("path").to_list())
+    for row in manifest.iter_rows(named=True):
+        path = store.path(row["path"])
+        if not path.exists():
+            problems.append({"path": row["path"], "problem": "missing"})
+            continue
+        with open(path, "rb") as handle:
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()
+        if digest != row["sha256"]:
+            problems.append({"path": row["path"], "problem": "sha256 differs from the manifest"})
+            continue
+        rows = pl.scan_parquet(path).select(pl.len()).collect().item()
+        if rows != row["rows"]:
+            problems.append({"path": row["path"], "problem": f"{rows} rows, manifest says {row['rows']}"})
+    for relative in store.list("**/data.parquet"):
+        if relative not in listed:
+            problems.append({"path": relative, "problem": "not in the manifest"})
+    return problems

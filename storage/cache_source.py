@@ -1,0 +1,58 @@
+"""Reads from the warm tier that cache builds need: what changed, and the bars of a range."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+
+from storage.warm.base import Warehouse
+
+
+def max_version(warehouse: Warehouse) -> int:
+    return int(warehouse.query_scalar("SELECT max(version) FROM bars_1m") or 0)
+
+
+def changed_days(warehouse: Warehouse, after_version: int, since: datetime | None = None) -> pl.DataFrame:
+    """(venue, symbol, day) touched by inserts newer than ``after_version`` (0: every day), from ``since`` on."""
+    return warehouse.query_df(
+        """
+        SELECT DISTINCT venue, symbol, toDate(ts) AS day FROM bars_1m
+        WHERE version > {v:UInt64} AND ts >= {since:DateTime64(3, 'UTC')}
+        ORDER BY venue, symbol, day
+        """,
+        {"v": after_version, "since": since or datetime(1970, 1, 1)},
+    )
+
+
+def symbol_days(warehouse: Warehouse, venue: str, symbol: str) -> list:
+    frame = warehouse.query_df(
+        "SELECT DISTINCT toDate(ts) AS day FROM bars_1m WHERE venue = {v:String} AND symbol = {s:String} ORDER BY day",
+        {"v": venue, "s": symbol},
+    )
+    return frame.get_column("day").to_list() if frame.height else []
+
+
+def bars_between(warehouse: Warehouse, venue: str, symbol: str, start: datetime, end: datetime) -> pl.DataFrame:
+    """1m bars of one symbol in [start, end), newest version per minute (FINAL), in time order."""
+    return warehouse.query_df(
+        """
+        SELECT venue, symbol, ts, open, high, low, close, volume, trades, quote_volume FROM bars_1m FINAL
+        WHERE venue = {v:String} AND symbol = {s:String} AND ts >= {a:DateTime64(3, 'UTC')} AND ts < {b:DateTime64(3, 'UTC')}
+        ORDER BY ts
+        """,
+        {"v": venue, "s": symbol, "a": start, "b": end},
+    )
+
+
+def lookback_start(warehouse: Warehouse, venue: str, symbol: str, before: datetime, bars: int) -> datetime | None:
+    """The time ``bars`` 1m bars before ``before`` (the start of a feature lookback), or None."""
+    return warehouse.query_scalar(
+        """
+        SELECT min(ts) FROM (
+            SELECT ts FROM bars_1m FINAL WHERE venue = {v:String} AND symbol = {s:String} AND ts < {b:DateTime64(3, 'UTC')}
+            ORDER BY ts DESC LIMIT {n:UInt32}
+        )
+        """,
+        {"v": venue, "s": symbol, "b": before, "n": bars},
+    )
