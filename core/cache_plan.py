@@ -14,8 +14,8 @@ from core.resample import TIMEFRAMES, resample
 
 @dataclass(frozen=True)
 class Affected:
-    days: tuple[date, ...]  # daily files: bars_1m, bars_5m, bars_15m
-    months: tuple[date, ...]  # monthly files (first of month): bars_1h, bars_4h, bars_1d
+    days: tuple[date, ...]  # daily files: bars_1m
+    months: tuple[date, ...]  # monthly files (first of month): bars_5m, bars_15m, bars_1h, bars_4h, bars_1d
     feature_days: tuple[date, ...]  # features_1m: changed days and the day after each (lookback)
 
     def fetch_range(self) -> tuple[datetime, datetime]:
@@ -56,39 +56,40 @@ class Output:
     frame: pl.DataFrame  # without venue/symbol: they live in the path
 
 
-def _day(frame: pl.DataFrame, day: date) -> pl.DataFrame:
-    start = _midnight(day)
-    return frame.filter((pl.col("ts") >= start) & (pl.col("ts") < start + timedelta(days=1)))
+def _by_day(frame: pl.DataFrame, days: Iterable[date]) -> dict[date, pl.DataFrame]:
+    """Split once by UTC day (one pass), keeping only ``days``."""
+    wanted = set(days)
+    if not wanted or frame.height == 0:
+        return {}
+    parts = frame.with_columns(pl.col("ts").dt.date().alias("_period")).partition_by("_period", as_dict=True, include_key=False)
+    return {key[0]: part for key, part in parts.items() if key[0] in wanted}
 
 
-def _month(frame: pl.DataFrame, first: date) -> pl.DataFrame:
-    return frame.filter((pl.col("ts") >= _midnight(first)) & (pl.col("ts") < _midnight(_next_month(first))))
+def _by_month(frame: pl.DataFrame, months: Iterable[date]) -> dict[date, pl.DataFrame]:
+    wanted = set(months)
+    if not wanted or frame.height == 0:
+        return {}
+    parts = frame.with_columns(pl.col("ts").dt.truncate("1mo").dt.date().alias("_period")).partition_by("_period", as_dict=True, include_key=False)
+    return {key[0]: part for key, part in parts.items() if key[0] in wanted}
 
 
 def build_outputs(bars: pl.DataFrame, what: Affected, session: str, now: datetime) -> list[Output]:
-    """Every file the change touches, computed from the 1m ``bars`` of one symbol (``fetch_range``)."""
+    """Every file the change touches, computed from the 1m ``bars`` of one symbol (``fetch_range``).
+
+    Each dataset is computed once over the fetched range and then split by day or month in one pass.
+    """
     outputs: list[Output] = []
     strip = pl.exclude("venue", "symbol")
-    for day in what.days:
-        one_day = _day(bars, day)
-        if one_day.height:
-            outputs.append(Output("bars_1m", day, one_day.select(strip)))
-            for timeframe in ("5m", "15m"):
-                outputs.append(Output(f"bars_{timeframe}", day, resample(one_day, timeframe, session, now).select(strip)))
-    for timeframe in ("1h", "4h", "1d"):
-        resampled = resample(bars, timeframe, session, now) if what.months else None
-        for first in what.months:
-            assert resampled is not None
-            month = _month(resampled, first)
-            if month.height:
-                outputs.append(Output(f"bars_{timeframe}", first, month.select(strip)))
+    changed = _by_day(bars, what.days)
+    outputs += [Output("bars_1m", day, part.select(strip)) for day, part in changed.items()]
+    for timeframe in ("5m", "15m", "1h", "4h", "1d"):
+        if what.months:
+            resampled = resample(bars, timeframe, session, now)
+            outputs += [Output(f"bars_{timeframe}", first, part.select(strip)) for first, part in _by_month(resampled, what.months).items()]
     if what.feature_days:
         features = compute_features(bars)
-        for day in what.feature_days:
-            one_day = _day(features, day)
-            if one_day.height:
-                outputs.append(Output("features_1m", day, one_day.select(strip)))
-    return [o for o in outputs if o.frame.height]
+        outputs += [Output("features_1m", day, part.select(strip)) for day, part in _by_day(features, what.feature_days).items()]
+    return sorted((o for o in outputs if o.frame.height), key=lambda o: (o.dataset, o.period))
 
 
 __all__ = ["TIMEFRAMES", "Affected", "Output", "affected", "build_outputs"]

@@ -1,7 +1,7 @@
 """Where each cold dataset's files live: a hive layout that polars, pyarrow and DuckDB prune on.
 
-    bars_1m|bars_5m|bars_15m|features_1m/venue=V/symbol=S/date=YYYY-MM-DD/data.parquet   (daily files)
-    bars_1h|bars_4h|bars_1d/venue=V/symbol=S/month=YYYY-MM/data.parquet                 (monthly files)
+    bars_1m|features_1m/venue=V/symbol=S/date=YYYY-MM-DD/data.parquet                   (daily files)
+    bars_5m|bars_15m|bars_1h|bars_4h|bars_1d/venue=V/symbol=S/month=YYYY-MM/data.parquet (monthly files)
 Venue, symbol and date/month live in the path only (hive columns), not inside the files.
 """
 
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import date
 
-DAILY = ("bars_1m", "bars_5m", "bars_15m", "features_1m")
-MONTHLY = ("bars_1h", "bars_4h", "bars_1d")
-DATASETS = (*DAILY[:3], *MONTHLY, DAILY[3])
+DAILY = ("bars_1m", "features_1m")
+MONTHLY = ("bars_5m", "bars_15m", "bars_1h", "bars_4h", "bars_1d")
+DATASETS = ("bars_1m", *MONTHLY, "features_1m")
 MANIFEST = "_manifest/cache_files.parquet"
 STATE = "_manifest/state.json"
 

@@ -14,35 +14,68 @@ FEATURE_COLUMNS = ["ret", "log_ret", "sma_20", "ema_20", "rsi_14", "atr_14", "rv
 LOOKBACK_BARS = 2 * 1440
 
 
-def compute_features(bars: pl.DataFrame) -> pl.DataFrame:
-    """``bars``: venue, symbol, ts, open, high, low, close (one or more symbols); returns them + features."""
-    by = ["venue", "symbol"]
+def _one_symbol(bars: pl.DataFrame) -> pl.DataFrame:
+    """Features of one symbol's bars in time order: plain column expressions, no per-group windows."""
     close = pl.col("close")
-    prev_close = close.shift(1).over(by)
+    prev_close = close.shift(1)
     delta = close - prev_close
     gain = pl.when(delta > 0).then(delta).otherwise(0.0)
     loss = pl.when(delta < 0).then(-delta).otherwise(0.0)
     true_range = pl.max_horizontal(pl.col("high") - pl.col("low"), (pl.col("high") - prev_close).abs(), (pl.col("low") - prev_close).abs())
     return (
-        bars.lazy()
-        .sort(*by, "ts")
-        .with_columns(
+        bars.with_columns(
             (close / prev_close - 1).alias("ret"),
             (close / prev_close).log().alias("log_ret"),
-            close.rolling_mean(20).over(by).alias("sma_20"),
-            close.ewm_mean(span=20, adjust=False).over(by).alias("ema_20"),
-            gain.ewm_mean(alpha=1 / 14, adjust=False).over(by).alias("_avg_gain"),
-            loss.ewm_mean(alpha=1 / 14, adjust=False).over(by).alias("_avg_loss"),
-            true_range.ewm_mean(alpha=1 / 14, adjust=False).over(by).alias("atr_14"),
-            close.rolling_mean(60).over(by).alias("_mean_60"),
-            close.rolling_std(60).over(by).alias("_std_60"),
+            close.rolling_mean(20).alias("sma_20"),
+            close.ewm_mean(span=20, adjust=False).alias("ema_20"),
+            gain.ewm_mean(alpha=1 / 14, adjust=False).alias("_avg_gain"),
+            loss.ewm_mean(alpha=1 / 14, adjust=False).alias("_avg_loss"),
+            true_range.ewm_mean(alpha=1 / 14, adjust=False).alias("atr_14"),
+            close.rolling_mean(60).alias("_mean_60"),
+            close.rolling_std(60).alias("_std_60"),
         )
         .with_columns(
             pl.when(pl.col("_avg_loss") == 0).then(pl.when(pl.col("_avg_gain") == 0).then(50.0).otherwise(100.0))
             .otherwise(100 - 100 / (1 + pl.col("_avg_gain") / pl.col("_avg_loss"))).alias("rsi_14"),
-            (pl.col("log_ret") ** 2).rolling_sum(60).over(by).sqrt().alias("rv_60"),
+            (pl.col("log_ret") ** 2).rolling_sum(60).sqrt().alias("rv_60"),
             pl.when(pl.col("_std_60") > 0).then((close - pl.col("_mean_60")) / pl.col("_std_60")).alias("zscore_60"),
         )
-        .select(*by, "ts", *FEATURE_COLUMNS)
-        .collect()
+        .select("venue", "symbol", "ts", *FEATURE_COLUMNS)
     )
+
+
+def time_ordered(bars: pl.DataFrame) -> bool:
+    """True when rows are grouped by symbol and in time order within each group (no sort needed)."""
+    if bars.height < 2:
+        return True
+    new_symbol = (pl.col("venue") != pl.col("venue").shift(1)) | (pl.col("symbol") != pl.col("symbol").shift(1))
+    ordered = bars.select(((pl.col("ts").diff() > 0) | new_symbol).slice(1).all()).item()
+    return bool(ordered) and len(_run_starts(bars)) == bars.select(pl.struct("venue", "symbol").n_unique()).item()
+
+
+def _run_starts(bars: pl.DataFrame) -> list[int]:
+    new_symbol = (pl.col("venue") != pl.col("venue").shift(1)).fill_null(True) | (pl.col("symbol") != pl.col("symbol").shift(1)).fill_null(True)
+    return bars.select(pl.arg_where(new_symbol)).to_series().to_list()
+
+
+def _symbol_slices(bars: pl.DataFrame) -> list[pl.DataFrame]:
+    """Each symbol's rows: zero-copy slices when they are contiguous (as the warm tier returns them),
+    else a partition (a copy)."""
+    if bars.height == 0:
+        return []
+    starts = _run_starts(bars)
+    if len(starts) != bars.select(pl.struct("venue", "symbol").n_unique()).item():
+        return bars.partition_by("venue", "symbol", maintain_order=True)
+    ends = [*starts[1:], bars.height]
+    return [bars.slice(start, end - start) for start, end in zip(starts, ends, strict=True)]
+
+
+def compute_features(bars: pl.DataFrame) -> pl.DataFrame:
+    """``bars``: venue, symbol, ts, open, high, low, close (one or more symbols); returns them + features,
+    symbol by symbol in order of first appearance, in time order within each.
+
+    One symbol at a time: windows then never cross symbols, and no per-group window machinery is
+    needed (several times faster than ``.over()`` on millions of rows).
+    """
+    out = [_one_symbol(p if p.get_column("ts").is_sorted() else p.sort("ts")) for p in _symbol_slices(bars)]
+    return pl.concat(out, how="vertical") if out else _one_symbol(bars.head(0))

@@ -13,6 +13,7 @@ from datetime import datetime
 
 import polars as pl
 
+from core.features import time_ordered
 from core.sessions import session_length, session_open
 
 TIMEFRAMES = {"5m": 5, "15m": 15, "1h": 60, "4h": 240, "1d": 1440}
@@ -29,11 +30,11 @@ def resample(bars: pl.DataFrame, timeframe: str, session: str, now: datetime) ->
         label = pl.col("ts").dt.truncate(f"{minutes}m")
         length = pl.duration(minutes=minutes)
     typical = (pl.col("high") + pl.col("low") + pl.col("close")) / 3
+    ordered = bars if time_ordered(bars) else bars.sort("venue", "symbol", "ts")  # first/last need time order
     out = (
-        bars.lazy()
+        ordered.lazy()
         .with_columns(label.alias("bucket"))
         .filter(pl.col("bucket").is_not_null())
-        .sort("venue", "symbol", "ts")
         .group_by("venue", "symbol", "bucket")
         .agg(
             pl.col("open").first(), pl.col("high").max(), pl.col("low").min(), pl.col("close").last(),

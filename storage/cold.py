@@ -7,6 +7,7 @@ is fsynced, then renamed over the target (``os.replace`` is atomic on one filesy
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import uuid
 from pathlib import Path
@@ -35,20 +36,33 @@ class LocalColdStore:
             raise ConfigError(f"cold path {relative!r} escapes the cold root")
         return target
 
-    def write_parquet(self, relative: str, frame: pl.DataFrame) -> str:
-        """Write atomically; returns the sha256 of the bytes written (for the cache manifest)."""
+    def write_parquet(self, relative: str, frame: pl.DataFrame, durable: bool = True) -> str:
+        """Write atomically; returns the sha256 of the bytes written (for the cache manifest).
+
+        ``durable=False`` skips the per-file fsync for bulk builds, which call :meth:`sync` once before
+        publishing their manifest (rename keeps each file whole either way).
+        """
         target = self.path(relative)
         target.parent.mkdir(parents=True, exist_ok=True)
+        buffer = io.BytesIO()
+        frame.write_parquet(buffer, compression="zstd", statistics=True)
+        data = buffer.getvalue()
         tmp = target.parent / f"{TMP_PREFIX}{target.name}.{uuid.uuid4().hex}"
         try:
-            frame.write_parquet(tmp, compression="zstd", statistics=True)
-            with open(tmp, "rb") as handle:
-                digest = hashlib.file_digest(handle, "sha256").hexdigest()
-                os.fsync(handle.fileno())
+            with open(tmp, "wb") as handle:
+                handle.write(data)
+                if durable:
+                    handle.flush()
+                    os.fsync(handle.fileno())
             os.replace(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)
-        return digest
+        return hashlib.sha256(data).hexdigest()
+
+    @staticmethod
+    def sync() -> None:
+        """Flush every written file to disk (one call after a bulk build instead of one fsync per file)."""
+        os.sync()
 
     def read_parquet(self, relative: str) -> pl.DataFrame:
         return pl.read_parquet(self.path(relative))

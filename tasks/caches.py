@@ -56,7 +56,7 @@ def build_symbol_caches(settings: Settings, venue: str, symbol: str, days: list[
     built_at = datetime.now(UTC)
     for output in outputs:
         relative = file_path(output.dataset, venue, symbol, output.period)
-        digest = store.write_parquet(relative, output.frame)
+        digest = store.write_parquet(relative, output.frame, durable=False)  # synced once before the manifest
         rows.append({"path": relative, "dataset": output.dataset, "venue": venue, "symbol": symbol, "period": output.period.isoformat(),
                      "rows": output.frame.height, "sha256": digest, "source_version": watermark, "built_at": built_at})
     return rows
@@ -66,6 +66,7 @@ def build_symbol_caches(settings: Settings, venue: str, symbol: str, days: list[
 def publish_caches(settings: Settings, rows: list[dict[str, Any]], watermark: int, built_at: datetime) -> dict[str, Any]:
     """Manifest, then the watermark, then the DuckDB views: each only after what it describes."""
     store = LocalColdStore.from_settings(settings)
+    store.sync()  # every data file on disk before the manifest that vouches for it
     manifest = merge_manifest(store, rows) if rows else None
     write_state(store, watermark, built_at)
     views = refresh_catalog(store.root)

@@ -1,0 +1,144 @@
+"""Cache build throughput on >= 10M 1m bars, all measured in the same run:
+
+- baseline: polars' raw read of the 1m Parquet dataset the build wrote;
+- stages on the same bars: export (1m daily files), the five resamples, features (polars) and the same
+  features in pandas;
+- the caches flow end to end (warm fetch, export, resamples, features, manifest, DuckDB views).
+
+Usage: python bench/caches.py [--rows 10000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import polars as pl  # noqa: E402
+
+from core.features import compute_features  # noqa: E402
+from core.resample import TIMEFRAMES, resample  # noqa: E402
+from core.settings import load_settings  # noqa: E402
+from storage.schema import migrate  # noqa: E402
+from storage.warm import open_warehouse  # noqa: E402
+from validation.contracts import BARS_COLUMNS  # noqa: E402
+
+SYMBOLS = 20
+
+
+def make_bars(days: int) -> pl.DataFrame:
+    minutes = days * 1440
+    n = SYMBOLS * minutes
+    rng = np.random.default_rng(11)
+    close = 100 * np.exp(np.cumsum(rng.standard_normal(n) * 1e-3))
+    spread = np.abs(rng.standard_normal(n)) * 1e-3
+    return pl.DataFrame({
+        "venue": "binance", "symbol": np.repeat([f"S{i:02d}USDT" for i in range(SYMBOLS)], minutes),
+        "ts": np.tile(np.arange(minutes, dtype=np.int64) * 60_000, SYMBOLS) + int(datetime(2023, 1, 1, tzinfo=UTC).timestamp() * 1000),
+        "open": close * (1 + spread / 3), "high": close * (1 + spread), "low": close * (1 - spread), "close": close,
+        "volume": rng.random(n), "trades": rng.integers(1, 100, n).astype(np.uint32), "quote_volume": close,
+        "source_id": np.uint64(1), "version": np.uint64(1),
+    }).with_columns(pl.col("ts").cast(pl.Datetime("ms", "UTC"))).select(BARS_COLUMNS)
+
+
+def pandas_features(frame: pd.DataFrame) -> pd.DataFrame:
+    """The same features as core.features, written the usual pandas way."""
+    out = frame.sort_values(["venue", "symbol", "ts"]).copy()
+    grouped = out.groupby(["venue", "symbol"], sort=False)
+    prev = grouped["close"].shift(1)
+    out["ret"] = out["close"] / prev - 1
+    out["log_ret"] = np.log(out["close"] / prev)
+    out["sma_20"] = grouped["close"].transform(lambda s: s.rolling(20).mean())
+    out["ema_20"] = grouped["close"].transform(lambda s: s.ewm(span=20, adjust=False).mean())
+    delta = out["close"] - prev
+    out["_gain"] = delta.clip(lower=0).fillna(0)
+    out["_loss"] = (-delta).clip(lower=0).fillna(0)
+    avg_gain = out.groupby(["venue", "symbol"], sort=False)["_gain"].transform(lambda s: s.ewm(alpha=1 / 14, adjust=False).mean())
+    avg_loss = out.groupby(["venue", "symbol"], sort=False)["_loss"].transform(lambda s: s.ewm(alpha=1 / 14, adjust=False).mean())
+    out["rsi_14"] = np.where(avg_loss == 0, np.where(avg_gain == 0, 50.0, 100.0), 100 - 100 / (1 + avg_gain / avg_loss))
+    true_range = pd.concat([out["high"] - out["low"], (out["high"] - prev).abs(), (out["low"] - prev).abs()], axis=1).max(axis=1)
+    out["_tr"] = true_range
+    out["atr_14"] = out.groupby(["venue", "symbol"], sort=False)["_tr"].transform(lambda s: s.ewm(alpha=1 / 14, adjust=False).mean())
+    out["_lr2"] = out["log_ret"] ** 2
+    out["rv_60"] = np.sqrt(out.groupby(["venue", "symbol"], sort=False)["_lr2"].transform(lambda s: s.rolling(60).sum()))
+    mean_60 = grouped["close"].transform(lambda s: s.rolling(60).mean())
+    std_60 = grouped["close"].transform(lambda s: s.rolling(60).std())
+    out["zscore_60"] = np.where(std_60 > 0, (out["close"] - mean_60) / std_60, np.nan)
+    return out[["venue", "symbol", "ts", "ret", "log_ret", "sma_20", "ema_20", "rsi_14", "atr_14", "rv_60", "zscore_60"]]
+
+
+def timed(fn):  # type: ignore[no-untyped-def]
+    start = time.perf_counter()
+    value = fn()
+    return value, time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    args = parser.parse_args()
+    days = max(1, -(-args.rows // (SYMBOLS * 1440)))
+    bars = make_bars(days)
+    rows = bars.height
+    table: list[tuple[str, int, float]] = []
+    with tempfile.TemporaryDirectory(prefix="marketops-bench-caches-") as tmp:
+        os.environ["MARKETOPS_HOME"] = str(Path(tmp) / "home")
+        settings = load_settings()
+        with open_warehouse(settings) as wh:
+            migrate(wh)
+            wh.insert_df("bars_1m", bars)
+        print(f"{rows:,} bars of {SYMBOLS} symbols x {days} days in the warm tier", flush=True)
+
+        from prefect.testing.utilities import prefect_test_harness
+
+        from flows.caches import caches
+
+        with prefect_test_harness(server_startup_timeout=90):
+            summary, full_s = timed(lambda: caches(full=True))
+        root = settings.cold_dir
+        read, read_s = timed(lambda: pl.read_parquet(str(root / "bars_1m" / "**" / "*.parquet"), hive_partitioning=True))
+        assert read.height == rows, (read.height, rows)
+        table.append(("polars raw Parquet read of bars_1m (baseline)", rows, read_s))
+
+        export_dir = Path(tmp) / "export"
+        export_dir.mkdir()
+        def export() -> None:
+            for (symbol,), part in bars.partition_by("symbol", as_dict=True).items():
+                part.drop("venue", "symbol").write_parquet(export_dir / f"{symbol}.parquet", compression="zstd")
+        _, export_s = timed(export)
+        table.append(("export 1m to Parquet (one file per symbol)", rows, export_s))
+        now = datetime.now(UTC)
+        _, resample_s = timed(lambda: [resample(bars, tf, "crypto", now) for tf in TIMEFRAMES])
+        table.append(("five resamples 1m -> 5m/15m/1h/4h/1d (polars)", rows, resample_s))
+        _, features_s = timed(lambda: compute_features(bars))
+        table.append(("features (polars)", rows, features_s))
+        as_pandas = bars.select("venue", "symbol", "ts", "open", "high", "low", "close").to_pandas()
+        _, pandas_s = timed(lambda: pandas_features(as_pandas))
+        table.append(("features (pandas, same definitions)", rows, pandas_s))
+        table.append((f"caches flow, full rebuild ({summary['files_written']:,} files)", rows, full_s))
+
+    base = rows / read_s
+    print("\n| stage | rows | seconds | rows/s | vs raw read |\n|---|---:|---:|---:|---:|")
+    for name, n, seconds in table:
+        print(f"| {name} | {n:,} | {seconds:.2f} | {n / seconds:,.0f} | {n / seconds / base:.2f}x |")
+    speedup = pandas_s / features_s
+    rebuild = (rows / full_s) / base
+    print(f"\ngoal: features >= 12.5x pandas: {'met' if speedup >= 12.5 else 'NOT met'} ({speedup:.1f}x)")
+    print(f"goal: full rebuild >= 1/10 of the raw Parquet read: {'met' if rebuild >= 0.1 else 'NOT met'} ({rebuild:.3f}x)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
