@@ -124,8 +124,8 @@ def main() -> int:
         stages.append(end_to_end(data, Path(tmp) / "e2e", nbytes))
     base = stages[0].rate()
     print()
-    print(f"| stage | rows | seconds | rows/s | MB/s | vs raw read |")
-    print(f"|---|---:|---:|---:|---:|---:|")
+    print("| stage | rows | seconds | rows/s | MB/s | vs raw read |")
+    print("|---|---:|---:|---:|---:|---:|")
     for s in stages:
         print(f"| {s.name} | {s.rows:,} | {s.seconds:,.2f} | {s.rate():,.0f} | {s.nbytes / 1e6 / s.seconds:,.1f} | {s.rate() / base:.2f}x |")
     e2e = stages[-1].rate() / base

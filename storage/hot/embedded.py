@@ -6,10 +6,8 @@ concurrent readers from other processes, and durability across restarts of this 
 
 from __future__ import annotations
 
-import fcntl
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +15,7 @@ from typing import ClassVar
 
 from core.errors import StorageError
 from core.settings import Settings
+from storage.file_lock import lock_within, unlock
 from storage.hot.base import HotStore
 
 
@@ -89,19 +88,12 @@ class EmbeddedHotStore(HotStore):
         """An flock on a file beside the store: exclusive across processes of this host."""
         path = self._path.parent / f".lock-{name}"
         with open(path, "a") as handle:
-            deadline = time.monotonic() + timeout_s
-            while True:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise StorageError(f"hot-store lock {name!r} is held elsewhere; waited {timeout_s:g}s") from None
-                    time.sleep(0.1)
+            if not lock_within(handle, timeout_s):
+                raise StorageError(f"hot-store lock {name!r} is held elsewhere; waited {timeout_s:g}s")
             try:
                 yield
             finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+                unlock(handle)
 
     def close(self) -> None:
         with self._guard:

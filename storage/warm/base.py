@@ -77,7 +77,7 @@ class Warehouse(ABC):
         """``OPTIMIZE TABLE``; ``partition`` is a partition id such as ``202406``."""
         sql = f"OPTIMIZE TABLE {check_sql_name(table)}"
         if partition is not None:
-            sql += f" PARTITION ID {{partition:String}}"
+            sql += " PARTITION ID {partition:String}"
         if final:
             sql += " FINAL"
         self.execute(sql, {"partition": partition} if partition is not None else None)

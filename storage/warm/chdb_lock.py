@@ -8,7 +8,6 @@ holder dies, so a crash never leaves a stale lock behind.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import sys
@@ -16,8 +15,8 @@ import time
 from pathlib import Path
 
 from core.errors import WarehouseLockedError
+from storage.file_lock import lock_within, unlock
 
-_POLL_S = 0.2
 
 
 class ProcessLock:
@@ -30,19 +29,12 @@ class ProcessLock:
     def acquire(self, timeout_s: float) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    os.close(fd)
-                    raise WarehouseLockedError(
-                        f"the embedded warehouse at {self.path.parent} is in use by {self.holder()}; "
-                        f"waited {timeout_s:g}s. Wait for that process to finish, stop it, or use another MARKETOPS_HOME."
-                    ) from None
-                time.sleep(_POLL_S)
+        if not lock_within(fd, timeout_s):
+            os.close(fd)
+            raise WarehouseLockedError(
+                f"the embedded warehouse at {self.path.parent} is in use by {self.holder()}; "
+                f"waited {timeout_s:g}s. Wait for that process to finish, stop it, or use another MARKETOPS_HOME."
+            )
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps({"pid": os.getpid(), "cmd": " ".join(sys.argv)[:300], "since": time.time()}).encode())
         os.fsync(fd)
@@ -57,6 +49,6 @@ class ProcessLock:
 
     def release(self) -> None:
         if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            unlock(self._fd)
             os.close(self._fd)
             self._fd = None
