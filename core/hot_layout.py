@@ -3,6 +3,7 @@
 Maps (``<logical>__e<epoch>``; readers take the epoch from the status map first):
   bars_latest_1m    key ``venue:SYMBOL`` -> the newest 1m bar
   bars_recent_<tf>  key ``venue:SYMBOL`` -> the last N bars of timeframe tf (oldest first)
+  features_latest   key ``venue:SYMBOL`` -> the newest feature vector from the cold tier (when caches are built)
 Status map ``marketops_status`` (not versioned): ``epoch``, ``last_warmup``, ``quality``.
 Values are JSON objects with explicit field names; times are UTC ISO-8601 with a ``Z``.
 """
@@ -19,6 +20,7 @@ EPOCH_KEY = "epoch"
 LAST_WARMUP_KEY = "last_warmup"
 QUALITY_KEY = "quality"
 LATEST_MAP = "bars_latest_1m"
+FEATURES_MAP = "features_latest"
 TIMEFRAME_MINUTES = {"1m": 1, "5m": 5, "15m": 15, "1h": 60, "4h": 240, "1d": 1440}
 _EPOCH_MAP = re.compile(r"^(?P<logical>[a-z0-9_]+)__e(?P<epoch>\d{8}T\d{12}Z)$")
 _TS_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -73,3 +75,14 @@ def recent_values(bars: pl.DataFrame) -> pl.DataFrame:
     return encoded.group_by("key", maintain_order=True).agg(pl.col("bar").str.join(",")).select(
         "key", pl.format("[{}]", pl.col("bar")).alias("value")
     )
+
+
+def feature_values(latest: pl.DataFrame) -> pl.DataFrame:
+    """(key, value) per symbol from the newest feature rows (venue, symbol, ts, feature columns)."""
+    if latest.height == 0:
+        return pl.DataFrame(schema={"key": pl.String, "value": pl.String})
+    features = [c for c in latest.columns if c not in ("venue", "symbol", "ts")]
+    return latest.select(
+        pl.concat_str("venue", pl.lit(":"), "symbol").alias("key"),
+        pl.struct(pl.col("venue"), pl.col("symbol"), pl.col("ts").dt.strftime(_TS_FORMAT).alias("ts"), *features).struct.json_encode().alias("value"),
+    ).sort("key")

@@ -72,3 +72,18 @@ def verify(store: LocalColdStore) -> list[dict[str, Any]]:
         if relative not in listed:
             problems.append({"path": relative, "problem": "not in the manifest"})
     return problems
+
+
+def latest_features(store: LocalColdStore) -> pl.DataFrame:
+    """The newest feature row of every symbol, reading only each symbol's newest daily file."""
+    newest: dict[tuple[str, str], str] = {}
+    for relative in store.list("features_1m/*/*/*/data.parquet"):
+        _, venue_part, symbol_part, date_part, _ = relative.split("/")
+        key = (venue_part.removeprefix("venue="), symbol_part.removeprefix("symbol="))
+        if key not in newest or date_part > newest[key].split("/")[3]:
+            newest[key] = relative
+    frames = [
+        store.read_parquet(relative).sort("ts").tail(1).with_columns(pl.lit(venue).alias("venue"), pl.lit(symbol).alias("symbol"))
+        for (venue, symbol), relative in sorted(newest.items())
+    ]
+    return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()

@@ -11,8 +11,10 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from core.errors import StorageError
-from core.hot_layout import LATEST_MAP, TIMEFRAME_MINUTES, latest_values, new_epoch, recent_map, recent_values
+from core.hot_layout import FEATURES_MAP, LATEST_MAP, TIMEFRAME_MINUTES, feature_values, latest_values, new_epoch, recent_map, recent_values
 from core.settings import Settings
+from storage.cache_manifest import latest_features
+from storage.cold import LocalColdStore
 from storage.hot import open_hot_store
 from storage.hot import epochs
 from storage.hot_source import latest_bars, recent_bars, source_version
@@ -30,6 +32,9 @@ def _build_maps(settings: Settings) -> tuple[dict[str, pl.DataFrame], dict[str, 
         for timeframe in settings.hot_timeframes:
             bars = recent_bars(warehouse, TIMEFRAME_MINUTES[timeframe], settings.hot_recent_bars)
             maps[recent_map(timeframe)] = recent_values(bars)
+    features = feature_values(latest_features(LocalColdStore.from_settings(settings)))
+    if features.height:  # only once the caches flow has built features
+        maps[FEATURES_MAP] = features
     return maps, version
 
 

@@ -140,3 +140,17 @@ def test_the_restart_check_rebuilds_a_lost_hot_store_and_otherwise_does_nothing(
     with open_hot_store(settings) as hot:
         assert hot.get(STATUS_MAP, "epoch") == rebuilt["epoch"]
     assert len(_hot_map(settings, LATEST_MAP)) == 3
+
+
+def test_the_latest_feature_vector_is_served_once_caches_are_built(settings: Settings) -> None:
+    from flows.caches import caches
+    from flows.warmup import warmup
+
+    _ingest(settings, days=2)
+    caches()
+    result = warmup()
+    assert result["status"] == "rebuilt"
+    features = _hot_map(settings, "features_latest")
+    assert len(features) == 3
+    btc = json.loads(features["binance:BTCUSDT"])
+    assert btc["ts"] == "2024-06-04T23:59:00Z" and {"rsi_14", "ema_20", "atr_14", "zscore_60"} <= set(btc)
