@@ -47,6 +47,8 @@ def caches(full: bool = False, since: date | None = None) -> dict[str, object]:
             failed.append(f"{batch['venue']}:{batch['symbol']}: {result}")
         else:
             rows.extend(result)
+        done = len(batches) - len(queue) - len(in_flight)
+        logger.info("[%d/%d] %s:%s %s", done, len(batches), batch["venue"], batch["symbol"], "failed" if isinstance(result, BaseException) else f"{len(result)} files")
     if failed:  # keep the old watermark: the next run rebuilds these symbols' days
         raise CacheBuildFailed(f"{len(failed)} symbols failed: " + "; ".join(failed[:5]))
     published = with_retry_policy(publish_caches, settings)(settings, rows, plan["watermark"], started)

@@ -23,8 +23,9 @@ def warmup(mode: str = "force", rebuild: bool = False) -> dict[str, object]:
     settings = load_settings()
     with_retry_policy(ensure_schema, settings)(settings)
     problems = with_retry_policy(check_hot, settings)(settings)
-    if problems:
-        logger.warning("hot tier needs a warmup: %s", "; ".join(problems))
+    if problems:  # expected before an on-demand warmup; news for the restart check
+        log = logger.info if mode == "force" else logger.warning
+        log("hot tier needs a warmup: %s", "; ".join(problems))
     if mode == "check" or (mode == "auto" and not problems):
         return {"status": "checked", "problems": problems}
     result = with_retry_policy(rebuild_hot, settings)(settings, rebuild)

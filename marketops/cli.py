@@ -125,6 +125,10 @@ def demo(
 
     result = _run_flow(daily, paths=[str(landing)])
     _print_ingest(result["ingest"])
+    cached, warmed = result["caches"], result["warmup"]
+    out.print(f"[bold]caches:[/] {cached['files_written']} Parquet files ({cached['rows_written']:,} rows) under {settings.cold_dir}; "
+              f"DuckDB views in {settings.cold_dir / 'catalog.duckdb'}")
+    out.print(f"[bold]warmup:[/] hot tier ({settings.hot_backend}) epoch {warmed['epoch']}, {warmed['keys']:,} keys")
     expected = manifest.as_dict()
     out.print(
         f"[bold]planted:[/] {len(expected['injected'])} anomalies — expected {expected['expected_rows_quarantined']} rows and "
