@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -40,12 +41,13 @@ def affected(changed: Iterable[date], existing: Iterable[date]) -> Affected:
     of the next day that has data (its windows look back into the changed day)."""
     days = sorted(set(changed))
     have = sorted(set(existing))
-    months = {date(d.year, d.month, 1) for day in days for d in (day - timedelta(days=1), day, day + timedelta(days=1)) if d in set(have) or d == day}
+    present = set(have)
+    months = {date(d.year, d.month, 1) for day in days for d in (day - timedelta(days=1), day, day + timedelta(days=1)) if d == day or d in present}
     following = []
     for day in days:
-        later = [d for d in have if d > day]
-        if later:
-            following.append(later[0])
+        after = bisect.bisect_right(have, day)
+        if after < len(have):
+            following.append(have[after])
     return Affected(tuple(days), tuple(sorted(months)), tuple(sorted(set(days) | set(following))))
 
 
