@@ -10,7 +10,7 @@ import hashlib
 import io
 import os
 import uuid
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import polars as pl
 
@@ -25,16 +25,18 @@ class LocalColdStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
+        self._made: set[Path] = set()  # directories known to exist (a build writes thousands of files)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LocalColdStore:
         return cls(settings.cold_dir)
 
     def path(self, relative: str) -> Path:
-        target = (self.root / relative).resolve()
-        if self.root not in target.parents:
+        """Checked lexically (no filesystem calls): relative, no ``..``, no empty parts."""
+        parts = PurePosixPath(relative).parts
+        if not parts or PurePosixPath(relative).is_absolute() or any(p in ("..", ".", "") for p in parts):
             raise ConfigError(f"cold path {relative!r} escapes the cold root")
-        return target
+        return self.root.joinpath(*parts)
 
     def write_parquet(self, relative: str, frame: pl.DataFrame, durable: bool = True) -> str:
         """Write atomically; returns the sha256 of the bytes written (for the cache manifest).
@@ -43,7 +45,9 @@ class LocalColdStore:
         publishing their manifest (rename keeps each file whole either way).
         """
         target = self.path(relative)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.parent not in self._made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._made.add(target.parent)
         buffer = io.BytesIO()
         frame.write_parquet(buffer, compression="zstd", statistics=True)
         data = buffer.getvalue()
