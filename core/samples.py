@@ -69,8 +69,8 @@ def universe(spec: SampleSpec) -> list[tuple[str, str, float]]:
     """(venue, symbol, start price) for the spec: FX first by share, then crypto."""
     n_fx = min(len(FX), round(spec.symbols * spec.fx_share))
     n_crypto = spec.symbols - n_fx
-    crypto = [(CRYPTO_VENUE, f"{s}" if i < len(CRYPTO) else f"SYN{i:03d}USDT", p if i < len(CRYPTO) else 10.0 + i)
-              for i, (s, p) in enumerate(CRYPTO + [("", 0.0)] * max(0, n_crypto - len(CRYPTO)))][:n_crypto]
+    crypto = [(CRYPTO_VENUE, s, p) for s, p in CRYPTO[:n_crypto]]
+    crypto += [(CRYPTO_VENUE, f"SYN{i:03d}USDT", 10.0 + i) for i in range(len(CRYPTO), n_crypto)]  # beyond the named ones
     return [(FX_VENUE, s, p) for s, p in FX[:n_fx]] + crypto
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import deque
 from datetime import UTC, datetime
 
+import polars as pl
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.futures import PrefectFuture
@@ -83,10 +84,7 @@ def ingest(
     return summary.as_dict()
 
 
-def _publish(summary: IngestSummary, outcomes: object) -> None:
-    import polars as pl
-
-    assert isinstance(outcomes, pl.DataFrame)
+def _publish(summary: IngestSummary, outcomes: pl.DataFrame) -> None:
     create_table_artifact(key="ingest-summary", table=[summary.as_dict()], description=summary.headline())
     problems = outcomes.filter(pl.col("status").is_in(["quarantined", "partial", "failed"])).sort("rows_quarantined", descending=True).head(100)
     lines = [f"# Ingest\n\n{summary.headline()}\n"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import polars as pl
+
 from storage.warm.base import Warehouse
 
 
@@ -47,6 +49,6 @@ def maintenance_status(warehouse: Warehouse) -> dict[str, Any]:
     return {"last_optimize": last["at"].isoformat() if last["n"] else None}
 
 
-def latest_bars(warehouse: Warehouse) -> Any:
+def latest_bars(warehouse: Warehouse) -> pl.DataFrame:
     """Newest bar time per (venue, symbol)."""
     return warehouse.query_df("SELECT venue, symbol, max(ts) AS last_ts FROM bars_1m GROUP BY venue, symbol")

@@ -6,14 +6,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prefect import task
-from prefect.cache_policies import NO_CACHE
 
 from core.alerts import STALE_DATA, Alert, stale_symbols
 from core.settings import Settings
 from storage.alerts import deliver
 from storage.status import latest_bars
 from storage.warm import open_warehouse
-from tasks.retry import backoff_delays, retry_transient_only
+from tasks.retry import task_options
 
 
 def notify(settings: Settings, alert: Alert) -> dict[str, Any]:
@@ -21,8 +20,7 @@ def notify(settings: Settings, alert: Alert) -> dict[str, Any]:
     return deliver(settings, alert)
 
 
-@task(name="check_freshness", cache_policy=NO_CACHE, persist_result=False, retries=3,
-      retry_delay_seconds=backoff_delays(3, 2.0), retry_condition_fn=retry_transient_only)
+@task(name="check_freshness", **task_options())
 def check_freshness(settings: Settings, flow: str, link: str | None) -> list[str]:
     """Alert for every symbol whose newest bar is older than ``stale_after_minutes`` (when set)."""
     if settings.stale_after_minutes is None:

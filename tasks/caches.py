@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from prefect import task
-from prefect.cache_policies import NO_CACHE
 
 from core.cache_plan import affected, build_outputs
 from core.cold_layout import file_path
@@ -18,10 +17,9 @@ from storage.cache_source import bars_between, changed_days, lookback_start, max
 from storage.cold import LocalColdStore
 from storage.duckdb_catalog import refresh_catalog
 from storage.warm import open_warehouse
-from tasks.retry import backoff_delays, retry_transient_only
+from tasks.retry import task_options
 
-_OPTIONS: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False, "retries": 3,
-                            "retry_delay_seconds": backoff_delays(3, 2.0), "retry_condition_fn": retry_transient_only}
+_OPTIONS = task_options()
 
 
 @task(name="plan_caches", **_OPTIONS)

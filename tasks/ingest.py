@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -9,7 +10,6 @@ from pathlib import Path
 
 import polars as pl
 from prefect import task
-from prefect.cache_policies import NO_CACHE
 
 from core.batching import BatchSpec, plan_batches, unchanged
 from core.parse import ReadOptions, parse_files
@@ -18,7 +18,7 @@ from core.settings import Settings
 from storage.ingest_ledger import settled_files, settled_versions, write_batch
 from storage.landing import list_files, read_file
 from storage.warm import open_warehouse
-from tasks.retry import backoff_delays, retry_transient_only
+from tasks.retry import task_options
 from validation.batch import STATUS_FAILED, judge_batch
 
 
@@ -29,8 +29,7 @@ class IngestPlan:
     batches: list[BatchSpec]
 
 
-@task(name="plan_ingest", cache_policy=NO_CACHE, persist_result=False, retries=3,
-      retry_delay_seconds=backoff_delays(3, 2.0), retry_condition_fn=retry_transient_only)
+@task(name="plan_ingest", **task_options())
 def plan_ingest(settings: Settings, paths: list[str], options: ReadOptions) -> IngestPlan:
     """List the landing paths, drop files whose path/size/mtime match a settled manifest row, batch the rest."""
     listing = list_files([Path(p) for p in paths])
@@ -44,8 +43,7 @@ def plan_ingest(settings: Settings, paths: list[str], options: ReadOptions) -> I
     )
 
 
-@task(name="load_batch", cache_policy=NO_CACHE, persist_result=False, retries=3,
-      retry_delay_seconds=backoff_delays(3, 2.0), retry_condition_fn=retry_transient_only)
+@task(name="load_batch", **task_options())
 def load_batch(settings: Settings, batch: BatchSpec, options: ReadOptions, run_id: str) -> list[dict[str, object]]:
     """Load one batch; returns one outcome row per file (``OUTCOME_SCHEMA``), unchanged files omitted."""
     version = time.time_ns() // 1000
@@ -70,8 +68,6 @@ def load_batch(settings: Settings, batch: BatchSpec, options: ReadOptions, run_i
 
 
 def _failed_outcome(path: str, reason: str) -> dict[str, object]:
-    import json
-
     return {"path": path, "status": STATUS_FAILED, "rows_read": 0, "rows_loaded": 0, "rows_quarantined": 0, "rows_duplicate": 0,
             "reasons": json.dumps([{"reason": reason}])}
 

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prefect import task
-from prefect.cache_policies import NO_CACHE
 
 from core.optimize_plan import plan_partitions
 from core.settings import Settings
@@ -15,19 +14,18 @@ from storage.backup_target import backup_target
 from storage.optimize import last_optimized, log_results, optimize_partition, part_stats
 from storage.schema import OPTIMIZE_TABLES
 from storage.warm import open_warehouse
-from tasks.retry import backoff_delays, retry_transient_only
+from tasks.retry import task_options
 
-_RETRY = {"retries": 3, "retry_delay_seconds": backoff_delays(3, 5.0), "retry_condition_fn": retry_transient_only}
-_PLAIN = {"cache_policy": NO_CACHE, "persist_result": False}
+_OPTIONS = task_options(5.0)
 
 
-@task(name="plan_optimize", **_PLAIN, **_RETRY)
+@task(name="plan_optimize", **_OPTIONS)
 def plan_optimize(settings: Settings) -> list[dict[str, Any]]:
     with open_warehouse(settings) as warehouse:
         return plan_partitions(part_stats(warehouse, OPTIMIZE_TABLES), last_optimized(warehouse)).to_dicts()
 
 
-@task(name="optimize_partitions", **_PLAIN, **_RETRY)
+@task(name="optimize_partitions", **_OPTIONS)
 def optimize_partitions(settings: Settings, planned: list[dict[str, Any]], deadline: datetime | None, run_id: str) -> list[dict[str, Any]]:
     """One partition at a time (each OPTIMIZE FINAL rewrites a whole partition); stop at the deadline.
 
@@ -47,13 +45,13 @@ def optimize_partitions(settings: Settings, planned: list[dict[str, Any]], deadl
     return results
 
 
-@task(name="sweep_backups", **_PLAIN, **_RETRY)
+@task(name="sweep_backups", **_OPTIONS)
 def sweep_backups(settings: Settings) -> list[str]:
     with open_warehouse(settings) as warehouse:
         return backups.sweep_interrupted(warehouse, backup_target(settings))
 
 
-@task(name="take_backup", **_PLAIN, **_RETRY)
+@task(name="take_backup", **_OPTIONS)
 def take_backup(settings: Settings, full: bool, now: datetime) -> dict[str, Any]:
     target = backup_target(settings)
     with open_warehouse(settings) as warehouse:
@@ -61,14 +59,14 @@ def take_backup(settings: Settings, full: bool, now: datetime) -> dict[str, Any]
     return result.__dict__ | {"location": target.location(result.name)}
 
 
-@task(name="verify_backup", **_PLAIN, **_RETRY)
+@task(name="verify_backup", **_OPTIONS)
 def verify_backup(settings: Settings, name: str) -> dict[str, Any]:
     with open_warehouse(settings) as warehouse:
         ok, detail = backups.drill(warehouse, backup_target(settings), name)
     return {"name": name, "verified": ok, "detail": detail}
 
 
-@task(name="prune_backups", **_PLAIN, **_RETRY)
+@task(name="prune_backups", **_OPTIONS)
 def prune_backups(settings: Settings, now: datetime, dry_run: bool) -> dict[str, list[str]]:
     with open_warehouse(settings) as warehouse:
         plan = backups.prune(warehouse, backup_target(settings), now, settings.backup_keep_days, settings.backup_min_chains,
@@ -76,7 +74,7 @@ def prune_backups(settings: Settings, now: datetime, dry_run: bool) -> dict[str,
     return {"keep": [r.name for r in plan.keep], "delete": [r.name for r in plan.delete]}
 
 
-@task(name="list_backups", **_PLAIN, **_RETRY)
+@task(name="list_backups", **_OPTIONS)
 def list_backups(settings: Settings) -> list[dict[str, Any]]:
     """The catalog as rows of text, for a table artifact."""
     with open_warehouse(settings) as warehouse:

@@ -31,6 +31,15 @@ def retry_transient_only(task: Any, task_run: Any, state: Any) -> bool:
     return False
 
 
+def task_options(base_delay_s: float = 2.0) -> dict[str, Any]:
+    """Defaults of every marketops task: no input hashing (inputs are settings and plain values, results
+    are small), no result persistence, transient-only retries with backoff and jitter."""
+    from prefect.cache_policies import NO_CACHE
+
+    return {"cache_policy": NO_CACHE, "persist_result": False, "retries": 3,
+            "retry_delay_seconds": backoff_delays(3, base_delay_s), "retry_condition_fn": retry_transient_only}
+
+
 def with_retry_policy(task_obj: Any, settings: Any) -> Any:
     """``task_obj`` with the configured retry count and backoff (decorator values are the defaults)."""
     return task_obj.with_options(

@@ -8,7 +8,6 @@ from typing import Any
 
 import polars as pl
 from prefect import task
-from prefect.cache_policies import NO_CACHE
 
 from core.errors import StorageError
 from core.hot_layout import FEATURES_MAP, LATEST_MAP, TIMEFRAME_MINUTES, feature_values, latest_values, new_epoch, recent_map, recent_values
@@ -19,10 +18,9 @@ from storage.hot import open_hot_store
 from storage.hot import epochs
 from storage.hot_source import latest_bars, recent_bars, source_version
 from storage.warm import open_warehouse
-from tasks.retry import backoff_delays, retry_transient_only
+from tasks.retry import task_options
 
-_OPTIONS: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False, "retries": 3,
-                            "retry_delay_seconds": backoff_delays(3, 2.0), "retry_condition_fn": retry_transient_only}
+_OPTIONS = task_options()
 
 
 def _build_maps(settings: Settings) -> tuple[dict[str, pl.DataFrame], dict[str, int]]:
