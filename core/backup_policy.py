@@ -7,7 +7,7 @@ Restoring any member needs every older member of its chain, so retention deletes
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 FULL = "full"
@@ -106,7 +106,3 @@ def retention(records: list[BackupRecord], now: datetime, keep_days: float = 7, 
     keep = [r for r in records if r.name in keep_names]
     delete = [r for r in records if r.name not in keep_names and r.status != "deleted"]
     return RetentionPlan(keep=sorted(keep, key=lambda r: r.started_at), delete=sorted(delete, key=lambda r: r.started_at))
-
-
-def with_status(record: BackupRecord, status: str) -> BackupRecord:
-    return replace(record, status=status)

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import polars as pl
 
 from core.features import compute_features
-from core.resample import TIMEFRAMES, resample
+from core.resample import resample
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,3 @@ def build_outputs(bars: pl.DataFrame, what: Affected, session: str, now: datetim
         features = compute_features(bars)
         outputs += [Output("features_1m", day, part.select(strip)) for day, part in _by_day(features, what.feature_days).items()]
     return sorted((o for o in outputs if o.frame.height), key=lambda o: (o.dataset, o.period))
-
-
-__all__ = ["TIMEFRAMES", "Affected", "Output", "affected", "build_outputs"]

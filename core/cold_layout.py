@@ -16,10 +16,6 @@ MANIFEST = "_manifest/cache_files.parquet"
 STATE = "_manifest/state.json"
 
 
-def bars_dataset(timeframe: str) -> str:
-    return f"bars_{timeframe}"
-
-
 def file_path(dataset: str, venue: str, symbol: str, period: date) -> str:
     if dataset in DAILY:
         return f"{dataset}/venue={venue}/symbol={symbol}/date={period.isoformat()}/data.parquet"

@@ -30,10 +30,6 @@ def recent_map(timeframe: str) -> str:
     return f"bars_recent_{timeframe}"
 
 
-def logical_maps(timeframes: list[str]) -> list[str]:
-    return [LATEST_MAP, *(recent_map(tf) for tf in timeframes)]
-
-
 def new_epoch(now: datetime) -> str:
     """Sortable and unique per microsecond."""
     return now.strftime("%Y%m%dT%H%M%S%f")[:21] + "Z"
@@ -46,10 +42,6 @@ def epoch_map(logical: str, epoch: str) -> str:
 def parse_epoch_map(name: str) -> tuple[str, str] | None:
     match = _EPOCH_MAP.match(name)
     return (match.group("logical"), match.group("epoch")) if match else None
-
-
-def symbol_key(venue: str, symbol: str) -> str:
-    return f"{venue}:{symbol}"
 
 
 def _bar_struct(ts_col: str) -> pl.Expr:

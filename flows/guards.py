@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -15,8 +16,6 @@ from core.settings import Settings
 
 def maintenance_limit_name(settings: Settings) -> str:
     """One limit per warehouse: the server URL or the embedded home identifies it."""
-    import hashlib
-
     where = settings.clickhouse_url or str(settings.warehouse_dir)
     return f"marketops-maintenance-{hashlib.sha256(where.encode()).hexdigest()[:12]}"
 

@@ -185,9 +185,7 @@ def drill(warehouse: Warehouse, target: BackupTarget, name: str) -> tuple[bool, 
 
 def prune(warehouse: Warehouse, target: BackupTarget, now: datetime, keep_days: float, min_chains: int, max_chains: int, dry_run: bool) -> RetentionPlan:
     """Delete whole chains past retention and every broken snapshot; a dry run only reports."""
-    records = [BackupRecord(**{k: v for k, v in r.items() if k in BackupRecord.__dataclass_fields__})
-               for r in catalog(warehouse).iter_rows(named=True) if r["status"] != "deleted"]
-    plan = retention(records, now, keep_days, min_chains, max_chains)
+    plan = retention(load_records(warehouse), now, keep_days, min_chains, max_chains)
     if dry_run:
         return plan
     for doomed in plan.delete:
