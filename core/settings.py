@@ -20,6 +20,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from core.quality_rules import check_overrides
+
 DEFAULT_CONFIG_FILE = Path("marketops.toml")
 
 
@@ -53,6 +55,14 @@ class Settings(BaseSettings):
     clickhouse_backup_config: Path | None = Field(default=None, description="clickhouse-backup's config.yml.")
 
     venue_sessions: dict[str, str] = Field(default_factory=dict, description="venue -> crypto | fx | equity, over the built-in table.")
+    venue_calendars: dict[str, str] = Field(default_factory=dict, description="equity venue -> exchange_calendars code, over the built-in table.")
+
+    # data quality (validate flow)
+    dq_pass_rate_threshold: float = Field(default=0.999, ge=0, le=1, description="Files/rows pass rate below it is a breach.")
+    dq_thresholds: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Check thresholds by session kind or venue.")
+    known_events_files: Annotated[list[Path], NoDecode] = Field(default_factory=list, description="Allowlist files read besides the bundled one.")
+    validate_batch_symbols: int = Field(default=200, ge=1, description="Symbols per validate task.")
+    validate_ge_max_rows: int = Field(default=2_000_000, ge=0, description="Rows of the run's batch the Great Expectations suite sees (0 = off).")
 
     # maintenance
     optimize_cutoff_utc: str | None = Field(default=None, pattern=r"^\d{2}:\d{2}$", description="HH:MM UTC after which optimize stops starting partitions.")
@@ -94,7 +104,13 @@ class Settings(BaseSettings):
     retries: int = Field(default=3, ge=0)
     retry_base_delay_s: float = Field(default=2.0, ge=0)
 
-    @field_validator("hazelcast_members", "landing_paths", "hot_timeframes", "alert_webhook_urls", "alert_slack_webhook_urls", "alert_apprise_urls", mode="before")
+    @field_validator("dq_thresholds")
+    @classmethod
+    def _known_thresholds(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        check_overrides(value)
+        return value
+
+    @field_validator("known_events_files", "hazelcast_members", "landing_paths", "hot_timeframes", "alert_webhook_urls", "alert_slack_webhook_urls", "alert_apprise_urls", mode="before")
     @classmethod
     def _split_csv(cls, value: Any) -> Any:
         # env vars carry lists as "a,b" or a JSON list; accept both.
@@ -152,6 +168,10 @@ class Settings(BaseSettings):
     @property
     def samples_dir(self) -> Path:
         return self.home_dir / "samples"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home_dir / "reports"
 
     @property
     def alerts_log(self) -> Path:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from datetime import datetime
 from typing import Any
 
 import polars as pl
 
 from core.cold_layout import MANIFEST, STATE
+from storage.atomic import write_atomic
 from storage.cold import LocalColdStore
 
 MANIFEST_SCHEMA = {
@@ -43,11 +43,7 @@ def read_state(store: LocalColdStore) -> dict[str, Any]:
 
 
 def write_state(store: LocalColdStore, watermark: int, built_at: datetime) -> None:
-    path = store.path(STATE)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps({"watermark": watermark, "last_build": built_at.isoformat()}))
-    os.replace(tmp, path)
+    write_atomic(store.path(STATE), json.dumps({"watermark": watermark, "last_build": built_at.isoformat()}).encode())
 
 
 def verify(store: LocalColdStore) -> list[dict[str, Any]]:

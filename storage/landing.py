@@ -11,6 +11,7 @@ import polars as pl
 
 from core.errors import ConfigError
 from core.formats import SourceFile
+from storage.atomic import write_atomic
 
 SUFFIXES = (".csv", ".zip", ".parquet", ".txt")
 LISTING_SCHEMA = {"path": pl.String(), "size": pl.UInt64(), "mtime_ns": pl.Int64()}
@@ -47,9 +48,4 @@ def read_file(path: str) -> tuple[SourceFile, str]:
 
 def write_file(root: Path, relative: str, data: bytes) -> Path:
     """Place a file in a landing directory atomically, as a well-behaved producer would."""
-    target = (root / relative).resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.part"
-    tmp.write_bytes(data)
-    os.replace(tmp, target)
-    return target
+    return write_atomic((root / relative).resolve(), data)

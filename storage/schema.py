@@ -183,9 +183,50 @@ MIGRATIONS = (
     ),
 )
 
+MIGRATIONS = (
+    *MIGRATIONS,
+    Migration(
+        3,
+        "validation: interval anomalies, known events, symbol-day quality",
+        (
+            # end_ts/minutes make a gap or a run one anomaly; origin tells which stage owns (and rewrites) a row.
+            """
+            ALTER TABLE anomalies
+                ADD COLUMN IF NOT EXISTS end_ts DateTime64(3, 'UTC') DEFAULT ts,
+                ADD COLUMN IF NOT EXISTS minutes UInt32 DEFAULT 1,
+                ADD COLUMN IF NOT EXISTS origin LowCardinality(String) DEFAULT 'ingest',
+                ADD COLUMN IF NOT EXISTS known_event String DEFAULT ''
+            """,
+            f"""
+            CREATE TABLE IF NOT EXISTS symbol_days (
+                venue LowCardinality(String),
+                symbol String,
+                day Date,
+                expected UInt32,
+                present UInt32,
+                off_session UInt32,
+                missing UInt32,
+                quarantined UInt32,
+                quarantined_unexplained UInt32,
+                anomalies UInt32,
+                known UInt32,
+                by_check String,
+                coverage Float64,
+                status LowCardinality(String),
+                run_id String,
+                validated_at DateTime64(6, 'UTC')
+            ) ENGINE = ReplacingMergeTree(validated_at)
+            PARTITION BY toYYYYMM(day)
+            ORDER BY (venue, symbol, day)
+            SETTINGS {DEDUP}
+            """,
+        ),
+    ),
+)
+
 # What a backup holds: the data and its history; catalogs about backups and maintenance stay out.
-BACKUP_TABLES = ("bars_1m", "ingest_files", "anomalies", "quarantine_bars", "runs", "schema_migrations")
-OPTIMIZE_TABLES = ("bars_1m", "ingest_files", "anomalies", "quarantine_bars", "runs")
+BACKUP_TABLES = ("bars_1m", "ingest_files", "anomalies", "quarantine_bars", "symbol_days", "runs", "schema_migrations")
+OPTIMIZE_TABLES = ("bars_1m", "ingest_files", "anomalies", "quarantine_bars", "symbol_days", "runs")
 
 MIGRATIONS_DDL = """
 CREATE TABLE IF NOT EXISTS schema_migrations (

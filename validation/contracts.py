@@ -15,6 +15,7 @@ from pandera.errors import SchemaError, SchemaErrors
 from core.errors import ContractViolation
 from core.formats.frame import RAW_SCHEMA, TS_TYPE
 from core.identifiers import SYMBOL_PATTERN, VENUE_PATTERN
+from validation.catalogue import CHECKS
 
 _PRICES = ("open", "high", "low", "close")
 
@@ -77,6 +78,53 @@ Bars = pa.DataFrameSchema(
     ordered=False,
     unique=["venue", "symbol", "ts"],
     checks=[pa.Check(_ohlc_consistent, name="ohlc_consistent")],
+)
+
+def _interval_ordered(data: pa.PolarsData) -> pl.LazyFrame:
+    return data.lazyframe.select((pl.col("end_ts") >= pl.col("ts")).alias("interval_ordered"))
+
+
+def _known_check(data: pa.PolarsData) -> pl.LazyFrame:
+    return data.lazyframe.select(pl.col(data.key).is_in(list(CHECKS)))
+
+
+_DAY_COUNT = pa.Column(pl.UInt32, nullable=False)
+
+# What validate writes to ``anomalies``: known checks, a real interval, a severity the catalogue knows.
+Anomalies = pa.DataFrameSchema(
+    {
+        "venue": pa.Column(pl.String, checks=pa.Check.str_matches(VENUE_PATTERN), nullable=False),
+        "symbol": pa.Column(pl.String, checks=pa.Check.str_matches(SYMBOL_PATTERN), nullable=False),
+        "ts": pa.Column(TS_TYPE, nullable=False),
+        "end_ts": pa.Column(TS_TYPE, nullable=False),
+        "minutes": pa.Column(pl.UInt32, checks=pa.Check.ge(1), nullable=False),
+        "check": pa.Column(pl.String, checks=pa.Check(_known_check, name="known_check"), nullable=False),
+        "severity": pa.Column(pl.String, checks=pa.Check.isin(["error", "warn"]), nullable=False),
+        "detail": pa.Column(pl.String, nullable=False),
+        "source_id": pa.Column(pl.UInt64, nullable=False),
+        "line": pa.Column(pl.UInt32, nullable=False),
+        "known_event": pa.Column(pl.String, nullable=False),
+    },
+    name="Anomalies",
+    strict=True,
+    checks=[pa.Check(_interval_ordered, name="interval_ordered")],
+)
+
+# One quality row per symbol-day: counts that add up and a status from the catalogue's vocabulary.
+SymbolDays = pa.DataFrameSchema(
+    {
+        "venue": pa.Column(pl.String, checks=pa.Check.str_matches(VENUE_PATTERN), nullable=False),
+        "symbol": pa.Column(pl.String, checks=pa.Check.str_matches(SYMBOL_PATTERN), nullable=False),
+        "day": pa.Column(pl.Date, nullable=False),
+        **{c: _DAY_COUNT for c in ("expected", "present", "off_session", "missing", "quarantined", "quarantined_unexplained", "anomalies", "known")},
+        "by_check": pa.Column(pl.String, nullable=False),
+        "coverage": pa.Column(pl.Float64, checks=[pa.Check.ge(0), pa.Check.le(1)], nullable=False),
+        "status": pa.Column(pl.String, checks=pa.Check.isin(["ok", "suspect", "failed"]), nullable=False),
+    },
+    name="SymbolDays",
+    strict=True,
+    unique=["venue", "symbol", "day"],
+    checks=[pa.Check(lambda d: d.lazyframe.select((pl.col("quarantined_unexplained") <= pl.col("quarantined")).alias("q")), name="unexplained_within_quarantined")],
 )
 
 BARS_COLUMNS = ["venue", "symbol", "ts", "open", "high", "low", "close", "volume", "trades", "quote_volume", "source_id", "version"]

@@ -1,0 +1,102 @@
+"""validate: re-check a range of the warm store across file boundaries and report its data quality."""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import polars as pl
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+from prefect.futures import PrefectFuture
+from prefect.runtime import flow_run
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from core.alerts import DQ_PASS_RATE, Alert
+from core.errors import ConfigError, MarketopsError
+from core.settings import load_settings
+from flows.hooks import alert_on_failure, run_link
+from tasks.alerts import notify
+from tasks.retry import with_retry_policy
+from tasks.runs import record_run
+from tasks.setup import ensure_schema
+from tasks.validate import check_symbols, judge_range, plan_validation, write_dq_report
+
+
+class ValidationFailed(MarketopsError):
+    """Some symbol batches could not be checked; their old anomalies stay until a rerun succeeds."""
+
+
+def default_range(since: date | None, until: date | None, now: datetime) -> tuple[date, date]:
+    """Both bounds inclusive; missing ones default to yesterday (UTC)."""
+    yesterday = (now - timedelta(days=1)).date()
+    first, last = since or (until or yesterday), until or (since if since and since > yesterday else yesterday)
+    if last < first:
+        raise ConfigError(f"--until {last} is before --since {first}")
+    return first, last
+
+
+@flow(name="validate", task_runner=ThreadPoolTaskRunner(max_workers=4), on_failure=[alert_on_failure], on_crashed=[alert_on_failure])
+def validate(since: date | None = None, until: date | None = None, report: bool = True) -> dict[str, Any]:
+    """Check UTC days ``since``..``until`` (default: yesterday): gaps, duplicates, spikes, stale runs; pass rates; report."""
+    logger = get_run_logger()
+    settings = load_settings()
+    started = datetime.now(UTC)
+    run_id = str(flow_run.id or f"local-{started:%Y%m%dT%H%M%S}")
+    first, last = default_range(since, until, started)
+    with_retry_policy(ensure_schema, settings)(settings)
+    batches = with_retry_policy(plan_validation, settings)(settings, first, last, started)
+    logger.info("validating %s..%s: %d symbols in %d batches", first, last, sum(len(b) for b in batches), len(batches))
+
+    check = with_retry_policy(check_symbols, settings)
+    counts: list[pl.DataFrame] = []
+    failed: list[str] = []
+    in_flight: deque[tuple[list[dict[str, Any]], PrefectFuture]] = deque()
+    queue = list(batches)
+    while queue or in_flight:
+        while queue and len(in_flight) < settings.ingest_workers:
+            batch = queue.pop(0)
+            in_flight.append((batch, check.submit(settings, batch, first, last, started, run_id)))
+        batch, future = in_flight.popleft()
+        result = future.result(raise_on_failure=False)
+        if isinstance(result, BaseException):
+            failed.append(f"{batch[0]['venue']}:{batch[0]['symbol']}..({len(batch)} symbols): {result}")
+        else:
+            counts.append(result)
+        logger.info("[%d/%d] batch of %d symbols %s", len(batches) - len(queue) - len(in_flight), len(batches), len(batch),
+                    "failed" if isinstance(result, BaseException) else "checked")
+    if failed:
+        raise ValidationFailed(f"{len(failed)} batches failed: " + "; ".join(failed[:3]))
+
+    rates = with_retry_policy(judge_range, settings)(settings, first, last, started, run_id, counts)
+    logger.info(rates["headline"])
+    written = with_retry_policy(write_dq_report, settings)(settings, rates, started) if report else None
+    _publish(rates, written)
+    if rates["breach"]:
+        notify(settings, Alert(kind=DQ_PASS_RATE, title="marketops data quality below threshold", summary=rates["headline"], flow="validate",
+                               flow_run_id=run_id, link=run_link(run_id) if flow_run.id else None, details={"report": (written or {}).get("path")}))
+    summary = {**rates, "report": (written or {}).get("path")}
+    with_retry_policy(record_run, settings)(settings, run_id, "validate", "completed", started, datetime.now(UTC),
+                                            {"since": first.isoformat(), "until": last.isoformat()}, summary)
+    return summary
+
+
+def _publish(rates: dict[str, Any], written: dict[str, Any] | None) -> None:
+    lines = [f"# Validate {rates['first']}..{rates['last']}\n", rates["headline"], "",
+             "| measure | checked | passed | pass rate |", "|---|---:|---:|---:|",
+             f"| files | {rates['files_checked']:,} | {rates['files_passed']:,} | {rates['pass_rate_files']:.3%} |",
+             f"| rows | {rates['rows_checked']:,} | {rates['rows_passed']:,} | {rates['pass_rate_rows']:.3%} |",
+             f"| symbol-days | {rates['symbol_days']:,} | {rates['symbol_days'] - rates['symbol_days_failed']:,} | {rates['pass_rate_symbol_days']:.3%} |"]
+    if rates["breach"]:
+        lines.append(f"\n**Below the {rates['threshold']:.2%} threshold.**")
+    if written:
+        lines.append(f"\nReport: `{written['path']}`")
+    create_markdown_artifact(key="validate-summary", markdown="\n".join(lines), description=rates["headline"])
+    table = [{"check": k, "unexplained": v, "known_events": 0} for k, v in rates["anomalies_by_check"].items()]
+    table += [{"check": f"known event {k}", "unexplained": 0, "known_events": v} for k, v in rates["known_events"].items()]
+    create_table_artifact(key="validate-anomalies-by-check", table=table or [{"check": "none", "unexplained": 0, "known_events": 0}],
+                          description="Anomalies of the range by check")
+    if written:
+        create_link_artifact(key="validate-report", link=f"file://{written['path']}", link_text="Data-quality report (HTML)",
+                             description="Self-contained HTML report of this run")

@@ -1,0 +1,136 @@
+"""Validate tasks: plan symbol batches, check each batch against the warm store, then judge the range."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from prefect import task
+
+from core.settings import Settings
+from storage.quality import (
+    RECENT_LIMIT,
+    anomalies_in_range,
+    cross_file_copies,
+    delete_validate_anomalies,
+    files_in_scope,
+    problem_files,
+    quarantined_in_range,
+    range_bars,
+    read_bars,
+    source_paths,
+    symbol_days_in_range,
+    symbols_in_scope,
+    validation_history,
+    write_anomalies,
+    write_symbol_days,
+)
+from storage.reports import write_report
+from storage.warm import open_warehouse
+from tasks.retry import task_options
+from validation.catalogue import ANOMALY_SCHEMA, INTERVAL_CHECKS
+from validation.contracts import Anomalies, SymbolDays, enforce
+from validation.duplicates import conflicting_copies
+from validation.expectations import run_suite
+from validation.known_events import annotate, load_allowlist
+from validation.quality import explain_quarantine, file_verdicts, pass_rates, symbol_days
+from validation.report import ReportInputs, render_report
+from validation.warm_checks import DAY_COUNTS_SCHEMA, CheckRules, ValidationRange, check_bars
+
+_STORED = [*ANOMALY_SCHEMA, "known_event"]
+
+
+def _rules(settings: Settings) -> CheckRules:
+    return CheckRules(settings.venue_sessions, settings.venue_calendars, settings.dq_thresholds)
+
+
+@task(name="plan_validation", **task_options())
+def plan_validation(settings: Settings, first: date, last: date, now: datetime) -> list[list[dict[str, Any]]]:
+    """Symbols with data around the range, in batches of ``validate_batch_symbols`` (one task each)."""
+    rng = ValidationRange(first, last, now)
+    with open_warehouse(settings) as warehouse:
+        scope = symbols_in_scope(warehouse, rng.start, rng.end)
+    rows = scope.to_dicts()
+    size = settings.validate_batch_symbols
+    return [rows[i : i + size] for i in range(0, len(rows), size)]
+
+
+@task(name="check_symbols", **task_options())
+def check_symbols(settings: Settings, batch: list[dict[str, Any]], first: date, last: date, now: datetime, run_id: str) -> pl.DataFrame:
+    """Run the catalogue over one batch of symbols and rewrite its validate anomalies; returns its day counts."""
+    rng = ValidationRange(first, last, now)
+    ts = pl.Datetime("ms", "UTC")
+    symbols = pl.DataFrame(batch, schema={"venue": pl.String, "symbol": pl.String, "first_seen": ts, "last_seen": ts})
+    # Bars are expected from a symbol's first bar (no gap before a listing) until RECENT_LIMIT after its
+    # last one (a feed that stopped is a gap for a week, then the symbol counts as retired).
+    windows = symbols.select(
+        "venue", "symbol",
+        pl.max_horizontal(pl.col("first_seen"), pl.lit(rng.load_start).cast(ts)).alias("start"),
+        pl.min_horizontal(pl.col("last_seen") + pl.duration(days=RECENT_LIMIT.days), pl.lit(rng.load_end).cast(ts)).alias("end"),
+    )
+    allowlist = load_allowlist(settings.known_events_files)
+    with open_warehouse(settings) as warehouse:
+        bars = read_bars(warehouse, symbols, rng.load_start, rng.load_end)
+        outcome = check_bars(bars, windows, rng, _rules(settings))
+        copies = cross_file_copies(warehouse, symbols, rng.start, rng.end)
+        duplicates = conflicting_copies(copies, source_paths(warehouse, copies["source_id"].to_list()))
+        found = enforce(Anomalies, annotate(pl.concat([outcome.anomalies, duplicates], how="vertical"), allowlist).select(_STORED))
+        stretched = found.filter(pl.col("check").is_in(list(INTERVAL_CHECKS)) & (pl.col("ts") < pl.lit(rng.start)))
+        delete_validate_anomalies(warehouse, symbols, rng.start, rng.end, stretched.select("venue", "symbol", "check", "ts", "end_ts"))
+        write_anomalies(warehouse, found, "validate", run_id, now)
+    return outcome.day_counts
+
+
+@task(name="judge_range", **task_options())
+def judge_range(settings: Settings, first: date, last: date, now: datetime, run_id: str, day_counts: list[pl.DataFrame]) -> dict[str, Any]:
+    """Annotate known events, write the symbol-day quality rows and compute the pass rates of the range."""
+    rng = ValidationRange(first, last, now)
+    allowlist = load_allowlist(settings.known_events_files)
+    rules = _rules(settings)
+    counts = pl.concat([pl.DataFrame(schema=DAY_COUNTS_SCHEMA), *day_counts], how="vertical")
+    with open_warehouse(settings) as warehouse:
+        stored = anomalies_in_range(warehouse, rng.start, rng.end)
+        judged = annotate(stored.drop("known_event"), allowlist)
+        # Ingest-time anomalies keep their rows; only an allowlist change rewrites their annotation.
+        changed = judged.filter((pl.col("origin") == "ingest") & (pl.col("known_event") != stored["known_event"]))
+        for run, rows in changed.partition_by("run_id", as_dict=True).items():
+            write_anomalies(warehouse, rows.select(_STORED), "ingest", str(run[0]), now)
+        quarantined = explain_quarantine(quarantined_in_range(warehouse, rng.start, rng.end), judged)
+        in_days = judged.with_columns(pl.max_horizontal("ts", pl.lit(rng.start).cast(pl.Datetime("ms", "UTC"))).alias("ts"))
+        days = symbol_days(counts, in_days, quarantined.with_columns(day=pl.col("ts").dt.date()), rules.for_venue)
+        days = enforce(SymbolDays, days)
+        write_symbol_days(warehouse, days, run_id, now)
+        files = file_verdicts(files_in_scope(warehouse, rng.start, rng.end), quarantined)
+    rates = pass_rates(first, last, files, days, judged, settings.dq_pass_rate_threshold, allowlist.version)
+    return {**rates.as_dict(), "run_id": run_id}
+
+
+@task(name="write_dq_report", **task_options())
+def write_dq_report(settings: Settings, rates: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Render the HTML report of a judged range (with the Great Expectations suite run over its bars)."""
+    rng = ValidationRange(date.fromisoformat(rates["first"]), date.fromisoformat(rates["last"]), now)
+    run_id = str(rates["run_id"])
+    with open_warehouse(settings) as warehouse:
+        anomalies = anomalies_in_range(warehouse, rng.start, rng.end)
+        days = symbol_days_in_range(warehouse, rng.first, rng.last)
+        files = problem_files(files_in_scope(warehouse, rng.start, rng.end))
+        history = validation_history(warehouse)
+        bars = range_bars(warehouse, rng.start, rng.end, settings.validate_ge_max_rows) if settings.validate_ge_max_rows else None
+    current = pl.DataFrame({"run_id": [run_id], "finished_at": [now], "range": [f"{rates['first']}..{rates['last']}"],
+                            "pass_rate_files": [rates["pass_rate_files"]], "pass_rate_rows": [rates["pass_rate_rows"]],
+                            "pass_rate_symbol_days": [rates["pass_rate_symbol_days"]]}, schema=history.schema)
+    name = f"dq-{rates['first']}_{rates['last']}-{now:%Y%m%dT%H%M%S}.html"
+    expectations = None
+    if bars is not None:
+        ge = run_suite(bars, settings.reports_dir / "gx", run_name=f"{run_id}-{now:%Y%m%dT%H%M%S}")
+        expectations = {"success": ge.success, "evaluated": ge.evaluated, "failed": ge.failed, "rows": ge.rows,
+                        "docs_href": _relative(ge.docs_index, settings.reports_dir), "page_href": _relative(ge.validation_page, settings.reports_dir)}
+    document = render_report(ReportInputs(run_id, now, rates, anomalies, days, files, pl.concat([history, current]), expectations))
+    path = write_report(settings.reports_dir, name, document)
+    return {"path": str(path), "latest": str(settings.reports_dir / "latest.html"), "expectations": expectations}
+
+
+def _relative(path: Path | None, base: Path) -> str | None:
+    return path.relative_to(base).as_posix() if path is not None else None

@@ -1,0 +1,154 @@
+"""Statistical checks over a symbol's bar sequence: spikes, stale runs, zero-volume runs, volume outliers.
+
+Frames come sorted by (venue, symbol, ts); a symbol's bars are one contiguous block, so "previous
+bar of the same symbol" is a shift plus a boundary mask — no per-group windows, which cost several
+times more on 10M rows. Every finding is a warning: the bars stay loaded and the anomaly says why
+someone should look.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import polars as pl
+
+from core.quality_rules import CheckThresholds
+from validation.catalogue import as_anomalies, empty_anomalies
+
+_FMT = "%Y-%m-%d %H:%M"
+_MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution times this is its standard deviation
+_MIN_WINDOW_RETURNS = 10  # fewer returns of context than this and a spike cannot be judged
+_CHUNK = 100_000  # candidate rows per gather, bounds memory at _CHUNK x window floats
+
+
+def _same_symbol() -> pl.Expr:
+    return ((pl.col("venue") == pl.col("venue").shift()) & (pl.col("symbol") == pl.col("symbol").shift())).fill_null(False)
+
+
+def one_minute_returns(bars: pl.DataFrame) -> pl.Series:
+    """log(close / previous close) where the previous bar is the same symbol one minute earlier, else null.
+
+    Across a gap (a halt, a weekend) the move is not a one-minute return and is not judged as one.
+    """
+    step = (pl.col("ts") - pl.col("ts").shift()) == pl.duration(minutes=1)
+    return bars.select(pl.when(_same_symbol() & step).then((pl.col("close") / pl.col("close").shift()).log()).alias("r")).to_series()
+
+
+def find_spikes(bars: pl.DataFrame, th: CheckThresholds) -> pl.DataFrame:
+    """|r - median| > k x 1.4826 x MAD of the previous ``spike_window`` returns of the same symbol.
+
+    The rolling median/MAD is taken only where |r| reaches ``spike_min_abs_return``: every other row
+    cannot be a spike whatever its window says, and a rolling median over all rows would cost more
+    than the rest of the catalogue together.
+    """
+    if bars.height < 2:
+        return empty_anomalies()
+    r = one_minute_returns(bars).fill_null(np.nan).to_numpy()
+    with np.errstate(invalid="ignore"):
+        cand = np.flatnonzero(np.abs(r) >= th.spike_min_abs_return)
+    if cand.size == 0:
+        return empty_anomalies()
+    symbol_block = bars.select((~_same_symbol()).cum_sum()).to_series().to_numpy()
+    offsets = np.arange(1, th.spike_window + 1)
+    med, mad, count = (np.empty(cand.size) for _ in range(3))
+    for lo in range(0, cand.size, _CHUNK):
+        part = cand[lo : lo + _CHUNK]
+        idx = part[:, None] - offsets[None, :]
+        ok = idx >= 0
+        idx = np.where(ok, idx, 0)
+        window = r[idx]
+        window[~ok | (symbol_block[idx] != symbol_block[part][:, None])] = np.nan
+        n = np.sum(~np.isnan(window), axis=1)
+        with warnings.catch_warnings():  # an all-NaN window (a symbol's first bar) warns; ``count`` drops it
+            warnings.simplefilter("ignore", RuntimeWarning)
+            m = np.nanmedian(window, axis=1)
+            d = np.nanmedian(np.abs(window - m[:, None]), axis=1)
+        med[lo : lo + part.size], mad[lo : lo + part.size], count[lo : lo + part.size] = m, d, n
+    scale = np.maximum(_MAD_TO_SIGMA * np.nan_to_num(mad), 1e-12)
+    z = np.abs(r[cand] - np.nan_to_num(med)) / scale
+    hit = (count >= min(_MIN_WINDOW_RETURNS, th.spike_window)) & (z >= th.spike_mad_k)
+    if not hit.any():
+        return empty_anomalies()
+    rows = cand[hit]
+    found = bars[rows].select("venue", "symbol", "ts", "source_id").with_columns(
+        r=pl.Series(r[rows]), med=pl.Series(med[hit]), mad=pl.Series(mad[hit]), z=pl.Series(np.minimum(z[hit], 1e9))
+    )
+    found = found.with_columns(
+        detail=pl.format(
+            "1-minute log return {}% vs rolling median {}% and MAD {}% of the previous {} returns (robust z {})",
+            (pl.col("r") * 100).round(3), (pl.col("med") * 100).round(4), (pl.col("mad") * 100).round(4),
+            pl.lit(th.spike_window), pl.col("z").round(1),
+        )
+    )
+    return as_anomalies(found, "spike")
+
+
+def _runs(bars: pl.DataFrame, member: pl.Expr, continues: pl.Expr) -> pl.DataFrame:
+    """Maximal row runs where ``member`` holds on every row and ``continues`` links each row to the one before."""
+    runs = bars.with_columns(_m=member.fill_null(False), _run=(~(_same_symbol() & continues).fill_null(False)).cum_sum())
+    return runs.filter(pl.col("_m")).group_by("_run").agg(
+        pl.col("venue").first(), pl.col("symbol").first(), pl.col("ts").min().alias("ts"), pl.col("ts").max().alias("end_ts"),
+        pl.len().alias("minutes"), pl.col("close").first(), pl.col("close").n_unique().alias("closes"), pl.col("source_id").first(),
+    )
+
+
+def find_stale_runs(bars: pl.DataFrame, th: CheckThresholds) -> pl.DataFrame:
+    """At least ``stale_min_bars`` bars in a row repeating one close with zero volume (volume ignored where unknown).
+
+    This is what a venue that stopped matching but kept printing bars looks like (Binance 2019-06-07: 73 flat bars).
+    """
+    quiet = (pl.col("volume") == 0) if th.volume_known else pl.lit(True)
+    member = quiet
+    continues = quiet & quiet.shift() & (pl.col("close") == pl.col("close").shift())
+    runs = _runs(bars, member, continues).filter(pl.col("minutes") >= th.stale_min_bars)
+    if runs.height == 0:
+        return empty_anomalies()
+    zero = "zero volume" if th.volume_known else "volume not published"
+    runs = runs.sort("venue", "symbol", "ts").with_columns(
+        detail=pl.format("{} bars in a row with close {} and {}: {} .. {} UTC", "minutes", "close", pl.lit(zero), pl.col("ts").dt.strftime(_FMT), pl.col("end_ts").dt.strftime(_FMT))
+    )
+    return as_anomalies(runs, "stale_run")
+
+
+def find_zero_volume_runs(bars: pl.DataFrame, th: CheckThresholds) -> pl.DataFrame:
+    """At least ``zero_volume_min_bars`` zero-volume bars in a row whose price still moves (a flat run is a stale run)."""
+    if not th.volume_known:
+        return empty_anomalies()
+    zero = pl.col("volume") == 0
+    runs = _runs(bars, zero, zero & zero.shift()).filter(pl.col("minutes") >= th.zero_volume_min_bars)
+    runs = runs.filter(~((pl.col("closes") == 1) & (pl.col("minutes") >= th.stale_min_bars)))
+    if runs.height == 0:
+        return empty_anomalies()
+    runs = runs.sort("venue", "symbol", "ts").with_columns(
+        detail=pl.format("{} bars in a row with zero volume while the close took {} values: {} .. {} UTC", "minutes", "closes", pl.col("ts").dt.strftime(_FMT), pl.col("end_ts").dt.strftime(_FMT))
+    )
+    return as_anomalies(runs, "zero_volume_run")
+
+
+def find_volume_outliers(bars: pl.DataFrame, th: CheckThresholds) -> pl.DataFrame:
+    """Volume whose log is ``volume_outlier_k`` robust deviations above the symbol-day median, and that is
+    ``volume_outlier_min_ratio`` times the median volume (so a dead-quiet day's first real trade is not news)."""
+    if not th.volume_known or bars.height == 0:
+        return empty_anomalies()
+    new_block = ~(_same_symbol() & (pl.col("ts").dt.date() == pl.col("ts").shift().dt.date()).fill_null(False))
+    frame = bars.select("venue", "symbol", "ts", "volume", "source_id").with_columns(
+        _lv=pl.col("volume").log1p(), _day=(new_block.cum_sum() - 1).cast(pl.UInt32)
+    )
+    stats = frame.group_by("_day").agg(
+        _med=pl.col("_lv").median(), _mad=(pl.col("_lv") - pl.col("_lv").median()).abs().median()
+    ).sort("_day")
+    med = stats["_med"].gather(frame["_day"])
+    mad = stats["_mad"].gather(frame["_day"])
+    frame = frame.with_columns(_med=med, _mad=mad)
+    scale = pl.max_horizontal(pl.col("_mad") * _MAD_TO_SIGMA, pl.lit(1e-9))
+    hit = frame.filter(
+        ((pl.col("_lv") - pl.col("_med")) / scale >= th.volume_outlier_k)
+        & (pl.col("volume") >= th.volume_outlier_min_ratio * pl.col("_med").exp().sub(1).clip(lower_bound=1e-12))
+    )
+    if hit.height == 0:
+        return empty_anomalies()
+    hit = hit.with_columns(
+        detail=pl.format("volume {} is {}x the symbol-day median {}", pl.col("volume").round(4), (pl.col("volume") / pl.col("_med").exp().sub(1)).round(1), pl.col("_med").exp().sub(1).round(4))
+    )
+    return as_anomalies(hit, "volume_outlier")

@@ -1,0 +1,148 @@
+"""The validate stage: run the catalogue over bars read back from the warm store.
+
+What one file cannot show shows here: a gap that spans two daily files, a stale run crossing
+midnight, a spike whose context is in yesterday's file. Bars are read with a lookback and a
+lookahead around the range so intervals get their true extent; an interval belongs to a range when
+it overlaps it, a point anomaly when its minute is inside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import polars as pl
+
+from core.formats.frame import TS_TYPE
+from core.quality_rules import CheckThresholds, thresholds_for
+from core.sessions import session_of
+from validation.calendars import calendar_of, expected_minutes
+from validation.catalogue import ANOMALY_SCHEMA, INTERVAL_CHECKS, empty_anomalies
+from validation.gaps import grid_positions, find_gaps, find_outside_session
+from validation.statistical import find_spikes, find_stale_runs, find_volume_outliers, find_zero_volume_runs
+
+LOOKBACK = timedelta(days=1)
+LOOKAHEAD = timedelta(days=1)
+
+DAY_COUNTS_SCHEMA: dict[str, pl.DataType] = {
+    "venue": pl.String(), "symbol": pl.String(), "day": pl.Date(), "expected": pl.UInt32(), "present": pl.UInt32(), "off_session": pl.UInt32(),
+}
+
+
+@dataclass(frozen=True)
+class ValidationRange:
+    """UTC days ``first``..``last`` inclusive, and the wider stretch read to judge them."""
+
+    first: date
+    last: date
+    now: datetime
+
+    @property
+    def start(self) -> datetime:
+        return datetime(self.first.year, self.first.month, self.first.day, tzinfo=self.now.tzinfo)
+
+    @property
+    def end(self) -> datetime:
+        return min(datetime(self.last.year, self.last.month, self.last.day, tzinfo=self.now.tzinfo) + timedelta(days=1), self._now_minute)
+
+    @property
+    def load_start(self) -> datetime:
+        return self.start - LOOKBACK
+
+    @property
+    def load_end(self) -> datetime:
+        return min(self.end + LOOKAHEAD, self._now_minute)
+
+    @property
+    def _now_minute(self) -> datetime:
+        return self.now.replace(second=0, microsecond=0)
+
+    def days(self) -> list[date]:
+        return [self.first + timedelta(days=i) for i in range((self.last - self.first).days + 1)]
+
+
+@dataclass(frozen=True)
+class CheckRules:
+    """Per-venue knowledge the checks need, taken from the settings."""
+
+    venue_sessions: Mapping[str, str] = field(default_factory=dict)
+    venue_calendars: Mapping[str, str] = field(default_factory=dict)
+    thresholds: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def session(self, venue: str) -> str:
+        return session_of(venue, self.venue_sessions)
+
+    def for_venue(self, venue: str) -> CheckThresholds:
+        return thresholds_for(venue, self.session(venue), self.thresholds)
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    anomalies: pl.DataFrame  # ANOMALY_SCHEMA, only those belonging to the range
+    day_counts: pl.DataFrame  # DAY_COUNTS_SCHEMA: expected/present/off-session bars per symbol-day of the range
+
+
+def _in_range(anomalies: pl.DataFrame, rng: ValidationRange) -> pl.DataFrame:
+    start, end = pl.lit(rng.start).cast(TS_TYPE), pl.lit(rng.end).cast(TS_TYPE)
+    interval = pl.col("check").is_in(list(INTERVAL_CHECKS))
+    return anomalies.filter(pl.when(interval).then((pl.col("ts") < end) & (pl.col("end_ts") >= start)).otherwise((pl.col("ts") >= start) & (pl.col("ts") < end)))
+
+
+def _day_counts(bars: pl.DataFrame, grid: pl.Series, windows: pl.DataFrame, rng: ValidationRange) -> pl.DataFrame:
+    days = pl.DataFrame({"day": rng.days()}).with_columns(
+        d0=pl.col("day").cast(pl.Datetime("ms")).dt.replace_time_zone("UTC"),
+    ).with_columns(d1=pl.min_horizontal(pl.col("d0") + pl.duration(days=1), pl.lit(rng.end).cast(TS_TYPE)))
+    cells = windows.join(days, how="cross").with_columns(
+        lo=pl.max_horizontal(pl.col("start").cast(TS_TYPE), "d0"), hi=pl.min_horizontal(pl.col("end").cast(TS_TYPE), "d1")
+    ).filter(pl.col("hi") > pl.col("lo"))
+    expected = cells.select(
+        "venue", "symbol", "day",
+        (grid.search_sorted(cells["hi"], side="left").cast(pl.Int64) - grid.search_sorted(cells["lo"], side="left").cast(pl.Int64)).alias("expected"),
+    ) if cells.height else pl.DataFrame(schema={"venue": pl.String, "symbol": pl.String, "day": pl.Date, "expected": pl.Int64})
+    _, on_grid = grid_positions(grid, bars["ts"].cast(TS_TYPE))
+    inside = bars.select("venue", "symbol", "ts").with_columns(_on=on_grid).filter(
+        (pl.col("ts") >= pl.lit(rng.start).cast(TS_TYPE)) & (pl.col("ts") < pl.lit(rng.end).cast(TS_TYPE))
+    )
+    present = inside.group_by("venue", "symbol", pl.col("ts").dt.date().alias("day")).agg(
+        present=pl.col("_on").sum(), off_session=(~pl.col("_on")).sum()
+    )
+    counts = expected.join(present, on=["venue", "symbol", "day"], how="full", coalesce=True).fill_null(0)
+    return counts.filter((pl.col("expected") > 0) | (pl.col("present") > 0) | (pl.col("off_session") > 0)).select(
+        *(pl.col(c).cast(t) for c, t in DAY_COUNTS_SCHEMA.items())
+    )
+
+
+def check_bars(bars: pl.DataFrame, windows: pl.DataFrame, rng: ValidationRange, rules: CheckRules) -> CheckOutcome:
+    """Every validate-stage check over ``bars`` (venue, symbol, ts, open, high, low, close, volume, source_id,
+    sorted by venue, symbol, ts, read over ``[rng.load_start, rng.load_end)``).
+
+    ``windows`` (venue, symbol, start, end) says where each symbol is expected to have bars — from its
+    first bar ever (no gap before a listing) to the end of what was read.
+    """
+    found: list[pl.DataFrame] = []
+    counts: list[pl.DataFrame] = []
+    venues = sorted(set(windows["venue"].to_list()) | set(bars["venue"].unique().to_list()))
+    for venue in venues:
+        session, th = rules.session(venue), rules.for_venue(venue)
+        grid = expected_minutes(session, rng.load_start, rng.load_end, calendar_of(venue, rules.venue_calendars))
+        vb = bars.filter(pl.col("venue") == venue)
+        vw = windows.filter(pl.col("venue") == venue)
+        # A symbol with zero volume on every bar read (an index, a quote feed) publishes no volume:
+        # judge it on prices alone rather than report it as one endless zero-volume run.
+        silent = vb.group_by("symbol").agg(pl.col("volume").max()).filter(pl.col("volume") <= 0)["symbol"]
+        traded, quoted = vb.filter(~pl.col("symbol").is_in(silent)), vb.filter(pl.col("symbol").is_in(silent))
+        found += [
+            find_gaps(vb, grid, vw, th.gap_min_minutes),
+            find_outside_session(vb, grid, session),
+            find_spikes(vb, th),
+            find_stale_runs(traded, th),
+            find_stale_runs(quoted, th.model_copy(update={"volume_known": False})),
+            find_zero_volume_runs(traded, th),
+            find_volume_outliers(traded, th),
+        ]
+        counts.append(_day_counts(vb, grid, vw, rng))
+    anomalies = pl.concat([empty_anomalies(), *found], how="vertical") if found else empty_anomalies()
+    day_counts = pl.concat(counts, how="vertical") if counts else pl.DataFrame(schema=DAY_COUNTS_SCHEMA)
+    return CheckOutcome(_in_range(anomalies, rng).select(list(ANOMALY_SCHEMA)).sort("venue", "symbol", "ts", "check"), day_counts)
