@@ -35,6 +35,7 @@ def ingest(
     venue: str | None = None,
     symbol: str | None = None,
     timezone: str | None = None,
+    force: bool = False,
 ) -> dict[str, object]:
     """Load new/changed raw 1m files under ``paths`` (default: MARKETOPS_LANDING_PATHS, else $MARKETOPS_HOME/landing) into the warm tier."""
     logger = get_run_logger()
@@ -47,7 +48,7 @@ def ingest(
     options = ReadOptions(format=format, venue=venue, symbol=symbol, timezone=timezone or settings.generic_timezone, columns=settings.generic_columns)
 
     with_retry_policy(ensure_schema, settings)(settings)
-    plan = with_retry_policy(plan_ingest, settings)(settings, scan, options)
+    plan = with_retry_policy(plan_ingest, settings)(settings, scan, options, force)
     logger.info("%d files seen, %d unchanged, %d batches to load", plan.files_seen, plan.files_skipped, len(plan.batches))
 
     load_task = with_retry_policy(load_batch, settings)
@@ -58,7 +59,7 @@ def ingest(
     while queue or in_flight:
         while queue and len(in_flight) < settings.ingest_workers:
             index, batch = queue.pop(0)
-            in_flight.append((index, load_task.submit(settings, batch, options, run_id)))
+            in_flight.append((index, load_task.submit(settings, batch, options, run_id, force)))
         index, future = in_flight.popleft()
         batch = plan.batches[index]
         result = future.result(raise_on_failure=False)
@@ -78,7 +79,7 @@ def ingest(
     if stale:
         logger.warning("stale symbols: %s", ", ".join(stale))
     with_retry_policy(record_run, settings)(settings, run_id, "ingest", "completed" if summary.ok else "failed", started, datetime.now(UTC),
-               {"paths": scan, "format": format, "venue": venue, "symbol": symbol}, summary.as_dict())
+               {"paths": scan, "format": format, "venue": venue, "symbol": symbol, "force": force}, summary.as_dict())
     if not summary.ok:
         raise IngestFailed(f"{summary.files_failed} files failed to load: {summary.headline()}")
     return summary.as_dict()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -125,6 +126,7 @@ def demo(
 
     result = _run_flow(daily, paths=[str(landing)])
     _print_ingest(result["ingest"])
+    _print_validation(result["validate"])
     cached, warmed = result["caches"], result["warmup"]
     out.print(f"[bold]caches:[/] {cached['files_written']} Parquet files ({cached['rows_written']:,} rows) under {settings.cold_dir}; "
               f"DuckDB views in {settings.cold_dir / 'catalog.duckdb'}")
@@ -134,6 +136,115 @@ def demo(
         f"[bold]planted:[/] {len(expected['injected'])} anomalies — expected {expected['expected_rows_quarantined']} rows and "
         f"{expected['expected_files_quarantined']} files quarantined, {expected['expected_rows_duplicate']} exact duplicates (a rerun loads nothing new)"
     )
+
+
+def _date(value: str | None, flag: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise _fail(f"{flag} {value!r} is not a date (YYYY-MM-DD)", 2) from exc
+
+
+def _print_validation(summary: dict[str, Any]) -> None:
+    out.print(f"[bold]validate:[/] {summary['headline']}")
+    if summary["anomalies_by_check"]:
+        out.print("  anomalies by check: " + ", ".join(f"{k}={v:,}" for k, v in summary["anomalies_by_check"].items()))
+    if summary["known_events"]:
+        out.print("  explained by known events: " + ", ".join(f"{k}={v:,}" for k, v in summary["known_events"].items()))
+    if summary.get("report"):
+        out.print(f"  report: {summary['report']}")
+
+
+@app.command()
+def validate(
+    since: Annotated[str | None, typer.Option(help="First UTC day to check, YYYY-MM-DD (default: yesterday).")] = None,
+    until: Annotated[str | None, typer.Option(help="Last UTC day to check, inclusive (default: yesterday, or --since).")] = None,
+    report: Annotated[bool, typer.Option(help="Write the HTML data-quality report.")] = True,
+    fail_on_breach: Annotated[bool, typer.Option(help="Exit 3 when a pass rate is below the threshold.")] = False,
+) -> None:
+    """Re-check the warm store for a range of days: gaps, duplicates, spikes, stale runs; pass rates and a report."""
+    first, last = _date(since, "--since"), _date(until, "--until")
+    _settings()
+    from flows.validate import validate as validate_flow
+
+    summary = _run_flow(validate_flow, since=first, until=last, report=report)
+    _print_validation(summary)
+    if fail_on_breach and summary["breach"]:
+        raise typer.Exit(3)
+
+
+quarantine_app = typer.Typer(help="List quarantined files and load them again after a fix.", no_args_is_help=True)
+app.add_typer(quarantine_app, name="quarantine")
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    reason: Annotated[str | None, typer.Option(help="Only files whose reasons mention this (a check name or words).")] = None,
+    since: Annotated[str | None, typer.Option(help="Only files ingested on or after this UTC day (YYYY-MM-DD).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON list on stdout.")] = False,
+) -> None:
+    """Files quarantined whole or in part, newest first, with their reasons."""
+    from storage.quarantine import quarantined_files
+    from storage.warm import open_warehouse
+
+    day = _date(since, "--since")
+    settings = _settings()
+    try:
+        with open_warehouse(settings) as warehouse:
+            frame = quarantined_files(warehouse, reason=reason, since=day)
+    except MarketopsError as exc:
+        raise _fail(str(exc)) from exc
+    rows = frame.select("path", "status", "venue", "symbol", "rows_read", "rows_loaded", "rows_quarantined", "reasons", "ingested_at").to_dicts()
+    if as_json:
+        sys.stdout.write(json.dumps(rows, default=str) + "\n")
+        return
+    for r in rows:
+        out.print(f"{r['status']:<11} {r['rows_quarantined']:>7,} of {r['rows_read']:>8,} rows  {r['path']}", highlight=False)
+        out.print(f"            {r['reasons'][:300]}", highlight=False)
+    console.print(f"{len(rows)} files in quarantine")
+
+
+@quarantine_app.command("replay")
+def quarantine_replay(
+    file: Annotated[list[Path] | None, typer.Option("--file", help="A quarantined file to load again (repeatable).")] = None,
+    since: Annotated[str | None, typer.Option(help="Every file quarantined on or after this UTC day (YYYY-MM-DD).")] = None,
+    revalidate: Annotated[bool, typer.Option(help="Validate the replayed days afterwards.")] = True,
+) -> None:
+    """Load quarantined files again (after a reader fix or an allowlist change); no row is loaded twice."""
+    day = _date(since, "--since")
+    if not file and day is None:
+        raise _fail("say which files: --file PATH (repeatable) or --since YYYY-MM-DD", 2)
+    _settings()
+    from flows.replay import replay
+
+    summary = _run_flow(replay, paths=[str(p.resolve()) for p in file or []] or None, since=day, revalidate=revalidate)
+    out.print(f"[bold]replay:[/] {summary['files_replayed']} of {summary['files_found']} quarantined files loaded again — "
+              f"{summary['rows_loaded']:,} rows loaded, {summary['rows_quarantined']:,} still quarantined")
+    if summary["files_missing"]:
+        out.print(f"  source files gone (not replayed): {', '.join(summary['files_missing'])}")
+    if summary["validated"]:
+        out.print(f"  validate: {summary['validated']}")
+    if summary["files_missing"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def report(open_: Annotated[bool, typer.Option("--open", help="Open it in the default browser.")] = False) -> None:
+    """Print the path of the latest data-quality report (HTML), or open it."""
+    from storage.reports import latest_report
+
+    settings = load_settings()
+    path = latest_report(settings.reports_dir)
+    if path is None:
+        raise _fail(f"no report yet in {settings.reports_dir}: run `marketops validate` first")
+    out.print(str(path), highlight=False)
+    if open_:
+        import webbrowser
+
+        if not webbrowser.open(path.as_uri()):
+            raise _fail(f"no browser to open {path.as_uri()}")
 
 
 @app.command()
@@ -170,7 +281,7 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="One JSON object
     """What the tiers hold and how ingestion went."""
     from storage.backups import backup_status
     from storage.schema import migrate, schema_version
-    from storage.status import ingest_status, maintenance_status, warm_status
+    from storage.status import ingest_status, maintenance_status, validation_status, warm_status
     from storage.warm import open_warehouse
 
     settings = _settings()
@@ -181,6 +292,7 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="One JSON object
             report |= {
                 "warm": warm_status(warehouse),
                 "ingest": ingest_status(warehouse),
+                "validation": validation_status(warehouse),
                 "maintenance": maintenance_status(warehouse),
                 "backups": backup_status(warehouse),
             }

@@ -37,14 +37,25 @@ def write_batch(
     quarantine: pl.DataFrame,
     anomalies: pl.DataFrame,
     manifest: pl.DataFrame,
+    replay_of: str | None = None,
 ) -> None:
     """Write a judged batch: data first, manifest last, each insert with a deterministic token.
 
     A crash anywhere in here leaves the files unsettled, so the next run loads them again; the
     repeated inserts carry the same tokens and are dropped, and ReplacingMergeTree keys catch any
     repeat the tokens miss (e.g. a batch regrouped around a newly arrived file).
+
+    A replay (``replay_of`` = its run id) judges the same file versions again: its tokens are salted
+    so the inserts are not dropped as repeats, and the earlier quarantine rows and ingest anomalies
+    of those files are deleted first (rows that pass now must leave quarantine). A crash after the
+    delete leaves the old manifest row, so the replay picks the file again.
     """
-    warehouse.insert_df("bars_1m", bars, batch_token(members, "bars_1m"))
-    warehouse.insert_df("quarantine_bars", quarantine, batch_token(members, "quarantine_bars"))
-    warehouse.insert_df("anomalies", anomalies, batch_token(members, "anomalies"))
-    warehouse.insert_df("ingest_files", manifest, batch_token(members, "ingest_files"))
+    salt = f":replay:{replay_of}" if replay_of else ""
+    if replay_of:
+        ids = manifest["source_id"].to_list()
+        warehouse.execute("DELETE FROM quarantine_bars WHERE source_id IN {ids:Array(UInt64)}", {"ids": ids})
+        warehouse.execute("DELETE FROM anomalies WHERE origin = 'ingest' AND source_id IN {ids:Array(UInt64)}", {"ids": ids})
+    warehouse.insert_df("bars_1m", bars, batch_token(members, "bars_1m" + salt))
+    warehouse.insert_df("quarantine_bars", quarantine, batch_token(members, "quarantine_bars" + salt))
+    warehouse.insert_df("anomalies", anomalies, batch_token(members, "anomalies" + salt))
+    warehouse.insert_df("ingest_files", manifest, batch_token(members, "ingest_files" + salt))

@@ -205,3 +205,14 @@ def range_bars(warehouse: Warehouse, start: datetime, end: datetime, limit: int)
 def problem_files(files: pl.DataFrame, limit: int = 25) -> pl.DataFrame:
     """The files of a scope that lost rows, most rows lost first."""
     return files.filter(pl.col("status").is_in(["quarantined", "partial"])).sort("rows_quarantined", descending=True).head(limit)
+
+
+def days_ingested_since(warehouse: Warehouse, since: datetime) -> tuple[date, date] | None:
+    """First and last UTC day of the data in files ingested at or after ``since`` (what a daily run must validate)."""
+    frame = warehouse.query_df(
+        "SELECT min(first_ts) AS first, max(last_ts) AS last FROM ingest_files FINAL WHERE ingested_at >= {since:DateTime64(6, 'UTC')} AND first_ts IS NOT NULL",
+        {"since": since},
+    )
+    if frame.height == 0 or frame["first"][0] is None:
+        return None
+    return frame["first"][0].date(), frame["last"][0].date()

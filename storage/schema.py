@@ -197,6 +197,8 @@ MIGRATIONS = (
                 ADD COLUMN IF NOT EXISTS origin LowCardinality(String) DEFAULT 'ingest',
                 ADD COLUMN IF NOT EXISTS known_event String DEFAULT ''
             """,
+            # The reader options a file was loaded with, so a replay reads it the same way (JSON).
+            "ALTER TABLE ingest_files ADD COLUMN IF NOT EXISTS read_options String DEFAULT ''",
             f"""
             CREATE TABLE IF NOT EXISTS symbol_days (
                 venue LowCardinality(String),

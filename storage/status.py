@@ -49,6 +49,20 @@ def maintenance_status(warehouse: Warehouse) -> dict[str, Any]:
     return {"last_optimize": last["at"].isoformat() if last["n"] else None}
 
 
+def validation_status(warehouse: Warehouse) -> dict[str, Any]:
+    """Pass rates and anomalies of the newest validate run (None before the first run)."""
+    from storage.quality import latest_validation
+
+    last = latest_validation(warehouse)
+    if last is None:
+        return {"last_run": None, "pass_rate_files": None, "pass_rate_rows": None, "pass_rate_symbol_days": None, "anomalies_by_check": {}}
+    return {
+        "last_run": last.get("run_id"), "range": f"{last['first']}..{last['last']}",
+        "pass_rate_files": last["pass_rate_files"], "pass_rate_rows": last["pass_rate_rows"], "pass_rate_symbol_days": last["pass_rate_symbol_days"],
+        "breach": last["breach"], "anomalies_by_check": last["anomalies_by_check"], "known_events": last["known_events"], "report": last.get("report"),
+    }
+
+
 def latest_bars(warehouse: Warehouse) -> pl.DataFrame:
     """Newest bar time per (venue, symbol)."""
     return warehouse.query_df("SELECT venue, symbol, max(ts) AS last_ts FROM bars_1m GROUP BY venue, symbol")

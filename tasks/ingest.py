@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from storage.landing import list_files, read_file
 from storage.warm import open_warehouse
 from tasks.retry import task_options
 from validation.batch import STATUS_FAILED, judge_batch
+from validation.known_events import load_allowlist
 
 
 @dataclass(frozen=True)
@@ -30,11 +31,13 @@ class IngestPlan:
 
 
 @task(name="plan_ingest", **task_options())
-def plan_ingest(settings: Settings, paths: list[str], options: ReadOptions) -> IngestPlan:
-    """List the landing paths, drop files whose path/size/mtime match a settled manifest row, batch the rest."""
+def plan_ingest(settings: Settings, paths: list[str], options: ReadOptions, force: bool = False) -> IngestPlan:
+    """List the landing paths, drop files whose path/size/mtime match a settled manifest row, batch the rest.
+
+    ``force`` (a quarantine replay) judges settled files again."""
     listing = list_files([Path(p) for p in paths])
     with open_warehouse(settings) as warehouse:
-        known = unchanged(listing, settled_files(warehouse))
+        known = unchanged(listing, settled_files(warehouse)) if not force else listing.clear()
     todo = listing.join(known.select("path"), on="path", how="anti")
     return IngestPlan(
         files_seen=listing.height,
@@ -44,12 +47,15 @@ def plan_ingest(settings: Settings, paths: list[str], options: ReadOptions) -> I
 
 
 @task(name="load_batch", **task_options())
-def load_batch(settings: Settings, batch: BatchSpec, options: ReadOptions, run_id: str) -> list[dict[str, object]]:
-    """Load one batch; returns one outcome row per file (``OUTCOME_SCHEMA``), unchanged files omitted."""
+def load_batch(settings: Settings, batch: BatchSpec, options: ReadOptions, run_id: str, force: bool = False) -> list[dict[str, object]]:
+    """Load one batch; returns one outcome row per file (``OUTCOME_SCHEMA``), unchanged files omitted.
+
+    ``force`` (a quarantine replay) judges settled file versions again and replaces their earlier
+    quarantine rows and anomalies; bars that load now replace nothing twice (same natural key)."""
     version = time.time_ns() // 1000
     failed: list[dict[str, object]] = []
     with open_warehouse(settings) as warehouse:
-        settled = settled_versions(warehouse, [f.path for f in batch.files])
+        settled = settled_versions(warehouse, [f.path for f in batch.files]) if not force else set()
         items = []
         for ref in batch.files:
             try:
@@ -62,8 +68,11 @@ def load_batch(settings: Settings, batch: BatchSpec, options: ReadOptions, run_i
         parsed = parse_files(items, options)
         if not parsed:
             return failed
-        verdict = judge_batch(parsed, version=version, run_id=run_id, threshold=settings.file_error_ratio_threshold, now=datetime.now(UTC))
-        write_batch(warehouse, [(p.ref.path, p.sha256) for p in parsed], verdict.bars, verdict.quarantine, verdict.anomalies, verdict.manifest)
+        verdict = judge_batch(parsed, version=version, run_id=run_id, threshold=settings.file_error_ratio_threshold, now=datetime.now(UTC),
+                              allowlist=load_allowlist(settings.known_events_files))
+        manifest = verdict.manifest.with_columns(pl.lit(json.dumps(asdict(options), sort_keys=True)).alias("read_options"))
+        write_batch(warehouse, [(p.ref.path, p.sha256) for p in parsed], verdict.bars, verdict.quarantine, verdict.anomalies, manifest,
+                    replay_of=run_id if force else None)
     return verdict.manifest.select(list(OUTCOME_SCHEMA)).to_dicts() + failed
 
 

@@ -14,6 +14,7 @@ from storage.quality import (
     RECENT_LIMIT,
     anomalies_in_range,
     cross_file_copies,
+    days_ingested_since,
     delete_validate_anomalies,
     files_in_scope,
     problem_files,
@@ -134,3 +135,10 @@ def write_dq_report(settings: Settings, rates: dict[str, Any], now: datetime) ->
 
 def _relative(path: Path | None, base: Path) -> str | None:
     return path.relative_to(base).as_posix() if path is not None else None
+
+
+@task(name="days_to_validate", **task_options())
+def days_to_validate(settings: Settings, ingested_since: datetime) -> tuple[date, date] | None:
+    """The days a daily run's ingest touched (None when it loaded nothing: validate then checks yesterday)."""
+    with open_warehouse(settings) as warehouse:
+        return days_ingested_since(warehouse, ingested_since)

@@ -17,7 +17,9 @@ from core.formats.frame import RAW_SCHEMA, TS_TYPE
 from core.normalize import Identity, to_candidates
 from core.parse import ParsedFile
 from validation.contracts import BARS_COLUMNS, Bars, CandidateBars, RawBars, enforce
-from validation.gate import gate_check, isolate_files
+from validation.catalogue import ERROR, WARN
+from validation.gate import GateResult, gate_check, isolate_files
+from validation.known_events import Allowlist, annotate
 
 STATUS_LOADED = "loaded"
 STATUS_PARTIAL = "partial"
@@ -66,31 +68,49 @@ def _batch_candidates(files: list[ParsedFile], version: int) -> list[pl.DataFram
         return [c for f in readable if (c := _contract_candidates(f, version)) is not None]
 
 
-def judge_batch(files: list[ParsedFile], *, version: int, run_id: str, threshold: float, now: datetime) -> BatchVerdict:
+def _row_anomalies(rows: pl.DataFrame, severity: str, allowlist: Allowlist) -> pl.DataFrame:
+    """One anomaly per (row, check), annotated with the known event that explains it, if any."""
+    exploded = rows.select("venue", "symbol", "ts", "checks", "detail", "source_id", "line").explode("checks").select(
+        "venue", "symbol",
+        pl.col("ts").fill_null(_EPOCH),
+        pl.col("ts").fill_null(_EPOCH).alias("end_ts"),
+        pl.lit(1, pl.UInt32).alias("minutes"),
+        pl.col("checks").alias("check"),
+        pl.lit(severity).alias("severity"),
+        "detail", "source_id", "line",
+    )
+    return annotate(exploded, allowlist)
+
+
+def _explained(rejected: pl.DataFrame, allowlist: Allowlist) -> pl.DataFrame:
+    """``explained``: every check a rejected row failed is covered by a known event."""
+    if not allowlist.events or rejected.height == 0:
+        return rejected.with_columns(pl.lit(False).alias("explained"))
+    known = _row_anomalies(rejected, "error", allowlist).group_by("source_id", "line").agg((pl.col("known_event") != "").all().alias("explained"))
+    return rejected.join(known, on=["source_id", "line"], how="left").with_columns(pl.col("explained").fill_null(False))
+
+
+def judge_batch(
+    files: list[ParsedFile], *, version: int, run_id: str, threshold: float, now: datetime, allowlist: Allowlist | None = None
+) -> BatchVerdict:
+    allowlist = allowlist or Allowlist((), "none")
     candidates = _batch_candidates(files, version)
     if not candidates:  # every file unreadable: judge an empty frame so the outputs keep their shape
         candidates = [to_candidates(pl.DataFrame(schema=RAW_SCHEMA), Identity("generic", "X", 0, version))]
-    result, isolated = isolate_files(gate_check(pl.concat(candidates, how="vertical")), threshold)
+    gated = gate_check(pl.concat(candidates, how="vertical"))
+    gated = GateResult(gated.passed, _explained(gated.rejected, allowlist), gated.duplicates_dropped, gated.warnings)
+    result, isolated = isolate_files(gated, threshold)
     bars = enforce(Bars, result.passed.select(BARS_COLUMNS)).select(BARS_COLUMNS)
-    rejected = result.rejected
+    rejected = result.rejected.drop("explained")
     quarantine = rejected.select(
         *BARS_COLUMNS,
         "line", "raw", "checks", "detail",
         pl.lit(run_id).alias("run_id"),
         pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("quarantined_at"),
     )
-    anomalies = (
-        rejected.select("venue", "symbol", "ts", "checks", "detail", "source_id", "line")
-        .explode("checks")
-        .select(
-            "venue", "symbol",
-            pl.col("ts").fill_null(_EPOCH),
-            pl.col("checks").alias("check"),
-            pl.lit("error").alias("severity"),
-            "detail", "source_id", "line",
-            pl.lit(run_id).alias("run_id"),
-            pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("detected_at"),
-        )
+    anomalies = pl.concat([_row_anomalies(rejected, ERROR, allowlist), _row_anomalies(result.warnings, WARN, allowlist)], how="vertical").with_columns(
+        pl.lit(run_id).alias("run_id"),
+        pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("detected_at"),
     )
     manifest = _manifest(files, bars, rejected, result.duplicates_dropped, isolated, run_id, now)
     return BatchVerdict(bars=bars, quarantine=quarantine, anomalies=anomalies, manifest=manifest)

@@ -29,14 +29,19 @@ GATE_CHECKS: dict[str, pl.Expr] = {
     "ts_not_minute_aligned": pl.col("ts").dt.epoch("ms") % 60_000 != 0,
 }
 DUPLICATE_CHECK = "duplicate_ts_conflict"
+OUT_OF_ORDER_CHECK = "ts_out_of_order"
 CHECK_NAMES = (*GATE_CHECKS, DUPLICATE_CHECK)
+
+# Warnings: the row loads (ClickHouse sorts it into place) and the anomaly is recorded.
+_OUT_OF_ORDER = (pl.col("source_id") == pl.col("source_id").shift()) & (pl.col("ts") < pl.col("ts").shift())
 
 
 @dataclass(frozen=True)
 class GateResult:
     passed: pl.DataFrame
-    rejected: pl.DataFrame  # input columns + ``checks`` (list of names) + ``detail``
+    rejected: pl.DataFrame  # input columns + ``checks`` (list of names) + ``detail`` (+ ``explained`` after isolation)
     duplicates_dropped: pl.DataFrame  # per source_id: rows dropped as exact duplicates
+    warnings: pl.DataFrame  # passed rows that broke a warn check: input columns + ``checks`` + ``detail``
 
 
 def _failed_checks(frame: pl.DataFrame) -> pl.Series:
@@ -71,33 +76,39 @@ def describe(frame: pl.DataFrame) -> pl.Series:
 
 def gate_check(frame: pl.DataFrame) -> GateResult:
     """Split a normalised batch into rows that may load and rows to quarantine, with reasons."""
-    judged = _duplicate_flags(frame.with_columns(_failed_checks(frame)))
+    judged = _duplicate_flags(frame.with_columns(_failed_checks(frame), _OUT_OF_ORDER.fill_null(False).alias("_late")))
     judged = judged.with_columns(
         checks=pl.when(pl.col("_conflict")).then(pl.col("checks").list.concat(pl.lit([DUPLICATE_CHECK]))).otherwise(pl.col("checks"))
     )
     dropped = judged.filter(pl.col("_repeat") & (pl.col("checks").list.len() == 0)).group_by("source_id").len("rows")
     kept = judged.filter(~(pl.col("_repeat") & (pl.col("checks").list.len() == 0))).drop("_conflict", "_repeat")
     bad = pl.col("checks").list.len() > 0
-    rejected = kept.filter(bad)
+    rejected = kept.filter(bad).drop("_late")
     rejected = rejected.with_columns(describe(rejected))
-    return GateResult(passed=kept.filter(~bad).drop("checks"), rejected=rejected, duplicates_dropped=dropped)
+    late = kept.filter(~bad & pl.col("_late")).drop("_late").with_columns(pl.lit([OUT_OF_ORDER_CHECK]).alias("checks"))
+    late = late.with_columns(describe(late))
+    return GateResult(passed=kept.filter(~bad).drop("checks", "_late"), rejected=rejected, duplicates_dropped=dropped, warnings=late)
 
 
 def isolate_files(result: GateResult, threshold: float) -> tuple[GateResult, set[int]]:
     """Quarantine whole files whose share of rejected rows exceeds ``threshold``.
 
     A file that is mostly broken is more likely misread than bad in a few rows: loading its
-    "good" remainder would put suspect data in the warehouse.
+    "good" remainder would put suspect data in the warehouse. Rows a known event explains
+    (``explained``, when present) do not count against their file.
     """
     passed_n = result.passed.group_by("source_id").len("ok")
-    rejected_n = result.rejected.group_by("source_id").len("bad")
+    unexplained = ~pl.col("explained") if "explained" in result.rejected.columns else pl.lit(True)
+    rejected_n = result.rejected.group_by("source_id").agg(unexplained.sum().alias("bad"), pl.len().alias("all_bad"))
     ratios = passed_n.join(rejected_n, on="source_id", how="full", coalesce=True).fill_null(0)
-    over = ratios.filter(pl.col("bad") / (pl.col("ok") + pl.col("bad")) > threshold)
+    over = ratios.filter(pl.col("bad") / (pl.col("ok") + pl.col("all_bad")) > threshold)
     doomed = set(over.get_column("source_id").to_list())
     if not doomed:
         return result, doomed
     in_doomed = pl.col("source_id").is_in(list(doomed))
     moved = result.passed.filter(in_doomed)
     moved = moved.with_columns(pl.lit(["file_error_ratio"]).alias("checks"), describe(moved))
+    if "explained" in result.rejected.columns:
+        moved = moved.with_columns(pl.lit(False).alias("explained"))
     rejected = pl.concat([result.rejected, moved.select(result.rejected.columns)], how="vertical")
-    return GateResult(result.passed.filter(~in_doomed), rejected, result.duplicates_dropped), doomed
+    return GateResult(result.passed.filter(~in_doomed), rejected, result.duplicates_dropped, result.warnings.filter(~in_doomed)), doomed

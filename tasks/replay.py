@@ -1,0 +1,26 @@
+"""Replay tasks: find the quarantined files to load again, and the days they cover."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from prefect import task
+
+from core.settings import Settings
+from storage.quarantine import quarantined_files, quarantined_span
+from storage.warm import open_warehouse
+from tasks.retry import task_options
+
+
+@task(name="find_replayable", **task_options())
+def find_replayable(settings: Settings, paths: list[str] | None, since: date | None) -> list[dict[str, Any]]:
+    with open_warehouse(settings) as warehouse:
+        return quarantined_files(warehouse, since=since, paths=paths).select("path", "source_id", "read_options").to_dicts()
+
+
+@task(name="replayed_days", **task_options())
+def replayed_days(settings: Settings, source_ids: list[int]) -> tuple[date, date] | None:
+    with open_warehouse(settings) as warehouse:
+        first, last = quarantined_span(warehouse, source_ids)
+    return (first.date(), last.date()) if first and last else None
