@@ -1,0 +1,116 @@
+"""Validation throughput on >= 10M 1m bars, all measured in the same run:
+
+- baseline: polars' raw read of the same bars from one Parquet file;
+- the full catalogue (row checks of the gate, duplicate keys, calendar gaps, off-session runs,
+  rolling-MAD spikes, stale and zero-volume runs, volume outliers) on those bars;
+- Great Expectations running its closest equivalent suite (validation/expectations.py: nulls,
+  positive prices, volume >= 0, high/low ordering, unique keys) on the same bars, Data Docs off.
+
+Usage: python bench/validate.py [--rows 10000000] [--skip-ge]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+import numpy as np  # noqa: E402
+import polars as pl  # noqa: E402
+
+from core.formats.frame import TS_TYPE  # noqa: E402
+from validation.expectations import run_suite  # noqa: E402
+from validation.gate import GATE_CHECKS  # noqa: E402
+from validation.warm_checks import CheckRules, ValidationRange, check_bars  # noqa: E402
+
+SYMBOLS = 50
+START = datetime(2023, 1, 1, tzinfo=UTC)
+
+
+def make_bars(rows: int) -> pl.DataFrame:
+    """Realistic bars with planted trouble: ~0.1% missing minutes, spikes, a stale run per symbol."""
+    minutes = -(-rows // SYMBOLS)
+    n = SYMBOLS * minutes
+    rng = np.random.default_rng(3)
+    close = 100 * np.exp(np.cumsum(rng.standard_normal(n) * 5e-4))
+    spread = np.abs(rng.standard_normal(n)) * 3e-4
+    volume = rng.lognormal(1.0, 0.5, n)
+    spikes = rng.choice(n, SYMBOLS * 3, replace=False)
+    close[spikes] *= 1.03
+    for s in range(SYMBOLS):  # one 40-minute stale run per symbol
+        at = s * minutes + minutes // 2
+        close[at : at + 40] = close[at]
+        volume[at : at + 40] = 0.0
+    frame = pl.DataFrame({
+        "venue": "binance", "symbol": np.repeat([f"S{i:02d}USDT" for i in range(SYMBOLS)], minutes),
+        "ts": np.tile(np.arange(minutes, dtype=np.int64) * 60_000, SYMBOLS) + int(START.timestamp() * 1000),
+        "open": close * (1 + spread / 3), "high": close * (1 + spread), "low": close * (1 - spread), "close": close,
+        "volume": volume, "source_id": np.uint64(1),
+    }).with_columns(pl.col("ts").cast(TS_TYPE))
+    keep = rng.random(n) > 0.001
+    return frame.filter(pl.Series(keep))
+
+
+def full_catalogue(bars: pl.DataFrame, days: int) -> tuple[int, int]:
+    """Every check of the catalogue over ``bars``; returns (rows failing a row check, anomalies found)."""
+    row_checks = bars.with_columns(pl.lit(None, pl.String).alias("raw")).select(
+        pl.any_horizontal(expr.fill_null(False) for expr in GATE_CHECKS.values()).sum().alias("failing"),
+        pl.struct("venue", "symbol", "ts").is_duplicated().sum().alias("duplicates"),
+    )
+    first = START.date()
+    rng = ValidationRange(first, first + timedelta(days=days - 1), datetime(2100, 1, 1, tzinfo=UTC))
+    windows = bars.select("venue", "symbol").unique().with_columns(start=pl.lit(START).cast(TS_TYPE), end=pl.lit(rng.end).cast(TS_TYPE))
+    outcome = check_bars(bars, windows, rng, CheckRules())
+    return int(row_checks["failing"][0] + row_checks["duplicates"][0]), outcome.anomalies.height
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--skip-ge", action="store_true", help="Leave Great Expectations out (it takes minutes on 10M rows).")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-validate-") as tmp:
+        print(f"generating {args.rows:,} bars ...", file=sys.stderr)
+        bars = make_bars(args.rows)
+        days = -(-(bars["ts"].max() - bars["ts"].min()).days // 1) + 1
+        path = Path(tmp) / "bars.parquet"
+        bars.write_parquet(path)
+        size_mb = path.stat().st_size / 1e6
+        pl.read_parquet(path)  # warm the page cache: every stage reads from memory alike
+
+        t = time.perf_counter()
+        raw = pl.read_parquet(path)
+        t_raw = time.perf_counter() - t
+
+        t = time.perf_counter()
+        data = pl.read_parquet(path)
+        failing, anomalies = full_catalogue(data, days)
+        t_cat = time.perf_counter() - t
+
+        rows = raw.height
+        table = [("polars raw Parquet read (baseline)", t_raw, ""), (f"full catalogue incl. read ({anomalies:,} anomalies, {failing} failing rows)", t_cat, "")]
+        if not args.skip_ge:
+            frame = raw
+            t = time.perf_counter()
+            ge = run_suite(frame, Path(tmp) / "gx", run_name="bench", build_docs=False)
+            t_ge = time.perf_counter() - t
+            table.append((f"Great Expectations suite ({ge.evaluated} expectations, {'passed' if ge.success else 'failed: ' + ', '.join(ge.failed)})", t_ge, ""))
+        print(f"\n{rows:,} rows, {SYMBOLS} symbols, {days} days, Parquet {size_mb:.0f} MB\n")
+        print(f"| stage | seconds | rows/s | vs raw read |\n|---|---:|---:|---:|")
+        for name, secs, _ in table:
+            print(f"| {name} | {secs:.2f} | {rows / secs:,.0f} | {t_raw / secs:.3f}x |")
+        print(f"\ngoal: catalogue >= 1/8 of raw read -> {t_raw / t_cat:.3f}x ({'met' if t_raw / t_cat >= 0.125 else 'NOT met'})")
+        if not args.skip_ge:
+            print(f"goal: catalogue >= 1.5x Great Expectations -> {t_ge / t_cat:.1f}x ({'met' if t_ge / t_cat >= 1.5 else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()
