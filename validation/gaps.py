@@ -9,28 +9,46 @@ minutes there. Bars that land off the grid are reported as runs of ``outside_ses
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import polars as pl
 
 from core.formats.frame import TS_TYPE
+from validation.blocks import block_ids, block_keys
 from validation.catalogue import as_anomalies, empty_anomalies
 
 _FMT = "%Y-%m-%d %H:%M"
 
 
 def grid_positions(grid: pl.Series, ts: pl.Series) -> tuple[pl.Series, pl.Series]:
-    """Position of each ts on the grid, and whether the ts is a grid minute."""
+    """Position of each ts on the grid, and whether the ts is a grid minute.
+
+    A grid without holes (crypto: every minute) is arithmetic; others take a binary search.
+    """
+    if grid.len() == 0:
+        return pl.Series("p", [0] * ts.len(), pl.Int64), pl.Series("on", [False] * ts.len())
+    first, last = grid[0], grid[-1]
+    minutes = ts.cast(TS_TYPE).dt.epoch("ms")
+    if (last - first) // timedelta(minutes=1) + 1 == grid.len():
+        offset = minutes - int(first.timestamp() * 1000)
+        on_grid = (offset % 60_000 == 0) & (offset >= 0) & (offset < grid.len() * 60_000)
+        pos = (offset // 60_000).clip(0, grid.len())
+        return pos.alias("p"), on_grid.fill_null(False).alias("on")
     pos = grid.search_sorted(ts, side="left").cast(pl.Int64)
-    at = grid.gather(pos.clip(0, max(grid.len() - 1, 0))) if grid.len() else pl.Series([], dtype=TS_TYPE)
-    on_grid = (pos < grid.len()) & (at == ts) if grid.len() else pl.Series([False] * ts.len())
-    return pos, on_grid.fill_null(False)
+    at = grid.gather(pos.clip(0, grid.len() - 1))
+    return pos.alias("p"), ((pos < grid.len()) & (at == ts)).fill_null(False).alias("on")
 
 
-def find_gaps(bars: pl.DataFrame, grid: pl.Series, windows: pl.DataFrame, min_minutes: int = 1) -> pl.DataFrame:
+def find_gaps(
+    bars: pl.DataFrame, grid: pl.Series, windows: pl.DataFrame, min_minutes: int = 1,
+    placed: tuple[pl.Series, pl.Series] | None = None, blocks: pl.Series | None = None,
+) -> pl.DataFrame:
     """Missing intervals of each symbol inside its window.
 
     ``bars``: venue, symbol, ts, sorted by them. ``grid``: sorted expected minutes covering every window.
     ``windows``: venue, symbol, start, end — where bars are expected ([start, end)); a symbol with a
-    window and no bars at all is one gap over the whole window.
+    window and no bars at all is one gap over the whole window. ``placed`` (:func:`grid_positions`) and
+    ``blocks`` (:func:`validation.blocks.block_ids`) are taken when the caller has them already.
     """
     if grid.len() == 0 or windows.height == 0:
         return empty_anomalies()
@@ -41,15 +59,14 @@ def find_gaps(bars: pl.DataFrame, grid: pl.Series, windows: pl.DataFrame, min_mi
         grid.search_sorted(windows["start"].cast(TS_TYPE), side="left").cast(pl.Int64).alias("ws"),
         grid.search_sorted(windows["end"].cast(TS_TYPE), side="left").cast(pl.Int64).alias("we"),
     ).filter(pl.col("we") > pl.col("ws"))
-    pos, on_grid = grid_positions(grid, bars["ts"].cast(TS_TYPE))
+    pos, on_grid = placed or grid_positions(grid, bars["ts"].cast(TS_TYPE))
     # Symbols are contiguous blocks of the sorted frame: number them, look their window up once per
     # block (a small join) and broadcast it by block number — a join on the string keys of every row
     # would cost ten times the rest of the check.
-    placed = bars.select(keys).with_columns(p=pos).filter(on_grid)
-    same = (pl.col("venue") == pl.col("venue").shift()) & (pl.col("symbol") == pl.col("symbol").shift())
-    placed = placed.with_columns(b=(~same.fill_null(False)).cum_sum().cast(pl.Int64) - 1)
-    blocks = placed.filter(~same.fill_null(False)).select(*keys, "b").join(w, on=keys, how="left").sort("b")
-    rows = placed.select("b", "p").with_columns(ws=blocks["ws"].gather(placed["b"]), we=blocks["we"].gather(placed["b"]))
+    ids = blocks if blocks is not None else block_ids(bars)
+    named = block_keys(bars, ids).join(w, on=keys, how="left").sort("b")
+    rows = pl.DataFrame({"b": ids, "p": pos}).filter(on_grid).with_columns(pl.col("b").set_sorted())  # sorted frame: blocks rise
+    rows = rows.with_columns(ws=named["ws"].gather(rows["b"]), we=named["we"].gather(rows["b"]))
     rows = rows.filter(pl.col("ws").is_not_null() & (pl.col("p") >= pl.col("ws")) & (pl.col("p") < pl.col("we")))
     inner = rows.with_columns(prev=pl.when(pl.col("b") == pl.col("b").shift()).then(pl.col("p").shift())).filter(pl.col("p") - pl.col("prev") > 1)
     ends = rows.group_by("b").agg(pl.col("p").min().alias("lo"), pl.col("p").max().alias("hi"), pl.col("ws").first(), pl.col("we").first())
@@ -57,9 +74,9 @@ def find_gaps(bars: pl.DataFrame, grid: pl.Series, windows: pl.DataFrame, min_mi
         inner.select("b", (pl.col("prev") + 1).alias("g0"), (pl.col("p") - 1).alias("g1")),
         ends.filter(pl.col("lo") > pl.col("ws")).select("b", pl.col("ws").alias("g0"), (pl.col("lo") - 1).alias("g1")),
         ends.filter(pl.col("hi") < pl.col("we") - 1).select("b", (pl.col("hi") + 1).alias("g0"), (pl.col("we") - 1).alias("g1")),
-    ]).join(blocks.select("b", *keys), on="b", how="left").drop("b")
+    ]).join(named.select("b", *keys), on="b", how="left").drop("b")
     # Windows without a single bar inside are one gap over the whole window.
-    seen = rows.select("b").unique().join(blocks.select("b", *keys), on="b").select(keys)
+    seen = rows.select("b").unique().join(named.select("b", *keys), on="b").select(keys)
     empty = w.join(seen, on=keys, how="anti").select(*keys, pl.col("ws").alias("g0"), (pl.col("we") - 1).alias("g1"))
     holes = pl.concat([holes.select(*keys, "g0", "g1"), empty]).with_columns(minutes=pl.col("g1") - pl.col("g0") + 1)
     holes = holes.filter(pl.col("minutes") >= min_minutes)
@@ -72,11 +89,11 @@ def find_gaps(bars: pl.DataFrame, grid: pl.Series, windows: pl.DataFrame, min_mi
     return as_anomalies(found, "gap")
 
 
-def find_outside_session(bars: pl.DataFrame, grid: pl.Series, session: str) -> pl.DataFrame:
+def find_outside_session(bars: pl.DataFrame, grid: pl.Series, session: str, placed: tuple[pl.Series, pl.Series] | None = None) -> pl.DataFrame:
     """Runs of bars at minutes the calendar says are closed (e.g. a 16:00 print after an equity close)."""
     if bars.height == 0:
         return empty_anomalies()
-    _, on_grid = grid_positions(grid.cast(TS_TYPE), bars["ts"].cast(TS_TYPE))
+    _, on_grid = placed or grid_positions(grid.cast(TS_TYPE), bars["ts"].cast(TS_TYPE))
     off = bars.select("venue", "symbol", "ts").filter(~on_grid).sort("venue", "symbol", "ts")
     if off.height == 0:
         return empty_anomalies()

@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from core.quality_rules import CheckThresholds
+from validation.blocks import block_ids, same_symbol
 from validation.catalogue import as_anomalies, empty_anomalies
 
 _FMT = "%Y-%m-%d %H:%M"
@@ -22,17 +23,13 @@ _MIN_WINDOW_RETURNS = 10  # fewer returns of context than this and a spike canno
 _CHUNK = 100_000  # candidate rows per gather, bounds memory at _CHUNK x window floats
 
 
-def _same_symbol() -> pl.Expr:
-    return ((pl.col("venue") == pl.col("venue").shift()) & (pl.col("symbol") == pl.col("symbol").shift())).fill_null(False)
-
-
 def one_minute_returns(bars: pl.DataFrame) -> pl.Series:
     """log(close / previous close) where the previous bar is the same symbol one minute earlier, else null.
 
     Across a gap (a halt, a weekend) the move is not a one-minute return and is not judged as one.
     """
     step = (pl.col("ts") - pl.col("ts").shift()) == pl.duration(minutes=1)
-    return bars.select(pl.when(_same_symbol() & step).then((pl.col("close") / pl.col("close").shift()).log()).alias("r")).to_series()
+    return bars.select(pl.when(same_symbol() & step).then((pl.col("close") / pl.col("close").shift()).log()).alias("r")).to_series()
 
 
 def find_spikes(bars: pl.DataFrame, th: CheckThresholds) -> pl.DataFrame:
@@ -49,7 +46,7 @@ def find_spikes(bars: pl.DataFrame, th: CheckThresholds) -> pl.DataFrame:
         cand = np.flatnonzero(np.abs(r) >= th.spike_min_abs_return)
     if cand.size == 0:
         return empty_anomalies()
-    symbol_block = bars.select((~_same_symbol()).cum_sum()).to_series().to_numpy()
+    symbol_block = bars.select((~same_symbol()).cum_sum()).to_series().to_numpy()
     offsets = np.arange(1, th.spike_window + 1)
     med, mad, count = (np.empty(cand.size) for _ in range(3))
     for lo in range(0, cand.size, _CHUNK):
@@ -86,7 +83,7 @@ def find_spikes(bars: pl.DataFrame, th: CheckThresholds) -> pl.DataFrame:
 
 def _runs(bars: pl.DataFrame, member: pl.Expr, continues: pl.Expr) -> pl.DataFrame:
     """Maximal row runs where ``member`` holds on every row and ``continues`` links each row to the one before."""
-    runs = bars.with_columns(_m=member.fill_null(False), _run=(~(_same_symbol() & continues).fill_null(False)).cum_sum())
+    runs = bars.with_columns(_m=member.fill_null(False), _run=(~(same_symbol() & continues).fill_null(False)).cum_sum())
     return runs.filter(pl.col("_m")).group_by("_run").agg(
         pl.col("venue").first(), pl.col("symbol").first(), pl.col("ts").min().alias("ts"), pl.col("ts").max().alias("end_ts"),
         pl.len().alias("minutes"), pl.col("close").first(), pl.col("close").n_unique().alias("closes"), pl.col("source_id").first(),
@@ -126,26 +123,30 @@ def find_zero_volume_runs(bars: pl.DataFrame, th: CheckThresholds) -> pl.DataFra
     return as_anomalies(runs, "zero_volume_run")
 
 
-def find_volume_outliers(bars: pl.DataFrame, th: CheckThresholds) -> pl.DataFrame:
+def find_volume_outliers(bars: pl.DataFrame, th: CheckThresholds, blocks: pl.Series | None = None) -> pl.DataFrame:
     """Volume whose log is ``volume_outlier_k`` robust deviations above the symbol-day median, and that is
     ``volume_outlier_min_ratio`` times the median volume (so a dead-quiet day's first real trade is not news)."""
     if not th.volume_known or bars.height == 0:
         return empty_anomalies()
-    new_block = ~(_same_symbol() & (pl.col("ts").dt.date() == pl.col("ts").shift().dt.date()).fill_null(False))
-    frame = bars.select("venue", "symbol", "ts", "volume", "source_id").with_columns(
-        _lv=pl.col("volume").log1p(), _day=(new_block.cum_sum() - 1).cast(pl.UInt32)
-    )
-    stats = frame.group_by("_day").agg(
-        _med=pl.col("_lv").median(), _mad=(pl.col("_lv") - pl.col("_lv").median()).abs().median()
-    ).sort("_day")
-    med = stats["_med"].gather(frame["_day"])
-    mad = stats["_mad"].gather(frame["_day"])
-    frame = frame.with_columns(_med=med, _mad=mad)
+    # Symbol-day key as one integer (block number, UTC day): grouping on it is several times faster
+    # than on (venue, symbol, date). The MAD is only needed for symbol-days holding a row that already
+    # passes the ratio test — a handful — so the second median runs on those rows alone.
+    ids = blocks if blocks is not None else block_ids(bars)
+    day = pl.col("ts").dt.epoch("ms") // 86_400_000
+    # The key rises with the rows (sorted frame): flagged as sorted, the per-day median is a window
+    # over contiguous slices rather than a hash aggregation and a join back.
+    slim = bars.select(pl.col("volume").log1p().alias("_lv"), (ids * 1_000_000 + day).alias("_k"), pl.int_range(pl.len()).alias("_row"))
+    slim = slim.with_columns(pl.col("_k").set_sorted()).with_columns(_med=pl.col("_lv").median().over("_k"))
+    median_volume = pl.col("_med").exp().sub(1).clip(lower_bound=1e-12)
+    loud = slim.filter(pl.col("_lv").exp().sub(1) >= th.volume_outlier_min_ratio * median_volume)
+    if loud.height == 0:
+        return empty_anomalies()
+    days = slim.filter(pl.col("_k").is_in(loud["_k"].unique().implode()))
+    spread = days.group_by("_k").agg(_mad=(pl.col("_lv") - pl.col("_med")).abs().median())
+    loud = loud.join(spread, on="_k", how="left")
     scale = pl.max_horizontal(pl.col("_mad") * _MAD_TO_SIGMA, pl.lit(1e-9))
-    hit = frame.filter(
-        ((pl.col("_lv") - pl.col("_med")) / scale >= th.volume_outlier_k)
-        & (pl.col("volume") >= th.volume_outlier_min_ratio * pl.col("_med").exp().sub(1).clip(lower_bound=1e-12))
-    )
+    found = loud.filter((pl.col("_lv") - pl.col("_med")) / scale >= th.volume_outlier_k)
+    hit = bars[found["_row"]].select("venue", "symbol", "ts", "volume", "source_id").with_columns(found["_med"])
     if hit.height == 0:
         return empty_anomalies()
     hit = hit.with_columns(
