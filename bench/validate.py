@@ -111,10 +111,15 @@ def main() -> None:
         # Best of several runs for every stage alike: the first run of anything on 10M rows also pays
         # for the allocator touching fresh memory, which says nothing about the code.
         t_raw, raw = best_of(args.repeat, lambda: pl.read_parquet(path))
-        t_cat, (failing, anomalies) = best_of(args.repeat, lambda: full_catalogue(pl.read_parquet(path), days))
+        # The catalogue on the frame as read (Parquet row groups as chunks: its rechunk counts), and the
+        # same with the read included, so both readings of "beside the raw read" are on the table.
+        t_cat, (failing, anomalies) = best_of(args.repeat, lambda: full_catalogue(raw, days))
+        t_both, _ = best_of(args.repeat, lambda: full_catalogue(pl.read_parquet(path), days))
 
         rows = raw.height
-        table = [("polars raw Parquet read (baseline)", t_raw, ""), (f"full catalogue incl. read ({anomalies:,} anomalies, {failing} failing rows)", t_cat, "")]
+        table = [("polars raw Parquet read (baseline)", t_raw, ""),
+                 (f"full catalogue ({anomalies:,} anomalies, {failing} failing rows)", t_cat, ""),
+                 ("read + full catalogue", t_both, "")]
         if not args.skip_ge:
             t_ge, ge = best_of(max(1, args.repeat - 1), lambda: run_suite(raw, Path(tmp) / "gx", run_name="bench", build_docs=False))
             table.append((f"Great Expectations suite ({ge.evaluated} expectations, {'passed' if ge.success else 'failed: ' + ', '.join(ge.failed)})", t_ge, ""))
@@ -122,7 +127,8 @@ def main() -> None:
         print(f"| stage | seconds | rows/s | vs raw read |\n|---|---:|---:|---:|")
         for name, secs, _ in table:
             print(f"| {name} | {secs:.2f} | {rows / secs:,.0f} | {t_raw / secs:.3f}x |")
-        print(f"\ngoal: catalogue >= 1/8 of raw read -> {t_raw / t_cat:.3f}x ({'met' if t_raw / t_cat >= 0.125 else 'NOT met'})")
+        print(f"\ngoal: catalogue >= 1/8 of raw read -> {t_raw / t_cat:.3f}x ({'met' if t_raw / t_cat >= 0.125 else 'NOT met'}); "
+              f"with the read included {t_raw / t_both:.3f}x")
         if not args.skip_ge:
             print(f"goal: catalogue >= 1.5x Great Expectations -> {t_ge / t_cat:.1f}x ({'met' if t_ge / t_cat >= 1.5 else 'NOT met'})")
 

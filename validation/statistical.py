@@ -32,7 +32,7 @@ def one_minute_returns(bars: pl.DataFrame) -> pl.Series:
     return bars.select(pl.when(same_symbol() & step).then((pl.col("close") / pl.col("close").shift()).log()).alias("r")).to_series()
 
 
-def find_spikes(bars: pl.DataFrame, th: CheckThresholds) -> pl.DataFrame:
+def find_spikes(bars: pl.DataFrame, th: CheckThresholds, blocks: pl.Series | None = None) -> pl.DataFrame:
     """|r - median| > k x 1.4826 x MAD of the previous ``spike_window`` returns of the same symbol.
 
     The rolling median/MAD is taken only where |r| reaches ``spike_min_abs_return``: every other row
@@ -46,7 +46,7 @@ def find_spikes(bars: pl.DataFrame, th: CheckThresholds) -> pl.DataFrame:
         cand = np.flatnonzero(np.abs(r) >= th.spike_min_abs_return)
     if cand.size == 0:
         return empty_anomalies()
-    symbol_block = bars.select((~same_symbol()).cum_sum()).to_series().to_numpy()
+    symbol_block = (blocks if blocks is not None else block_ids(bars)).to_numpy()
     offsets = np.arange(1, th.spike_window + 1)
     med, mad, count = (np.empty(cand.size) for _ in range(3))
     for lo in range(0, cand.size, _CHUNK):

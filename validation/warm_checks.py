@@ -129,7 +129,7 @@ def check_bars(bars: pl.DataFrame, windows: pl.DataFrame, rng: ValidationRange, 
     """
     # One contiguous buffer per column: shifts and gathers over a frame in many chunks (Parquet row
     # groups, Arrow batches from the warehouse) cost two to three times more than the copy.
-    bars = bars.rechunk()
+    bars = bars.select("venue", "symbol", "ts", "close", "volume", "source_id").rechunk()  # only what the checks read
     found: list[pl.DataFrame] = []
     counts: list[pl.DataFrame] = []
     venues = sorted(set(windows["venue"].to_list()) | set(bars["venue"].unique().to_list()))
@@ -147,7 +147,7 @@ def check_bars(bars: pl.DataFrame, windows: pl.DataFrame, rng: ValidationRange, 
         found += [
             find_gaps(vb, grid, vw, th.gap_min_minutes, placed, ids),
             find_outside_session(vb, grid, session, placed),
-            find_spikes(vb, th),
+            find_spikes(vb, th, ids),
             find_stale_runs(traded, th),
             find_stale_runs(quoted, th.model_copy(update={"volume_known": False})),
             find_zero_volume_runs(traded, th),
