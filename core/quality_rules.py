@@ -27,7 +27,7 @@ class CheckThresholds(BaseModel):
     spike_min_abs_return: float = Field(default=0.005, ge=0, description="|log return| below this is never a spike.")
     stale_min_bars: int = Field(default=15, ge=2, description="Identical closes with zero volume in a row that make a stale run.")
     zero_volume_min_bars: int = Field(default=30, ge=2, description="Zero-volume bars in a row that are reported.")
-    volume_known: bool = Field(default=True, description="False for sources that publish no volume (FX quotes, indices).")
+    volume_known: bool = Field(default=True, description="False: ignore volume even where published (junk tick volume); all-zero volume is ignored anyway.")
     volume_outlier_k: float = Field(default=10.0, gt=0, description="Robust z of log volume within the symbol-day.")
     volume_outlier_min_ratio: float = Field(default=25.0, gt=1, description="...and at least this many times the day's median volume.")
     day_failed_coverage: float = Field(default=0.5, ge=0, le=1, description="A symbol-day with less unexplained coverage has failed.")
@@ -36,8 +36,9 @@ class CheckThresholds(BaseModel):
 
 DEFAULT_THRESHOLDS: dict[str, dict[str, Any]] = {
     CRYPTO: {},
-    # Quotes without volume: runs are judged on closes alone, and quiet minutes repeat a close often.
-    FX: {"volume_known": False, "spike_min_abs_return": 0.003, "stale_min_bars": 30},
+    # Quiet FX minutes repeat a close often; symbols that publish no volume at all (HistData quotes)
+    # are judged on closes alone whatever this says (the checks look at the data).
+    FX: {"spike_min_abs_return": 0.003, "stale_min_bars": 30},
     EQUITY: {"spike_min_abs_return": 0.003},
 }
 

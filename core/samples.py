@@ -153,7 +153,11 @@ def _plan_injections(rng: np.random.Generator, files: list[tuple[str, pl.DataFra
     if len(files) < 4:
         return {}
     order = rng.permutation(len(files))
-    return {int(order[0]): _inject_bad_rows, int(order[1]): _inject_duplicates, int(order[2]): _inject_truncation, int(order[3]): _inject_wrong_columns}
+    plan = {int(order[0]): _inject_bad_rows, int(order[1]): _inject_duplicates, int(order[2]): _inject_truncation, int(order[3]): _inject_wrong_columns}
+    # Warnings for the validate flow: the rows load, the anomalies show up in the data-quality report.
+    for index, inject in zip(order[4:], (_inject_stale_run, _inject_spike, _inject_gap), strict=False):
+        plan[int(index)] = inject
+    return plan
 
 
 def _inject_bad_rows(relative: str, frame: pl.DataFrame, manifest: InjectionManifest) -> tuple[bytes, int]:
@@ -193,6 +197,46 @@ def _inject_truncation(relative: str, frame: pl.DataFrame, manifest: InjectionMa
     manifest.expected_rows_quarantined += 1
     manifest.expected_files_partial += 1
     return data[:cut], frame.height
+
+
+def _ts_text(frame: pl.DataFrame, row: int) -> str:
+    ms = int(frame["open_time"][row])
+    ms = ms // 1000 if ms > 10**14 else ms  # microsecond files from 2025 on
+    return pl.Series([ms]).cast(pl.Datetime("ms")).dt.strftime("%Y-%m-%dT%H:%M:%SZ")[0]
+
+
+def _inject_stale_run(relative: str, frame: pl.DataFrame, manifest: InjectionManifest) -> tuple[bytes, int]:
+    """40 bars repeating the previous close with zero volume: a venue that stopped matching but kept printing."""
+    start = frame.height // 3
+    idx = pl.int_range(pl.len())
+    flat = frame["close"][start - 1]
+    run = (idx >= start) & (idx < start + 40)
+    out = frame.with_columns(
+        *(pl.when(run).then(pl.lit(flat)).otherwise(pl.col(c)).alias(c) for c in ("open", "high", "low", "close")),
+        *(pl.when(run).then(0).otherwise(pl.col(c)).alias(c) for c in ("volume", "quote_volume", "trades", "taker_buy_base", "taker_buy_quote")),
+    )
+    manifest.injected.append({"kind": "stale_run", "file": relative, "line": start + 1, "ts": _ts_text(frame, start), "bars": 40})
+    return _csv(out), out.height
+
+
+def _inject_spike(relative: str, frame: pl.DataFrame, manifest: InjectionManifest) -> tuple[bytes, int]:
+    """One bar printed 3% away (a bad print or a flash move): a spike out, and one back on the next bar."""
+    row = frame.height // 2
+    idx = pl.int_range(pl.len())
+    out = frame.with_columns(
+        close=pl.when(idx == row).then(pl.col("close") * 1.03).otherwise(pl.col("close")),
+        high=pl.when(idx == row).then(pl.col("close") * 1.03 * 1.0005).otherwise(pl.col("high")),
+    )
+    manifest.injected.append({"kind": "spike", "file": relative, "line": row + 1, "ts": _ts_text(frame, row)})
+    return _csv(out), out.height
+
+
+def _inject_gap(relative: str, frame: pl.DataFrame, manifest: InjectionManifest) -> tuple[bytes, int]:
+    """30 minutes the file never delivers: a gap the validate flow reports as one interval."""
+    start = (2 * frame.height) // 3
+    out = pl.concat([frame.slice(0, start), frame.slice(start + 30)])
+    manifest.injected.append({"kind": "gap", "file": relative, "ts": _ts_text(frame, start), "minutes": 30})
+    return _csv(out), out.height
 
 
 def _inject_wrong_columns(relative: str, frame: pl.DataFrame, manifest: InjectionManifest) -> tuple[bytes, int]:

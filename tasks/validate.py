@@ -34,6 +34,7 @@ from tasks.retry import task_options
 from validation.catalogue import ANOMALY_SCHEMA, INTERVAL_CHECKS
 from validation.contracts import Anomalies, SymbolDays, enforce
 from validation.duplicates import conflicting_copies
+from validation.gaps import discount_quarantined
 from validation.expectations import run_suite
 from validation.known_events import annotate, load_allowlist
 from validation.quality import explain_quarantine, file_verdicts, pass_rates, symbol_days
@@ -75,9 +76,12 @@ def check_symbols(settings: Settings, batch: list[dict[str, Any]], first: date, 
     with open_warehouse(settings) as warehouse:
         bars = read_bars(warehouse, symbols, rng.load_start, rng.load_end)
         outcome = check_bars(bars, windows, rng, _rules(settings))
+        held = quarantined_in_range(warehouse, rng.load_start, rng.load_end)
+        is_gap = pl.col("check") == "gap"
+        found_here = pl.concat([outcome.anomalies.filter(~is_gap), discount_quarantined(outcome.anomalies.filter(is_gap), held)], how="vertical")
         copies = cross_file_copies(warehouse, symbols, rng.start, rng.end)
         duplicates = conflicting_copies(copies, source_paths(warehouse, copies["source_id"].to_list()))
-        found = enforce(Anomalies, annotate(pl.concat([outcome.anomalies, duplicates], how="vertical"), allowlist).select(_STORED))
+        found = enforce(Anomalies, annotate(pl.concat([found_here, duplicates], how="vertical"), allowlist).select(_STORED))
         stretched = found.filter(pl.col("check").is_in(list(INTERVAL_CHECKS)) & (pl.col("ts") < pl.lit(rng.start)))
         delete_validate_anomalies(warehouse, symbols, rng.start, rng.end, stretched.select("venue", "symbol", "check", "ts", "end_ts"))
         write_anomalies(warehouse, found, "validate", run_id, now)

@@ -12,7 +12,7 @@ from core.formats.frame import TS_TYPE
 from core.quality_rules import CheckThresholds, thresholds_for
 from validation.calendars import expected_minutes
 from validation.duplicates import conflicting_copies
-from validation.gaps import find_gaps, find_outside_session
+from validation.gaps import discount_quarantined, find_gaps, find_outside_session
 from validation.gate import gate_check
 from validation.known_events import Allowlist, KnownEvent, annotate
 from validation.quality import STATUS_FAILED, STATUS_OK, STATUS_SUSPECT, symbol_days
@@ -186,3 +186,20 @@ def test_symbol_day_status_ok_suspect_failed() -> None:
 def test_thresholds_are_configurable_per_session_kind_and_venue(override: dict) -> None:
     assert thresholds_for("binance", "crypto", override).gap_min_minutes == 5
     assert thresholds_for("kraken", "crypto", {"binance": {"gap_min_minutes": 5}}).gap_min_minutes == 1
+
+
+def test_quarantined_minutes_are_not_also_gaps() -> None:
+    frame = bars(100).filter(~pl.col("ts").is_in([T0 + timedelta(minutes=10), T0 + timedelta(minutes=50), T0 + timedelta(minutes=51)]))
+    gaps = find_gaps(frame, expected_minutes("crypto", T0, T0 + timedelta(minutes=100)), window(frame, T0, T0 + timedelta(minutes=100)))
+    held = pl.DataFrame({"venue": ["binance"] * 2, "symbol": ["BTCUSDT"] * 2, "ts": pl.Series([T0 + timedelta(minutes=10), T0 + timedelta(minutes=50)], dtype=TS_TYPE)})
+    left = discount_quarantined(gaps, held)
+    assert left.select("ts", "minutes").rows() == [(T0 + timedelta(minutes=50), 2)]
+    assert "1 of them delivered but quarantined" in left["detail"][0]
+
+
+def test_stale_run_without_published_volume_is_judged_on_closes() -> None:
+    frame = bars(200)
+    close = frame["close"].to_numpy().copy()
+    close[50:90] = close[50]
+    stale = find_stale_runs(frame.with_columns(close=pl.Series(close)), CheckThresholds(volume_known=False, stale_min_bars=30))
+    assert stale.select("ts", "minutes").rows() == [(T0 + timedelta(minutes=50), 40)]

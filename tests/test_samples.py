@@ -38,5 +38,6 @@ def test_injection_manifest_lists_each_kind_once() -> None:
     manifest = InjectionManifest()
     list(generate(SampleSpec(), manifest))
     kinds = sorted(i["kind"] for i in manifest.injected)
-    assert kinds == sorted(["high_below_low", "price_not_finite_positive", "volume_negative", "duplicate_exact", "duplicate_ts_conflict", "truncated_file", "wrong_columns"])
+    assert kinds == sorted(["high_below_low", "price_not_finite_positive", "volume_negative", "duplicate_exact", "duplicate_ts_conflict", "truncated_file", "wrong_columns",
+                            "stale_run", "spike", "gap"])
     assert manifest.as_dict()["expected_rows_quarantined"] == 6

@@ -59,6 +59,25 @@ def test_real_histdata_week_and_sp500_sessions(settings: Settings, real_data: Pa
     assert sp["anomalies_by_check"] == {"outside_session": 3}
 
 
+def test_every_planted_warning_of_the_sample_set_is_found(settings: Settings) -> None:
+    from core.samples import InjectionManifest, SampleSpec, generate
+    from storage.landing import write_file
+
+    manifest = InjectionManifest()
+    for sample in generate(SampleSpec(symbols=4, days=3), manifest):
+        write_file(settings.default_landing_dir, sample.relative_path, sample.data)
+    ingest(paths=[str(settings.default_landing_dir)])
+    validate(since=date(2024, 6, 3), until=date(2024, 6, 5), report=False)
+    found = _anomalies(settings).with_columns(pl.col("ts").dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("at"))
+    planted = {i["kind"]: i for i in manifest.injected if i["kind"] in ("stale_run", "spike", "gap")}
+    assert set(planted) == {"stale_run", "spike", "gap"}
+    stale = found.filter((pl.col("check") == "stale_run") & (pl.col("at") == planted["stale_run"]["ts"]))
+    assert stale["minutes"].to_list() == [planted["stale_run"]["bars"]]
+    gap = found.filter((pl.col("check") == "gap") & (pl.col("at") == planted["gap"]["ts"]))
+    assert gap["minutes"].to_list() == [planted["gap"]["minutes"]]
+    assert found.filter((pl.col("check") == "spike") & (pl.col("at") == planted["spike"]["ts"])).height == 1
+
+
 def test_allowlist_then_replay_explains_and_loads_no_row_twice(settings: Settings, real_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A file with a broken stretch: 100 rows with high < low during the halt hour, quarantined whole (> 5%).
     source = (real_data / "binance-spot-btcusdt-1m-daily" / "BTCUSDT-1m-2019-06-07.csv").read_text().splitlines()

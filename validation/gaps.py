@@ -107,3 +107,24 @@ def find_outside_session(bars: pl.DataFrame, grid: pl.Series, session: str, plac
         detail=pl.format("{} bars outside the {} session: {} .. {} UTC", "minutes", pl.lit(session), pl.col("ts").dt.strftime(_FMT), pl.col("end_ts").dt.strftime(_FMT))
     )
     return as_anomalies(found.sort("venue", "symbol", "ts"), "outside_session")
+
+
+def discount_quarantined(gaps: pl.DataFrame, quarantined: pl.DataFrame) -> pl.DataFrame:
+    """Gaps minus the minutes a file did deliver but quarantine holds (venue, symbol, ts).
+
+    A broken row already counts as an error; reporting its minute as missing too would count it
+    twice. A gap made only of quarantined minutes is dropped; a longer one says how many it holds.
+    """
+    if gaps.height == 0 or quarantined.height == 0:
+        return gaps
+    held = (
+        gaps.with_row_index("_g").select("_g", "venue", "symbol", "ts", "end_ts")
+        .join(quarantined.select("venue", "symbol", pl.col("ts").alias("_q")).unique(), on=["venue", "symbol"])
+        .filter(pl.col("_q").is_between(pl.col("ts"), pl.col("end_ts")))
+        .group_by("_g").len("_held")
+    )
+    out = gaps.with_row_index("_g").join(held, on="_g", how="left").with_columns(pl.col("_held").fill_null(0))
+    out = out.filter(pl.col("minutes").cast(pl.Int64) > pl.col("_held")).with_columns(
+        detail=pl.when(pl.col("_held") > 0).then(pl.format("{} ({} of them delivered but quarantined)", "detail", "_held")).otherwise(pl.col("detail"))
+    )
+    return out.drop("_g", "_held")

@@ -58,7 +58,9 @@ def symbol_days(
     rows = rows.with_columns(
         pl.col("expected", "present", "off_session", "anomalies", "known", "known_missing", "quarantined", "quarantined_unexplained").fill_null(0),
         pl.col("by_check").fill_null(""),
-    ).with_columns(missing=(pl.col("expected").cast(pl.Int64) - pl.col("present").cast(pl.Int64)).clip(lower_bound=0))
+    ).with_columns(  # a quarantined minute was delivered (and counts as an error row), it is not missing
+        missing=(pl.col("expected").cast(pl.Int64) - pl.col("present").cast(pl.Int64) - pl.col("quarantined").cast(pl.Int64)).clip(lower_bound=0)
+    )
     unexplained_missing = (pl.col("missing") - pl.col("known_missing")).clip(lower_bound=0)
     rows = rows.with_columns(
         coverage=pl.when(pl.col("expected") > 0).then(1 - unexplained_missing / pl.col("expected")).otherwise(1.0)

@@ -75,7 +75,7 @@ def find_spikes(bars: pl.DataFrame, th: CheckThresholds, blocks: pl.Series | Non
         detail=pl.format(
             "1-minute log return {}% vs rolling median {}% and MAD {}% of the previous {} returns (robust z {})",
             (pl.col("r") * 100).round(3), (pl.col("med") * 100).round(4), (pl.col("mad") * 100).round(4),
-            pl.lit(th.spike_window), pl.col("z").round(1),
+            pl.lit(th.spike_window), pl.when(pl.col("mad") > 0).then(pl.col("z").round(1).cast(pl.String)).otherwise(pl.lit("inf: a flat window")),
         )
     )
     return as_anomalies(found, "spike")
@@ -95,9 +95,12 @@ def find_stale_runs(bars: pl.DataFrame, th: CheckThresholds) -> pl.DataFrame:
 
     This is what a venue that stopped matching but kept printing bars looks like (Binance 2019-06-07: 73 flat bars).
     """
-    quiet = (pl.col("volume") == 0) if th.volume_known else pl.lit(True)
-    member = quiet
-    continues = quiet & quiet.shift() & (pl.col("close") == pl.col("close").shift())
+    same_close = pl.col("close") == pl.col("close").shift()
+    if th.volume_known:
+        quiet = pl.col("volume") == 0
+        member, continues = quiet, quiet & quiet.shift() & same_close
+    else:  # nothing to say about volume: identical closes alone
+        member, continues = pl.col("close").is_not_null(), same_close
     runs = _runs(bars, member, continues).filter(pl.col("minutes") >= th.stale_min_bars)
     if runs.height == 0:
         return empty_anomalies()
