@@ -25,6 +25,7 @@ class CheckThresholds(BaseModel):
     spike_window: int = Field(default=60, ge=5, description="Returns in the rolling window the MAD is taken over.")
     spike_mad_k: float = Field(default=12.0, gt=0, description="|r - median| above k x 1.4826 x MAD is a spike.")
     spike_min_abs_return: float = Field(default=0.005, ge=0, description="|log return| below this is never a spike.")
+    spike_min_abs_wick: float = Field(default=0.03, ge=0, description="A low/high this far from the previous close (log) is judged as a flash move.")
     stale_min_bars: int = Field(default=15, ge=2, description="Identical closes with zero volume in a row that make a stale run.")
     zero_volume_min_bars: int = Field(default=30, ge=2, description="Zero-volume bars in a row that are reported.")
     volume_known: bool = Field(default=True, description="False: ignore volume even where published (junk tick volume); all-zero volume is ignored anyway.")
@@ -38,8 +39,8 @@ DEFAULT_THRESHOLDS: dict[str, dict[str, Any]] = {
     CRYPTO: {},
     # Quiet FX minutes repeat a close often; symbols that publish no volume at all (HistData quotes)
     # are judged on closes alone whatever this says (the checks look at the data).
-    FX: {"spike_min_abs_return": 0.003, "stale_min_bars": 30},
-    EQUITY: {"spike_min_abs_return": 0.003},
+    FX: {"spike_min_abs_return": 0.003, "spike_min_abs_wick": 0.01, "stale_min_bars": 30},
+    EQUITY: {"spike_min_abs_return": 0.003, "spike_min_abs_wick": 0.02},
 }
 
 

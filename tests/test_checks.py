@@ -82,11 +82,14 @@ def test_bars_outside_the_session_are_runs_not_rows() -> None:
     assert off.select("ts", "minutes").rows() == [(late[0], 3)]
 
 
+def _level_shift(frame: pl.DataFrame, at: int, factor: float) -> pl.DataFrame:
+    """Every price from row ``at`` on moved by ``factor``: one jump, then the market stays there."""
+    scale = pl.when(pl.int_range(pl.len()) >= at).then(factor).otherwise(1.0)
+    return frame.with_columns(*(pl.col(c) * scale for c in ("open", "high", "low", "close")))
+
+
 def test_spike_found_by_rolling_mad_and_quiet_moves_are_not() -> None:
-    frame = bars(300)
-    jump = frame["close"].to_numpy().copy()
-    jump[200:] *= 1.02  # +2% in one minute, then it stays
-    frame = frame.with_columns(close=pl.Series(jump))
+    frame = _level_shift(bars(300), 200, 1.02)  # +2% in one minute, then it stays
     spikes = find_spikes(frame, CheckThresholds())
     assert spikes["ts"].to_list() == [T0 + timedelta(minutes=200)]
     assert "z" in spikes["detail"][0]
@@ -94,10 +97,7 @@ def test_spike_found_by_rolling_mad_and_quiet_moves_are_not() -> None:
 
 
 def test_a_move_across_a_gap_is_not_a_one_minute_spike() -> None:
-    frame = bars(300)
-    jump = frame["close"].to_numpy().copy()
-    jump[200:] *= 1.02
-    frame = frame.with_columns(close=pl.Series(jump)).filter(pl.col("ts") != T0 + timedelta(minutes=199))
+    frame = _level_shift(bars(300), 200, 1.02).filter(pl.col("ts") != T0 + timedelta(minutes=199))
     assert find_spikes(frame, CheckThresholds()).height == 0
 
 
@@ -203,3 +203,12 @@ def test_stale_run_without_published_volume_is_judged_on_closes() -> None:
     close[50:90] = close[50]
     stale = find_stale_runs(frame.with_columns(close=pl.Series(close)), CheckThresholds(volume_known=False, stale_min_bars=30))
     assert stale.select("ts", "minutes").rows() == [(T0 + timedelta(minutes=50), 40)]
+
+
+def test_a_flash_crash_inside_one_minute_is_a_spike_by_its_wick() -> None:
+    frame = bars(300)
+    low = frame["low"].to_numpy().copy()
+    low[150] *= 0.80  # the price fell 20% and came back within the minute: the close says nothing
+    spikes = find_spikes(frame.with_columns(low=pl.Series(low)), CheckThresholds())
+    assert spikes["ts"].to_list() == [T0 + timedelta(minutes=150)]
+    assert "low move" in spikes["detail"][0]

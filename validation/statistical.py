@@ -23,27 +23,34 @@ _MIN_WINDOW_RETURNS = 10  # fewer returns of context than this and a spike canno
 _CHUNK = 100_000  # candidate rows per gather, bounds memory at _CHUNK x window floats
 
 
-def one_minute_returns(bars: pl.DataFrame) -> pl.Series:
-    """log(close / previous close) where the previous bar is the same symbol one minute earlier, else null.
-
-    Across a gap (a halt, a weekend) the move is not a one-minute return and is not judged as one.
-    """
-    step = (pl.col("ts") - pl.col("ts").shift()) == pl.duration(minutes=1)
-    return bars.select(pl.when(same_symbol() & step).then((pl.col("close") / pl.col("close").shift()).log()).alias("r")).to_series()
+def _moves(bars: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per bar, from the previous close: the close's log return, the larger wick move (low or high) and
+    whether that wick is the high. NaN where the previous bar is not the same symbol's minute before."""
+    step = same_symbol() & ((pl.col("ts") - pl.col("ts").shift()) == pl.duration(minutes=1))
+    moves = bars.select(
+        *(pl.when(step).then((pl.col(c) / pl.col("close").shift()).log()).fill_null(np.nan).alias(c) for c in ("close", "low", "high"))
+    ).to_numpy()
+    high_wins = np.abs(np.nan_to_num(moves[:, 2])) > np.abs(np.nan_to_num(moves[:, 1]))
+    return moves[:, 0], np.where(high_wins, moves[:, 2], moves[:, 1]), high_wins
 
 
 def find_spikes(bars: pl.DataFrame, th: CheckThresholds, blocks: pl.Series | None = None) -> pl.DataFrame:
-    """|r - median| > k x 1.4826 x MAD of the previous ``spike_window`` returns of the same symbol.
+    """A 1-minute move (the close, or a wick's low/high, from the previous close) with |move - median| above
+    k x 1.4826 x MAD of the previous ``spike_window`` close returns of the same symbol.
 
-    The rolling median/MAD is taken only where |r| reaches ``spike_min_abs_return``: every other row
-    cannot be a spike whatever its window says, and a rolling median over all rows would cost more
-    than the rest of the catalogue together.
+    The rolling median/MAD is taken only where the move reaches ``spike_min_abs_return``: every other
+    row cannot be a spike whatever its window says, and a rolling median over all rows would cost
+    more than the rest of the catalogue together.
     """
     if bars.height < 2:
         return empty_anomalies()
-    r = one_minute_returns(bars).fill_null(np.nan).to_numpy()
+    r, wick, high_wins = _moves(bars)
     with np.errstate(invalid="ignore"):
-        cand = np.flatnonzero(np.abs(r) >= th.spike_min_abs_return)
+        # A flash crash that recovers within its minute shows only in the wick; wicks are judged from a
+        # higher floor because an ordinary busy minute's wick already spans several close returns.
+        by_wick = (np.abs(wick) >= th.spike_min_abs_wick) & (np.abs(wick) > np.abs(r))
+        move = np.where(by_wick, wick, r)
+        cand = np.flatnonzero(by_wick | (np.abs(r) >= th.spike_min_abs_return))
     if cand.size == 0:
         return empty_anomalies()
     symbol_block = (blocks if blocks is not None else block_ids(bars)).to_numpy()
@@ -63,18 +70,19 @@ def find_spikes(bars: pl.DataFrame, th: CheckThresholds, blocks: pl.Series | Non
             d = np.nanmedian(np.abs(window - m[:, None]), axis=1)
         med[lo : lo + part.size], mad[lo : lo + part.size], count[lo : lo + part.size] = m, d, n
     scale = np.maximum(_MAD_TO_SIGMA * np.nan_to_num(mad), 1e-12)
-    z = np.abs(r[cand] - np.nan_to_num(med)) / scale
+    z = np.abs(move[cand] - np.nan_to_num(med)) / scale
     hit = (count >= min(_MIN_WINDOW_RETURNS, th.spike_window)) & (z >= th.spike_mad_k)
     if not hit.any():
         return empty_anomalies()
     rows = cand[hit]
     found = bars[rows].select("venue", "symbol", "ts", "source_id").with_columns(
-        r=pl.Series(r[rows]), med=pl.Series(med[hit]), mad=pl.Series(mad[hit]), z=pl.Series(np.minimum(z[hit], 1e9))
+        r=pl.Series(move[rows]), kind=pl.Series(np.where(by_wick[rows], np.where(high_wins[rows], "high", "low"), "close")),
+        med=pl.Series(med[hit]), mad=pl.Series(mad[hit]), z=pl.Series(np.minimum(z[hit], 1e9)),
     )
     found = found.with_columns(
         detail=pl.format(
-            "1-minute log return {}% vs rolling median {}% and MAD {}% of the previous {} returns (robust z {})",
-            (pl.col("r") * 100).round(3), (pl.col("med") * 100).round(4), (pl.col("mad") * 100).round(4),
+            "1-minute {} move {}% from the previous close vs rolling median {}% and MAD {}% of the previous {} returns (robust z {})",
+            "kind", (pl.col("r") * 100).round(3), (pl.col("med") * 100).round(4), (pl.col("mad") * 100).round(4),
             pl.lit(th.spike_window), pl.when(pl.col("mad") > 0).then(pl.col("z").round(1).cast(pl.String)).otherwise(pl.lit("inf: a flat window")),
         )
     )

@@ -129,7 +129,7 @@ def check_bars(bars: pl.DataFrame, windows: pl.DataFrame, rng: ValidationRange, 
     """
     # One contiguous buffer per column: shifts and gathers over a frame in many chunks (Parquet row
     # groups, Arrow batches from the warehouse) cost two to three times more than the copy.
-    bars = bars.select("venue", "symbol", "ts", "close", "volume", "source_id").rechunk()  # only what the checks read
+    bars = bars.select("venue", "symbol", "ts", "high", "low", "close", "volume", "source_id").rechunk()  # only what the checks read
     found: list[pl.DataFrame] = []
     counts: list[pl.DataFrame] = []
     venues = sorted(set(windows["venue"].to_list()) | set(bars["venue"].unique().to_list()))
