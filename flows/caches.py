@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections import deque
 from datetime import UTC, date, datetime
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.futures import PrefectFuture
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from core.errors import MarketopsError
 from core.settings import load_settings
+from flows.bounded import run_bounded
 from flows.hooks import alert_on_failure
 from tasks.caches import build_symbol_caches, plan_caches, publish_caches
 from tasks.retry import with_retry_policy
@@ -35,19 +34,12 @@ def caches(full: bool = False, since: date | None = None) -> dict[str, object]:
     build = with_retry_policy(build_symbol_caches, settings)
     rows: list[dict[str, object]] = []
     failed: list[str] = []
-    in_flight: deque[tuple[dict[str, object], PrefectFuture]] = deque()
-    queue = list(batches)
-    while queue or in_flight:
-        while queue and len(in_flight) < settings.ingest_workers:
-            batch = queue.pop(0)
-            in_flight.append((batch, build.submit(settings, batch["venue"], batch["symbol"], batch["days"], plan["watermark"], started)))
-        batch, future = in_flight.popleft()
-        result = future.result(raise_on_failure=False)
+    submit = lambda batch: build.submit(settings, batch["venue"], batch["symbol"], batch["days"], plan["watermark"], started)  # noqa: E731
+    for batch, result, done in run_bounded(batches, submit, settings.ingest_workers):
         if isinstance(result, BaseException):
             failed.append(f"{batch['venue']}:{batch['symbol']}: {result}")
         else:
             rows.extend(result)
-        done = len(batches) - len(queue) - len(in_flight)
         logger.info("[%d/%d] %s:%s %s", done, len(batches), batch["venue"], batch["symbol"], "failed" if isinstance(result, BaseException) else f"{len(result)} files")
     if failed:  # keep the old watermark: the next run rebuilds these symbols' days
         raise CacheBuildFailed(f"{len(failed)} symbols failed: " + "; ".join(failed[:5]))

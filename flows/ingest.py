@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections import deque
 from datetime import UTC, datetime
 
 import polars as pl
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -16,8 +14,9 @@ from core.errors import MarketopsError
 from core.parse import ReadOptions
 from core.run_summary import IngestSummary, summarize
 from core.settings import load_settings
-from tasks.retry import with_retry_policy
+from flows.bounded import run_bounded
 from flows.hooks import alert_on_failure, run_link
+from tasks.retry import with_retry_policy
 from tasks.alerts import check_freshness
 from tasks.ingest import failed_outcomes, load_batch, outcomes_frame, plan_ingest
 from tasks.runs import record_run
@@ -53,22 +52,13 @@ def ingest(
 
     load_task = with_retry_policy(load_batch, settings)
     rows: list[dict[str, object]] = []
-    in_flight: deque[tuple[int, PrefectFuture]] = deque()  # bounded: at most ingest_workers batches at once
-    queue = list(enumerate(plan.batches))
-    done = 0
-    while queue or in_flight:
-        while queue and len(in_flight) < settings.ingest_workers:
-            index, batch = queue.pop(0)
-            in_flight.append((index, load_task.submit(settings, batch, options, run_id, force)))
-        index, future = in_flight.popleft()
-        batch = plan.batches[index]
-        result = future.result(raise_on_failure=False)
+    submit = lambda batch: load_task.submit(settings, batch, options, run_id, force)  # noqa: E731
+    for batch, result, done in run_bounded(plan.batches, submit, settings.ingest_workers):
         if isinstance(result, BaseException):  # failed for good after retries: every file of it failed
             logger.error("batch %s failed: %s", batch.key, result)
             rows.extend(failed_outcomes(batch, f"{type(result).__name__}: {result}"))
         else:
             rows.extend(result)
-        done += 1
         logger.info("[%d/%d] batch %s done (%d files)", done, len(plan.batches), batch.key, len(batch.files))
 
     outcomes = outcomes_frame(rows)

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from collections import deque
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import polars as pl
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
-from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from core.alerts import DQ_PASS_RATE, Alert
 from core.errors import ConfigError, MarketopsError
 from core.settings import load_settings
+from flows.bounded import run_bounded
 from flows.hooks import alert_on_failure, run_link
 from tasks.alerts import notify
 from tasks.retry import with_retry_policy
@@ -52,20 +51,13 @@ def validate(since: date | None = None, until: date | None = None, report: bool 
     check = with_retry_policy(check_symbols, settings)
     counts: list[pl.DataFrame] = []
     failed: list[str] = []
-    in_flight: deque[tuple[list[dict[str, Any]], PrefectFuture]] = deque()
-    queue = list(batches)
-    while queue or in_flight:
-        while queue and len(in_flight) < settings.ingest_workers:
-            batch = queue.pop(0)
-            in_flight.append((batch, check.submit(settings, batch, first, last, started, run_id)))
-        batch, future = in_flight.popleft()
-        result = future.result(raise_on_failure=False)
+    submit = lambda batch: check.submit(settings, batch, first, last, started, run_id)  # noqa: E731
+    for batch, result, done in run_bounded(batches, submit, settings.ingest_workers):
         if isinstance(result, BaseException):
             failed.append(f"{batch[0]['venue']}:{batch[0]['symbol']}..({len(batch)} symbols): {result}")
         else:
             counts.append(result)
-        logger.info("[%d/%d] batch of %d symbols %s", len(batches) - len(queue) - len(in_flight), len(batches), len(batch),
-                    "failed" if isinstance(result, BaseException) else "checked")
+        logger.info("[%d/%d] batch of %d symbols %s", done, len(batches), len(batch), "failed" if isinstance(result, BaseException) else "checked")
     if failed:
         raise ValidationFailed(f"{len(failed)} batches failed: " + "; ".join(failed[:3]))
 
