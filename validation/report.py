@@ -124,6 +124,15 @@ def _table(frame: pl.DataFrame, columns: list[str], css: str = "") -> str:
     return f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>{body or f"<tr><td colspan={len(columns)}>none</td></tr>"}</tbody></table>'
 
 
+def _readable_reasons(raw: str) -> str:
+    """``[{"check": "high_below_low", "rows": 2}, {"reason": "..."}]`` as "high_below_low x2; ..."."""
+    try:
+        items = json.loads(raw or "[]")
+    except json.JSONDecodeError:
+        return raw
+    return "; ".join(f"{i['check']} x{i.get('rows', 1)}" if "check" in i else str(i.get("reason", i)) for i in items)
+
+
 def _expectations_html(ge: dict[str, Any] | None) -> str:
     if ge is None:
         return "<p>Great Expectations was not run for this report (<code>validate_ge_max_rows = 0</code>).</p>"
@@ -159,7 +168,8 @@ def render_report(inputs: ReportInputs) -> str:
         ("anomalies-by-check", "Anomalies by check", _table(by_check, by_check.columns) + _figure_html(_by_check_figure(inputs.anomalies), "fig-by-check")),
         ("heatmap", "Symbol x day", _figure_html(_heatmap_figure(inputs.days), "fig-heatmap")),
         ("gaps", "Gaps timeline", _figure_html(_gaps_figure(inputs.anomalies), "fig-gaps")),
-        ("quarantined-files", "Top quarantined files", _table(inputs.files, ["path", "status", "rows_quarantined", "reasons"])),
+        ("quarantined-files", "Top quarantined files",
+         _table(inputs.files.with_columns(pl.col("reasons").map_elements(_readable_reasons, return_dtype=pl.String)), ["path", "status", "rows_quarantined", "reasons"])),
         ("trend", "Pass-rate trend", _figure_html(_trend_figure(inputs.history), "fig-trend")),
         ("expectations", "Great Expectations", _expectations_html(inputs.expectations)),
         ("anomalies", f"Anomalies (first {_MAX_ANOMALY_ROWS})", _table(listing, ["venue", "symbol", "ts", "end_ts", "minutes", "check", "severity", "known_event", "detail"], "small")),
