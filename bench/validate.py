@@ -124,7 +124,7 @@ def main() -> None:
             t_ge, ge = best_of(max(1, args.repeat - 1), lambda: run_suite(raw, Path(tmp) / "gx", run_name="bench", build_docs=False))
             table.append((f"Great Expectations suite ({ge.evaluated} expectations, {'passed' if ge.success else 'failed: ' + ', '.join(ge.failed)})", t_ge, ""))
         print(f"\n{rows:,} rows, {SYMBOLS} symbols, {days} days, Parquet {size_mb:.0f} MB\n")
-        print(f"| stage | seconds | rows/s | vs raw read |\n|---|---:|---:|---:|")
+        print("| stage | seconds | rows/s | vs raw read |\n|---|---:|---:|---:|")
         for name, secs, _ in table:
             print(f"| {name} | {secs:.2f} | {rows / secs:,.0f} | {t_raw / secs:.3f}x |")
         print(f"\ngoal: catalogue >= 1/8 of raw read -> {t_raw / t_cat:.3f}x ({'met' if t_raw / t_cat >= 0.125 else 'NOT met'}); "

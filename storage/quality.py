@@ -153,7 +153,9 @@ def files_in_scope(warehouse: Warehouse, start: datetime, end: datetime) -> pl.D
     )
 
 
-def write_symbol_days(warehouse: Warehouse, days: pl.DataFrame, run_id: str, now: datetime) -> None:
+def write_symbol_days(warehouse: Warehouse, days: pl.DataFrame, first: date, last: date, run_id: str, now: datetime) -> None:
+    """Replace the quality rows of ``first``..``last`` (a symbol that has left the range leaves no stale row)."""
+    warehouse.execute("DELETE FROM symbol_days WHERE day >= {first:Date} AND day <= {last:Date}", {"first": first, "last": last})
     if days.height == 0:
         return
     rows = days.with_columns(pl.lit(run_id).alias("run_id"), pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("validated_at"))

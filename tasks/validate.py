@@ -106,7 +106,7 @@ def judge_range(settings: Settings, first: date, last: date, now: datetime, run_
         in_days = judged.with_columns(pl.max_horizontal("ts", pl.lit(rng.start).cast(pl.Datetime("ms", "UTC"))).alias("ts"))
         days = symbol_days(counts, in_days, quarantined.with_columns(day=pl.col("ts").dt.date()), rules.for_venue)
         days = enforce(SymbolDays, days)
-        write_symbol_days(warehouse, days, run_id, now)
+        write_symbol_days(warehouse, days, first, last, run_id, now)
         files = file_verdicts(files_in_scope(warehouse, rng.start, rng.end), quarantined)
     rates = pass_rates(first, last, files, days, judged, settings.dq_pass_rate_threshold, allowlist.version)
     return {**rates.as_dict(), "run_id": run_id}
