@@ -208,7 +208,7 @@ def quarantine_list(
 
 @quarantine_app.command("replay")
 def quarantine_replay(
-    file: Annotated[list[Path] | None, typer.Option("--file", help="A quarantined file to load again (repeatable).")] = None,
+    file: Annotated[list[Path] | None, typer.Option("--file", help="A file to load again, quarantined or not (repeatable).")] = None,
     since: Annotated[str | None, typer.Option(help="Every file quarantined on or after this UTC day (YYYY-MM-DD).")] = None,
     revalidate: Annotated[bool, typer.Option(help="Validate the replayed days afterwards.")] = True,
 ) -> None:
@@ -222,6 +222,9 @@ def quarantine_replay(
     summary = _run_flow(replay, paths=[str(p.resolve()) for p in file or []] or None, since=day, revalidate=revalidate)
     out.print(f"[bold]replay:[/] {summary['files_replayed']} of {summary['files_found']} quarantined files loaded again — "
               f"{summary['rows_loaded']:,} rows loaded, {summary['rows_quarantined']:,} still quarantined")
+    if summary["files_found"] == 0:
+        out.print("  nothing matched; to apply an allowlist change to warnings (gaps, spikes, stale runs), "
+                  "run `marketops validate --since DAY --until DAY` for the event's days")
     if summary["files_missing"]:
         out.print(f"  source files gone (not replayed): {', '.join(summary['files_missing'])}")
     if summary["validated"]:

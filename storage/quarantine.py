@@ -9,12 +9,15 @@ import polars as pl
 from storage.warm.base import Warehouse
 
 
-def quarantined_files(warehouse: Warehouse, reason: str | None = None, since: date | None = None, paths: list[str] | None = None) -> pl.DataFrame:
+def quarantined_files(
+    warehouse: Warehouse, reason: str | None = None, since: date | None = None, paths: list[str] | None = None, loaded_too: bool = False
+) -> pl.DataFrame:
     """Newest manifest row of every file version in quarantine (whole or partly), newest first.
 
-    ``reason`` matches a check name or words of the reason (case-insensitive); ``since`` the ingest day.
+    ``reason`` matches a check name or words of the reason (case-insensitive); ``since`` the ingest day;
+    ``loaded_too`` takes fully loaded files as well (a named file is replayed whatever its status).
     """
-    where = ["status IN ('quarantined', 'partial')"]
+    where = ["status IN ('quarantined', 'partial', 'loaded')" if loaded_too else "status IN ('quarantined', 'partial')"]
     params: dict[str, object] = {}
     if reason:
         where.append("positionCaseInsensitive(reasons, {reason:String}) > 0")

@@ -16,7 +16,10 @@ from tasks.retry import task_options
 @task(name="find_replayable", **task_options())
 def find_replayable(settings: Settings, paths: list[str] | None, since: date | None) -> list[dict[str, Any]]:
     with open_warehouse(settings) as warehouse:
-        return quarantined_files(warehouse, since=since, paths=paths).select("path", "source_id", "read_options").to_dicts()
+        # A named file is replayed whatever its status (re-judging a loaded one is harmless and re-validates
+        # its days, which is how an allowlist change reaches its warnings); --since takes quarantined ones.
+        found = quarantined_files(warehouse, since=since, paths=paths, loaded_too=bool(paths))
+        return found.select("path", "source_id", "read_options").to_dicts()
 
 
 @task(name="replayed_days", **task_options())

@@ -114,10 +114,28 @@ def test_allowlist_then_replay_explains_and_loads_no_row_twice(settings: Setting
     after = validate(since=HALT_DAY, until=HALT_DAY, report=False)
     assert after["pass_rate_files"] == 1.0 and after["pass_rate_rows"] == 1.0 and not after["breach"]
     assert after["known_events"]["test-feed-glitch"] > 0
-    replay(paths=[str(path)])  # a second replay changes nothing
+    replay(paths=[str(path)])  # a second replay (of a file now partly loaded) changes nothing
     with open_warehouse(settings) as warehouse:
         assert warehouse.query_scalar("SELECT count() FROM bars_1m FINAL") == 1279
         assert warehouse.query_scalar("SELECT count() FROM (SELECT ts FROM bars_1m FINAL GROUP BY ts HAVING count() > 1)") == 0
+
+
+def test_an_allowlisted_halt_leaves_the_failure_counts_after_replaying_its_file(
+    settings: Settings, real_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = real_data / "binance-spot-btcusdt-1m-daily" / "BTCUSDT-1m-2019-06-07.csv"
+    ingest(paths=[str(path)])
+    assert validate(since=HALT_DAY, until=HALT_DAY, report=False)["anomalies_by_check"] == {"gap": 1, "stale_run": 1}
+    events = tmp_path / "events.toml"
+    events.write_text('version = 1\n[[event]]\nid = "binance-2019-06-07-halt"\nvenue = "binance"\nsymbol = "*"\n'
+                      'start = 2019-06-07T20:00:00Z\nend = 2019-06-07T22:15:00Z\nchecks = ["stale_run", "gap"]\nnote = "test"\n')
+    monkeypatch.setenv("MARKETOPS_KNOWN_EVENTS_FILES", str(events))
+    result = replay(paths=[str(path)])
+    assert result["files_replayed"] == 1 and "0 anomalies" in result["validated"]
+    status = json.loads(CliRunner().invoke(app, ["status", "--json"]).output)["validation"]
+    assert status["anomalies_by_check"] == {} and status["known_events"] == {"binance-2019-06-07-halt": 2}
+    with open_warehouse(settings) as warehouse:
+        assert warehouse.query_scalar("SELECT count() FROM bars_1m FINAL") == 1379
 
 
 def test_cli_validate_report_quarantine_and_status(settings: Settings, real_data: Path, tmp_path: Path) -> None:
