@@ -127,13 +127,14 @@ def anomalies_in_range(warehouse: Warehouse, start: datetime, end: datetime) -> 
     ).with_columns(pl.col("ts", "end_ts").cast(TS_TYPE))
 
 
-def quarantined_in_range(warehouse: Warehouse, start: datetime, end: datetime) -> pl.DataFrame:
-    """venue, symbol, ts, source_id, line of the quarantined rows of the range."""
-    return warehouse.query_df(
-        f"""SELECT toString(venue) AS venue, symbol, assumeNotNull(ts) AS ts, source_id, line FROM quarantine_bars FINAL
-            WHERE ts IS NOT NULL AND ts >= {{start:{_TS}}} AND ts < {{end:{_TS}}}""",
-        {"start": start, "end": end},
+def quarantined_in_range(warehouse: Warehouse, start: datetime, end: datetime, symbols: pl.DataFrame | None = None) -> pl.DataFrame:
+    """venue, symbol, ts, source_id, line of the quarantined rows of the range (of ``symbols`` only, when given)."""
+    where = f"ts IS NOT NULL AND ts >= {{start:{_TS}}} AND ts < {{end:{_TS}}}" + (f" AND {_SYMBOLS}" if symbols is not None else "")
+    frame = warehouse.query_df(
+        f"SELECT toString(venue) AS venue, symbol, assumeNotNull(ts) AS ts, source_id, line FROM quarantine_bars FINAL WHERE {where}",
+        {"start": start, "end": end, **(_pairs(symbols) if symbols is not None else {})},
     ).with_columns(pl.col("ts").cast(TS_TYPE))
+    return _only(frame, symbols) if symbols is not None else frame
 
 
 def files_in_scope(warehouse: Warehouse, start: datetime, end: datetime) -> pl.DataFrame:

@@ -31,15 +31,14 @@ from storage.quality import (
 from storage.reports import write_report
 from storage.warm import open_warehouse
 from tasks.retry import task_options
-from validation.catalogue import ANOMALY_SCHEMA, INTERVAL_CHECKS
-from validation.contracts import Anomalies, SymbolDays, enforce
+from validation.catalogue import ANOMALY_SCHEMA
+from validation.contracts import SymbolDays, enforce
 from validation.duplicates import conflicting_copies
-from validation.gaps import discount_quarantined
 from validation.expectations import run_suite
-from validation.known_events import annotate, load_allowlist
-from validation.quality import explain_quarantine, file_verdicts, pass_rates, symbol_days
+from validation.known_events import load_allowlist
+from validation.quality import explain_quarantine, file_verdicts, pass_rates, reannotate, symbol_days
 from validation.report import ReportInputs, render_report
-from validation.warm_checks import DAY_COUNTS_SCHEMA, CheckRules, ValidationRange, check_bars
+from validation.warm_checks import DAY_COUNTS_SCHEMA, CheckRules, ValidationRange, check_bars, settle_findings, started_before
 
 _STORED = [*ANOMALY_SCHEMA, "known_event"]
 
@@ -76,14 +75,11 @@ def check_symbols(settings: Settings, batch: list[dict[str, Any]], first: date, 
     with open_warehouse(settings) as warehouse:
         bars = read_bars(warehouse, symbols, rng.load_start, rng.load_end)
         outcome = check_bars(bars, windows, rng, _rules(settings))
-        held = quarantined_in_range(warehouse, rng.load_start, rng.load_end)
-        is_gap = pl.col("check") == "gap"
-        found_here = pl.concat([outcome.anomalies.filter(~is_gap), discount_quarantined(outcome.anomalies.filter(is_gap), held)], how="vertical")
+        held = quarantined_in_range(warehouse, rng.load_start, rng.load_end, symbols)
         copies = cross_file_copies(warehouse, symbols, rng.start, rng.end)
         duplicates = conflicting_copies(copies, source_paths(warehouse, copies["source_id"].to_list()))
-        found = enforce(Anomalies, annotate(pl.concat([found_here, duplicates], how="vertical"), allowlist).select(_STORED))
-        stretched = found.filter(pl.col("check").is_in(list(INTERVAL_CHECKS)) & (pl.col("ts") < pl.lit(rng.start)))
-        delete_validate_anomalies(warehouse, symbols, rng.start, rng.end, stretched.select("venue", "symbol", "check", "ts", "end_ts"))
+        found = settle_findings(outcome.anomalies, held, duplicates, allowlist)
+        delete_validate_anomalies(warehouse, symbols, rng.start, rng.end, started_before(found, rng.start))
         write_anomalies(warehouse, found, "validate", run_id, now)
     return outcome.day_counts
 
@@ -96,16 +92,11 @@ def judge_range(settings: Settings, first: date, last: date, now: datetime, run_
     rules = _rules(settings)
     counts = pl.concat([pl.DataFrame(schema=DAY_COUNTS_SCHEMA), *day_counts], how="vertical")
     with open_warehouse(settings) as warehouse:
-        stored = anomalies_in_range(warehouse, rng.start, rng.end)
-        judged = annotate(stored.drop("known_event"), allowlist)
-        # Ingest-time anomalies keep their rows; only an allowlist change rewrites their annotation.
-        changed = judged.filter((pl.col("origin") == "ingest") & (pl.col("known_event") != stored["known_event"]))
+        judged, changed = reannotate(anomalies_in_range(warehouse, rng.start, rng.end), allowlist)
         for run, rows in changed.partition_by("run_id", as_dict=True).items():
             write_anomalies(warehouse, rows.select(_STORED), "ingest", str(run[0]), now)
         quarantined = explain_quarantine(quarantined_in_range(warehouse, rng.start, rng.end), judged)
-        in_days = judged.with_columns(pl.max_horizontal("ts", pl.lit(rng.start).cast(pl.Datetime("ms", "UTC"))).alias("ts"))
-        days = symbol_days(counts, in_days, quarantined.with_columns(day=pl.col("ts").dt.date()), rules.for_venue)
-        days = enforce(SymbolDays, days)
+        days = enforce(SymbolDays, symbol_days(counts, judged, quarantined.with_columns(day=pl.col("ts").dt.date()), rules.for_venue, first))
         write_symbol_days(warehouse, days, first, last, run_id, now)
         files = file_verdicts(files_in_scope(warehouse, rng.start, rng.end), quarantined)
     rates = pass_rates(first, last, files, days, judged, settings.dq_pass_rate_threshold, allowlist.version)

@@ -17,6 +17,7 @@ import polars as pl
 
 from core.quality_rules import CheckThresholds
 from validation.catalogue import ERROR
+from validation.known_events import Allowlist, annotate
 
 STATUS_OK = "ok"
 STATUS_SUSPECT = "suspect"
@@ -35,15 +36,18 @@ def symbol_days(
     anomalies: pl.DataFrame,
     quarantined: pl.DataFrame,
     thresholds: Callable[[str], CheckThresholds],
+    first_day: date | None = None,
 ) -> pl.DataFrame:
     """One quality row per symbol-day.
 
     ``day_counts``: venue, symbol, day, expected, present, off_session (from the checks).
-    ``anomalies``: every anomaly of the range (ingest and validate), with ``known_event``.
+    ``anomalies``: every anomaly of the range (ingest and validate), with ``known_event``; an interval
+    that began before ``first_day`` counts on ``first_day``.
     ``quarantined``: venue, symbol, day, explained — one row per quarantined bar of the range.
     """
     keys = ["venue", "symbol", "day"]
-    a = anomalies.with_columns(day=pl.col("ts").dt.date(), _known=pl.col("known_event") != "")
+    day = pl.col("ts").dt.date()
+    a = anomalies.with_columns(day=pl.max_horizontal(day, pl.lit(first_day)) if first_day else day, _known=pl.col("known_event") != "")
     counts = a.group_by(keys).agg(
         anomalies=(~pl.col("_known")).sum(), known=pl.col("_known").sum(),
         # A known gap explains its minutes; gaps are attributed to the day they start.
@@ -168,6 +172,14 @@ def pass_rates(
         known_events=dict(sorted(known.group_by("known_event").len().iter_rows())),
         threshold=threshold, allowlist=allowlist,
     )
+
+
+def reannotate(stored: pl.DataFrame, allowlist: Allowlist) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Stored anomalies judged by today's allowlist, and the ingest-time ones whose annotation changed
+    (they keep their rows; only those are written again)."""
+    judged = annotate(stored.drop("known_event"), allowlist)
+    changed = judged.filter((pl.col("origin") == "ingest") & (pl.col("known_event") != stored["known_event"]))
+    return judged, changed
 
 
 def explain_quarantine(quarantined: pl.DataFrame, anomalies: pl.DataFrame) -> pl.DataFrame:

@@ -21,7 +21,9 @@ from core.sessions import session_of
 from validation.calendars import calendar_of, expected_minutes
 from validation.catalogue import ANOMALY_SCHEMA, INTERVAL_CHECKS, empty_anomalies
 from validation.blocks import block_ids, block_keys
-from validation.gaps import find_gaps, find_outside_session, grid_positions
+from validation.contracts import Anomalies, enforce
+from validation.gaps import discount_quarantined, find_gaps, find_outside_session, grid_positions
+from validation.known_events import Allowlist, annotate
 from validation.statistical import find_spikes, find_stale_runs, find_volume_outliers, find_zero_volume_runs
 
 _DAY_KEY = 1_000_000  # block * _DAY_KEY + epoch day: one integer per symbol-day
@@ -118,6 +120,21 @@ def _day_counts(
     return counts.filter((pl.col("expected") > 0) | (pl.col("present") > 0) | (pl.col("off_session") > 0)).select(
         *(pl.col(c).cast(t) for c, t in DAY_COUNTS_SCHEMA.items())
     )
+
+
+def settle_findings(found: pl.DataFrame, quarantined: pl.DataFrame, duplicates: pl.DataFrame, allowlist: Allowlist) -> pl.DataFrame:
+    """What a batch writes to ``anomalies``: the checks' findings with quarantined minutes taken out of the gaps,
+    the cross-file conflicts added, known events annotated, the ``Anomalies`` contract enforced."""
+    is_gap = pl.col("check") == "gap"
+    gaps = discount_quarantined(found.filter(is_gap), quarantined)
+    merged = pl.concat([found.filter(~is_gap), gaps, duplicates], how="vertical")
+    return enforce(Anomalies, annotate(merged, allowlist).select(*ANOMALY_SCHEMA, "known_event"))
+
+
+def started_before(found: pl.DataFrame, start: datetime) -> pl.DataFrame:
+    """Intervals found now that began before the range: an older, shorter copy of each may lie outside it."""
+    early = pl.col("check").is_in(list(INTERVAL_CHECKS)) & (pl.col("ts") < pl.lit(start).cast(TS_TYPE))
+    return found.filter(early).select("venue", "symbol", "check", "ts", "end_ts")
 
 
 def check_bars(bars: pl.DataFrame, windows: pl.DataFrame, rng: ValidationRange, rules: CheckRules) -> CheckOutcome:
