@@ -29,21 +29,21 @@ def replay(paths: list[str] | None = None, since: date | None = None, revalidate
     logger = get_run_logger()
     settings = load_settings()
     found = find_replayable(settings, [str(Path(p).resolve()) for p in paths] if paths else None, since)
-    missing = [f["path"] for f in found if not Path(f["path"]).exists()]
-    todo = [f for f in found if Path(f["path"]).exists()]
+    missing = [f["path"] for f in found if not f["present"]]
+    todo = [f for f in found if f["present"]]
     for path in missing:
         logger.warning("cannot replay %s: the source file is gone (its quarantined rows stay)", path)
-    groups: dict[str, list[str]] = {}
+    groups: dict[str, list[dict[str, Any]]] = {}  # one ingest per set of reader options
     for f in todo:
-        groups.setdefault(f["read_options"] or "{}", []).append(f["path"])
+        groups.setdefault(json.dumps(f["options"], sort_keys=True), []).append(f)
     results = []
-    for options, group in groups.items():
-        opts = json.loads(options)
-        results.append(ingest(paths=group, format=opts.get("format"), venue=opts.get("venue"), symbol=opts.get("symbol"),
+    for group in groups.values():
+        opts = group[0]["options"]
+        results.append(ingest(paths=[f["path"] for f in group], format=opts.get("format"), venue=opts.get("venue"), symbol=opts.get("symbol"),
                               timezone=opts.get("timezone"), force=True))
     validated = None
-    days = replayed_days(settings, [f["source_id"] for f in todo])
-    if revalidate and days is not None:
+    days = replayed_days(settings, [f["source_id"] for f in todo]) if revalidate else None
+    if days is not None:
         validated = validate(since=days[0], until=days[1])
     summary = {"files_found": len(found), "files_replayed": len(todo), "files_missing": missing,
                "rows_loaded": sum(int(r.get("rows_loaded", 0)) for r in results),

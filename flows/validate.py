@@ -30,7 +30,8 @@ class ValidationFailed(MarketopsError):
 def default_range(since: date | None, until: date | None, now: datetime) -> tuple[date, date]:
     """Both bounds inclusive; missing ones default to yesterday (UTC)."""
     yesterday = (now - timedelta(days=1)).date()
-    first, last = since or (until or yesterday), until or (since if since and since > yesterday else yesterday)
+    first = since or until or yesterday
+    last = until or max(first, yesterday)
     if last < first:
         raise ConfigError(f"--until {last} is before --since {first}")
     return first, last

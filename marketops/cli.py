@@ -492,12 +492,7 @@ def caches_build(
     full: Annotated[bool, typer.Option("--full", help="Rebuild every day of every symbol.")] = False,
 ) -> None:
     """Rebuild the cold files of the days whose bars changed since the last build."""
-    from datetime import date
-
-    try:
-        since_day = date.fromisoformat(since) if since else None
-    except ValueError as exc:
-        raise _fail(f"--since must be YYYY-MM-DD, not {since!r}", 2) from exc
+    since_day = _date(since, "--since")
     _settings()
     from flows.caches import caches as caches_flow
 

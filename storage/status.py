@@ -6,6 +6,7 @@ from typing import Any
 
 import polars as pl
 
+from storage.quality import latest_validation
 from storage.warm.base import Warehouse
 
 
@@ -51,8 +52,6 @@ def maintenance_status(warehouse: Warehouse) -> dict[str, Any]:
 
 def validation_status(warehouse: Warehouse) -> dict[str, Any]:
     """Pass rates and anomalies of the newest validate run (None before the first run)."""
-    from storage.quality import latest_validation
-
     last = latest_validation(warehouse)
     if last is None:
         return {"last_run": None, "pass_rate_files": None, "pass_rate_rows": None, "pass_rate_symbol_days": None, "anomalies_by_check": {}}
