@@ -26,7 +26,7 @@ def grid_positions(grid: pl.Series, ts: pl.Series) -> tuple[pl.Series, pl.Series
     A grid without holes (crypto: every minute) is arithmetic; others take a binary search.
     """
     if grid.len() == 0:
-        return pl.Series("p", [0] * ts.len(), pl.Int64), pl.Series("on", [False] * ts.len())
+        return pl.zeros(ts.len(), pl.Int64, eager=True).alias("p"), pl.repeat(False, ts.len(), eager=True).alias("on")
     first, last = grid[0], grid[-1]
     minutes = ts.cast(TS_TYPE).dt.epoch("ms")
     if (last - first) // timedelta(minutes=1) + 1 == grid.len():
