@@ -44,13 +44,27 @@ def make_bars(days: int) -> pl.DataFrame:
     rng = np.random.default_rng(11)
     close = 100 * np.exp(np.cumsum(rng.standard_normal(n) * 1e-3))
     spread = np.abs(rng.standard_normal(n)) * 1e-3
-    return pl.DataFrame({
-        "venue": "binance", "symbol": np.repeat([f"S{i:02d}USDT" for i in range(SYMBOLS)], minutes),
-        "ts": np.tile(np.arange(minutes, dtype=np.int64) * 60_000, SYMBOLS) + int(datetime(2023, 1, 1, tzinfo=UTC).timestamp() * 1000),
-        "open": close * (1 + spread / 3), "high": close * (1 + spread), "low": close * (1 - spread), "close": close,
-        "volume": rng.random(n), "trades": rng.integers(1, 100, n).astype(np.uint32), "quote_volume": close,
-        "source_id": np.uint64(1), "version": np.uint64(1),
-    }).with_columns(pl.col("ts").cast(pl.Datetime("ms", "UTC"))).select(BARS_COLUMNS)
+    return (
+        pl.DataFrame(
+            {
+                "venue": "binance",
+                "symbol": np.repeat([f"S{i:02d}USDT" for i in range(SYMBOLS)], minutes),
+                "ts": np.tile(np.arange(minutes, dtype=np.int64) * 60_000, SYMBOLS)
+                + int(datetime(2023, 1, 1, tzinfo=UTC).timestamp() * 1000),
+                "open": close * (1 + spread / 3),
+                "high": close * (1 + spread),
+                "low": close * (1 - spread),
+                "close": close,
+                "volume": rng.random(n),
+                "trades": rng.integers(1, 100, n).astype(np.uint32),
+                "quote_volume": close,
+                "source_id": np.uint64(1),
+                "version": np.uint64(1),
+            }
+        )
+        .with_columns(pl.col("ts").cast(pl.Datetime("ms", "UTC")))
+        .select(BARS_COLUMNS)
+    )
 
 
 def pandas_features(frame: pd.DataFrame) -> pd.DataFrame:
@@ -65,18 +79,30 @@ def pandas_features(frame: pd.DataFrame) -> pd.DataFrame:
     delta = out["close"] - prev
     out["_gain"] = delta.clip(lower=0).fillna(0)
     out["_loss"] = (-delta).clip(lower=0).fillna(0)
-    avg_gain = out.groupby(["venue", "symbol"], sort=False)["_gain"].transform(lambda s: s.ewm(alpha=1 / 14, adjust=False).mean())
-    avg_loss = out.groupby(["venue", "symbol"], sort=False)["_loss"].transform(lambda s: s.ewm(alpha=1 / 14, adjust=False).mean())
+    avg_gain = out.groupby(["venue", "symbol"], sort=False)["_gain"].transform(
+        lambda s: s.ewm(alpha=1 / 14, adjust=False).mean()
+    )
+    avg_loss = out.groupby(["venue", "symbol"], sort=False)["_loss"].transform(
+        lambda s: s.ewm(alpha=1 / 14, adjust=False).mean()
+    )
     out["rsi_14"] = np.where(avg_loss == 0, np.where(avg_gain == 0, 50.0, 100.0), 100 - 100 / (1 + avg_gain / avg_loss))
-    true_range = pd.concat([out["high"] - out["low"], (out["high"] - prev).abs(), (out["low"] - prev).abs()], axis=1).max(axis=1)
+    true_range = pd.concat(
+        [out["high"] - out["low"], (out["high"] - prev).abs(), (out["low"] - prev).abs()], axis=1
+    ).max(axis=1)
     out["_tr"] = true_range
-    out["atr_14"] = out.groupby(["venue", "symbol"], sort=False)["_tr"].transform(lambda s: s.ewm(alpha=1 / 14, adjust=False).mean())
+    out["atr_14"] = out.groupby(["venue", "symbol"], sort=False)["_tr"].transform(
+        lambda s: s.ewm(alpha=1 / 14, adjust=False).mean()
+    )
     out["_lr2"] = out["log_ret"] ** 2
-    out["rv_60"] = np.sqrt(out.groupby(["venue", "symbol"], sort=False)["_lr2"].transform(lambda s: s.rolling(60).sum()))
+    out["rv_60"] = np.sqrt(
+        out.groupby(["venue", "symbol"], sort=False)["_lr2"].transform(lambda s: s.rolling(60).sum())
+    )
     mean_60 = grouped["close"].transform(lambda s: s.rolling(60).mean())
     std_60 = grouped["close"].transform(lambda s: s.rolling(60).std())
     out["zscore_60"] = np.where(std_60 > 0, (out["close"] - mean_60) / std_60, np.nan)
-    return out[["venue", "symbol", "ts", "ret", "log_ret", "sma_20", "ema_20", "rsi_14", "atr_14", "rv_60", "zscore_60"]]
+    return out[
+        ["venue", "symbol", "ts", "ret", "log_ret", "sma_20", "ema_20", "rsi_14", "atr_14", "rv_60", "zscore_60"]
+    ]
 
 
 def timed(fn):  # type: ignore[no-untyped-def]
@@ -108,15 +134,19 @@ def main() -> int:
         with prefect_test_harness(server_startup_timeout=90):
             summary, full_s = timed(lambda: caches(full=True))
         root = settings.cold_dir
-        read, read_s = timed(lambda: pl.read_parquet(str(root / "bars_1m" / "**" / "*.parquet"), hive_partitioning=True))
+        read, read_s = timed(
+            lambda: pl.read_parquet(str(root / "bars_1m" / "**" / "*.parquet"), hive_partitioning=True)
+        )
         assert read.height == rows, (read.height, rows)
         table.append(("polars raw Parquet read of bars_1m (baseline)", rows, read_s))
 
         export_dir = Path(tmp) / "export"
         export_dir.mkdir()
+
         def export() -> None:
             for (symbol,), part in bars.partition_by("symbol", as_dict=True).items():
                 part.drop("venue", "symbol").write_parquet(export_dir / f"{symbol}.parquet", compression="zstd")
+
         _, export_s = timed(export)
         table.append(("export 1m to Parquet (one file per symbol)", rows, export_s))
         now = datetime.now(UTC)
@@ -136,7 +166,9 @@ def main() -> int:
     speedup = pandas_s / features_s
     rebuild = (rows / full_s) / base
     print(f"\ngoal: features >= 12.5x pandas: {'met' if speedup >= 12.5 else 'NOT met'} ({speedup:.1f}x)")
-    print(f"goal: full rebuild >= 1/10 of the raw Parquet read: {'met' if rebuild >= 0.1 else 'NOT met'} ({rebuild:.3f}x)")
+    print(
+        f"goal: full rebuild >= 1/10 of the raw Parquet read: {'met' if rebuild >= 0.1 else 'NOT met'} ({rebuild:.3f}x)"
+    )
     return 0
 
 

@@ -59,7 +59,9 @@ def ensure_data(rows: int, data_root: Path) -> Path:
         return target
     shutil.rmtree(target, ignore_errors=True)
     print(f"generating {symbols} symbols x {days} days = {symbols * days * MINUTES:,} rows in {target} ...", flush=True)
-    for sample in generate(SampleSpec(symbols=symbols, days=days, inject=False, fx_share=0.0, start=datetime(2023, 1, 1).date())):
+    for sample in generate(
+        SampleSpec(symbols=symbols, days=days, inject=False, fx_share=0.0, start=datetime(2023, 1, 1).date())
+    ):
         write_file(target, sample.relative_path, sample.data)
     marker.touch()
     return target
@@ -83,9 +85,18 @@ def staged(data: Path, home: Path, nbytes: int) -> list[Stage]:
             t0 = time.perf_counter()
             parsed = parse_files([(ref, *read_file(ref.path)) for ref in batch.files], ReadOptions())
             t1 = time.perf_counter()
-            verdict = judge_batch(parsed, version=time.time_ns() // 1000, run_id="bench", threshold=0.05, now=datetime.now(UTC))
+            verdict = judge_batch(
+                parsed, version=time.time_ns() // 1000, run_id="bench", threshold=0.05, now=datetime.now(UTC)
+            )
             t2 = time.perf_counter()
-            write_batch(warehouse, [(p.ref.path, p.sha256) for p in parsed], verdict.bars, verdict.quarantine, verdict.anomalies, verdict.manifest)
+            write_batch(
+                warehouse,
+                [(p.ref.path, p.sha256) for p in parsed],
+                verdict.bars,
+                verdict.quarantine,
+                verdict.anomalies,
+                verdict.manifest,
+            )
             t3 = time.perf_counter()
             timings["parse (read + sha256 + reader)"] += t1 - t0
             timings["contracts + gate checks"] += t2 - t1
@@ -106,7 +117,12 @@ def end_to_end(data: Path, home: Path, nbytes: int) -> Stage:
         start = time.perf_counter()
         summary = ingest(paths=[str(data)])
         seconds = time.perf_counter() - start
-    return Stage(f"end to end: ingest flow ({load_settings().ingest_workers} workers)", int(summary["rows_loaded"]), seconds, nbytes)
+    return Stage(
+        f"end to end: ingest flow ({load_settings().ingest_workers} workers)",
+        int(summary["rows_loaded"]),
+        seconds,
+        nbytes,
+    )
 
 
 def main() -> int:
@@ -129,7 +145,9 @@ def main() -> int:
     print("| stage | rows | seconds | rows/s | MB/s | vs raw read |")
     print("|---|---:|---:|---:|---:|---:|")
     for s in stages:
-        print(f"| {s.name} | {s.rows:,} | {s.seconds:,.2f} | {s.rate():,.0f} | {s.nbytes / 1e6 / s.seconds:,.1f} | {s.rate() / base:.2f}x |")
+        print(
+            f"| {s.name} | {s.rows:,} | {s.seconds:,.2f} | {s.rate():,.0f} | {s.nbytes / 1e6 / s.seconds:,.1f} | {s.rate() / base:.2f}x |"
+        )
     e2e = stages[-1].rate() / base
     print(f"\ngoal: end to end >= 0.50x of the raw glob read: {'met' if e2e >= 0.5 else 'NOT met'} ({e2e:.2f}x)")
     return 0

@@ -36,16 +36,27 @@ def day_of_bars(day: int, rng: np.random.Generator) -> pl.DataFrame:
     minutes = 1440
     n = SYMBOLS * minutes
     close = 100 * np.exp(np.cumsum(rng.standard_normal(n) * 1e-3))
-    return pl.DataFrame(
-        {
-            "venue": "binance",
-            "symbol": np.repeat([f"SYM{i:02d}USDT" for i in range(SYMBOLS)], minutes),
-            "ts": np.tile(np.arange(minutes, dtype=np.int64) * 60_000, SYMBOLS) + int((START + timedelta(days=day)).timestamp() * 1000),
-            "open": close, "high": close * 1.001, "low": close * 0.999, "close": close,
-            "volume": rng.random(n), "trades": rng.integers(1, 100, n).astype(np.uint32), "quote_volume": close,
-            "source_id": np.uint64(day), "version": np.uint64(1),
-        }
-    ).with_columns(pl.col("ts").cast(pl.Datetime("ms", "UTC"))).select(BARS_COLUMNS)
+    return (
+        pl.DataFrame(
+            {
+                "venue": "binance",
+                "symbol": np.repeat([f"SYM{i:02d}USDT" for i in range(SYMBOLS)], minutes),
+                "ts": np.tile(np.arange(minutes, dtype=np.int64) * 60_000, SYMBOLS)
+                + int((START + timedelta(days=day)).timestamp() * 1000),
+                "open": close,
+                "high": close * 1.001,
+                "low": close * 0.999,
+                "close": close,
+                "volume": rng.random(n),
+                "trades": rng.integers(1, 100, n).astype(np.uint32),
+                "quote_volume": close,
+                "source_id": np.uint64(day),
+                "version": np.uint64(1),
+            }
+        )
+        .with_columns(pl.col("ts").cast(pl.Datetime("ms", "UTC")))
+        .select(BARS_COLUMNS)
+    )
 
 
 def dir_bytes(path: Path) -> int:
@@ -74,18 +85,39 @@ def main() -> int:
             for partition in parts["partition"].to_list():
                 optimize_partition(wh, "bars_1m", partition, None, 0)
             optimize_s = time.perf_counter() - t
-            rows_table.append(("optimize FINAL (all partitions)", total_rows / optimize_s, 0.0, f"{int(parts['active_parts'].sum())} parts -> {parts.height}"))
+            rows_table.append(
+                (
+                    "optimize FINAL (all partitions)",
+                    total_rows / optimize_s,
+                    0.0,
+                    f"{int(parts['active_parts'].sum())} parts -> {parts.height}",
+                )
+            )
 
             warehouse_bytes = dir_bytes(settings.warehouse_dir)
             t = time.perf_counter()
             shutil.copytree(settings.warehouse_dir, Path(tmp) / "plain-copy")
             copy_s = time.perf_counter() - t
             copy_rate = warehouse_bytes / 1e6 / copy_s
-            rows_table.append(("plain copy of the warehouse dir (baseline)", total_rows / copy_s, copy_rate, f"{warehouse_bytes / 1e6:,.0f} MB"))
+            rows_table.append(
+                (
+                    "plain copy of the warehouse dir (baseline)",
+                    total_rows / copy_s,
+                    copy_rate,
+                    f"{warehouse_bytes / 1e6:,.0f} MB",
+                )
+            )
 
             now = datetime(2024, 6, 1, tzinfo=UTC)
             full = backups.take_snapshot(wh, target, now, force_full=True)
-            rows_table.append(("backup full", full.rows / full.seconds, full.size_bytes / 1e6 / full.seconds, f"{full.size_bytes / 1e6:,.0f} MB"))
+            rows_table.append(
+                (
+                    "backup full",
+                    full.rows / full.seconds,
+                    full.size_bytes / 1e6 / full.seconds,
+                    f"{full.size_bytes / 1e6:,.0f} MB",
+                )
+            )
 
             wh.insert_df("bars_1m", day_of_bars(days, rng))  # a day's ingest ...
             last = part_stats(wh, OPTIMIZE_TABLES).filter((pl.col("table") == "bars_1m") & (pl.col("active_parts") > 1))
@@ -93,8 +125,14 @@ def main() -> int:
                 optimize_partition(wh, "bars_1m", partition, None, 0)
             inc = backups.take_snapshot(wh, target, now + timedelta(hours=6))
             ratio = inc.size_bytes / full.size_bytes
-            rows_table.append(("backup incremental after a day + optimize", inc.rows / inc.seconds, inc.size_bytes / 1e6 / inc.seconds,
-                               f"{inc.size_bytes / 1e6:,.1f} MB = {ratio:.1%} of full"))
+            rows_table.append(
+                (
+                    "backup incremental after a day + optimize",
+                    inc.rows / inc.seconds,
+                    inc.size_bytes / 1e6 / inc.seconds,
+                    f"{inc.size_bytes / 1e6:,.1f} MB = {ratio:.1%} of full",
+                )
+            )
 
             wh.execute("CREATE DATABASE scratch")
             t = time.perf_counter()
@@ -103,13 +141,19 @@ def main() -> int:
             restored = int(wh.query_scalar("SELECT count() FROM scratch.bars_1m"))
             chain_bytes = full.size_bytes + inc.size_bytes
             restore_rate = chain_bytes / 1e6 / restore_s
-            rows_table.append(("restore newest (full + incremental chain)", restored / restore_s, restore_rate, f"{restored:,} rows"))
+            rows_table.append(
+                ("restore newest (full + incremental chain)", restored / restore_s, restore_rate, f"{restored:,} rows")
+            )
 
     print("\n| operation | rows/s | MB/s | note |\n|---|---:|---:|---|")
     for name, rps, mbs, note in rows_table:
         print(f"| {name} | {rps:,.0f} | {mbs:,.1f} | {note} |")
-    print(f"\ngoal: restore >= 50% of plain copy: {'met' if restore_rate >= 0.5 * copy_rate else 'NOT met'} ({restore_rate / copy_rate:.0%})")
-    print(f"goal: incremental after a day's ingest + optimize < 10% of full: {'met' if ratio < 0.10 else 'NOT met'} ({ratio:.1%})")
+    print(
+        f"\ngoal: restore >= 50% of plain copy: {'met' if restore_rate >= 0.5 * copy_rate else 'NOT met'} ({restore_rate / copy_rate:.0%})"
+    )
+    print(
+        f"goal: incremental after a day's ingest + optimize < 10% of full: {'met' if ratio < 0.10 else 'NOT met'} ({ratio:.1%})"
+    )
     return 0
 
 

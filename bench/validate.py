@@ -57,12 +57,19 @@ def make_bars(rows: int) -> pl.DataFrame:
         at = s * minutes + minutes // 2
         close[at : at + 40] = close[at]
         volume[at : at + 40] = 0.0
-    frame = pl.DataFrame({
-        "venue": "binance", "symbol": np.repeat(symbol_names(), minutes),
-        "ts": np.tile(np.arange(minutes, dtype=np.int64) * 60_000, SYMBOLS) + int(START.timestamp() * 1000),
-        "open": close * (1 + spread / 3), "high": close * (1 + spread), "low": close * (1 - spread), "close": close,
-        "volume": volume, "source_id": np.uint64(1),
-    }).with_columns(pl.col("ts").cast(TS_TYPE))
+    frame = pl.DataFrame(
+        {
+            "venue": "binance",
+            "symbol": np.repeat(symbol_names(), minutes),
+            "ts": np.tile(np.arange(minutes, dtype=np.int64) * 60_000, SYMBOLS) + int(START.timestamp() * 1000),
+            "open": close * (1 + spread / 3),
+            "high": close * (1 + spread),
+            "low": close * (1 - spread),
+            "close": close,
+            "volume": volume,
+            "source_id": np.uint64(1),
+        }
+    ).with_columns(pl.col("ts").cast(TS_TYPE))
     keep = rng.random(n) > 0.001
     return frame.filter(pl.Series(keep))
 
@@ -79,7 +86,8 @@ def full_catalogue(bars: pl.DataFrame, days: int) -> tuple[int, int]:
     rng = ValidationRange(first, first + timedelta(days=days - 1), datetime(2100, 1, 1, tzinfo=UTC))
     # As the flow does: the symbols come from the ingest manifest, not from a scan of the bars.
     windows = pl.DataFrame({"venue": "binance", "symbol": symbol_names()}).with_columns(
-        start=pl.lit(START).cast(TS_TYPE), end=pl.lit(rng.end).cast(TS_TYPE))
+        start=pl.lit(START).cast(TS_TYPE), end=pl.lit(rng.end).cast(TS_TYPE)
+    )
     outcome = check_bars(bars, windows, rng, CheckRules())
     return int(row_checks["failing"][0] + row_checks["duplicates"][0]), outcome.anomalies.height
 
@@ -96,8 +104,12 @@ def best_of(runs: int, stage: Callable[[], T]) -> tuple[float, T]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10_000_000)
-    parser.add_argument("--repeat", type=int, default=3, help="Runs per stage; the best counts (Great Expectations: one fewer).")
-    parser.add_argument("--skip-ge", action="store_true", help="Leave Great Expectations out (it takes minutes on 10M rows).")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="Runs per stage; the best counts (Great Expectations: one fewer)."
+    )
+    parser.add_argument(
+        "--skip-ge", action="store_true", help="Leave Great Expectations out (it takes minutes on 10M rows)."
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-validate-") as tmp:
         print(f"generating {args.rows:,} bars ...", file=sys.stderr)
@@ -117,20 +129,34 @@ def main() -> None:
         t_both, _ = best_of(args.repeat, lambda: full_catalogue(pl.read_parquet(path), days))
 
         rows = raw.height
-        table = [("polars raw Parquet read (baseline)", t_raw, ""),
-                 (f"full catalogue ({anomalies:,} anomalies, {failing} failing rows)", t_cat, ""),
-                 ("read + full catalogue", t_both, "")]
+        table = [
+            ("polars raw Parquet read (baseline)", t_raw, ""),
+            (f"full catalogue ({anomalies:,} anomalies, {failing} failing rows)", t_cat, ""),
+            ("read + full catalogue", t_both, ""),
+        ]
         if not args.skip_ge:
-            t_ge, ge = best_of(max(1, args.repeat - 1), lambda: run_suite(raw, Path(tmp) / "gx", run_name="bench", build_docs=False))
-            table.append((f"Great Expectations suite ({ge.evaluated} expectations, {'passed' if ge.success else 'failed: ' + ', '.join(ge.failed)})", t_ge, ""))
+            t_ge, ge = best_of(
+                max(1, args.repeat - 1), lambda: run_suite(raw, Path(tmp) / "gx", run_name="bench", build_docs=False)
+            )
+            table.append(
+                (
+                    f"Great Expectations suite ({ge.evaluated} expectations, {'passed' if ge.success else 'failed: ' + ', '.join(ge.failed)})",
+                    t_ge,
+                    "",
+                )
+            )
         print(f"\n{rows:,} rows, {SYMBOLS} symbols, {days} days, Parquet {size_mb:.0f} MB\n")
         print("| stage | seconds | rows/s | vs raw read |\n|---|---:|---:|---:|")
         for name, secs, _ in table:
             print(f"| {name} | {secs:.2f} | {rows / secs:,.0f} | {t_raw / secs:.3f}x |")
-        print(f"\ngoal: catalogue >= 1/8 of raw read -> {t_raw / t_cat:.3f}x ({'met' if t_raw / t_cat >= 0.125 else 'NOT met'}); "
-              f"with the read included {t_raw / t_both:.3f}x")
+        print(
+            f"\ngoal: catalogue >= 1/8 of raw read -> {t_raw / t_cat:.3f}x ({'met' if t_raw / t_cat >= 0.125 else 'NOT met'}); "
+            f"with the read included {t_raw / t_both:.3f}x"
+        )
         if not args.skip_ge:
-            print(f"goal: catalogue >= 1.5x Great Expectations -> {t_ge / t_cat:.1f}x ({'met' if t_ge / t_cat >= 1.5 else 'NOT met'})")
+            print(
+                f"goal: catalogue >= 1.5x Great Expectations -> {t_ge / t_cat:.1f}x ({'met' if t_ge / t_cat >= 1.5 else 'NOT met'})"
+            )
 
 
 if __name__ == "__main__":

@@ -33,12 +33,27 @@ def load_warm(settings: object, symbols: int) -> int:
     n = symbols * minutes
     rng = np.random.default_rng(3)
     close = 100 * np.exp(np.cumsum(rng.standard_normal(n) * 1e-3))
-    frame = pl.DataFrame({
-        "venue": "binance", "symbol": np.repeat([f"S{i:05d}USDT" for i in range(symbols)], minutes),
-        "ts": np.tile(np.arange(minutes, dtype=np.int64) * 60_000, symbols) + int(datetime(2024, 6, 3, tzinfo=UTC).timestamp() * 1000),
-        "open": close, "high": close * 1.001, "low": close * 0.999, "close": close, "volume": rng.random(n),
-        "trades": rng.integers(1, 100, n).astype(np.uint32), "quote_volume": close, "source_id": np.uint64(1), "version": np.uint64(1),
-    }).with_columns(pl.col("ts").cast(pl.Datetime("ms", "UTC"))).select(BARS_COLUMNS)
+    frame = (
+        pl.DataFrame(
+            {
+                "venue": "binance",
+                "symbol": np.repeat([f"S{i:05d}USDT" for i in range(symbols)], minutes),
+                "ts": np.tile(np.arange(minutes, dtype=np.int64) * 60_000, symbols)
+                + int(datetime(2024, 6, 3, tzinfo=UTC).timestamp() * 1000),
+                "open": close,
+                "high": close * 1.001,
+                "low": close * 0.999,
+                "close": close,
+                "volume": rng.random(n),
+                "trades": rng.integers(1, 100, n).astype(np.uint32),
+                "quote_volume": close,
+                "source_id": np.uint64(1),
+                "version": np.uint64(1),
+            }
+        )
+        .with_columns(pl.col("ts").cast(pl.Datetime("ms", "UTC")))
+        .select(BARS_COLUMNS)
+    )
     with open_warehouse(settings) as wh:  # type: ignore[arg-type]
         migrate(wh)
         wh.insert_df("bars_1m", frame)
@@ -65,15 +80,23 @@ def main() -> int:
             raw_bytes = raw_keys = 0
             for logical, frame in maps.items():
                 entries = dict(zip(frame["key"].to_list(), frame["value"].to_list(), strict=True))
-                raw_bytes += hot.put_all_chunked(epoch_map(logical, "19700101T000000000000Z"), entries, settings.hot_put_chunk)
+                raw_bytes += hot.put_all_chunked(
+                    epoch_map(logical, "19700101T000000000000Z"), entries, settings.hot_put_chunk
+                )
                 raw_keys += len(entries)
             raw_s = time.perf_counter() - start
     e2e_rate, raw_rate = result["keys"] / e2e_s, raw_keys / raw_s
     print("\n| path | keys | MB | seconds | keys/s | MB/s |\n|---|---:|---:|---:|---:|---:|")
-    print(f"| raw put_all of the same payloads ({settings.hot_backend}) | {raw_keys:,} | {raw_bytes / 1e6:,.1f} | {raw_s:.2f} | {raw_rate:,.0f} | {raw_bytes / 1e6 / raw_s:,.1f} |")
-    print(f"| warmup end to end | {result['keys']:,} | {result['bytes'] / 1e6:,.1f} | {e2e_s:.2f} | {e2e_rate:,.0f} | {result['bytes'] / 1e6 / e2e_s:,.1f} |")
+    print(
+        f"| raw put_all of the same payloads ({settings.hot_backend}) | {raw_keys:,} | {raw_bytes / 1e6:,.1f} | {raw_s:.2f} | {raw_rate:,.0f} | {raw_bytes / 1e6 / raw_s:,.1f} |"
+    )
+    print(
+        f"| warmup end to end | {result['keys']:,} | {result['bytes'] / 1e6:,.1f} | {e2e_s:.2f} | {e2e_rate:,.0f} | {result['bytes'] / 1e6 / e2e_s:,.1f} |"
+    )
     ratio = e2e_rate / raw_rate
-    print(f"\ngoal: warmup end to end >= 50% of the raw put_all rate: {'met' if ratio >= 0.5 else 'NOT met'} ({ratio:.0%})")
+    print(
+        f"\ngoal: warmup end to end >= 50% of the raw put_all rate: {'met' if ratio >= 0.5 else 'NOT met'} ({ratio:.0%})"
+    )
     return 0
 
 

@@ -68,7 +68,9 @@ def chains(records: list[BackupRecord]) -> list[Chain]:
     return sorted(result, key=lambda c: c.members[0].started_at)
 
 
-def next_backup(records: list[BackupRecord], now: datetime, full_every: timedelta = timedelta(days=1)) -> tuple[str, BackupRecord | None]:
+def next_backup(
+    records: list[BackupRecord], now: datetime, full_every: timedelta = timedelta(days=1)
+) -> tuple[str, BackupRecord | None]:
     """(kind, base): a full for the first snapshot of a UTC day (or when the chain is older than
     ``full_every``, or none exists), else an incremental on the newest usable snapshot of the newest chain.
 
@@ -90,7 +92,9 @@ class RetentionPlan:
     delete: list[BackupRecord]  # whole chains past retention, plus every broken or orphaned snapshot
 
 
-def retention(records: list[BackupRecord], now: datetime, keep_days: float = 7, min_chains: int = 1, max_chains: int = 60) -> RetentionPlan:
+def retention(
+    records: list[BackupRecord], now: datetime, keep_days: float = 7, min_chains: int = 1, max_chains: int = 60
+) -> RetentionPlan:
     """Keep a chain while its newest snapshot is younger than ``keep_days`` (always the newest
     ``min_chains``, never more than ``max_chains``); everything not in a kept chain goes."""
     live = chains(records)
@@ -105,4 +109,6 @@ def retention(records: list[BackupRecord], now: datetime, keep_days: float = 7, 
     keep_names = {m.name for c in kept_chains for m in c.members}
     keep = [r for r in records if r.name in keep_names]
     delete = [r for r in records if r.name not in keep_names and r.status != "deleted"]
-    return RetentionPlan(keep=sorted(keep, key=lambda r: r.started_at), delete=sorted(delete, key=lambda r: r.started_at))
+    return RetentionPlan(
+        keep=sorted(keep, key=lambda r: r.started_at), delete=sorted(delete, key=lambda r: r.started_at)
+    )

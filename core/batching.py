@@ -27,7 +27,11 @@ def unchanged(listing: pl.DataFrame, settled: pl.DataFrame) -> pl.DataFrame:
 
 
 def plan_batches(
-    listing: pl.DataFrame, max_files: int, venue: str | None = None, symbol: str | None = None, max_bytes: int | None = None
+    listing: pl.DataFrame,
+    max_files: int,
+    venue: str | None = None,
+    symbol: str | None = None,
+    max_bytes: int | None = None,
 ) -> list[BatchSpec]:
     """Deterministic batches: the same listing always yields the same batches in the same order.
 

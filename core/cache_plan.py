@@ -42,7 +42,12 @@ def affected(changed: Iterable[date], existing: Iterable[date]) -> Affected:
     days = sorted(set(changed))
     have = sorted(set(existing))
     present = set(have)
-    months = {date(d.year, d.month, 1) for day in days for d in (day - timedelta(days=1), day, day + timedelta(days=1)) if d == day or d in present}
+    months = {
+        date(d.year, d.month, 1)
+        for day in days
+        for d in (day - timedelta(days=1), day, day + timedelta(days=1))
+        if d == day or d in present
+    }
     following = []
     for day in days:
         after = bisect.bisect_right(have, day)
@@ -63,7 +68,9 @@ def _by_day(frame: pl.DataFrame, days: Iterable[date]) -> dict[date, pl.DataFram
     wanted = set(days)
     if not wanted or frame.height == 0:
         return {}
-    parts = frame.with_columns(pl.col("ts").dt.date().alias("_period")).partition_by("_period", as_dict=True, include_key=False)
+    parts = frame.with_columns(pl.col("ts").dt.date().alias("_period")).partition_by(
+        "_period", as_dict=True, include_key=False
+    )
     return {key[0]: part for key, part in parts.items() if key[0] in wanted}
 
 
@@ -71,7 +78,9 @@ def _by_month(frame: pl.DataFrame, months: Iterable[date]) -> dict[date, pl.Data
     wanted = set(months)
     if not wanted or frame.height == 0:
         return {}
-    parts = frame.with_columns(pl.col("ts").dt.truncate("1mo").dt.date().alias("_period")).partition_by("_period", as_dict=True, include_key=False)
+    parts = frame.with_columns(pl.col("ts").dt.truncate("1mo").dt.date().alias("_period")).partition_by(
+        "_period", as_dict=True, include_key=False
+    )
     return {key[0]: part for key, part in parts.items() if key[0] in wanted}
 
 
@@ -87,8 +96,13 @@ def build_outputs(bars: pl.DataFrame, what: Affected, session: str, now: datetim
     for timeframe in ("5m", "15m", "1h", "4h", "1d"):
         if what.months:
             resampled = resample(bars, timeframe, session, now)
-            outputs += [Output(f"bars_{timeframe}", first, part.select(strip)) for first, part in _by_month(resampled, what.months).items()]
+            outputs += [
+                Output(f"bars_{timeframe}", first, part.select(strip))
+                for first, part in _by_month(resampled, what.months).items()
+            ]
     if what.feature_days:
         features = compute_features(bars)
-        outputs += [Output("features_1m", day, part.select(strip)) for day, part in _by_day(features, what.feature_days).items()]
+        outputs += [
+            Output("features_1m", day, part.select(strip)) for day, part in _by_day(features, what.feature_days).items()
+        ]
     return sorted((o for o in outputs if o.frame.height), key=lambda o: (o.dataset, o.period))

@@ -21,7 +21,9 @@ def _one_symbol(bars: pl.DataFrame) -> pl.DataFrame:
     delta = close - prev_close
     gain = pl.when(delta > 0).then(delta).otherwise(0.0)
     loss = pl.when(delta < 0).then(-delta).otherwise(0.0)
-    true_range = pl.max_horizontal(pl.col("high") - pl.col("low"), (pl.col("high") - prev_close).abs(), (pl.col("low") - prev_close).abs())
+    true_range = pl.max_horizontal(
+        pl.col("high") - pl.col("low"), (pl.col("high") - prev_close).abs(), (pl.col("low") - prev_close).abs()
+    )
     return (
         bars.with_columns(
             (close / prev_close - 1).alias("ret"),
@@ -35,8 +37,10 @@ def _one_symbol(bars: pl.DataFrame) -> pl.DataFrame:
             close.rolling_std(60).alias("_std_60"),
         )
         .with_columns(
-            pl.when(pl.col("_avg_loss") == 0).then(pl.when(pl.col("_avg_gain") == 0).then(50.0).otherwise(100.0))
-            .otherwise(100 - 100 / (1 + pl.col("_avg_gain") / pl.col("_avg_loss"))).alias("rsi_14"),
+            pl.when(pl.col("_avg_loss") == 0)
+            .then(pl.when(pl.col("_avg_gain") == 0).then(50.0).otherwise(100.0))
+            .otherwise(100 - 100 / (1 + pl.col("_avg_gain") / pl.col("_avg_loss")))
+            .alias("rsi_14"),
             (pl.col("log_ret") ** 2).rolling_sum(60).sqrt().alias("rv_60"),
             pl.when(pl.col("_std_60") > 0).then((close - pl.col("_mean_60")) / pl.col("_std_60")).alias("zscore_60"),
         )
@@ -54,7 +58,9 @@ def time_ordered(bars: pl.DataFrame) -> bool:
 
 
 def _run_starts(bars: pl.DataFrame) -> list[int]:
-    new_symbol = (pl.col("venue") != pl.col("venue").shift(1)).fill_null(True) | (pl.col("symbol") != pl.col("symbol").shift(1)).fill_null(True)
+    new_symbol = (pl.col("venue") != pl.col("venue").shift(1)).fill_null(True) | (
+        pl.col("symbol") != pl.col("symbol").shift(1)
+    ).fill_null(True)
     return bars.select(pl.arg_where(new_symbol)).to_series().to_list()
 
 

@@ -46,8 +46,15 @@ def parse_epoch_map(name: str) -> tuple[str, str] | None:
 
 def _bar_struct(ts_col: str) -> pl.Expr:
     return pl.struct(
-        pl.col("venue"), pl.col("symbol"), pl.col(ts_col).dt.strftime(_TS_FORMAT).alias("ts"),
-        "open", "high", "low", "close", "volume", *(["minutes"] if ts_col == "bucket" else ["trades", "version"]),
+        pl.col("venue"),
+        pl.col("symbol"),
+        pl.col(ts_col).dt.strftime(_TS_FORMAT).alias("ts"),
+        "open",
+        "high",
+        "low",
+        "close",
+        "volume",
+        *(["minutes"] if ts_col == "bucket" else ["trades", "version"]),
     )
 
 
@@ -62,10 +69,13 @@ def latest_values(latest: pl.DataFrame) -> pl.DataFrame:
 def recent_values(bars: pl.DataFrame) -> pl.DataFrame:
     """(key, value) per symbol: a JSON list of bars oldest first, from resampled rows (… bucket, minutes)."""
     encoded = bars.sort("venue", "symbol", "bucket").select(
-        pl.concat_str("venue", pl.lit(":"), "symbol").alias("key"), _bar_struct("bucket").struct.json_encode().alias("bar")
+        pl.concat_str("venue", pl.lit(":"), "symbol").alias("key"),
+        _bar_struct("bucket").struct.json_encode().alias("bar"),
     )
-    return encoded.group_by("key", maintain_order=True).agg(pl.col("bar").str.join(",")).select(
-        "key", pl.format("[{}]", pl.col("bar")).alias("value")
+    return (
+        encoded.group_by("key", maintain_order=True)
+        .agg(pl.col("bar").str.join(","))
+        .select("key", pl.format("[{}]", pl.col("bar")).alias("value"))
     )
 
 
@@ -76,5 +86,7 @@ def feature_values(latest: pl.DataFrame) -> pl.DataFrame:
     features = [c for c in latest.columns if c not in ("venue", "symbol", "ts")]
     return latest.select(
         pl.concat_str("venue", pl.lit(":"), "symbol").alias("key"),
-        pl.struct(pl.col("venue"), pl.col("symbol"), pl.col("ts").dt.strftime(_TS_FORMAT).alias("ts"), *features).struct.json_encode().alias("value"),
+        pl.struct(pl.col("venue"), pl.col("symbol"), pl.col("ts").dt.strftime(_TS_FORMAT).alias("ts"), *features)
+        .struct.json_encode()
+        .alias("value"),
     ).sort("key")

@@ -22,7 +22,12 @@ def to_candidates(raw: pl.DataFrame, identity: Identity) -> pl.DataFrame:
     return raw.select(
         pl.lit(identity.venue, pl.String).alias("venue"),
         pl.lit(identity.symbol, pl.String).alias("symbol"),
-        "ts", "open", "high", "low", "close", "volume",
+        "ts",
+        "open",
+        "high",
+        "low",
+        "close",
+        "volume",
         pl.col("trades").fill_null(0).clip(0, 2**32 - 1).cast(pl.UInt32).alias("trades"),
         pl.col("quote_volume").fill_null(float("nan")).alias("quote_volume"),
         pl.lit(identity.source_id, pl.UInt64).alias("source_id"),

@@ -6,7 +6,13 @@ from datetime import UTC, datetime, time, timedelta
 
 import polars as pl
 
-PARTS_SCHEMA = {"table": pl.String(), "partition": pl.String(), "active_parts": pl.UInt64(), "rows": pl.UInt64(), "last_modified": pl.Datetime("us", "UTC")}
+PARTS_SCHEMA = {
+    "table": pl.String(),
+    "partition": pl.String(),
+    "active_parts": pl.UInt64(),
+    "rows": pl.UInt64(),
+    "last_modified": pl.Datetime("us", "UTC"),
+}
 LAST_SCHEMA = {"table": pl.String(), "partition": pl.String(), "optimized_at": pl.Datetime("us", "UTC")}
 
 
@@ -18,7 +24,8 @@ def plan_partitions(parts: pl.DataFrame, last_optimized: pl.DataFrame) -> pl.Dat
     """
     joined = parts.join(last_optimized, on=["table", "partition"], how="left")
     due = joined.filter(
-        (pl.col("active_parts") > 1) & (pl.col("optimized_at").is_null() | (pl.col("last_modified") > pl.col("optimized_at")))
+        (pl.col("active_parts") > 1)
+        & (pl.col("optimized_at").is_null() | (pl.col("last_modified") > pl.col("optimized_at")))
     )
     return due.sort("table", "partition").select("table", "partition", "active_parts", "rows")
 

@@ -9,8 +9,8 @@ import polars as pl
 from core.errors import ConfigError, UnreadableFileError
 from core.fingerprint import source_id
 from core.formats import SourceFile, binance, read_source
-from core.formats.registry import detect_format
 from core.formats.naming import identify
+from core.formats.registry import detect_format
 from core.identifiers import check_symbol, check_venue
 
 
@@ -61,7 +61,9 @@ def parse_file(ref: FileRef, source: SourceFile, sha256: str, options: ReadOptio
     parsed = ParsedFile(ref=ref, sha256=sha256, source_id=source_id(ref.path, sha256))
     try:
         _identify(ref, options, parsed)
-        parsed.format, parsed.raw = read_source(source, options.format, columns=options.columns, timezone=options.timezone)
+        parsed.format, parsed.raw = read_source(
+            source, options.format, columns=options.columns, timezone=options.timezone
+        )
     except (UnreadableFileError, ConfigError) as exc:
         parsed.reason = str(exc)
         return parsed

@@ -37,9 +37,14 @@ def resample(bars: pl.DataFrame, timeframe: str, session: str, now: datetime) ->
         .filter(pl.col("bucket").is_not_null())
         .group_by("venue", "symbol", "bucket")
         .agg(
-            pl.col("open").first(), pl.col("high").max(), pl.col("low").min(), pl.col("close").last(),
+            pl.col("open").first(),
+            pl.col("high").max(),
+            pl.col("low").min(),
+            pl.col("close").last(),
             pl.col("volume").sum(),
-            pl.when(pl.col("volume").sum() > 0).then((typical * pl.col("volume")).sum() / pl.col("volume").sum()).alias("vwap"),
+            pl.when(pl.col("volume").sum() > 0)
+            .then((typical * pl.col("volume")).sum() / pl.col("volume").sum())
+            .alias("vwap"),
             pl.len().cast(pl.UInt32).alias("minutes"),
             pl.col("trades").sum().cast(pl.UInt64).alias("trades"),
         )

@@ -7,8 +7,13 @@ from dataclasses import asdict, dataclass
 import polars as pl
 
 OUTCOME_SCHEMA: dict[str, pl.DataType] = {
-    "path": pl.String(), "status": pl.String(), "rows_read": pl.UInt64(), "rows_loaded": pl.UInt64(),
-    "rows_quarantined": pl.UInt64(), "rows_duplicate": pl.UInt64(), "reasons": pl.String(),
+    "path": pl.String(),
+    "status": pl.String(),
+    "rows_read": pl.UInt64(),
+    "rows_loaded": pl.UInt64(),
+    "rows_quarantined": pl.UInt64(),
+    "rows_duplicate": pl.UInt64(),
+    "reasons": pl.String(),
 }
 
 
@@ -47,6 +52,7 @@ class IngestSummary:
 
 def summarize(outcomes: pl.DataFrame, files_seen: int, files_skipped: int) -> IngestSummary:
     """Aggregate per-file outcomes (``OUTCOME_SCHEMA``) of one run."""
+
     def count(status: str) -> int:
         return int(outcomes.filter(pl.col("status") == status).height)
 

@@ -18,7 +18,14 @@ import numpy as np
 import polars as pl
 from scipy.signal import lfilter
 
-CRYPTO = [("BTCUSDT", 60_000.0), ("ETHUSDT", 3_000.0), ("SOLUSDT", 150.0), ("BNBUSDT", 550.0), ("XRPUSDT", 0.6), ("ADAUSDT", 0.45)]
+CRYPTO = [
+    ("BTCUSDT", 60_000.0),
+    ("ETHUSDT", 3_000.0),
+    ("SOLUSDT", 150.0),
+    ("BNBUSDT", 550.0),
+    ("XRPUSDT", 0.6),
+    ("ADAUSDT", 0.45),
+]
 FX = [("EURUSD", 1.08), ("GBPUSD", 1.27), ("USDJPY", 151.0)]
 CRYPTO_VENUE = "binance"
 FX_VENUE = "dukascopy"
@@ -70,7 +77,9 @@ def universe(spec: SampleSpec) -> list[tuple[str, str, float]]:
     n_fx = min(len(FX), round(spec.symbols * spec.fx_share))
     n_crypto = spec.symbols - n_fx
     crypto = [(CRYPTO_VENUE, s, p) for s, p in CRYPTO[:n_crypto]]
-    crypto += [(CRYPTO_VENUE, f"SYN{i:03d}USDT", 10.0 + i) for i in range(len(CRYPTO), n_crypto)]  # beyond the named ones
+    crypto += [
+        (CRYPTO_VENUE, f"SYN{i:03d}USDT", 10.0 + i) for i in range(len(CRYPTO), n_crypto)
+    ]  # beyond the named ones
     return [(FX_VENUE, s, p) for s, p in FX[:n_fx]] + crypto
 
 
@@ -101,16 +110,18 @@ def _symbol_series(rng: np.random.Generator, n: int, price0: float, minute_of_da
 
 def _day_frame(symbol_data: dict[str, np.ndarray], ts_ms: np.ndarray, micros: bool) -> pl.DataFrame:
     scale = 1000 if micros else 1
-    frame = pl.DataFrame({
-        "open_time": ts_ms * scale,
-        **{k: symbol_data[k] for k in ("open", "high", "low", "close", "volume")},
-        "close_time": (ts_ms + 59_999) * scale + (999 if micros else 0),
-        "quote_volume": symbol_data["volume"] * symbol_data["close"],
-        "trades": symbol_data["trades"],
-        "taker_buy_base": symbol_data["volume"] * 0.5,
-        "taker_buy_quote": symbol_data["volume"] * symbol_data["close"] * 0.5,
-        "ignore": np.zeros(len(ts_ms), dtype=np.int64),
-    })
+    frame = pl.DataFrame(
+        {
+            "open_time": ts_ms * scale,
+            **{k: symbol_data[k] for k in ("open", "high", "low", "close", "volume")},
+            "close_time": (ts_ms + 59_999) * scale + (999 if micros else 0),
+            "quote_volume": symbol_data["volume"] * symbol_data["close"],
+            "trades": symbol_data["trades"],
+            "taker_buy_base": symbol_data["volume"] * 0.5,
+            "taker_buy_quote": symbol_data["volume"] * symbol_data["close"] * 0.5,
+            "ignore": np.zeros(len(ts_ms), dtype=np.int64),
+        }
+    )
     return frame
 
 
@@ -138,7 +149,9 @@ def generate(spec: SampleSpec, manifest: InjectionManifest | None = None) -> Ite
             if not keep.any():
                 continue
             day = spec.start + timedelta(days=d)
-            frame = _day_frame({k: v[day_slice][keep] for k, v in data.items()}, all_ts[day_slice][keep], micros=day.year >= 2025)
+            frame = _day_frame(
+                {k: v[day_slice][keep] for k, v in data.items()}, all_ts[day_slice][keep], micros=day.year >= 2025
+            )
             files.append((f"venue={venue}/{symbol}-1m-{day.isoformat()}.csv", frame))
     injections = _plan_injections(rng, files) if spec.inject else {}
     for index, (relative, frame) in enumerate(files):
@@ -153,7 +166,12 @@ def _plan_injections(rng: np.random.Generator, files: list[tuple[str, pl.DataFra
     if len(files) < 4:
         return {}
     order = rng.permutation(len(files))
-    plan = {int(order[0]): _inject_bad_rows, int(order[1]): _inject_duplicates, int(order[2]): _inject_truncation, int(order[3]): _inject_wrong_columns}
+    plan = {
+        int(order[0]): _inject_bad_rows,
+        int(order[1]): _inject_duplicates,
+        int(order[2]): _inject_truncation,
+        int(order[3]): _inject_wrong_columns,
+    }
     # Warnings for the validate flow: the rows load, the anomalies show up in the data-quality report.
     for index, inject in zip(order[4:], (_inject_stale_run, _inject_spike, _inject_gap), strict=False):
         plan[int(index)] = inject
@@ -180,9 +198,20 @@ def _inject_duplicates(relative: str, frame: pl.DataFrame, manifest: InjectionMa
     n = frame.height
     exact = frame.slice(n // 3, 1)
     conflict = frame.slice((2 * n) // 3, 1).with_columns(close=pl.col("close") * 1.001, high=pl.col("high") * 1.002)
-    out = pl.concat([frame.slice(0, n // 3 + 1), exact, frame.slice(n // 3 + 1, (2 * n) // 3 - n // 3 - 1), frame.slice((2 * n) // 3, 1), conflict, frame.slice((2 * n) // 3 + 1)])
+    out = pl.concat(
+        [
+            frame.slice(0, n // 3 + 1),
+            exact,
+            frame.slice(n // 3 + 1, (2 * n) // 3 - n // 3 - 1),
+            frame.slice((2 * n) // 3, 1),
+            conflict,
+            frame.slice((2 * n) // 3 + 1),
+        ]
+    )
     manifest.injected.append({"kind": "duplicate_exact", "file": relative, "line": n // 3 + 2})
-    manifest.injected.append({"kind": "duplicate_ts_conflict", "file": relative, "lines": [(2 * n) // 3 + 2, (2 * n) // 3 + 3]})
+    manifest.injected.append(
+        {"kind": "duplicate_ts_conflict", "file": relative, "lines": [(2 * n) // 3 + 2, (2 * n) // 3 + 3]}
+    )
     manifest.expected_rows_duplicate += 1
     manifest.expected_rows_quarantined += 2  # both conflicting rows: nobody can tell which is right
     manifest.expected_files_partial += 1
@@ -213,9 +242,14 @@ def _inject_stale_run(relative: str, frame: pl.DataFrame, manifest: InjectionMan
     run = (idx >= start) & (idx < start + 40)
     out = frame.with_columns(
         *(pl.when(run).then(pl.lit(flat)).otherwise(pl.col(c)).alias(c) for c in ("open", "high", "low", "close")),
-        *(pl.when(run).then(0).otherwise(pl.col(c)).alias(c) for c in ("volume", "quote_volume", "trades", "taker_buy_base", "taker_buy_quote")),
+        *(
+            pl.when(run).then(0).otherwise(pl.col(c)).alias(c)
+            for c in ("volume", "quote_volume", "trades", "taker_buy_base", "taker_buy_quote")
+        ),
     )
-    manifest.injected.append({"kind": "stale_run", "file": relative, "line": start + 1, "ts": _ts_text(frame, start), "bars": 40})
+    manifest.injected.append(
+        {"kind": "stale_run", "file": relative, "line": start + 1, "ts": _ts_text(frame, start), "bars": 40}
+    )
     return _csv(out), out.height
 
 

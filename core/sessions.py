@@ -18,9 +18,19 @@ EQUITY = "equity"
 NEW_YORK = "America/New_York"
 
 DEFAULT_VENUE_SESSIONS: dict[str, str] = {
-    "binance": CRYPTO, "bybit": CRYPTO, "coinbase": CRYPTO, "kraken": CRYPTO, "okx": CRYPTO,
-    "dukascopy": FX, "histdata": FX, "oanda": FX, "fxcm": FX,
-    "nyse": EQUITY, "nasdaq": EQUITY, "cboe": EQUITY, "arca": EQUITY,
+    "binance": CRYPTO,
+    "bybit": CRYPTO,
+    "coinbase": CRYPTO,
+    "kraken": CRYPTO,
+    "okx": CRYPTO,
+    "dukascopy": FX,
+    "histdata": FX,
+    "oanda": FX,
+    "fxcm": FX,
+    "nyse": EQUITY,
+    "nasdaq": EQUITY,
+    "cboe": EQUITY,
+    "arca": EQUITY,
 }
 
 
@@ -37,7 +47,9 @@ def session_open(ts: pl.Expr, session: str) -> pl.Expr:
     if session == FX:
         shifted = local.dt.replace_time_zone(None) - pl.duration(hours=17)
         opened = shifted.dt.truncate("1d") + pl.duration(hours=17)
-        return opened.dt.replace_time_zone(NEW_YORK, ambiguous="earliest", non_existent="null").dt.convert_time_zone("UTC")
+        return opened.dt.replace_time_zone(NEW_YORK, ambiguous="earliest", non_existent="null").dt.convert_time_zone(
+            "UTC"
+        )
     if session == EQUITY:
         naive = local.dt.replace_time_zone(None)
         minutes = naive.dt.hour().cast(pl.Int32) * 60 + naive.dt.minute().cast(pl.Int32)

@@ -39,34 +39,58 @@ class Settings(BaseSettings):
     config_file: Path | None = Field(default=None, description="TOML file read besides env vars.")
 
     # warm tier
-    clickhouse_url: str | None = Field(default=None, description="http(s)://host:port of a server; unset = embedded chDB.")
+    clickhouse_url: str | None = Field(
+        default=None, description="http(s)://host:port of a server; unset = embedded chDB."
+    )
     clickhouse_user: str = "default"
     clickhouse_password: SecretStr = SecretStr("")
     clickhouse_database: str = "marketops"
     clickhouse_connect_timeout_s: float = 10.0
-    chdb_lock_timeout_s: float = Field(default=30.0, ge=0, description="How long a second process waits for the embedded warehouse.")
+    chdb_lock_timeout_s: float = Field(
+        default=30.0, ge=0, description="How long a second process waits for the embedded warehouse."
+    )
 
     clickhouse_cluster: str | None = Field(default=None, description="Run OPTIMIZE/DDL ON CLUSTER this name.")
     clickhouse_backup_disk: str | None = Field(default=None, description="Server backup disk name for native BACKUP.")
     clickhouse_backup_path: Path | None = Field(default=None, description="That backup disk mounted on this machine.")
 
-    backup_driver: str = Field(default="native", pattern="^(native|clickhouse-backup)$", description="native BACKUP, or Altinity clickhouse-backup.")
+    backup_driver: str = Field(
+        default="native",
+        pattern="^(native|clickhouse-backup)$",
+        description="native BACKUP, or Altinity clickhouse-backup.",
+    )
     clickhouse_backup_bin: str = Field(default="clickhouse-backup", description="The clickhouse-backup binary.")
     clickhouse_backup_config: Path | None = Field(default=None, description="clickhouse-backup's config.yml.")
 
-    venue_sessions: dict[str, str] = Field(default_factory=dict, description="venue -> crypto | fx | equity, over the built-in table.")
-    venue_calendars: dict[str, str] = Field(default_factory=dict, description="equity venue -> exchange_calendars code, over the built-in table.")
+    venue_sessions: dict[str, str] = Field(
+        default_factory=dict, description="venue -> crypto | fx | equity, over the built-in table."
+    )
+    venue_calendars: dict[str, str] = Field(
+        default_factory=dict, description="equity venue -> exchange_calendars code, over the built-in table."
+    )
 
     # data quality (validate flow)
-    dq_pass_rate_threshold: float = Field(default=0.999, ge=0, le=1, description="Files/rows pass rate below it is a breach.")
-    dq_thresholds: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Check thresholds by session kind or venue.")
-    known_events_files: Annotated[list[Path], NoDecode] = Field(default_factory=list, description="Allowlist files read besides the bundled one.")
+    dq_pass_rate_threshold: float = Field(
+        default=0.999, ge=0, le=1, description="Files/rows pass rate below it is a breach."
+    )
+    dq_thresholds: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Check thresholds by session kind or venue."
+    )
+    known_events_files: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list, description="Allowlist files read besides the bundled one."
+    )
     validate_batch_symbols: int = Field(default=200, ge=1, description="Symbols per validate task.")
-    validate_ge_max_rows: int = Field(default=2_000_000, ge=0, description="Rows of the run's batch the Great Expectations suite sees (0 = off).")
+    validate_ge_max_rows: int = Field(
+        default=2_000_000, ge=0, description="Rows of the run's batch the Great Expectations suite sees (0 = off)."
+    )
 
     # maintenance
-    optimize_cutoff_utc: str | None = Field(default=None, pattern=r"^\d{2}:\d{2}$", description="HH:MM UTC after which optimize stops starting partitions.")
-    optimize_merge_wait_s: float = Field(default=600.0, ge=0, description="How long to wait for running merges of a partition.")
+    optimize_cutoff_utc: str | None = Field(
+        default=None, pattern=r"^\d{2}:\d{2}$", description="HH:MM UTC after which optimize stops starting partitions."
+    )
+    optimize_merge_wait_s: float = Field(
+        default=600.0, ge=0, description="How long to wait for running merges of a partition."
+    )
     backup_full_every_h: float = Field(default=24.0, gt=0)
     backup_keep_days: float = Field(default=7.0, gt=0)
     backup_min_chains: int = Field(default=1, ge=1)
@@ -77,28 +101,52 @@ class Settings(BaseSettings):
     hazelcast_cluster: str = "dev"
     hazelcast_username: str | None = None
     hazelcast_password: SecretStr | None = None
-    hazelcast_connect_timeout_s: float = Field(default=20.0, gt=0, description="Bounded: the client's default waits forever.")
+    hazelcast_connect_timeout_s: float = Field(
+        default=20.0, gt=0, description="Bounded: the client's default waits forever."
+    )
     hot_put_chunk: int = Field(default=1000, ge=1, description="Entries per put_all call.")
     hot_recent_bars: int = Field(default=100, ge=1, description="Bars kept per symbol and timeframe in the hot tier.")
-    hot_timeframes: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["1m", "5m", "15m", "1h", "4h", "1d"])
-    hot_verify_sample: int = Field(default=200, ge=0, description="Values read back and compared per map after a warmup.")
+    hot_timeframes: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["1m", "5m", "15m", "1h", "4h", "1d"]
+    )
+    hot_verify_sample: int = Field(
+        default=200, ge=0, description="Values read back and compared per map after a warmup."
+    )
 
     # ingest
-    landing_paths: Annotated[list[Path], NoDecode] = Field(default_factory=list, description="Default paths the ingest flow scans.")
+    landing_paths: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list, description="Default paths the ingest flow scans."
+    )
     ingest_batch_max_files: int = Field(default=1024, ge=1, description="Cap on files per batch task.")
-    ingest_batch_max_bytes: int = Field(default=256 * 2**20, ge=1, description="Cap on raw bytes per batch task (memory bound).")
+    ingest_batch_max_bytes: int = Field(
+        default=256 * 2**20, ge=1, description="Cap on raw bytes per batch task (memory bound)."
+    )
     ingest_workers: int = Field(default=2, ge=1, description="Batch tasks running at once inside one flow run.")
-    file_error_ratio_threshold: float = Field(default=0.05, ge=0, le=1, description="Above it a file is quarantined whole.")
+    file_error_ratio_threshold: float = Field(
+        default=0.05, ge=0, le=1, description="Above it a file is quarantined whole."
+    )
     generic_timezone: str = Field(default="UTC", description="Zone of naive timestamps in generic CSV/Parquet files.")
-    generic_columns: dict[str, str] = Field(default_factory=dict, description="Canonical name -> source column, for generic files.")
+    generic_columns: dict[str, str] = Field(
+        default_factory=dict, description="Canonical name -> source column, for generic files."
+    )
 
     # alerts (the local alert log is always written)
-    alert_webhook_urls: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Generic JSON webhooks.")
-    alert_slack_webhook_urls: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Slack incoming webhooks.")
-    alert_apprise_urls: Annotated[list[str], NoDecode] = Field(default_factory=list, description="apprise notification URLs.")
-    alert_fold_window_s: float = Field(default=3600.0, ge=0, description="Repeats of one alert within it are folded into one.")
+    alert_webhook_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Generic JSON webhooks."
+    )
+    alert_slack_webhook_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Slack incoming webhooks."
+    )
+    alert_apprise_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="apprise notification URLs."
+    )
+    alert_fold_window_s: float = Field(
+        default=3600.0, ge=0, description="Repeats of one alert within it are folded into one."
+    )
     alert_timeout_s: float = Field(default=10.0, gt=0)
-    stale_after_minutes: float | None = Field(default=None, gt=0, description="Alert when a symbol's newest bar is older (off when unset).")
+    stale_after_minutes: float | None = Field(
+        default=None, gt=0, description="Alert when a symbol's newest bar is older (off when unset)."
+    )
 
     # retries of transient storage faults
     retries: int = Field(default=3, ge=0)
@@ -110,7 +158,16 @@ class Settings(BaseSettings):
         check_overrides(value)
         return value
 
-    @field_validator("known_events_files", "hazelcast_members", "landing_paths", "hot_timeframes", "alert_webhook_urls", "alert_slack_webhook_urls", "alert_apprise_urls", mode="before")
+    @field_validator(
+        "known_events_files",
+        "hazelcast_members",
+        "landing_paths",
+        "hot_timeframes",
+        "alert_webhook_urls",
+        "alert_slack_webhook_urls",
+        "alert_apprise_urls",
+        mode="before",
+    )
     @classmethod
     def _split_csv(cls, value: Any) -> Any:
         # env vars carry lists as "a,b" or a JSON list; accept both.

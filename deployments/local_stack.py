@@ -93,19 +93,30 @@ def stack_env(settings: Settings, api_url: str) -> dict[str, str]:
 
 def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     log.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(log, "ab")  # noqa: SIM115 - the child owns it from here
+    handle = open(log, "ab")
     # a session of its own, so `down` can stop the whole process group and nothing else
-    return subprocess.Popen(args, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True, cwd=PROJECT_ROOT)
+    return subprocess.Popen(
+        args, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True, cwd=PROJECT_ROOT
+    )
 
 
 def _prefect(args: list[str], env: dict[str, str], what: str, timeout_s: float = 300) -> str:
-    done = subprocess.run([sys.executable, "-m", "prefect", *args], env=env, capture_output=True, text=True, timeout=timeout_s, cwd=PROJECT_ROOT)
+    done = subprocess.run(
+        [sys.executable, "-m", "prefect", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        cwd=PROJECT_ROOT,
+    )
     if done.returncode != 0:
         raise StackError(f"{what} failed: {(done.stderr or done.stdout).strip()[-1500:]}")
     return done.stdout
 
 
-def up(settings: Settings, port: int, progress: Callable[[str], None] = lambda _: None, startup_timeout_s: float = 180) -> StackInfo:
+def up(
+    settings: Settings, port: int, progress: Callable[[str], None] = lambda _: None, startup_timeout_s: float = 180
+) -> StackInfo:
     """Start (or find) the stack; idempotent."""
     current = running_stack(settings)
     if current is not None:
@@ -118,7 +129,11 @@ def up(settings: Settings, port: int, progress: Callable[[str], None] = lambda _
     settings.prefect_home.mkdir(parents=True, exist_ok=True)
     logs = settings.home_dir / "logs"
     progress(f"starting the Prefect server on 127.0.0.1:{port}")
-    server = _spawn([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)], env, logs / "prefect-server.log")
+    server = _spawn(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env,
+        logs / "prefect-server.log",
+    )
     deadline = time.monotonic() + startup_timeout_s
     while not healthy(api_url):
         if server.poll() is not None or time.monotonic() > deadline:
@@ -135,13 +150,24 @@ def up(settings: Settings, port: int, progress: Callable[[str], None] = lambda _
         progress("deploying everything in prefect.yaml")
         _prefect(["--no-prompt", "deploy", "--all"], env, "prefect deploy --all")
         progress("starting a worker")
-        worker = _spawn([sys.executable, "-m", "prefect", "worker", "start", "--pool", WORK_POOL, "--type", "process"], env, logs / "prefect-worker.log")
+        worker = _spawn(
+            [sys.executable, "-m", "prefect", "worker", "start", "--pool", WORK_POOL, "--type", "process"],
+            env,
+            logs / "prefect-worker.log",
+        )
     except BaseException:
         _stop_group(server.pid)
         if worker is not None:
             _stop_group(worker.pid)
         raise
-    info = StackInfo(api_url=api_url, ui_url=f"http://127.0.0.1:{port}", port=port, server_pid=server.pid, worker_pid=worker.pid, started_at=time.time())
+    info = StackInfo(
+        api_url=api_url,
+        ui_url=f"http://127.0.0.1:{port}",
+        port=port,
+        server_pid=server.pid,
+        worker_pid=worker.pid,
+        started_at=time.time(),
+    )
     stack_file(settings).write_text(json.dumps(asdict(info)))
     return info
 
@@ -190,6 +216,8 @@ def last_runs(api_url: str) -> dict[str, dict[str, object]]:
         last = runs[0] if runs else None
         result[deployment["name"]] = {
             "schedules": [s.get("schedule", {}).get("cron") for s in deployment.get("schedules", [])],
-            "last_run": None if last is None else {"state": last["state_type"], "start_time": last.get("start_time"), "name": last["name"]},
+            "last_run": None
+            if last is None
+            else {"state": last["state_type"], "start_time": last.get("start_time"), "name": last["name"]},
         }
     return result

@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
+from core.alerts import RESTORE_DRILL_FAILED
 from core.errors import MarketopsError
 from core.settings import load_settings
-from core.alerts import RESTORE_DRILL_FAILED
 from flows.guards import warehouse_maintenance
-from tasks.retry import with_retry_policy
 from flows.hooks import alert_on_failure
 from tasks.maintenance import list_backups, prune_backups, sweep_backups, take_backup, verify_backup
+from tasks.retry import with_retry_policy
 from tasks.setup import ensure_schema
 
 
@@ -34,17 +34,45 @@ def backup(full: bool = False, verify: bool = True, prune: bool = True) -> dict[
         if swept:
             logger.warning("marked interrupted backups: %s", swept)
         snapshot = with_retry_policy(take_backup, settings)(settings, full, datetime.now(UTC))
-        logger.info("%s snapshot %s (base %s): %s bytes", snapshot["kind"], snapshot["name"], snapshot["base"], snapshot["size_bytes"])
-        drill = with_retry_policy(verify_backup, settings)(settings, snapshot["name"]) if verify else {"verified": None, "detail": "skipped"}
-        retention = with_retry_policy(prune_backups, settings)(settings, datetime.now(UTC), dry_run=False) if prune else {"keep": [], "delete": []}
-    summary = {"snapshot": snapshot, "drill": drill, "swept": swept, "deleted": retention["delete"], "kept": len(retention["keep"])}
+        logger.info(
+            "%s snapshot %s (base %s): %s bytes",
+            snapshot["kind"],
+            snapshot["name"],
+            snapshot["base"],
+            snapshot["size_bytes"],
+        )
+        drill = (
+            with_retry_policy(verify_backup, settings)(settings, snapshot["name"])
+            if verify
+            else {"verified": None, "detail": "skipped"}
+        )
+        retention = (
+            with_retry_policy(prune_backups, settings)(settings, datetime.now(UTC), dry_run=False)
+            if prune
+            else {"keep": [], "delete": []}
+        )
+    summary = {
+        "snapshot": snapshot,
+        "drill": drill,
+        "swept": swept,
+        "deleted": retention["delete"],
+        "kept": len(retention["keep"]),
+    }
     create_markdown_artifact(
         key="backup-summary",
-        markdown=(f"# Backup {snapshot['name']}\n\n- kind: {snapshot['kind']} (base: {snapshot['base']})\n- size: {snapshot['size_bytes']:,} bytes\n"
-                  f"- rows: {snapshot['rows']:,}\n- restore drill: {drill['detail']}\n- deleted by retention: {retention['delete'] or 'nothing'}\n"),
+        markdown=(
+            f"# Backup {snapshot['name']}\n\n- kind: {snapshot['kind']} (base: {snapshot['base']})\n- size: {snapshot['size_bytes']:,} bytes\n"
+            f"- rows: {snapshot['rows']:,}\n- restore drill: {drill['detail']}\n- deleted by retention: {retention['delete'] or 'nothing'}\n"
+        ),
     )
-    create_table_artifact(key="backup-catalog", table=with_retry_policy(list_backups, settings)(settings), description="Every snapshot and its state")
-    create_link_artifact(key="backup-location", link=snapshot["location"], link_text=f"{snapshot['name']} ({snapshot['kind']})")
+    create_table_artifact(
+        key="backup-catalog",
+        table=with_retry_policy(list_backups, settings)(settings),
+        description="Every snapshot and its state",
+    )
+    create_link_artifact(
+        key="backup-location", link=snapshot["location"], link_text=f"{snapshot['name']} ({snapshot['kind']})"
+    )
     if verify and not drill["verified"]:
         raise RestoreDrillFailed(f"backup {snapshot['name']} did not pass its restore drill: {drill['detail']}")
     return summary

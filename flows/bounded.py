@@ -16,7 +16,9 @@ from prefect.futures import PrefectFuture
 Item = TypeVar("Item")
 
 
-def run_bounded(items: Sequence[Item], submit: Callable[[Item], PrefectFuture], limit: int) -> Iterator[tuple[Item, Any, int]]:
+def run_bounded(
+    items: Sequence[Item], submit: Callable[[Item], PrefectFuture], limit: int
+) -> Iterator[tuple[Item, Any, int]]:
     """Yield ``(item, result or the exception it failed with, items done)`` in submission order."""
     queue = list(items)
     in_flight: deque[tuple[Item, PrefectFuture]] = deque()

@@ -21,7 +21,12 @@ class CacheBuildFailed(MarketopsError):
     """Some symbols could not be rebuilt; the watermark was not advanced, so the next run retries them."""
 
 
-@flow(name="caches", task_runner=ThreadPoolTaskRunner(max_workers=8), on_failure=[alert_on_failure], on_crashed=[alert_on_failure])
+@flow(
+    name="caches",
+    task_runner=ThreadPoolTaskRunner(max_workers=8),
+    on_failure=[alert_on_failure],
+    on_crashed=[alert_on_failure],
+)
 def caches(full: bool = False, since: date | None = None) -> dict[str, object]:
     """1m daily Parquet, 5m/15m/1h/4h/1d bars and features for the changed days (``full``: everything)."""
     logger = get_run_logger()
@@ -34,22 +39,41 @@ def caches(full: bool = False, since: date | None = None) -> dict[str, object]:
     build = with_retry_policy(build_symbol_caches, settings)
     rows: list[dict[str, object]] = []
     failed: list[str] = []
-    submit = lambda batch: build.submit(settings, batch["venue"], batch["symbol"], batch["days"], plan["watermark"], started)  # noqa: E731
+    submit = lambda batch: build.submit(
+        settings, batch["venue"], batch["symbol"], batch["days"], plan["watermark"], started
+    )
     for batch, result, done in run_bounded(batches, submit, settings.ingest_workers):
         if isinstance(result, BaseException):
             failed.append(f"{batch['venue']}:{batch['symbol']}: {result}")
         else:
             rows.extend(result)
-        logger.info("[%d/%d] %s:%s %s", done, len(batches), batch["venue"], batch["symbol"], "failed" if isinstance(result, BaseException) else f"{len(result)} files")
+        logger.info(
+            "[%d/%d] %s:%s %s",
+            done,
+            len(batches),
+            batch["venue"],
+            batch["symbol"],
+            "failed" if isinstance(result, BaseException) else f"{len(result)} files",
+        )
     if failed:  # keep the old watermark: the next run rebuilds these symbols' days
         raise CacheBuildFailed(f"{len(failed)} symbols failed: " + "; ".join(failed[:5]))
     published = with_retry_policy(publish_caches, settings)(settings, rows, plan["watermark"], started)
-    summary = {"symbols": len(batches), "days": sum(len(b["days"]) for b in batches), "files_written": len(rows),
-               "rows_written": sum(int(r["rows"]) for r in rows), "manifest_files": published["files"], "views": published["views"]}
+    summary = {
+        "symbols": len(batches),
+        "days": sum(len(b["days"]) for b in batches),
+        "files_written": len(rows),
+        "rows_written": sum(int(r["rows"]) for r in rows),
+        "manifest_files": published["files"],
+        "views": published["views"],
+    }
     logger.info("caches: %s", summary)
     by_dataset: dict[str, int] = {}
     for row in rows:
         by_dataset[str(row["dataset"])] = by_dataset.get(str(row["dataset"]), 0) + 1
-    create_table_artifact(key="caches-files", table=[{"dataset": k, "files written": v} for k, v in sorted(by_dataset.items())])
-    create_markdown_artifact(key="caches-summary", markdown="# Cache build\n\n" + "\n".join(f"- {k}: {v}" for k, v in summary.items()))
+    create_table_artifact(
+        key="caches-files", table=[{"dataset": k, "files written": v} for k, v in sorted(by_dataset.items())]
+    )
+    create_markdown_artifact(
+        key="caches-summary", markdown="# Cache build\n\n" + "\n".join(f"- {k}: {v}" for k, v in summary.items())
+    )
     return summary

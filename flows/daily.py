@@ -28,8 +28,10 @@ def daily(paths: list[str] | None = None) -> dict[str, object]:
     warmed = warmup(mode="force")
     create_markdown_artifact(
         key="daily-summary",
-        markdown=(f"# Daily run\n\n- ingest: {ingested}\n- validate: {validated['headline']} (report: {validated.get('report')})\n"
-                  f"- caches: {cached}\n- warmup: {warmed}\n"),
+        markdown=(
+            f"# Daily run\n\n- ingest: {ingested}\n- validate: {validated['headline']} (report: {validated.get('report')})\n"
+            f"- caches: {cached}\n- warmup: {warmed}\n"
+        ),
         description="Stages of the daily job",
     )
     return {"ingest": ingested, "validate": validated, "caches": cached, "warmup": warmed}

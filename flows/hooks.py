@@ -23,7 +23,7 @@ def _deployment_name() -> str | None:
 
     try:
         return deployment.name
-    except Exception:  # noqa: BLE001 - outside a deployment there is simply no name
+    except Exception:
         return None
 
 
@@ -32,13 +32,15 @@ def alert_on_failure(flow: Any, flow_run: Any, state: Any) -> None:
     crashed = state.is_crashed()
     try:
         error = state.result(raise_on_failure=False)
-    except Exception:  # noqa: BLE001 - the result may not be retrievable; the message still is
+    except Exception:
         error = None
     kind = getattr(error, "alert_kind", None) or (FLOW_CRASHED if crashed else FLOW_FAILED)
     alert = Alert(
         kind=kind,
         title=f"marketops {flow.name} {'crashed' if crashed else 'failed'}",
-        summary=(state.message or state.type.value).strip().splitlines()[0][:1000] if (state.message or "").strip() else state.type.value,
+        summary=(state.message or state.type.value).strip().splitlines()[0][:1000]
+        if (state.message or "").strip()
+        else state.type.value,
         flow=flow.name,
         deployment=_deployment_name(),
         flow_run_id=str(flow_run.id),

@@ -16,9 +16,9 @@ from core.run_summary import IngestSummary, summarize
 from core.settings import load_settings
 from flows.bounded import run_bounded
 from flows.hooks import alert_on_failure, run_link
-from tasks.retry import with_retry_policy
 from tasks.alerts import check_freshness
 from tasks.ingest import failed_outcomes, load_batch, outcomes_frame, plan_ingest
+from tasks.retry import with_retry_policy
 from tasks.runs import record_run
 from tasks.setup import ensure_schema
 
@@ -27,7 +27,12 @@ class IngestFailed(MarketopsError):
     """Some files could not be loaded (not quarantined: failed) and will be retried next run."""
 
 
-@flow(name="ingest", task_runner=ThreadPoolTaskRunner(max_workers=8), on_failure=[alert_on_failure], on_crashed=[alert_on_failure])
+@flow(
+    name="ingest",
+    task_runner=ThreadPoolTaskRunner(max_workers=8),
+    on_failure=[alert_on_failure],
+    on_crashed=[alert_on_failure],
+)
 def ingest(
     paths: list[str] | None = None,
     format: str | None = None,
@@ -42,13 +47,23 @@ def ingest(
     started = datetime.now(UTC)
     run_id = str(flow_run.id or "local")
     if not paths:
-        settings.default_landing_dir.mkdir(parents=True, exist_ok=True)  # an empty default landing is simply nothing to do
+        settings.default_landing_dir.mkdir(
+            parents=True, exist_ok=True
+        )  # an empty default landing is simply nothing to do
     scan = paths or [str(p) for p in settings.landing_dirs]
-    options = ReadOptions(format=format, venue=venue, symbol=symbol, timezone=timezone or settings.generic_timezone, columns=settings.generic_columns)
+    options = ReadOptions(
+        format=format,
+        venue=venue,
+        symbol=symbol,
+        timezone=timezone or settings.generic_timezone,
+        columns=settings.generic_columns,
+    )
 
     with_retry_policy(ensure_schema, settings)(settings)
     plan = with_retry_policy(plan_ingest, settings)(settings, scan, options, force)
-    logger.info("%d files seen, %d unchanged, %d batches to load", plan.files_seen, plan.files_skipped, len(plan.batches))
+    logger.info(
+        "%d files seen, %d unchanged, %d batches to load", plan.files_seen, plan.files_skipped, len(plan.batches)
+    )
 
     load_task = with_retry_policy(load_batch, settings)
     rows: list[dict[str, object]] = []
@@ -68,8 +83,16 @@ def ingest(
     stale = with_retry_policy(check_freshness, settings)(settings, "ingest", run_link(run_id) if flow_run.id else None)
     if stale:
         logger.warning("stale symbols: %s", ", ".join(stale))
-    with_retry_policy(record_run, settings)(settings, run_id, "ingest", "completed" if summary.ok else "failed", started, datetime.now(UTC),
-               {"paths": scan, "format": format, "venue": venue, "symbol": symbol, "force": force}, summary.as_dict())
+    with_retry_policy(record_run, settings)(
+        settings,
+        run_id,
+        "ingest",
+        "completed" if summary.ok else "failed",
+        started,
+        datetime.now(UTC),
+        {"paths": scan, "format": format, "venue": venue, "symbol": symbol, "force": force},
+        summary.as_dict(),
+    )
     if not summary.ok:
         raise IngestFailed(f"{summary.files_failed} files failed to load: {summary.headline()}")
     return summary.as_dict()
@@ -77,9 +100,18 @@ def ingest(
 
 def _publish(summary: IngestSummary, outcomes: pl.DataFrame) -> None:
     create_table_artifact(key="ingest-summary", table=[summary.as_dict()], description=summary.headline())
-    problems = outcomes.filter(pl.col("status").is_in(["quarantined", "partial", "failed"])).sort("rows_quarantined", descending=True).head(100)
+    problems = (
+        outcomes.filter(pl.col("status").is_in(["quarantined", "partial", "failed"]))
+        .sort("rows_quarantined", descending=True)
+        .head(100)
+    )
     lines = [f"# Ingest\n\n{summary.headline()}\n"]
     if problems.height:
         lines.append("| file | status | rows quarantined | reasons |\n|---|---|---|---|")
-        lines += [f"| `{r['path'].rsplit('/', 1)[-1]}` | {r['status']} | {r['rows_quarantined']} | {r['reasons'][:200]} |" for r in problems.iter_rows(named=True)]
-    create_markdown_artifact(key="ingest-report", markdown="\n".join(lines), description="Files quarantined or partly loaded, with reasons")
+        lines += [
+            f"| `{r['path'].rsplit('/', 1)[-1]}` | {r['status']} | {r['rows_quarantined']} | {r['reasons'][:200]} |"
+            for r in problems.iter_rows(named=True)
+        ]
+    create_markdown_artifact(
+        key="ingest-report", markdown="\n".join(lines), description="Files quarantined or partly loaded, with reasons"
+    )

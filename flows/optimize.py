@@ -11,9 +11,9 @@ from prefect.runtime import flow_run
 from core.optimize_plan import cutoff_deadline
 from core.settings import load_settings
 from flows.guards import warehouse_maintenance
-from tasks.retry import with_retry_policy
 from flows.hooks import alert_on_failure
 from tasks.maintenance import optimize_partitions, plan_optimize
+from tasks.retry import with_retry_policy
 from tasks.setup import ensure_schema
 
 
@@ -27,7 +27,12 @@ def optimize(cutoff_utc: str | None = None) -> dict[str, object]:
     with warehouse_maintenance(settings):  # never at the same time as a backup of this warehouse
         planned = with_retry_policy(plan_optimize, settings)(settings)
         logger.info("%d partitions to optimize", len(planned))
-        results = with_retry_policy(optimize_partitions, settings)(settings, planned, cutoff_deadline(started, cutoff_utc or settings.optimize_cutoff_utc), str(flow_run.id or "local"))
+        results = with_retry_policy(optimize_partitions, settings)(
+            settings,
+            planned,
+            cutoff_deadline(started, cutoff_utc or settings.optimize_cutoff_utc),
+            str(flow_run.id or "local"),
+        )
     done = [r for r in results if r["status"] == "done"]
     summary = {
         "partitions_planned": len(planned),
@@ -42,6 +47,12 @@ def optimize(cutoff_utc: str | None = None) -> dict[str, object]:
     }
     logger.info("optimize: %s", summary)
     if done:
-        create_table_artifact(key="optimize-partitions", table=[{k: str(v) for k, v in r.items()} for r in done], description="Partitions optimized")
-    create_markdown_artifact(key="optimize-summary", markdown="# Optimize\n\n" + "\n".join(f"- {k}: {v}" for k, v in summary.items()))
+        create_table_artifact(
+            key="optimize-partitions",
+            table=[{k: str(v) for k, v in r.items()} for r in done],
+            description="Partitions optimized",
+        )
+    create_markdown_artifact(
+        key="optimize-summary", markdown="# Optimize\n\n" + "\n".join(f"- {k}: {v}" for k, v in summary.items())
+    )
     return summary

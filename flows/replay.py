@@ -39,15 +39,27 @@ def replay(paths: list[str] | None = None, since: date | None = None, revalidate
     results = []
     for group in groups.values():
         opts = group[0]["options"]
-        results.append(ingest(paths=[f["path"] for f in group], format=opts.get("format"), venue=opts.get("venue"), symbol=opts.get("symbol"),
-                              timezone=opts.get("timezone"), force=True))
+        results.append(
+            ingest(
+                paths=[f["path"] for f in group],
+                format=opts.get("format"),
+                venue=opts.get("venue"),
+                symbol=opts.get("symbol"),
+                timezone=opts.get("timezone"),
+                force=True,
+            )
+        )
     validated = None
     days = replayed_days(settings, [f["source_id"] for f in todo]) if revalidate else None
     if days is not None:
         validated = validate(since=days[0], until=days[1])
-    summary = {"files_found": len(found), "files_replayed": len(todo), "files_missing": missing,
-               "rows_loaded": sum(int(r.get("rows_loaded", 0)) for r in results),
-               "rows_quarantined": sum(int(r.get("rows_quarantined", 0)) for r in results),
-               "validated": validated["headline"] if validated else None}
+    summary = {
+        "files_found": len(found),
+        "files_replayed": len(todo),
+        "files_missing": missing,
+        "rows_loaded": sum(int(r.get("rows_loaded", 0)) for r in results),
+        "rows_quarantined": sum(int(r.get("rows_quarantined", 0)) for r in results),
+        "validated": validated["headline"] if validated else None,
+    }
     logger.info("replayed %d of %d quarantined files (%d missing)", len(todo), len(found), len(missing))
     return summary

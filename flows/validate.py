@@ -37,7 +37,12 @@ def default_range(since: date | None, until: date | None, now: datetime) -> tupl
     return first, last
 
 
-@flow(name="validate", task_runner=ThreadPoolTaskRunner(max_workers=4), on_failure=[alert_on_failure], on_crashed=[alert_on_failure])
+@flow(
+    name="validate",
+    task_runner=ThreadPoolTaskRunner(max_workers=4),
+    on_failure=[alert_on_failure],
+    on_crashed=[alert_on_failure],
+)
 def validate(since: date | None = None, until: date | None = None, report: bool = True) -> dict[str, Any]:
     """Check UTC days ``since``..``until`` (default: yesterday): gaps, duplicates, spikes, stale runs; pass rates; report."""
     logger = get_run_logger()
@@ -58,7 +63,13 @@ def validate(since: date | None = None, until: date | None = None, report: bool 
             failed.append(f"{batch[0]['venue']}:{batch[0]['symbol']}..({len(batch)} symbols): {result}")
         else:
             counts.append(result)
-        logger.info("[%d/%d] batch of %d symbols %s", done, len(batches), len(batch), "failed" if isinstance(result, BaseException) else "checked")
+        logger.info(
+            "[%d/%d] batch of %d symbols %s",
+            done,
+            len(batches),
+            len(batch),
+            "failed" if isinstance(result, BaseException) else "checked",
+        )
     if failed:
         raise ValidationFailed(f"{len(failed)} batches failed: " + "; ".join(failed[:3]))
 
@@ -67,29 +78,61 @@ def validate(since: date | None = None, until: date | None = None, report: bool 
     written = with_retry_policy(write_dq_report, settings)(settings, rates, started) if report else None
     _publish(rates, written)
     if rates["breach"]:
-        notify(settings, Alert(kind=DQ_PASS_RATE, title="marketops data quality below threshold", summary=rates["headline"], flow="validate",
-                               flow_run_id=run_id, link=run_link(run_id) if flow_run.id else None, details={"report": (written or {}).get("path")}))
+        notify(
+            settings,
+            Alert(
+                kind=DQ_PASS_RATE,
+                title="marketops data quality below threshold",
+                summary=rates["headline"],
+                flow="validate",
+                flow_run_id=run_id,
+                link=run_link(run_id) if flow_run.id else None,
+                details={"report": (written or {}).get("path")},
+            ),
+        )
     summary = {**rates, "report": (written or {}).get("path")}
-    with_retry_policy(record_run, settings)(settings, run_id, "validate", "completed", started, datetime.now(UTC),
-                                            {"since": first.isoformat(), "until": last.isoformat()}, summary)
+    with_retry_policy(record_run, settings)(
+        settings,
+        run_id,
+        "validate",
+        "completed",
+        started,
+        datetime.now(UTC),
+        {"since": first.isoformat(), "until": last.isoformat()},
+        summary,
+    )
     return summary
 
 
 def _publish(rates: dict[str, Any], written: dict[str, Any] | None) -> None:
-    lines = [f"# Validate {rates['first']}..{rates['last']}\n", rates["headline"], "",
-             "| measure | checked | passed | pass rate |", "|---|---:|---:|---:|",
-             f"| files | {rates['files_checked']:,} | {rates['files_passed']:,} | {rates['pass_rate_files']:.3%} |",
-             f"| rows | {rates['rows_checked']:,} | {rates['rows_passed']:,} | {rates['pass_rate_rows']:.3%} |",
-             f"| symbol-days | {rates['symbol_days']:,} | {rates['symbol_days'] - rates['symbol_days_failed']:,} | {rates['pass_rate_symbol_days']:.3%} |"]
+    lines = [
+        f"# Validate {rates['first']}..{rates['last']}\n",
+        rates["headline"],
+        "",
+        "| measure | checked | passed | pass rate |",
+        "|---|---:|---:|---:|",
+        f"| files | {rates['files_checked']:,} | {rates['files_passed']:,} | {rates['pass_rate_files']:.3%} |",
+        f"| rows | {rates['rows_checked']:,} | {rates['rows_passed']:,} | {rates['pass_rate_rows']:.3%} |",
+        f"| symbol-days | {rates['symbol_days']:,} | {rates['symbol_days'] - rates['symbol_days_failed']:,} | {rates['pass_rate_symbol_days']:.3%} |",
+    ]
     if rates["breach"]:
         lines.append(f"\n**Below the {rates['threshold']:.2%} threshold.**")
     if written:
         lines.append(f"\nReport: `{written['path']}`")
     create_markdown_artifact(key="validate-summary", markdown="\n".join(lines), description=rates["headline"])
     table = [{"check": k, "unexplained": v, "known_events": 0} for k, v in rates["anomalies_by_check"].items()]
-    table += [{"check": f"known event {k}", "unexplained": 0, "known_events": v} for k, v in rates["known_events"].items()]
-    create_table_artifact(key="validate-anomalies-by-check", table=table or [{"check": "none", "unexplained": 0, "known_events": 0}],
-                          description="Anomalies of the range by check")
+    table += [
+        {"check": f"known event {k}", "unexplained": 0, "known_events": v} for k, v in rates["known_events"].items()
+    ]
+    create_table_artifact(
+        key="validate-anomalies-by-check",
+        table=table or [{"check": "none", "unexplained": 0, "known_events": 0}],
+        description="Anomalies of the range by check",
+    )
     if written:
-        create_link_artifact(key="validate-report", link=f"file://{written['path']}", link_text="Data-quality report (HTML)",
-                             description="Self-contained HTML report of this run")
+        create_link_artifact(
+            key="validate-report",
+            link=f"file://{written['path']}",
+            link_text="Data-quality report (HTML)",
+            description="Self-contained HTML report of this run",
+        )

@@ -29,7 +29,13 @@ def warmup(mode: str = "force", rebuild: bool = False) -> dict[str, object]:
     if mode == "check" or (mode == "auto" and not problems):
         return {"status": "checked", "problems": problems}
     result = with_retry_policy(rebuild_hot, settings)(settings, rebuild)
-    logger.info("warmup %s: epoch %s, %s keys, %s bytes", result["status"], result["epoch"], result["keys"], result["bytes"])
-    create_markdown_artifact(key="warmup-summary", markdown="# Warmup\n\n" + "\n".join(f"- {k}: {v}" for k, v in result.items())
-                             + (f"\n- problems found first: {problems}" if problems else ""))
+    logger.info(
+        "warmup %s: epoch %s, %s keys, %s bytes", result["status"], result["epoch"], result["keys"], result["bytes"]
+    )
+    create_markdown_artifact(
+        key="warmup-summary",
+        markdown="# Warmup\n\n"
+        + "\n".join(f"- {k}: {v}" for k, v in result.items())
+        + (f"\n- problems found first: {problems}" if problems else ""),
+    )
     return result | {"problems": problems}

@@ -16,7 +16,9 @@ from core.errors import MarketopsError
 from core.settings import Settings, load_settings
 from marketops.prefect_env import configure_prefect
 
-app = typer.Typer(help="marketops: keep the hot, warm and cold market-data tiers fed, correct and recoverable.", no_args_is_help=True)
+app = typer.Typer(
+    help="marketops: keep the hot, warm and cold market-data tiers fed, correct and recoverable.", no_args_is_help=True
+)
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
@@ -63,17 +65,23 @@ def init() -> None:
             version = schema_version(warehouse)
     except MarketopsError as exc:
         raise _fail(str(exc)) from exc
-    out.print(f"warm tier ({settings.warm_backend}) at schema version {version}; applied now: {[m.version for m in applied] or 'nothing'}")
+    out.print(
+        f"warm tier ({settings.warm_backend}) at schema version {version}; applied now: {[m.version for m in applied] or 'nothing'}"
+    )
     out.print(f"home: {settings.home_dir}")
 
 
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or directories to scan for raw 1m files.")],
-    format: Annotated[str | None, typer.Option("--format", help="binance | histdata | generic (default: detect).")] = None,
+    format: Annotated[
+        str | None, typer.Option("--format", help="binance | histdata | generic (default: detect).")
+    ] = None,
     venue: Annotated[str | None, typer.Option(help="Venue of every file (default: from path or format).")] = None,
     symbol: Annotated[str | None, typer.Option(help="Symbol of every file (default: from the file name).")] = None,
-    timezone: Annotated[str | None, typer.Option(help="Zone of naive timestamps in generic files (default: settings).")] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="Zone of naive timestamps in generic files (default: settings).")
+    ] = None,
 ) -> None:
     """Load new or changed raw files into the warm tier; bad files and rows are quarantined with reasons."""
     missing = [str(p) for p in paths if not p.exists()]
@@ -82,7 +90,14 @@ def ingest(
     _settings()
     from flows.ingest import ingest as ingest_flow
 
-    summary = _run_flow(ingest_flow, paths=[str(p.resolve()) for p in paths], format=format, venue=venue, symbol=symbol, timezone=timezone)
+    summary = _run_flow(
+        ingest_flow,
+        paths=[str(p.resolve()) for p in paths],
+        format=format,
+        venue=venue,
+        symbol=symbol,
+        timezone=timezone,
+    )
     _print_ingest(summary)
 
 
@@ -113,7 +128,9 @@ def demo(
     landing = settings.default_landing_dir  # where scheduled and UI-triggered runs look by default
     manifest = InjectionManifest()
     spec = SampleSpec(symbols=symbols, days=days, seed=seed)
-    with Progress(TextColumn("generating sample files"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
+    with Progress(
+        TextColumn("generating sample files"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as bar:
         job = bar.add_task("generate", total=symbols * days)
         for sample in generate(spec, manifest):
             write_file(landing, sample.relative_path, sample.data)
@@ -128,8 +145,10 @@ def demo(
     _print_ingest(result["ingest"])
     _print_validation(result["validate"])
     cached, warmed = result["caches"], result["warmup"]
-    out.print(f"[bold]caches:[/] {cached['files_written']} Parquet files ({cached['rows_written']:,} rows) under {settings.cold_dir}; "
-              f"DuckDB views in {settings.cold_dir / 'catalog.duckdb'}")
+    out.print(
+        f"[bold]caches:[/] {cached['files_written']} Parquet files ({cached['rows_written']:,} rows) under {settings.cold_dir}; "
+        f"DuckDB views in {settings.cold_dir / 'catalog.duckdb'}"
+    )
     out.print(f"[bold]warmup:[/] hot tier ({settings.hot_backend}) epoch {warmed['epoch']}, {warmed['keys']:,} keys")
     expected = manifest.as_dict()
     out.print(
@@ -160,7 +179,9 @@ def _print_validation(summary: dict[str, Any]) -> None:
 @app.command()
 def validate(
     since: Annotated[str | None, typer.Option(help="First UTC day to check, YYYY-MM-DD (default: yesterday).")] = None,
-    until: Annotated[str | None, typer.Option(help="Last UTC day to check, inclusive (default: yesterday, or --since).")] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Last UTC day to check, inclusive (default: yesterday, or --since).")
+    ] = None,
     report: Annotated[bool, typer.Option(help="Write the HTML data-quality report.")] = True,
     fail_on_breach: Annotated[bool, typer.Option(help="Exit 3 when a pass rate is below the threshold.")] = False,
 ) -> None:
@@ -181,8 +202,12 @@ app.add_typer(quarantine_app, name="quarantine")
 
 @quarantine_app.command("list")
 def quarantine_list(
-    reason: Annotated[str | None, typer.Option(help="Only files whose reasons mention this (a check name or words).")] = None,
-    since: Annotated[str | None, typer.Option(help="Only files ingested on or after this UTC day (YYYY-MM-DD).")] = None,
+    reason: Annotated[
+        str | None, typer.Option(help="Only files whose reasons mention this (a check name or words).")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only files ingested on or after this UTC day (YYYY-MM-DD).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON list on stdout.")] = False,
 ) -> None:
     """Files quarantined whole or in part, newest first, with their reasons."""
@@ -196,20 +221,28 @@ def quarantine_list(
             frame = quarantined_files(warehouse, reason=reason, since=day)
     except MarketopsError as exc:
         raise _fail(str(exc)) from exc
-    rows = frame.select("path", "status", "venue", "symbol", "rows_read", "rows_loaded", "rows_quarantined", "reasons", "ingested_at").to_dicts()
+    rows = frame.select(
+        "path", "status", "venue", "symbol", "rows_read", "rows_loaded", "rows_quarantined", "reasons", "ingested_at"
+    ).to_dicts()
     if as_json:
         sys.stdout.write(json.dumps(rows, default=str) + "\n")
         return
     for r in rows:
-        out.print(f"{r['status']:<11} {r['rows_quarantined']:>7,} of {r['rows_read']:>8,} rows  {r['path']}", highlight=False)
+        out.print(
+            f"{r['status']:<11} {r['rows_quarantined']:>7,} of {r['rows_read']:>8,} rows  {r['path']}", highlight=False
+        )
         out.print(f"            {r['reasons'][:300]}", highlight=False)
     console.print(f"{len(rows)} files in quarantine")
 
 
 @quarantine_app.command("replay")
 def quarantine_replay(
-    file: Annotated[list[Path] | None, typer.Option("--file", help="A file to load again, quarantined or not (repeatable).")] = None,
-    since: Annotated[str | None, typer.Option(help="Every file quarantined on or after this UTC day (YYYY-MM-DD).")] = None,
+    file: Annotated[
+        list[Path] | None, typer.Option("--file", help="A file to load again, quarantined or not (repeatable).")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Every file quarantined on or after this UTC day (YYYY-MM-DD).")
+    ] = None,
     revalidate: Annotated[bool, typer.Option(help="Validate the replayed days afterwards.")] = True,
 ) -> None:
     """Load quarantined files again (after a reader fix or an allowlist change); no row is loaded twice."""
@@ -220,11 +253,15 @@ def quarantine_replay(
     from flows.replay import replay
 
     summary = _run_flow(replay, paths=[str(p.resolve()) for p in file or []] or None, since=day, revalidate=revalidate)
-    out.print(f"[bold]replay:[/] {summary['files_replayed']} of {summary['files_found']} quarantined files loaded again — "
-              f"{summary['rows_loaded']:,} rows loaded, {summary['rows_quarantined']:,} still quarantined")
+    out.print(
+        f"[bold]replay:[/] {summary['files_replayed']} of {summary['files_found']} quarantined files loaded again — "
+        f"{summary['rows_loaded']:,} rows loaded, {summary['rows_quarantined']:,} still quarantined"
+    )
     if summary["files_found"] == 0:
-        out.print("  nothing matched; to apply an allowlist change to warnings (gaps, spikes, stale runs), "
-                  "run `marketops validate --since DAY --until DAY` for the event's days")
+        out.print(
+            "  nothing matched; to apply an allowlist change to warnings (gaps, spikes, stale runs), "
+            "run `marketops validate --since DAY --until DAY` for the event's days"
+        )
     if summary["files_missing"]:
         out.print(f"  source files gone (not replayed): {', '.join(summary['files_missing'])}")
     if summary["validated"]:
@@ -312,15 +349,19 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="One JSON object
 
 
 @app.command()
-def optimize(cutoff: Annotated[str | None, typer.Option(help="HH:MM UTC after which no new partition is started.")] = None) -> None:
+def optimize(
+    cutoff: Annotated[str | None, typer.Option(help="HH:MM UTC after which no new partition is started.")] = None,
+) -> None:
     """OPTIMIZE ... FINAL the partitions that changed since they were last optimized (a rerun is a cheap no-op)."""
     _settings()
     from flows.optimize import optimize as optimize_flow
 
     summary = _run_flow(optimize_flow, cutoff_utc=cutoff)
-    out.print(f"[bold]optimize:[/] {summary['partitions_optimized']} of {summary['partitions_planned']} partitions, parts "
-              f"{summary['parts_before']} -> {summary['parts_after']}, rows {summary['rows_before']:,} -> {summary['rows_after']:,} "
-              f"in {summary['seconds']} s ({summary['partitions_cut_off']} left for the cutoff)")
+    out.print(
+        f"[bold]optimize:[/] {summary['partitions_optimized']} of {summary['partitions_planned']} partitions, parts "
+        f"{summary['parts_before']} -> {summary['parts_after']}, rows {summary['rows_before']:,} -> {summary['rows_after']:,} "
+        f"in {summary['seconds']} s ({summary['partitions_cut_off']} left for the cutoff)"
+    )
 
 
 @app.command()
@@ -334,8 +375,10 @@ def backup(
 
     summary = _run_flow(backup_flow, full=full, verify=verify)
     snap, drill = summary["snapshot"], summary["drill"]
-    out.print(f"[bold]backup:[/] {snap['kind']} {snap['name']} (base {snap['base']}), {snap['size_bytes']:,} bytes, {snap['rows']:,} rows; "
-              f"drill: {drill['detail']}; deleted by retention: {', '.join(summary['deleted']) or 'nothing'}")
+    out.print(
+        f"[bold]backup:[/] {snap['kind']} {snap['name']} (base {snap['base']}), {snap['size_bytes']:,} bytes, {snap['rows']:,} rows; "
+        f"drill: {drill['detail']}; deleted by retention: {', '.join(summary['deleted']) or 'nothing'}"
+    )
 
 
 backups_app = typer.Typer(help="List, verify and prune backup snapshots.", no_args_is_help=True)
@@ -356,11 +399,16 @@ def backups_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
         sys.stdout.write(json.dumps(frame.to_dicts(), default=str) + "\n")
         return
     with pl.Config(tbl_rows=500, tbl_cols=12, fmt_str_lengths=60, tbl_width_chars=200):
-        out.print(str(frame.select("name", "kind", "base", "chain", "status", "size_bytes", "rows", "verified_at")), highlight=False)
+        out.print(
+            str(frame.select("name", "kind", "base", "chain", "status", "size_bytes", "rows", "verified_at")),
+            highlight=False,
+        )
 
 
 @backups_app.command("verify")
-def backups_verify(name: Annotated[str | None, typer.Argument(help="Snapshot to drill (default: the newest).")] = None) -> None:
+def backups_verify(
+    name: Annotated[str | None, typer.Argument(help="Snapshot to drill (default: the newest).")] = None,
+) -> None:
     """Restore a snapshot into a scratch database and compare it with its fingerprints."""
     from storage.backup_target import backup_target
     from storage.backups import backup_status, drill
@@ -381,7 +429,9 @@ def backups_verify(name: Annotated[str | None, typer.Argument(help="Snapshot to 
 
 
 @backups_app.command("prune")
-def backups_prune(dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be deleted.")] = False) -> None:
+def backups_prune(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be deleted.")] = False,
+) -> None:
     """Delete whole chains past retention and every broken snapshot."""
     from datetime import UTC, datetime
 
@@ -391,8 +441,15 @@ def backups_prune(dry_run: Annotated[bool, typer.Option("--dry-run", help="Only 
 
     settings = _settings()
     with open_warehouse(settings) as warehouse:
-        plan = prune(warehouse, backup_target(settings), datetime.now(UTC), settings.backup_keep_days, settings.backup_min_chains,
-                     settings.backup_max_chains, dry_run)
+        plan = prune(
+            warehouse,
+            backup_target(settings),
+            datetime.now(UTC),
+            settings.backup_keep_days,
+            settings.backup_min_chains,
+            settings.backup_max_chains,
+            dry_run,
+        )
     verb = "would delete" if dry_run else "deleted"
     out.print(f"{verb}: {', '.join(r.name for r in plan.delete) or 'nothing'}; keeping {len(plan.keep)} snapshots")
 
@@ -401,10 +458,14 @@ def backups_prune(dry_run: Annotated[bool, typer.Option("--dry-run", help="Only 
 def restore(
     name: Annotated[str, typer.Argument(help="Snapshot name (see `marketops backups list`).")],
     table: Annotated[list[str] | None, typer.Option("--table", help="Restore only this table (repeatable).")] = None,
-    partition: Annotated[list[str] | None, typer.Option("--partition", help="Restore only this partition id, e.g. 202406 (repeatable).")] = None,
+    partition: Annotated[
+        list[str] | None, typer.Option("--partition", help="Restore only this partition id, e.g. 202406 (repeatable).")
+    ] = None,
     into: Annotated[str | None, typer.Option(help="Target database (default: a new restore_<name>).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Restore into a target that already holds data.")] = False,
-    swap: Annotated[bool, typer.Option("--swap", help="Swap the restored tables into place atomically (EXCHANGE TABLES).")] = False,
+    swap: Annotated[
+        bool, typer.Option("--swap", help="Swap the restored tables into place atomically (EXCHANGE TABLES).")
+    ] = False,
 ) -> None:
     """Restore a snapshot into a shadow database, and optionally swap it into place."""
     from storage.backup_target import backup_target
@@ -417,8 +478,11 @@ def restore(
             result = restore_snapshot(warehouse, backup_target(settings), name, table, partition, into, force, swap)
     except MarketopsError as exc:
         raise _fail(str(exc)) from exc
-    out.print(f"restored {name} into {result['into']}: " + ", ".join(f"{t} {n:,} rows" for t, n in result["tables"].items())
-              + (" — swapped into place; the replaced data is in " + result["into"] if swap else ""))
+    out.print(
+        f"restored {name} into {result['into']}: "
+        + ", ".join(f"{t} {n:,} rows" for t, n in result["tables"].items())
+        + (" — swapped into place; the replaced data is in " + result["into"] if swap else "")
+    )
 
 
 def _cold_status(settings: Settings) -> dict[str, Any]:
@@ -427,8 +491,12 @@ def _cold_status(settings: Settings) -> dict[str, Any]:
 
     store = LocalColdStore.from_settings(settings)
     manifest = read_manifest(store)
-    return {"root": str(store.root), "files": manifest.height, "rows": int(manifest["rows"].sum() or 0) if manifest.height else 0,
-            "last_build": read_state(store).get("last_build")}
+    return {
+        "root": str(store.root),
+        "files": manifest.height,
+        "rows": int(manifest["rows"].sum() or 0) if manifest.height else 0,
+        "last_build": read_state(store).get("last_build"),
+    }
 
 
 def _hot_status(settings: Settings) -> dict[str, Any]:
@@ -440,11 +508,21 @@ def _hot_status(settings: Settings) -> dict[str, Any]:
         with open_hot_store(settings) as hot:
             epoch = current_epoch(hot)
             record = last_warmup(hot)
-            keys = {logical: hot.size(epoch_map(logical, epoch)) for logical in (record or {}).get("keys", {})} if epoch else {}
+            keys = (
+                {logical: hot.size(epoch_map(logical, epoch)) for logical in (record or {}).get("keys", {})}
+                if epoch
+                else {}
+            )
     except MarketopsError as exc:
         return {"backend": settings.hot_backend, "error": str(exc)}
-    return {"backend": settings.hot_backend, "epoch": epoch, "keys": sum(keys.values()), "maps": keys,
-            "last_warmup": (record or {}).get("at"), "last_check": (record or {}).get("checked_at")}
+    return {
+        "backend": settings.hot_backend,
+        "epoch": epoch,
+        "keys": sum(keys.values()),
+        "maps": keys,
+        "last_warmup": (record or {}).get("at"),
+        "last_check": (record or {}).get("checked_at"),
+    }
 
 
 def _orchestration_status(settings: Settings) -> dict[str, Any]:
@@ -470,7 +548,9 @@ def up(port: Annotated[int, typer.Option(help="Port of the Prefect server on 127
             info = stack_up(settings, port, progress=lambda step: spinner.update(step))
     except MarketopsError as exc:
         raise _fail(str(exc)) from exc
-    out.print(f"marketops stack is up: Prefect UI at {info.ui_url} (server pid {info.server_pid}, worker pid {info.worker_pid})")
+    out.print(
+        f"marketops stack is up: Prefect UI at {info.ui_url} (server pid {info.server_pid}, worker pid {info.worker_pid})"
+    )
 
 
 @app.command()
@@ -497,8 +577,10 @@ def caches_build(
     from flows.caches import caches as caches_flow
 
     summary = _run_flow(caches_flow, full=full, since=since_day)
-    out.print(f"[bold]caches:[/] {summary['symbols']} symbols, {summary['days']} changed days -> {summary['files_written']} files "
-              f"({summary['rows_written']:,} rows); views: {', '.join(summary['views'])}")
+    out.print(
+        f"[bold]caches:[/] {summary['symbols']} symbols, {summary['days']} changed days -> {summary['files_written']} files "
+        f"({summary['rows_written']:,} rows); views: {', '.join(summary['views'])}"
+    )
 
 
 @caches_app.command("verify")
@@ -520,7 +602,9 @@ def caches_verify() -> None:
 
 @app.command()
 def warmup(
-    check_only: Annotated[bool, typer.Option("--check-only", help="Only report whether the hot tier needs a rebuild (exit 1 if so).")] = False,
+    check_only: Annotated[
+        bool, typer.Option("--check-only", help="Only report whether the hot tier needs a rebuild (exit 1 if so).")
+    ] = False,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Write a new epoch even when nothing changed.")] = False,
 ) -> None:
     """Warm the hot tier from the warm tier as a new verified epoch (readers switch in one step)."""
@@ -534,8 +618,10 @@ def warmup(
         if problems:
             raise typer.Exit(1)
         return
-    out.print(f"[bold]warmup:[/] {result['status']} — epoch {result['epoch']}, {result['keys']:,} keys, {result['bytes']:,} bytes "
-              f"in {result['seconds']:.2f} s")
+    out.print(
+        f"[bold]warmup:[/] {result['status']} — epoch {result['epoch']}, {result['keys']:,} keys, {result['bytes']:,} bytes "
+        f"in {result['seconds']:.2f} s"
+    )
 
 
 hot_app = typer.Typer(help="Read the hot tier as a trading service would.", no_args_is_help=True)
@@ -544,7 +630,10 @@ app.add_typer(hot_app, name="hot")
 
 @hot_app.command("get")
 def hot_get(
-    map_name: Annotated[str, typer.Argument(metavar="MAP", help="Logical map, e.g. bars_latest_1m or bars_recent_5m (or marketops_status).")],
+    map_name: Annotated[
+        str,
+        typer.Argument(metavar="MAP", help="Logical map, e.g. bars_latest_1m or bars_recent_5m (or marketops_status)."),
+    ],
     key: Annotated[str, typer.Argument(help="Key, e.g. binance:BTCUSDT (or epoch / last_warmup in marketops_status).")],
 ) -> None:
     """Print one value from the live epoch (exit 1 when absent)."""

@@ -77,14 +77,23 @@ def deliver(settings: Settings, alert: Alert, now: datetime | None = None) -> di
     """Send ``alert`` to every configured channel once per fold window; always log it."""
     now = now or datetime.now(UTC)
     log = AlertLog(settings.alerts_log)
-    send = FoldState(settings.home_dir / "alerts-state.json").claim(alert.dedup_key(), now, timedelta(seconds=settings.alert_fold_window_s))
+    send = FoldState(settings.home_dir / "alerts-state.json").claim(
+        alert.dedup_key(), now, timedelta(seconds=settings.alert_fold_window_s)
+    )
     errors: list[str] = []
     sent: list[str] = []
     if send:
         for index, url in enumerate(settings.alert_webhook_urls):
-            _attempt(errors, sent, f"webhook#{index}", lambda u=url: _post(u, {"alert": alert.as_json()}, settings.alert_timeout_s))
+            _attempt(
+                errors,
+                sent,
+                f"webhook#{index}",
+                lambda u=url: _post(u, {"alert": alert.as_json()}, settings.alert_timeout_s),
+            )
         for index, url in enumerate(settings.alert_slack_webhook_urls):
-            _attempt(errors, sent, f"slack#{index}", lambda u=url: _post(u, slack_payload(alert), settings.alert_timeout_s))
+            _attempt(
+                errors, sent, f"slack#{index}", lambda u=url: _post(u, slack_payload(alert), settings.alert_timeout_s)
+            )
         if settings.alert_apprise_urls:
             _attempt(errors, sent, "apprise", lambda: _apprise(settings.alert_apprise_urls, alert))
     entry = alert.as_json() | {"folded": not send, "sent_to": sent, "delivery_errors": errors}
@@ -96,7 +105,7 @@ def _attempt(errors: list[str], sent: list[str], channel: str, action: Any) -> N
     try:
         action()
         sent.append(channel)
-    except Exception as exc:  # noqa: BLE001 - a broken channel is reported, never raised
+    except Exception as exc:
         errors.append(f"{channel}: {type(exc).__name__}: {str(exc)[:200]}")  # channel index only: URLs may hold tokens
 
 

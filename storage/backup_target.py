@@ -37,8 +37,15 @@ class BackupTarget(ABC):
         """Take snapshot ``name`` (incremental on ``base`` when given); native BACKUP by default."""
         warehouse.backup(tables, self.expression(name), self.expression(base) if base else None)
 
-    def restore_into(self, warehouse: Warehouse, tables: list[str], name: str, database: str, partitions: list[str] | None = None,
-                     allow_non_empty: bool = False) -> None:
+    def restore_into(
+        self,
+        warehouse: Warehouse,
+        tables: list[str],
+        name: str,
+        database: str,
+        partitions: list[str] | None = None,
+        allow_non_empty: bool = False,
+    ) -> None:
         """Restore ``tables`` of snapshot ``name`` into ``database``; native RESTORE by default."""
         warehouse.restore(tables, self.expression(name), database, partitions, allow_non_empty)
 

@@ -42,15 +42,36 @@ def catalog(warehouse: Warehouse) -> pl.DataFrame:
 def save(warehouse: Warehouse, row: dict[str, Any]) -> None:
     """Write a catalog row; the newest ``updated_at`` wins (ReplacingMergeTree)."""
     full = {
-        "name": row["name"], "kind": row["kind"], "base": row.get("base"), "chain": row["chain"], "location": row.get("location", ""),
-        "status": row["status"], "started_at": row["started_at"], "finished_at": row.get("finished_at"),
-        "size_bytes": int(row.get("size_bytes") or 0), "tables": list(row.get("tables") or []), "rows": int(row.get("rows") or 0),
-        "verified_at": row.get("verified_at"), "detail": row.get("detail", ""), "updated_at": datetime.now(UTC),
+        "name": row["name"],
+        "kind": row["kind"],
+        "base": row.get("base"),
+        "chain": row["chain"],
+        "location": row.get("location", ""),
+        "status": row["status"],
+        "started_at": row["started_at"],
+        "finished_at": row.get("finished_at"),
+        "size_bytes": int(row.get("size_bytes") or 0),
+        "tables": list(row.get("tables") or []),
+        "rows": int(row.get("rows") or 0),
+        "verified_at": row.get("verified_at"),
+        "detail": row.get("detail", ""),
+        "updated_at": datetime.now(UTC),
     }
     schema = {
-        "name": pl.String, "kind": pl.String, "base": pl.String, "chain": pl.String, "location": pl.String, "status": pl.String,
-        "started_at": _TS, "finished_at": _TS, "size_bytes": pl.UInt64, "tables": pl.List(pl.String), "rows": pl.UInt64,
-        "verified_at": _TS, "detail": pl.String, "updated_at": _TS,
+        "name": pl.String,
+        "kind": pl.String,
+        "base": pl.String,
+        "chain": pl.String,
+        "location": pl.String,
+        "status": pl.String,
+        "started_at": _TS,
+        "finished_at": _TS,
+        "size_bytes": pl.UInt64,
+        "tables": pl.List(pl.String),
+        "rows": pl.UInt64,
+        "verified_at": _TS,
+        "detail": pl.String,
+        "updated_at": _TS,
     }
     warehouse.insert_df("backups", pl.DataFrame([full], schema=schema))
 
@@ -84,8 +105,16 @@ def sweep_interrupted(warehouse: Warehouse, target: BackupTarget) -> list[str]:
     swept = []
     for row in warehouse.query_df("SELECT * FROM backups FINAL WHERE status = 'running'").iter_rows(named=True):
         complete = target.is_complete(row["name"])
-        save(warehouse, row | {"status": "created" if complete else "broken",
-                               "detail": "finished before its process died" if complete else "interrupted: no .backup metadata, never a base"})
+        save(
+            warehouse,
+            row
+            | {
+                "status": "created" if complete else "broken",
+                "detail": "finished before its process died"
+                if complete
+                else "interrupted: no .backup metadata, never a base",
+            },
+        )
         swept.append(row["name"])
     return swept
 
@@ -100,7 +129,9 @@ class SnapshotResult:
     seconds: float
 
 
-def take_snapshot(warehouse: Warehouse, target: BackupTarget, now: datetime, force_full: bool = False, full_every_h: float = 24.0) -> SnapshotResult:
+def take_snapshot(
+    warehouse: Warehouse, target: BackupTarget, now: datetime, force_full: bool = False, full_every_h: float = 24.0
+) -> SnapshotResult:
     """Full or incremental snapshot per policy; an incremental's base is proven complete first."""
     records = load_records(warehouse)
     kind, base = (FULL, None) if force_full else next_backup(records, now, timedelta(hours=full_every_h))
@@ -110,10 +141,18 @@ def take_snapshot(warehouse: Warehouse, target: BackupTarget, now: datetime, for
     if record(warehouse, name) is not None:
         raise StorageError(f"a backup named {name} already exists; one snapshot per second at most")
     prints = fingerprint(warehouse, warehouse.database, BACKUP_TABLES)
-    warehouse.insert_df("backup_fingerprints", prints.select(pl.lit(name).alias("backup"), "table", "partition", "rows", "hash"))
+    warehouse.insert_df(
+        "backup_fingerprints", prints.select(pl.lit(name).alias("backup"), "table", "partition", "rows", "hash")
+    )
     row: dict[str, Any] = {
-        "name": name, "kind": kind, "base": base.name if base else None, "chain": base.chain if base else name,
-        "location": target.expression(name), "status": "running", "started_at": now, "tables": list(BACKUP_TABLES),
+        "name": name,
+        "kind": kind,
+        "base": base.name if base else None,
+        "chain": base.chain if base else name,
+        "location": target.expression(name),
+        "status": "running",
+        "started_at": now,
+        "tables": list(BACKUP_TABLES),
         "rows": int(prints["rows"].sum() or 0),
     }
     save(warehouse, row)
@@ -156,7 +195,8 @@ def drill(warehouse: Warehouse, target: BackupTarget, name: str) -> tuple[bool, 
     if row is None:
         raise StorageError(f"no backup named {name}")
     expected = warehouse.query_df(
-        "SELECT table, partition, rows, hash FROM backup_fingerprints FINAL WHERE backup = {n:String} ORDER BY table, partition", {"n": name}
+        "SELECT table, partition, rows, hash FROM backup_fingerprints FINAL WHERE backup = {n:String} ORDER BY table, partition",
+        {"n": name},
     )
     scratch = drill_database(name)
     warehouse.execute(f"DROP DATABASE IF EXISTS {scratch}")
@@ -172,18 +212,35 @@ def drill(warehouse: Warehouse, target: BackupTarget, name: str) -> tuple[bool, 
         ok, detail = False, f"restore failed: {error}"
     else:
         diff = expected.join(found, on=["table", "partition"], how="full", suffix="_restored", coalesce=True).filter(
-            (pl.col("rows") != pl.col("rows_restored")) | (pl.col("hash") != pl.col("hash_restored"))
-            | pl.col("rows").is_null() | pl.col("rows_restored").is_null()
+            (pl.col("rows") != pl.col("rows_restored"))
+            | (pl.col("hash") != pl.col("hash_restored"))
+            | pl.col("rows").is_null()
+            | pl.col("rows_restored").is_null()
         )
         ok = diff.height == 0
         detail = "restored and matched" if ok else "mismatch: " + json.dumps(diff.head(10).to_dicts(), default=str)
     now = datetime.now(UTC)
-    save(warehouse, row | {"status": "verified" if ok else "unverified", "verified_at": now if ok else None,
-                           "detail": f"{detail} ({int(expected['rows'].sum() or 0)} rows in {expected.height} partitions)"})
+    save(
+        warehouse,
+        row
+        | {
+            "status": "verified" if ok else "unverified",
+            "verified_at": now if ok else None,
+            "detail": f"{detail} ({int(expected['rows'].sum() or 0)} rows in {expected.height} partitions)",
+        },
+    )
     return ok, detail
 
 
-def prune(warehouse: Warehouse, target: BackupTarget, now: datetime, keep_days: float, min_chains: int, max_chains: int, dry_run: bool) -> RetentionPlan:
+def prune(
+    warehouse: Warehouse,
+    target: BackupTarget,
+    now: datetime,
+    keep_days: float,
+    min_chains: int,
+    max_chains: int,
+    dry_run: bool,
+) -> RetentionPlan:
     """Delete whole chains past retention and every broken snapshot; a dry run only reports."""
     plan = retention(load_records(warehouse), now, keep_days, min_chains, max_chains)
     if dry_run:
@@ -220,18 +277,23 @@ def restore_snapshot(
     warehouse.execute(f"CREATE DATABASE IF NOT EXISTS {shadow}")
     occupied = [t for t in chosen if _rows_in(warehouse, shadow, t)]
     if occupied and not force:
-        raise StorageError(f"target {shadow} already holds data in {', '.join(occupied)}; pass --force to restore into it anyway")
+        raise StorageError(
+            f"target {shadow} already holds data in {', '.join(occupied)}; pass --force to restore into it anyway"
+        )
     target.restore_into(warehouse, chosen, name, shadow, partitions, allow_non_empty=force)
     counts = {t: _rows_in(warehouse, shadow, t) for t in chosen}
     if swap:
         for table in chosen:
-            warehouse.execute(f"EXCHANGE TABLES {warehouse.database}.{check_sql_name(table)} AND {shadow}.{check_sql_name(table)}")
+            warehouse.execute(
+                f"EXCHANGE TABLES {warehouse.database}.{check_sql_name(table)} AND {shadow}.{check_sql_name(table)}"
+            )
     return {"backup": name, "into": shadow, "tables": counts, "swapped": swap}
 
 
 def _rows_in(warehouse: Warehouse, database: str, table: str) -> int:
     exists = warehouse.query_scalar(
-        "SELECT count() FROM system.tables WHERE database = {d:String} AND name = {t:String}", {"d": database, "t": table}
+        "SELECT count() FROM system.tables WHERE database = {d:String} AND name = {t:String}",
+        {"d": database, "t": table},
     )
     if not exists:
         return 0

@@ -18,8 +18,15 @@ from storage.atomic import write_atomic
 from storage.cold import LocalColdStore
 
 MANIFEST_SCHEMA = {
-    "path": pl.String(), "dataset": pl.String(), "venue": pl.String(), "symbol": pl.String(), "period": pl.String(),
-    "rows": pl.UInt64(), "sha256": pl.String(), "source_version": pl.UInt64(), "built_at": pl.Datetime("us", "UTC"),
+    "path": pl.String(),
+    "dataset": pl.String(),
+    "venue": pl.String(),
+    "symbol": pl.String(),
+    "period": pl.String(),
+    "rows": pl.UInt64(),
+    "sha256": pl.String(),
+    "source_version": pl.UInt64(),
+    "built_at": pl.Datetime("us", "UTC"),
 }
 
 
@@ -79,7 +86,10 @@ def latest_features(store: LocalColdStore) -> pl.DataFrame:
         if key not in newest or date_part > newest[key].split("/")[3]:
             newest[key] = relative
     frames = [
-        store.read_parquet(relative).sort("ts").tail(1).with_columns(pl.lit(venue).alias("venue"), pl.lit(symbol).alias("symbol"))
+        store.read_parquet(relative)
+        .sort("ts")
+        .tail(1)
+        .with_columns(pl.lit(venue).alias("venue"), pl.lit(symbol).alias("symbol"))
         for (venue, symbol), relative in sorted(newest.items())
     ]
     return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()

@@ -35,7 +35,9 @@ class ClickhouseBackupTarget(BackupTarget):
     @classmethod
     def from_settings(cls, settings: Settings) -> ClickhouseBackupTarget:
         if settings.clickhouse_backup_config is None:
-            raise ConfigError("MARKETOPS_BACKUP_DRIVER=clickhouse-backup needs MARKETOPS_CLICKHOUSE_BACKUP_CONFIG (its config.yml)")
+            raise ConfigError(
+                "MARKETOPS_BACKUP_DRIVER=clickhouse-backup needs MARKETOPS_CLICKHOUSE_BACKUP_CONFIG (its config.yml)"
+            )
         return cls(settings.clickhouse_backup_bin, settings.clickhouse_backup_config)
 
     def _run(self, *args: str) -> str:
@@ -55,15 +57,34 @@ class ClickhouseBackupTarget(BackupTarget):
     def write(self, warehouse: Warehouse, tables: list[str], name: str, base: str | None) -> None:
         pattern = ",".join(f"{warehouse.database}.{t}" for t in tables)
         if base:
-            self._run("create_remote", "--tables", pattern, "--diff-from-remote", check_backup_name(base), check_backup_name(name))
+            self._run(
+                "create_remote",
+                "--tables",
+                pattern,
+                "--diff-from-remote",
+                check_backup_name(base),
+                check_backup_name(name),
+            )
         else:
             self._run("create_remote", "--tables", pattern, check_backup_name(name))
         self._run("delete", "local", name)  # the remote copy is the snapshot; keep no second local one
 
-    def restore_into(self, warehouse: Warehouse, tables: list[str], name: str, database: str, partitions: list[str] | None = None,
-                     allow_non_empty: bool = False) -> None:
-        args = ["restore_remote", "--tables", ",".join(f"{warehouse.database}.{t}" for t in tables),
-                "--restore-database-mapping", f"{warehouse.database}:{database}"]
+    def restore_into(
+        self,
+        warehouse: Warehouse,
+        tables: list[str],
+        name: str,
+        database: str,
+        partitions: list[str] | None = None,
+        allow_non_empty: bool = False,
+    ) -> None:
+        args = [
+            "restore_remote",
+            "--tables",
+            ",".join(f"{warehouse.database}.{t}" for t in tables),
+            "--restore-database-mapping",
+            f"{warehouse.database}:{database}",
+        ]
         if partitions:
             args += ["--partitions", ",".join(partitions)]
         self._run(*args, check_backup_name(name))

@@ -84,5 +84,7 @@ class LocalColdStore:
     def list(self, pattern: str = "**/*.parquet") -> list[str]:
         """Visible files only: temporaries of an interrupted write are never listed."""
         return sorted(
-            str(p.relative_to(self.root)) for p in self.root.glob(pattern) if p.is_file() and not p.name.startswith(TMP_PREFIX)
+            str(p.relative_to(self.root))
+            for p in self.root.glob(pattern)
+            if p.is_file() and not p.name.startswith(TMP_PREFIX)
         )

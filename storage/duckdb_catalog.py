@@ -21,7 +21,13 @@ def refresh_catalog(root: Path) -> list[str]:
         for dataset in DATASETS:
             if not any(root.glob(glob_for(dataset))):
                 continue
-            columns = _BAR_1M if dataset == "bars_1m" else ("venue, symbol, ts, " + ", ".join(FEATURE_COLUMNS) if dataset == "features_1m" else _BAR_RESAMPLED)
+            columns = (
+                _BAR_1M
+                if dataset == "bars_1m"
+                else (
+                    "venue, symbol, ts, " + ", ".join(FEATURE_COLUMNS) if dataset == "features_1m" else _BAR_RESAMPLED
+                )
+            )
             columns += ", date" if dataset in DAILY else ", month"  # the hive key, for partition pruning
             source = str(root / glob_for(dataset)).replace("'", "''")
             connection.execute(

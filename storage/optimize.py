@@ -36,10 +36,13 @@ def last_optimized(warehouse: Warehouse) -> pl.DataFrame:
 
 
 def running_merges(warehouse: Warehouse, table: str, partition: str) -> int:
-    return int(warehouse.query_scalar(
-        "SELECT count() FROM system.merges WHERE database = currentDatabase() AND table = {t:String} AND partition_id = {p:String}",
-        {"t": table, "p": partition},
-    ) or 0)
+    return int(
+        warehouse.query_scalar(
+            "SELECT count() FROM system.merges WHERE database = currentDatabase() AND table = {t:String} AND partition_id = {p:String}",
+            {"t": table, "p": partition},
+        )
+        or 0
+    )
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,9 @@ class PartitionResult:
         return asdict(self)
 
 
-def optimize_partition(warehouse: Warehouse, table: str, partition: str, cluster: str | None, merge_wait_s: float) -> PartitionResult:
+def optimize_partition(
+    warehouse: Warehouse, table: str, partition: str, cluster: str | None, merge_wait_s: float
+) -> PartitionResult:
     """Wait (bounded) for merges already running on the partition, then ``OPTIMIZE ... FINAL`` it."""
     check_sql_name(table)
     check_partition_id(partition)
@@ -73,7 +78,9 @@ def optimize_partition(warehouse: Warehouse, table: str, partition: str, cluster
     on_cluster = f" ON CLUSTER {check_sql_name(cluster)}" if cluster else ""
     warehouse.execute(f"OPTIMIZE TABLE {table}{on_cluster} PARTITION ID {{p:String}} FINAL", {"p": partition})
     after = _stats(warehouse, table, partition)
-    return PartitionResult(table, partition, "done", before[0], after[0], before[1], after[1], started, time.perf_counter() - t0)
+    return PartitionResult(
+        table, partition, "done", before[0], after[0], before[1], after[1], started, time.perf_counter() - t0
+    )
 
 
 def _stats(warehouse: Warehouse, table: str, partition: str) -> tuple[int, int]:
@@ -89,6 +96,13 @@ def log_results(warehouse: Warehouse, results: list[PartitionResult], run_id: st
     if not results:
         return
     frame = pl.DataFrame([r.as_dict() for r in results]).with_columns(pl.lit(run_id).alias("run_id"))
-    frame = frame.cast({"parts_before": pl.UInt32, "parts_after": pl.UInt32, "rows_before": pl.UInt64, "rows_after": pl.UInt64,
-                        "started_at": pl.Datetime("us", "UTC")})
+    frame = frame.cast(
+        {
+            "parts_before": pl.UInt32,
+            "parts_after": pl.UInt32,
+            "rows_before": pl.UInt64,
+            "rows_after": pl.UInt64,
+            "started_at": pl.Datetime("us", "UTC"),
+        }
+    )
     warehouse.insert_df("optimize_log", frame)

@@ -81,11 +81,14 @@ def source_paths(warehouse: Warehouse, source_ids: list[int]) -> pl.DataFrame:
     if not source_ids:
         return pl.DataFrame(schema={"source_id": pl.UInt64, "path": pl.String})
     return warehouse.query_df(
-        "SELECT DISTINCT source_id, path FROM ingest_files WHERE source_id IN {ids:Array(UInt64)}", {"ids": sorted(set(source_ids))}
+        "SELECT DISTINCT source_id, path FROM ingest_files WHERE source_id IN {ids:Array(UInt64)}",
+        {"ids": sorted(set(source_ids))},
     )
 
 
-def delete_validate_anomalies(warehouse: Warehouse, symbols: pl.DataFrame, start: datetime, end: datetime, stretched: pl.DataFrame) -> None:
+def delete_validate_anomalies(
+    warehouse: Warehouse, symbols: pl.DataFrame, start: datetime, end: datetime, stretched: pl.DataFrame
+) -> None:
     """Forget what validate found before for these symbols in the range.
 
     ``stretched``: intervals found now that start before the range (venue, symbol, check, ts, end_ts);
@@ -107,7 +110,9 @@ def write_anomalies(warehouse: Warehouse, anomalies: pl.DataFrame, origin: str, 
     if anomalies.height == 0:
         return
     rows = anomalies.with_columns(
-        pl.lit(origin).alias("origin"), pl.lit(run_id).alias("run_id"), pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("detected_at")
+        pl.lit(origin).alias("origin"),
+        pl.lit(run_id).alias("run_id"),
+        pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("detected_at"),
     )
     for part in rows.with_columns(_y=pl.col("ts").dt.year()).partition_by("_y", include_key=False):
         warehouse.insert_df("anomalies", part)
@@ -127,9 +132,13 @@ def anomalies_in_range(warehouse: Warehouse, start: datetime, end: datetime) -> 
     ).with_columns(pl.col("ts", "end_ts").cast(TS_TYPE))
 
 
-def quarantined_in_range(warehouse: Warehouse, start: datetime, end: datetime, symbols: pl.DataFrame | None = None) -> pl.DataFrame:
+def quarantined_in_range(
+    warehouse: Warehouse, start: datetime, end: datetime, symbols: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """venue, symbol, ts, source_id, line of the quarantined rows of the range (of ``symbols`` only, when given)."""
-    where = f"ts IS NOT NULL AND ts >= {{start:{_TS}}} AND ts < {{end:{_TS}}}" + (f" AND {_SYMBOLS}" if symbols is not None else "")
+    where = f"ts IS NOT NULL AND ts >= {{start:{_TS}}} AND ts < {{end:{_TS}}}" + (
+        f" AND {_SYMBOLS}" if symbols is not None else ""
+    )
     frame = warehouse.query_df(
         f"SELECT toString(venue) AS venue, symbol, assumeNotNull(ts) AS ts, source_id, line FROM quarantine_bars FINAL WHERE {where}",
         {"start": start, "end": end, **(_pairs(symbols) if symbols is not None else {})},
@@ -154,12 +163,18 @@ def files_in_scope(warehouse: Warehouse, start: datetime, end: datetime) -> pl.D
     )
 
 
-def write_symbol_days(warehouse: Warehouse, days: pl.DataFrame, first: date, last: date, run_id: str, now: datetime) -> None:
+def write_symbol_days(
+    warehouse: Warehouse, days: pl.DataFrame, first: date, last: date, run_id: str, now: datetime
+) -> None:
     """Replace the quality rows of ``first``..``last`` (a symbol that has left the range leaves no stale row)."""
-    warehouse.execute("DELETE FROM symbol_days WHERE day >= {first:Date} AND day <= {last:Date}", {"first": first, "last": last})
+    warehouse.execute(
+        "DELETE FROM symbol_days WHERE day >= {first:Date} AND day <= {last:Date}", {"first": first, "last": last}
+    )
     if days.height == 0:
         return
-    rows = days.with_columns(pl.lit(run_id).alias("run_id"), pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("validated_at"))
+    rows = days.with_columns(
+        pl.lit(run_id).alias("run_id"), pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("validated_at")
+    )
     for part in rows.with_columns(_y=pl.col("day").dt.year()).partition_by("_y", include_key=False):
         warehouse.insert_df("symbol_days", part)
 
@@ -176,23 +191,39 @@ def symbol_days_in_range(warehouse: Warehouse, first: date, last: date) -> pl.Da
 def validation_history(warehouse: Warehouse, limit: int = 60) -> pl.DataFrame:
     """Earlier validate runs, oldest first: finished_at, run_id and their pass rates (for the trend)."""
     runs = warehouse.query_df(
-        "SELECT run_id, finished_at, summary FROM runs FINAL WHERE flow = 'validate' ORDER BY finished_at DESC LIMIT {n:UInt32}", {"n": limit}
+        "SELECT run_id, finished_at, summary FROM runs FINAL WHERE flow = 'validate' ORDER BY finished_at DESC LIMIT {n:UInt32}",
+        {"n": limit},
     )
     rows = []
     for r in runs.iter_rows(named=True):
         summary = json.loads(r["summary"] or "{}")
         if "pass_rate_files" in summary:
-            rows.append({"run_id": r["run_id"], "finished_at": r["finished_at"], "range": f"{summary.get('first')}..{summary.get('last')}",
-                         "pass_rate_files": summary["pass_rate_files"], "pass_rate_rows": summary["pass_rate_rows"],
-                         "pass_rate_symbol_days": summary.get("pass_rate_symbol_days", 1.0)})
-    schema = {"run_id": pl.String, "finished_at": pl.Datetime("us", "UTC"), "range": pl.String,
-              "pass_rate_files": pl.Float64, "pass_rate_rows": pl.Float64, "pass_rate_symbol_days": pl.Float64}
+            rows.append(
+                {
+                    "run_id": r["run_id"],
+                    "finished_at": r["finished_at"],
+                    "range": f"{summary.get('first')}..{summary.get('last')}",
+                    "pass_rate_files": summary["pass_rate_files"],
+                    "pass_rate_rows": summary["pass_rate_rows"],
+                    "pass_rate_symbol_days": summary.get("pass_rate_symbol_days", 1.0),
+                }
+            )
+    schema = {
+        "run_id": pl.String,
+        "finished_at": pl.Datetime("us", "UTC"),
+        "range": pl.String,
+        "pass_rate_files": pl.Float64,
+        "pass_rate_rows": pl.Float64,
+        "pass_rate_symbol_days": pl.Float64,
+    }
     return pl.DataFrame(rows, schema=schema).sort("finished_at")
 
 
 def latest_validation(warehouse: Warehouse) -> dict[str, Any] | None:
     """The summary of the newest validate run, or None before the first one."""
-    frame = warehouse.query_df("SELECT summary FROM runs FINAL WHERE flow = 'validate' ORDER BY finished_at DESC LIMIT 1")
+    frame = warehouse.query_df(
+        "SELECT summary FROM runs FINAL WHERE flow = 'validate' ORDER BY finished_at DESC LIMIT 1"
+    )
     return json.loads(frame["summary"][0]) if frame.height else None
 
 
@@ -207,7 +238,11 @@ def range_bars(warehouse: Warehouse, start: datetime, end: datetime, limit: int)
 
 def problem_files(files: pl.DataFrame, limit: int = 25) -> pl.DataFrame:
     """The files of a scope that lost rows, most rows lost first."""
-    return files.filter(pl.col("status").is_in(["quarantined", "partial"])).sort("rows_quarantined", descending=True).head(limit)
+    return (
+        files.filter(pl.col("status").is_in(["quarantined", "partial"]))
+        .sort("rows_quarantined", descending=True)
+        .head(limit)
+    )
 
 
 def days_ingested_since(warehouse: Warehouse, since: datetime) -> tuple[date, date] | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 import polars as pl
 
@@ -10,7 +10,11 @@ from storage.warm.base import Warehouse
 
 
 def quarantined_files(
-    warehouse: Warehouse, reason: str | None = None, since: date | None = None, paths: list[str] | None = None, loaded_too: bool = False
+    warehouse: Warehouse,
+    reason: str | None = None,
+    since: date | None = None,
+    paths: list[str] | None = None,
+    loaded_too: bool = False,
 ) -> pl.DataFrame:
     """Newest manifest row of every file version in quarantine (whole or partly), newest first.
 
@@ -24,14 +28,14 @@ def quarantined_files(
         params["reason"] = reason
     if since:
         where.append("ingested_at >= {since:DateTime64(6, 'UTC')}")
-        params["since"] = datetime.combine(since, time(), tzinfo=timezone.utc)
+        params["since"] = datetime.combine(since, time(), tzinfo=UTC)
     if paths:
         where.append("path IN {paths:Array(String)}")
         params["paths"] = paths
     return warehouse.query_df(
         f"""SELECT path, sha256, source_id, toString(format) AS format, toString(venue) AS venue, symbol, toString(status) AS status,
                    rows_read, rows_loaded, rows_quarantined, reasons, read_options, ingested_at, first_ts, last_ts
-            FROM ingest_files FINAL WHERE {' AND '.join(where)} ORDER BY ingested_at DESC, path""",
+            FROM ingest_files FINAL WHERE {" AND ".join(where)} ORDER BY ingested_at DESC, path""",
         params,
     )
 

@@ -11,7 +11,9 @@ from storage.warm.base import Warehouse
 
 
 def warm_status(warehouse: Warehouse) -> dict[str, Any]:
-    bars = warehouse.query_df("SELECT count() AS bars, uniqExact(venue, symbol) AS symbols, min(ts) AS first_ts, max(ts) AS last_ts FROM bars_1m FINAL").row(0, named=True)
+    bars = warehouse.query_df(
+        "SELECT count() AS bars, uniqExact(venue, symbol) AS symbols, min(ts) AS first_ts, max(ts) AS last_ts FROM bars_1m FINAL"
+    ).row(0, named=True)
     return {
         "backend": warehouse.backend,
         "database": warehouse.database,
@@ -41,12 +43,16 @@ def ingest_status(warehouse: Warehouse) -> dict[str, Any]:
         "files_quarantined": int(files["files_quarantined"]),
         "files_failed": int(files["files_failed"]),
         "rows_quarantined": int(files["rows_quarantined"] or 0),
-        "last_ingest": files["last_ingest"].isoformat() if files["files_loaded"] or files["files_quarantined"] else None,
+        "last_ingest": files["last_ingest"].isoformat()
+        if files["files_loaded"] or files["files_quarantined"]
+        else None,
     }
 
 
 def maintenance_status(warehouse: Warehouse) -> dict[str, Any]:
-    last = warehouse.query_df("SELECT max(started_at) AS at, count() AS n FROM optimize_log WHERE status = 'done'").row(0, named=True)
+    last = warehouse.query_df("SELECT max(started_at) AS at, count() AS n FROM optimize_log WHERE status = 'done'").row(
+        0, named=True
+    )
     return {"last_optimize": last["at"].isoformat() if last["n"] else None}
 
 
@@ -54,11 +60,23 @@ def validation_status(warehouse: Warehouse) -> dict[str, Any]:
     """Pass rates and anomalies of the newest validate run (None before the first run)."""
     last = latest_validation(warehouse)
     if last is None:
-        return {"last_run": None, "pass_rate_files": None, "pass_rate_rows": None, "pass_rate_symbol_days": None, "anomalies_by_check": {}}
+        return {
+            "last_run": None,
+            "pass_rate_files": None,
+            "pass_rate_rows": None,
+            "pass_rate_symbol_days": None,
+            "anomalies_by_check": {},
+        }
     return {
-        "last_run": last.get("run_id"), "range": f"{last['first']}..{last['last']}",
-        "pass_rate_files": last["pass_rate_files"], "pass_rate_rows": last["pass_rate_rows"], "pass_rate_symbol_days": last["pass_rate_symbol_days"],
-        "breach": last["breach"], "anomalies_by_check": last["anomalies_by_check"], "known_events": last["known_events"], "report": last.get("report"),
+        "last_run": last.get("run_id"),
+        "range": f"{last['first']}..{last['last']}",
+        "pass_rate_files": last["pass_rate_files"],
+        "pass_rate_rows": last["pass_rate_rows"],
+        "pass_rate_symbol_days": last["pass_rate_symbol_days"],
+        "breach": last["breach"],
+        "anomalies_by_check": last["anomalies_by_check"],
+        "known_events": last["known_events"],
+        "report": last.get("report"),
     }
 
 

@@ -31,7 +31,16 @@ def check_freshness(settings: Settings, flow: str, link: str | None) -> list[str
     subjects = []
     for row in stale.iter_rows(named=True):
         subject = f"{row['venue']}:{row['symbol']}"
-        notify(settings, Alert(kind=STALE_DATA, title="marketops stale data", flow=flow, subject=subject, link=link,
-                               summary=f"{subject}: newest bar {row['last_ts'].isoformat()} is older than {settings.stale_after_minutes:g} min"))
+        notify(
+            settings,
+            Alert(
+                kind=STALE_DATA,
+                title="marketops stale data",
+                flow=flow,
+                subject=subject,
+                link=link,
+                summary=f"{subject}: newest bar {row['last_ts'].isoformat()} is older than {settings.stale_after_minutes:g} min",
+            ),
+        )
         subjects.append(subject)
     return subjects

@@ -36,18 +36,29 @@ def plan_caches(settings: Settings, full: bool, since: date | None) -> dict[str,
     work: dict[tuple[str, str], list[date]] = {}
     for venue, symbol, day in changed.iter_rows():
         work.setdefault((venue, symbol), []).append(day)
-    return {"watermark": watermark, "batches": [{"venue": v, "symbol": s, "days": d} for (v, s), d in sorted(work.items())]}
+    return {
+        "watermark": watermark,
+        "batches": [{"venue": v, "symbol": s, "days": d} for (v, s), d in sorted(work.items())],
+    }
 
 
 @task(name="build_symbol_caches", **_OPTIONS)
-def build_symbol_caches(settings: Settings, venue: str, symbol: str, days: list[date], watermark: int, now: datetime) -> list[dict[str, Any]]:
+def build_symbol_caches(
+    settings: Settings, venue: str, symbol: str, days: list[date], watermark: int, now: datetime
+) -> list[dict[str, Any]]:
     """Rewrite the cold files one symbol's changed days touch; returns their manifest rows."""
     store = LocalColdStore.from_settings(settings)
     with open_warehouse(settings) as warehouse:
         what = affected(days, symbol_days(warehouse, venue, symbol))
         start, end = what.fetch_range()
         first_feature = min(what.feature_days)
-        back = lookback_start(warehouse, venue, symbol, datetime(first_feature.year, first_feature.month, first_feature.day, tzinfo=UTC), LOOKBACK_BARS)
+        back = lookback_start(
+            warehouse,
+            venue,
+            symbol,
+            datetime(first_feature.year, first_feature.month, first_feature.day, tzinfo=UTC),
+            LOOKBACK_BARS,
+        )
         bars = bars_between(warehouse, venue, symbol, min(start, back) if back else start, end)
     outputs = build_outputs(bars, what, session_of(venue, settings.venue_sessions), now)
     rows = []
@@ -55,13 +66,26 @@ def build_symbol_caches(settings: Settings, venue: str, symbol: str, days: list[
     for output in outputs:
         relative = file_path(output.dataset, venue, symbol, output.period)
         digest = store.write_parquet(relative, output.frame, durable=False)  # synced once before the manifest
-        rows.append({"path": relative, "dataset": output.dataset, "venue": venue, "symbol": symbol, "period": output.period.isoformat(),
-                     "rows": output.frame.height, "sha256": digest, "source_version": watermark, "built_at": built_at})
+        rows.append(
+            {
+                "path": relative,
+                "dataset": output.dataset,
+                "venue": venue,
+                "symbol": symbol,
+                "period": output.period.isoformat(),
+                "rows": output.frame.height,
+                "sha256": digest,
+                "source_version": watermark,
+                "built_at": built_at,
+            }
+        )
     return rows
 
 
 @task(name="publish_caches", **_OPTIONS)
-def publish_caches(settings: Settings, rows: list[dict[str, Any]], watermark: int, built_at: datetime) -> dict[str, Any]:
+def publish_caches(
+    settings: Settings, rows: list[dict[str, Any]], watermark: int, built_at: datetime
+) -> dict[str, Any]:
     """Manifest, then the watermark, then the DuckDB views: each only after what it describes."""
     store = LocalColdStore.from_settings(settings)
     store.sync()  # every data file on disk before the manifest that vouches for it

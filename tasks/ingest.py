@@ -42,12 +42,16 @@ def plan_ingest(settings: Settings, paths: list[str], options: ReadOptions, forc
     return IngestPlan(
         files_seen=listing.height,
         files_skipped=known.height,
-        batches=plan_batches(todo, settings.ingest_batch_max_files, options.venue, options.symbol, settings.ingest_batch_max_bytes),
+        batches=plan_batches(
+            todo, settings.ingest_batch_max_files, options.venue, options.symbol, settings.ingest_batch_max_bytes
+        ),
     )
 
 
 @task(name="load_batch", **task_options())
-def load_batch(settings: Settings, batch: BatchSpec, options: ReadOptions, run_id: str, force: bool = False) -> list[dict[str, object]]:
+def load_batch(
+    settings: Settings, batch: BatchSpec, options: ReadOptions, run_id: str, force: bool = False
+) -> list[dict[str, object]]:
     """Load one batch; returns one outcome row per file (``OUTCOME_SCHEMA``), unchanged files omitted.
 
     ``force`` (a quarantine replay) judges settled file versions again and replaces their earlier
@@ -68,17 +72,39 @@ def load_batch(settings: Settings, batch: BatchSpec, options: ReadOptions, run_i
         parsed = parse_files(items, options)
         if not parsed:
             return failed
-        verdict = judge_batch(parsed, version=version, run_id=run_id, threshold=settings.file_error_ratio_threshold, now=datetime.now(UTC),
-                              allowlist=load_allowlist(settings.known_events_files))
-        manifest = verdict.manifest.with_columns(pl.lit(json.dumps(asdict(options), sort_keys=True)).alias("read_options"))
-        write_batch(warehouse, [(p.ref.path, p.sha256) for p in parsed], verdict.bars, verdict.quarantine, verdict.anomalies, manifest,
-                    replay_of=run_id if force else None)
+        verdict = judge_batch(
+            parsed,
+            version=version,
+            run_id=run_id,
+            threshold=settings.file_error_ratio_threshold,
+            now=datetime.now(UTC),
+            allowlist=load_allowlist(settings.known_events_files),
+        )
+        manifest = verdict.manifest.with_columns(
+            pl.lit(json.dumps(asdict(options), sort_keys=True)).alias("read_options")
+        )
+        write_batch(
+            warehouse,
+            [(p.ref.path, p.sha256) for p in parsed],
+            verdict.bars,
+            verdict.quarantine,
+            verdict.anomalies,
+            manifest,
+            replay_of=run_id if force else None,
+        )
     return verdict.manifest.select(list(OUTCOME_SCHEMA)).to_dicts() + failed
 
 
 def _failed_outcome(path: str, reason: str) -> dict[str, object]:
-    return {"path": path, "status": STATUS_FAILED, "rows_read": 0, "rows_loaded": 0, "rows_quarantined": 0, "rows_duplicate": 0,
-            "reasons": json.dumps([{"reason": reason}])}
+    return {
+        "path": path,
+        "status": STATUS_FAILED,
+        "rows_read": 0,
+        "rows_loaded": 0,
+        "rows_quarantined": 0,
+        "rows_duplicate": 0,
+        "reasons": json.dumps([{"reason": reason}]),
+    }
 
 
 def failed_outcomes(batch: BatchSpec, reason: str) -> list[dict[str, object]]:

@@ -26,7 +26,9 @@ def plan_optimize(settings: Settings) -> list[dict[str, Any]]:
 
 
 @task(name="optimize_partitions", **_OPTIONS)
-def optimize_partitions(settings: Settings, planned: list[dict[str, Any]], deadline: datetime | None, run_id: str) -> list[dict[str, Any]]:
+def optimize_partitions(
+    settings: Settings, planned: list[dict[str, Any]], deadline: datetime | None, run_id: str
+) -> list[dict[str, Any]]:
     """One partition at a time (each OPTIMIZE FINAL rewrites a whole partition); stop at the deadline.
 
     Each partition is logged as soon as it is done; a retry after a fault finds those already at one
@@ -38,7 +40,9 @@ def optimize_partitions(settings: Settings, planned: list[dict[str, Any]], deadl
             if deadline is not None and datetime.now(UTC) >= deadline:
                 results.append(item | {"status": "cutoff"})
                 continue
-            result = optimize_partition(warehouse, item["table"], item["partition"], settings.clickhouse_cluster, settings.optimize_merge_wait_s)
+            result = optimize_partition(
+                warehouse, item["table"], item["partition"], settings.clickhouse_cluster, settings.optimize_merge_wait_s
+            )
             if result.status == "done":
                 log_results(warehouse, [result], run_id)
             results.append(result.as_dict())
@@ -55,7 +59,9 @@ def sweep_backups(settings: Settings) -> list[str]:
 def take_backup(settings: Settings, full: bool, now: datetime) -> dict[str, Any]:
     target = backup_target(settings)
     with open_warehouse(settings) as warehouse:
-        result = backups.take_snapshot(warehouse, target, now, force_full=full, full_every_h=settings.backup_full_every_h)
+        result = backups.take_snapshot(
+            warehouse, target, now, force_full=full, full_every_h=settings.backup_full_every_h
+        )
     return result.__dict__ | {"location": target.location(result.name)}
 
 
@@ -69,8 +75,15 @@ def verify_backup(settings: Settings, name: str) -> dict[str, Any]:
 @task(name="prune_backups", **_OPTIONS)
 def prune_backups(settings: Settings, now: datetime, dry_run: bool) -> dict[str, list[str]]:
     with open_warehouse(settings) as warehouse:
-        plan = backups.prune(warehouse, backup_target(settings), now, settings.backup_keep_days, settings.backup_min_chains,
-                             settings.backup_max_chains, dry_run)
+        plan = backups.prune(
+            warehouse,
+            backup_target(settings),
+            now,
+            settings.backup_keep_days,
+            settings.backup_min_chains,
+            settings.backup_max_chains,
+            dry_run,
+        )
     return {"keep": [r.name for r in plan.keep], "delete": [r.name for r in plan.delete]}
 
 

@@ -22,8 +22,15 @@ def find_replayable(settings: Settings, paths: list[str] | None, since: date | N
         # A named file is replayed whatever its status (re-judging a loaded one is harmless and re-validates
         # its days, which is how an allowlist change reaches its warnings); --since takes quarantined ones.
         found = quarantined_files(warehouse, since=since, paths=paths, loaded_too=bool(paths))
-    return [{"path": r["path"], "source_id": r["source_id"], "options": json.loads(r["read_options"] or "{}"), "present": Path(r["path"]).exists()}
-            for r in found.select("path", "source_id", "read_options").iter_rows(named=True)]
+    return [
+        {
+            "path": r["path"],
+            "source_id": r["source_id"],
+            "options": json.loads(r["read_options"] or "{}"),
+            "present": Path(r["path"]).exists(),
+        }
+        for r in found.select("path", "source_id", "read_options").iter_rows(named=True)
+    ]
 
 
 @task(name="replayed_days", **task_options())

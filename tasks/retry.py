@@ -26,7 +26,7 @@ def retry_transient_only(task: Any, task_run: Any, state: Any) -> bool:
     """Prefect ``retry_condition_fn``: retry when the task raised a TransientStorageError."""
     try:
         state.result(raise_on_failure=True)
-    except BaseException as exc:  # noqa: BLE001 - we classify, not swallow
+    except BaseException as exc:
         return is_transient(exc)
     return False
 
@@ -36,8 +36,13 @@ def task_options(base_delay_s: float = 2.0) -> dict[str, Any]:
     are small), no result persistence, transient-only retries with backoff and jitter."""
     from prefect.cache_policies import NO_CACHE
 
-    return {"cache_policy": NO_CACHE, "persist_result": False, "retries": 3,
-            "retry_delay_seconds": backoff_delays(3, base_delay_s), "retry_condition_fn": retry_transient_only}
+    return {
+        "cache_policy": NO_CACHE,
+        "persist_result": False,
+        "retries": 3,
+        "retry_delay_seconds": backoff_delays(3, base_delay_s),
+        "retry_condition_fn": retry_transient_only,
+    }
 
 
 def with_retry_policy(task_obj: Any, settings: Any) -> Any:

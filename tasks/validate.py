@@ -38,7 +38,14 @@ from validation.expectations import run_suite
 from validation.known_events import load_allowlist
 from validation.quality import explain_quarantine, file_verdicts, pass_rates, reannotate, symbol_days
 from validation.report import ReportInputs, render_report
-from validation.warm_checks import DAY_COUNTS_SCHEMA, CheckRules, ValidationRange, check_bars, settle_findings, started_before
+from validation.warm_checks import (
+    DAY_COUNTS_SCHEMA,
+    CheckRules,
+    ValidationRange,
+    check_bars,
+    settle_findings,
+    started_before,
+)
 
 _STORED = [*ANOMALY_SCHEMA, "known_event"]
 
@@ -59,7 +66,9 @@ def plan_validation(settings: Settings, first: date, last: date, now: datetime) 
 
 
 @task(name="check_symbols", **task_options())
-def check_symbols(settings: Settings, batch: list[dict[str, Any]], first: date, last: date, now: datetime, run_id: str) -> pl.DataFrame:
+def check_symbols(
+    settings: Settings, batch: list[dict[str, Any]], first: date, last: date, now: datetime, run_id: str
+) -> pl.DataFrame:
     """Run the catalogue over one batch of symbols and rewrite its validate anomalies; returns its day counts."""
     rng = ValidationRange(first, last, now)
     ts = pl.Datetime("ms", "UTC")
@@ -67,9 +76,12 @@ def check_symbols(settings: Settings, batch: list[dict[str, Any]], first: date, 
     # Bars are expected from a symbol's first bar (no gap before a listing) until RECENT_LIMIT after its
     # last one (a feed that stopped is a gap for a week, then the symbol counts as retired).
     windows = symbols.select(
-        "venue", "symbol",
+        "venue",
+        "symbol",
         pl.max_horizontal(pl.col("first_seen"), pl.lit(rng.load_start).cast(ts)).alias("start"),
-        pl.min_horizontal(pl.col("last_seen") + pl.duration(days=RECENT_LIMIT.days), pl.lit(rng.load_end).cast(ts)).alias("end"),
+        pl.min_horizontal(
+            pl.col("last_seen") + pl.duration(days=RECENT_LIMIT.days), pl.lit(rng.load_end).cast(ts)
+        ).alias("end"),
     )
     allowlist = load_allowlist(settings.known_events_files)
     with open_warehouse(settings) as warehouse:
@@ -85,7 +97,9 @@ def check_symbols(settings: Settings, batch: list[dict[str, Any]], first: date, 
 
 
 @task(name="judge_range", **task_options())
-def judge_range(settings: Settings, first: date, last: date, now: datetime, run_id: str, day_counts: list[pl.DataFrame]) -> dict[str, Any]:
+def judge_range(
+    settings: Settings, first: date, last: date, now: datetime, run_id: str, day_counts: list[pl.DataFrame]
+) -> dict[str, Any]:
     """Annotate known events, write the symbol-day quality rows and compute the pass rates of the range."""
     rng = ValidationRange(first, last, now)
     allowlist = load_allowlist(settings.known_events_files)
@@ -96,7 +110,10 @@ def judge_range(settings: Settings, first: date, last: date, now: datetime, run_
         for run, rows in changed.partition_by("run_id", as_dict=True).items():
             write_anomalies(warehouse, rows.select(_STORED), "ingest", str(run[0]), now)
         quarantined = explain_quarantine(quarantined_in_range(warehouse, rng.start, rng.end), judged)
-        days = enforce(SymbolDays, symbol_days(counts, judged, quarantined.with_columns(day=pl.col("ts").dt.date()), rules.for_venue, first))
+        days = enforce(
+            SymbolDays,
+            symbol_days(counts, judged, quarantined.with_columns(day=pl.col("ts").dt.date()), rules.for_venue, first),
+        )
         write_symbol_days(warehouse, days, first, last, run_id, now)
         files = file_verdicts(files_in_scope(warehouse, rng.start, rng.end), quarantined)
     rates = pass_rates(first, last, files, days, judged, settings.dq_pass_rate_threshold, allowlist.version)
@@ -113,17 +130,37 @@ def write_dq_report(settings: Settings, rates: dict[str, Any], now: datetime) ->
         days = symbol_days_in_range(warehouse, rng.first, rng.last)
         files = problem_files(files_in_scope(warehouse, rng.start, rng.end))
         history = validation_history(warehouse)
-        bars = range_bars(warehouse, rng.start, rng.end, settings.validate_ge_max_rows) if settings.validate_ge_max_rows else None
-    current = pl.DataFrame({"run_id": [run_id], "finished_at": [now], "range": [f"{rates['first']}..{rates['last']}"],
-                            "pass_rate_files": [rates["pass_rate_files"]], "pass_rate_rows": [rates["pass_rate_rows"]],
-                            "pass_rate_symbol_days": [rates["pass_rate_symbol_days"]]}, schema=history.schema)
+        bars = (
+            range_bars(warehouse, rng.start, rng.end, settings.validate_ge_max_rows)
+            if settings.validate_ge_max_rows
+            else None
+        )
+    current = pl.DataFrame(
+        {
+            "run_id": [run_id],
+            "finished_at": [now],
+            "range": [f"{rates['first']}..{rates['last']}"],
+            "pass_rate_files": [rates["pass_rate_files"]],
+            "pass_rate_rows": [rates["pass_rate_rows"]],
+            "pass_rate_symbol_days": [rates["pass_rate_symbol_days"]],
+        },
+        schema=history.schema,
+    )
     name = f"dq-{rates['first']}_{rates['last']}-{now:%Y%m%dT%H%M%S}.html"
     expectations = None
     if bars is not None:
         ge = run_suite(bars, settings.reports_dir / "gx", run_name=f"{run_id}-{now:%Y%m%dT%H%M%S}")
-        expectations = {"success": ge.success, "evaluated": ge.evaluated, "failed": ge.failed, "rows": ge.rows,
-                        "docs_href": _relative(ge.docs_index, settings.reports_dir), "page_href": _relative(ge.validation_page, settings.reports_dir)}
-    document = render_report(ReportInputs(run_id, now, rates, anomalies, days, files, pl.concat([history, current]), expectations))
+        expectations = {
+            "success": ge.success,
+            "evaluated": ge.evaluated,
+            "failed": ge.failed,
+            "rows": ge.rows,
+            "docs_href": _relative(ge.docs_index, settings.reports_dir),
+            "page_href": _relative(ge.validation_page, settings.reports_dir),
+        }
+    document = render_report(
+        ReportInputs(run_id, now, rates, anomalies, days, files, pl.concat([history, current]), expectations)
+    )
     path = write_report(settings.reports_dir, name, document)
     return {"path": str(path), "latest": str(settings.reports_dir / "latest.html"), "expectations": expectations}
 

@@ -10,12 +10,20 @@ import polars as pl
 from prefect import task
 
 from core.errors import StorageError
-from core.hot_layout import FEATURES_MAP, LATEST_MAP, TIMEFRAME_MINUTES, feature_values, latest_values, new_epoch, recent_map, recent_values
+from core.hot_layout import (
+    FEATURES_MAP,
+    LATEST_MAP,
+    TIMEFRAME_MINUTES,
+    feature_values,
+    latest_values,
+    new_epoch,
+    recent_map,
+    recent_values,
+)
 from core.settings import Settings
 from storage.cache_manifest import latest_features
 from storage.cold import LocalColdStore
-from storage.hot import open_hot_store
-from storage.hot import epochs
+from storage.hot import epochs, open_hot_store
 from storage.hot_source import latest_bars, recent_bars, source_version
 from storage.warm import open_warehouse
 from tasks.retry import task_options
@@ -61,15 +69,35 @@ def rebuild_hot(settings: Settings, force: bool) -> dict[str, Any]:
         expected = {name: frame.height for name, frame in maps.items()}
         if not force and live and previous.get("source") == version and not epochs.health(hot, expected):
             epochs.touch_last_warmup(hot, {"checked_at": now.isoformat()})
-            return {"status": "unchanged", "epoch": live, "keys": sum(expected.values()), "bytes": 0, "seconds": time.perf_counter() - started}
+            return {
+                "status": "unchanged",
+                "epoch": live,
+                "keys": sum(expected.values()),
+                "bytes": 0,
+                "seconds": time.perf_counter() - started,
+            }
         epoch = new_epoch(now)
         written = epochs.write_epoch(hot, epoch, maps, settings.hot_put_chunk)
         problems = epochs.verify_epoch(hot, epoch, maps, settings.hot_verify_sample)
         if problems:  # readers stay on the live epoch; the half-good one is dropped by the next success
             raise StorageError("warmup read-back failed: " + "; ".join(problems[:5]))
-        record = {"epoch": epoch, "at": now.isoformat(), "checked_at": now.isoformat(), "source": version, "keys": expected,
-                  "bytes": written.bytes, "seconds": round(time.perf_counter() - started, 3)}
+        record = {
+            "epoch": epoch,
+            "at": now.isoformat(),
+            "checked_at": now.isoformat(),
+            "source": version,
+            "keys": expected,
+            "bytes": written.bytes,
+            "seconds": round(time.perf_counter() - started, 3),
+        }
         replaced = epochs.cut_over(hot, epoch, record)
         dropped = epochs.drop_other_epochs(hot, epoch)
-    return {"status": "rebuilt", "epoch": epoch, "replaced": replaced, "dropped_maps": len(dropped), "keys": written.keys,
-            "bytes": written.bytes, "seconds": time.perf_counter() - started}
+    return {
+        "status": "rebuilt",
+        "epoch": epoch,
+        "replaced": replaced,
+        "dropped_maps": len(dropped),
+        "keys": written.keys,
+        "bytes": written.bytes,
+        "seconds": time.perf_counter() - started,
+    }

@@ -27,7 +27,7 @@ class Listener:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 outer.posts.append((self.path, json.loads(body)))
                 self.send_response(200)
@@ -57,7 +57,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_a_failing_flow_posts_once_per_channel_and_logs_one_line(settings: object, listener: Listener, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_a_failing_flow_posts_once_per_channel_and_logs_one_line(
+    settings: object, listener: Listener, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     from flows.ingest import ingest
 
     monkeypatch.setenv("MARKETOPS_ALERT_WEBHOOK_URLS", f"{listener.url}/hook")
@@ -79,7 +81,9 @@ def test_a_failing_flow_posts_once_per_channel_and_logs_one_line(settings: objec
     assert len(lines) == 1 and lines[0]["sent_to"] == ["webhook#0", "slack#0"] and lines[0]["delivery_errors"] == []
 
 
-def test_repeats_within_the_window_are_folded(settings: object, listener: Listener, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_repeats_within_the_window_are_folded(
+    settings: object, listener: Listener, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     from flows.ingest import ingest
 
     monkeypatch.setenv("MARKETOPS_ALERT_WEBHOOK_URLS", f"{listener.url}/hook")
@@ -90,7 +94,9 @@ def test_repeats_within_the_window_are_folded(settings: object, listener: Listen
     assert [line["folded"] for line in lines] == [False, True]
 
 
-def test_a_dead_webhook_is_reported_in_the_log_and_does_not_raise(settings: object, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_a_dead_webhook_is_reported_in_the_log_and_does_not_raise(
+    settings: object, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     from flows.ingest import ingest
 
     monkeypatch.setenv("MARKETOPS_ALERT_WEBHOOK_URLS", f"http://127.0.0.1:{_free_port()}/hook")
@@ -107,10 +113,14 @@ def _task_runs(flow_run_id: object) -> list[Any]:
         return client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
 
 
-def test_a_transient_storage_fault_is_retried_with_backoff(settings: object, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_a_transient_storage_fault_is_retried_with_backoff(
+    settings: object, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     from flows.ingest import ingest
 
-    monkeypatch.setenv("MARKETOPS_CLICKHOUSE_URL", f"http://127.0.0.1:{_free_port()}")  # nothing listens: connection refused
+    monkeypatch.setenv(
+        "MARKETOPS_CLICKHOUSE_URL", f"http://127.0.0.1:{_free_port()}"
+    )  # nothing listens: connection refused
     monkeypatch.setenv("MARKETOPS_CLICKHOUSE_CONNECT_TIMEOUT_S", "1")
     monkeypatch.setenv("MARKETOPS_RETRIES", "2")
     monkeypatch.setenv("MARKETOPS_RETRY_BASE_DELAY_S", "0.05")

@@ -18,7 +18,9 @@ def _simulate(days: float, broken_at: set[int] | None = None) -> tuple[list[Back
         name = backup_name(kind, now)
         status = "broken" if broken_at and step in broken_at else "verified"
         chain = name if kind == FULL else base.chain  # type: ignore[union-attr]
-        records.append(BackupRecord(name, kind, base.name if base else None, chain, status, now, now + timedelta(minutes=5)))
+        records.append(
+            BackupRecord(name, kind, base.name if base else None, chain, status, now, now + timedelta(minutes=5))
+        )
     return records, now
 
 

@@ -13,13 +13,34 @@ from validation.batch import judge_batch
 
 
 def _parsed(path: str, raw: pl.DataFrame | None, reason: str | None = None, source_id: int = 1) -> ParsedFile:
-    return ParsedFile(ref=FileRef(path, 10, 1), sha256="0" * 64, source_id=source_id, format="binance",
-                      venue="binance", symbol="BTCUSDT", raw=raw, reason=reason)
+    return ParsedFile(
+        ref=FileRef(path, 10, 1),
+        sha256="0" * 64,
+        source_id=source_id,
+        format="binance",
+        venue="binance",
+        symbol="BTCUSDT",
+        raw=raw,
+        reason=reason,
+    )
 
 
 def _raw(n: int, start_minute: int = 0) -> pl.DataFrame:
-    rows = [{"line": i + 1, "ts": datetime(2024, 6, 3, 0, start_minute + i, tzinfo=UTC), "open": 10.0, "high": 11.0, "low": 9.0,
-             "close": 10.5, "volume": 1.0, "trades": 2, "quote_volume": 5.0, "raw": None} for i in range(n)]
+    rows = [
+        {
+            "line": i + 1,
+            "ts": datetime(2024, 6, 3, 0, start_minute + i, tzinfo=UTC),
+            "open": 10.0,
+            "high": 11.0,
+            "low": 9.0,
+            "close": 10.5,
+            "volume": 1.0,
+            "trades": 2,
+            "quote_volume": 5.0,
+            "raw": None,
+        }
+        for i in range(n)
+    ]
     return pl.DataFrame(rows, schema=RAW_SCHEMA)
 
 
@@ -47,5 +68,18 @@ def test_unreadable_files_only_still_give_a_well_formed_verdict() -> None:
 def test_bars_carry_identity_version_and_the_table_columns_only() -> None:
     verdict = _judge([_parsed("/a.csv", _raw(2))])
     bars = verdict.bars  # type: ignore[attr-defined]
-    assert bars.columns == ["venue", "symbol", "ts", "open", "high", "low", "close", "volume", "trades", "quote_volume", "source_id", "version"]
+    assert bars.columns == [
+        "venue",
+        "symbol",
+        "ts",
+        "open",
+        "high",
+        "low",
+        "close",
+        "volume",
+        "trades",
+        "quote_volume",
+        "source_id",
+        "version",
+    ]
     assert bars["version"].unique().to_list() == [5] and bars["symbol"].unique().to_list() == ["BTCUSDT"]

@@ -17,8 +17,13 @@ def test_a_middle_day_touches_its_month_and_the_next_days_features() -> None:
 
 def test_a_month_edge_touches_the_neighbour_month_when_it_has_data() -> None:
     have = [date(2024, 6, 30), date(2024, 7, 1), date(2024, 7, 2)]
-    assert affected([date(2024, 7, 1)], have).months == (date(2024, 6, 1), date(2024, 7, 1))  # FX sessions cross midnight
-    assert affected([date(2024, 6, 30)], have[:1]).months == (date(2024, 6, 1),)  # no July data: nothing to rewrite there
+    assert affected([date(2024, 7, 1)], have).months == (
+        date(2024, 6, 1),
+        date(2024, 7, 1),
+    )  # FX sessions cross midnight
+    assert affected([date(2024, 6, 30)], have[:1]).months == (
+        date(2024, 6, 1),
+    )  # no July data: nothing to rewrite there
 
 
 def test_the_newest_day_has_no_following_feature_day() -> None:

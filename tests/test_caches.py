@@ -47,7 +47,9 @@ def _land(settings: Settings, spec: SampleSpec, only_day: str | None = None) -> 
 
 def _cold(settings: Settings, dataset: str) -> pl.DataFrame:
     root = LocalColdStore.from_settings(settings).root
-    return pl.read_parquet(str(root / dataset / "**" / "*.parquet"), hive_partitioning=True).sort("venue", "symbol", "ts")
+    return pl.read_parquet(str(root / dataset / "**" / "*.parquet"), hive_partitioning=True).sort(
+        "venue", "symbol", "ts"
+    )
 
 
 def test_every_resampled_timeframe_equals_the_same_resample_in_sql(settings: Settings) -> None:
@@ -82,7 +84,9 @@ def test_daily_bars_follow_the_fx_and_equity_sessions_of_the_real_samples(settin
     caches()
     daily = _cold(settings, "bars_1d")
     fx = daily.filter(pl.col("symbol") == "EURUSD")
-    assert fx["ts"].to_list() == [datetime(2015, 2, d, 22, tzinfo=UTC) for d in (1, 2, 3, 4, 5)]  # 17:00 EST, Sunday to Thursday
+    assert fx["ts"].to_list() == [
+        datetime(2015, 2, d, 22, tzinfo=UTC) for d in (1, 2, 3, 4, 5)
+    ]  # 17:00 EST, Sunday to Thursday
     assert fx["minutes"].sum() == 7192
     sp = daily.filter(pl.col("symbol") == "SP500")
     assert sp["ts"].to_list() == [datetime(2019, 11, d, 14, 30, tzinfo=UTC) for d in (5, 6, 7, 8)]  # 09:30 EST
@@ -126,8 +130,12 @@ def test_day_boundary_features_equal_a_full_recomputation(settings: Settings) ->
     full = compute_features(bars).drop("venue", "symbol")
     cached = _cold(settings, "features_1m").select("ts", *FEATURE_COLUMNS)
     assert cached.height == full.height == 4 * 1440
-    boundary = (pl.col("ts") >= datetime(2024, 6, 5, 23, tzinfo=UTC)) & (pl.col("ts") < datetime(2024, 6, 6, 2, tzinfo=UTC))
-    assert_frame_equal(cached.filter(boundary), full.filter(boundary).select(cached.columns), check_dtypes=False, rtol=1e-9, atol=1e-12)
+    boundary = (pl.col("ts") >= datetime(2024, 6, 5, 23, tzinfo=UTC)) & (
+        pl.col("ts") < datetime(2024, 6, 6, 2, tzinfo=UTC)
+    )
+    assert_frame_equal(
+        cached.filter(boundary), full.filter(boundary).select(cached.columns), check_dtypes=False, rtol=1e-9, atol=1e-12
+    )
     assert_frame_equal(cached, full.select(cached.columns), check_dtypes=False, rtol=1e-9, atol=1e-12)
 
 
@@ -181,7 +189,9 @@ def test_a_build_killed_part_way_leaves_no_half_written_file_visible(settings: S
 
     _land(settings, SampleSpec(symbols=1, days=1, inject=False, fx_share=0))
     ingest()
-    child = subprocess.run([sys.executable, "-c", KILLED_BUILD], capture_output=True, text=True, timeout=300, env=os.environ.copy())
+    child = subprocess.run(
+        [sys.executable, "-c", KILLED_BUILD], capture_output=True, text=True, timeout=300, env=os.environ.copy()
+    )
     assert child.returncode == 9, child.stderr[-2000:]
     store = LocalColdStore.from_settings(settings)
     assert store.list() == [] and read_manifest(store).height == 0  # nothing half-written is visible

@@ -22,19 +22,40 @@ from validation.warm_checks import CheckRules, ValidationRange, check_bars
 T0 = datetime(2024, 6, 3, tzinfo=UTC)  # a Monday
 
 
-def bars(n: int, start: datetime = T0, symbol: str = "BTCUSDT", venue: str = "binance", seed: int = 7, volume: float | None = None) -> pl.DataFrame:
+def bars(
+    n: int,
+    start: datetime = T0,
+    symbol: str = "BTCUSDT",
+    venue: str = "binance",
+    seed: int = 7,
+    volume: float | None = None,
+) -> pl.DataFrame:
     rng = np.random.default_rng(seed)
     close = 100 * np.exp(np.cumsum(rng.normal(0, 0.0005, n)))
     vol = rng.lognormal(1.0, 0.3, n) if volume is None else np.full(n, volume)
-    return pl.DataFrame({
-        "venue": venue, "symbol": symbol,
-        "ts": pl.datetime_range(start, start + timedelta(minutes=n - 1), "1m", time_unit="ms", time_zone="UTC", eager=True),
-        "open": close, "high": close * 1.0002, "low": close * 0.9998, "close": close, "volume": vol, "source_id": pl.Series([1] * n, dtype=pl.UInt64),
-    })
+    return pl.DataFrame(
+        {
+            "venue": venue,
+            "symbol": symbol,
+            "ts": pl.datetime_range(
+                start, start + timedelta(minutes=n - 1), "1m", time_unit="ms", time_zone="UTC", eager=True
+            ),
+            "open": close,
+            "high": close * 1.0002,
+            "low": close * 0.9998,
+            "close": close,
+            "volume": vol,
+            "source_id": pl.Series([1] * n, dtype=pl.UInt64),
+        }
+    )
 
 
 def window(frame: pl.DataFrame, start: datetime, end: datetime) -> pl.DataFrame:
-    return frame.select("venue", "symbol").unique().with_columns(start=pl.lit(start).cast(TS_TYPE), end=pl.lit(end).cast(TS_TYPE))
+    return (
+        frame.select("venue", "symbol")
+        .unique()
+        .with_columns(start=pl.lit(start).cast(TS_TYPE), end=pl.lit(end).cast(TS_TYPE))
+    )
 
 
 def test_a_halt_is_one_gap_with_its_start_end_and_minutes() -> None:
@@ -50,7 +71,12 @@ def test_a_halt_is_one_gap_with_its_start_end_and_minutes() -> None:
 def test_leading_and_trailing_holes_and_a_silent_symbol_are_gaps() -> None:
     frame = bars(1440).slice(10, 1420)  # first 10 and last 10 minutes missing
     silent = pl.DataFrame({"venue": ["binance"], "symbol": ["ETHUSDT"]})
-    windows = pl.concat([window(frame, T0, T0 + timedelta(days=1)), silent.with_columns(start=pl.lit(T0).cast(TS_TYPE), end=pl.lit(T0 + timedelta(days=1)).cast(TS_TYPE))])
+    windows = pl.concat(
+        [
+            window(frame, T0, T0 + timedelta(days=1)),
+            silent.with_columns(start=pl.lit(T0).cast(TS_TYPE), end=pl.lit(T0 + timedelta(days=1)).cast(TS_TYPE)),
+        ]
+    )
     gaps = find_gaps(frame, expected_minutes("crypto", T0, T0 + timedelta(days=1)), windows).sort("symbol", "ts")
     assert gaps.select("symbol", "minutes").rows() == [("BTCUSDT", 10), ("BTCUSDT", 10), ("ETHUSDT", 1440)]
 
@@ -77,7 +103,9 @@ def test_equity_calendar_knows_holidays_and_early_closes() -> None:
 def test_bars_outside_the_session_are_runs_not_rows() -> None:
     grid = expected_minutes("equity", datetime(2019, 11, 5, tzinfo=UTC), datetime(2019, 11, 6, tzinfo=UTC))
     late = [datetime(2019, 11, 5, 21, m, tzinfo=UTC) for m in range(3)]  # 16:00-16:02 ET
-    frame = pl.DataFrame({"venue": "nyse", "symbol": "SPY", "ts": pl.Series([*grid.to_list()[:5], *late], dtype=TS_TYPE)})
+    frame = pl.DataFrame(
+        {"venue": "nyse", "symbol": "SPY", "ts": pl.Series([*grid.to_list()[:5], *late], dtype=TS_TYPE)}
+    )
     off = find_outside_session(frame, grid, "equity")
     assert off.select("ts", "minutes").rows() == [(late[0], 3)]
 
@@ -132,8 +160,8 @@ def test_symbols_without_volume_are_judged_on_prices_only() -> None:
 
 
 def test_out_of_order_rows_load_with_a_warning() -> None:
-    from tests.test_batch import _raw
     from core.normalize import Identity, to_candidates
+    from tests.test_batch import _raw
 
     raw = _raw(5)
     raw = raw.with_columns(ts=pl.Series([raw["ts"][i] for i in (0, 1, 3, 2, 4)]))
@@ -144,12 +172,23 @@ def test_out_of_order_rows_load_with_a_warning() -> None:
 
 def test_conflicting_copies_in_two_files_name_both_and_identical_ones_are_silent() -> None:
     ts = T0 + timedelta(minutes=5)
-    copies = pl.DataFrame({
-        "venue": ["binance"] * 4, "symbol": ["BTCUSDT"] * 4, "ts": pl.Series([ts, ts, ts + timedelta(minutes=1), ts + timedelta(minutes=1)], dtype=TS_TYPE),
-        "source_id": pl.Series([1, 2, 1, 2], dtype=pl.UInt64), "version": pl.Series([10, 20, 10, 20], dtype=pl.UInt64),
-        "open": [1.0] * 4, "high": [1.0] * 4, "low": [1.0] * 4, "close": [1.0, 1.5, 1.0, 1.0], "volume": [1.0] * 4,
-    })
-    paths = pl.DataFrame({"source_id": pl.Series([1, 2], dtype=pl.UInt64), "path": ["/a/day1.csv", "/b/day1-again.csv"]})
+    copies = pl.DataFrame(
+        {
+            "venue": ["binance"] * 4,
+            "symbol": ["BTCUSDT"] * 4,
+            "ts": pl.Series([ts, ts, ts + timedelta(minutes=1), ts + timedelta(minutes=1)], dtype=TS_TYPE),
+            "source_id": pl.Series([1, 2, 1, 2], dtype=pl.UInt64),
+            "version": pl.Series([10, 20, 10, 20], dtype=pl.UInt64),
+            "open": [1.0] * 4,
+            "high": [1.0] * 4,
+            "low": [1.0] * 4,
+            "close": [1.0, 1.5, 1.0, 1.0],
+            "volume": [1.0] * 4,
+        }
+    )
+    paths = pl.DataFrame(
+        {"source_id": pl.Series([1, 2], dtype=pl.UInt64), "path": ["/a/day1.csv", "/b/day1-again.csv"]}
+    )
     found = conflicting_copies(copies, paths)
     assert found["ts"].to_list() == [ts]
     assert "/a/day1.csv" in found["detail"][0] and "/b/day1-again.csv" in found["detail"][0]
@@ -160,25 +199,52 @@ def test_conflicting_copies_in_two_files_name_both_and_identical_ones_are_silent
 
 def test_known_events_annotate_only_their_venue_symbol_checks_and_time() -> None:
     event = KnownEvent("halt", "binance", "*", T0, T0 + timedelta(hours=1), ("gap", "stale_run"), "maintenance")
-    frame = pl.DataFrame({
-        "venue": ["binance", "binance", "binance", "kraken"], "symbol": ["BTCUSDT", "ETHUSDT", "BTCUSDT", "BTCUSDT"],
-        "ts": pl.Series([T0 + timedelta(minutes=30), T0 - timedelta(minutes=30), T0 + timedelta(minutes=10), T0], dtype=TS_TYPE),
-        "end_ts": pl.Series([T0 + timedelta(minutes=90), T0 - timedelta(minutes=1), T0 + timedelta(minutes=10), T0], dtype=TS_TYPE),
-        "check": ["gap", "gap", "spike", "gap"],
-    })
+    frame = pl.DataFrame(
+        {
+            "venue": ["binance", "binance", "binance", "kraken"],
+            "symbol": ["BTCUSDT", "ETHUSDT", "BTCUSDT", "BTCUSDT"],
+            "ts": pl.Series(
+                [T0 + timedelta(minutes=30), T0 - timedelta(minutes=30), T0 + timedelta(minutes=10), T0], dtype=TS_TYPE
+            ),
+            "end_ts": pl.Series(
+                [T0 + timedelta(minutes=90), T0 - timedelta(minutes=1), T0 + timedelta(minutes=10), T0], dtype=TS_TYPE
+            ),
+            "check": ["gap", "gap", "spike", "gap"],
+        }
+    )
     assert annotate(frame, Allowlist((event,), "t:1"))["known_event"].to_list() == ["halt", "", "", ""]
 
 
 def test_symbol_day_status_ok_suspect_failed() -> None:
-    counts = pl.DataFrame({"venue": ["binance"] * 3, "symbol": ["A", "B", "C"], "day": [date(2024, 6, 3)] * 3,
-                           "expected": [1440, 1440, 1440], "present": [1440, 1379, 300], "off_session": [0, 0, 0]},
-                          schema_overrides={"expected": pl.UInt32, "present": pl.UInt32, "off_session": pl.UInt32})
-    anomalies = pl.DataFrame({"venue": ["binance", "binance"], "symbol": ["B", "C"], "ts": pl.Series([T0, T0], dtype=TS_TYPE),
-                              "minutes": pl.Series([61, 1140], dtype=pl.UInt32), "check": ["gap", "gap"], "known_event": ["", ""]})
-    quarantined = pl.DataFrame(schema={"venue": pl.String, "symbol": pl.String, "day": pl.Date, "explained": pl.Boolean})
+    counts = pl.DataFrame(
+        {
+            "venue": ["binance"] * 3,
+            "symbol": ["A", "B", "C"],
+            "day": [date(2024, 6, 3)] * 3,
+            "expected": [1440, 1440, 1440],
+            "present": [1440, 1379, 300],
+            "off_session": [0, 0, 0],
+        },
+        schema_overrides={"expected": pl.UInt32, "present": pl.UInt32, "off_session": pl.UInt32},
+    )
+    anomalies = pl.DataFrame(
+        {
+            "venue": ["binance", "binance"],
+            "symbol": ["B", "C"],
+            "ts": pl.Series([T0, T0], dtype=TS_TYPE),
+            "minutes": pl.Series([61, 1140], dtype=pl.UInt32),
+            "check": ["gap", "gap"],
+            "known_event": ["", ""],
+        }
+    )
+    quarantined = pl.DataFrame(
+        schema={"venue": pl.String, "symbol": pl.String, "day": pl.Date, "explained": pl.Boolean}
+    )
     days = symbol_days(counts, anomalies, quarantined, lambda v: thresholds_for(v, "crypto"))
     assert days["status"].to_list() == [STATUS_OK, STATUS_SUSPECT, STATUS_FAILED]
-    explained = symbol_days(counts, anomalies.with_columns(known_event=pl.lit("outage")), quarantined, lambda v: thresholds_for(v, "crypto"))
+    explained = symbol_days(
+        counts, anomalies.with_columns(known_event=pl.lit("outage")), quarantined, lambda v: thresholds_for(v, "crypto")
+    )
     assert explained["status"].to_list() == [STATUS_OK, STATUS_OK, STATUS_OK]
 
 
@@ -189,9 +255,21 @@ def test_thresholds_are_configurable_per_session_kind_and_venue(override: dict) 
 
 
 def test_quarantined_minutes_are_not_also_gaps() -> None:
-    frame = bars(100).filter(~pl.col("ts").is_in([T0 + timedelta(minutes=10), T0 + timedelta(minutes=50), T0 + timedelta(minutes=51)]))
-    gaps = find_gaps(frame, expected_minutes("crypto", T0, T0 + timedelta(minutes=100)), window(frame, T0, T0 + timedelta(minutes=100)))
-    held = pl.DataFrame({"venue": ["binance"] * 2, "symbol": ["BTCUSDT"] * 2, "ts": pl.Series([T0 + timedelta(minutes=10), T0 + timedelta(minutes=50)], dtype=TS_TYPE)})
+    frame = bars(100).filter(
+        ~pl.col("ts").is_in([T0 + timedelta(minutes=10), T0 + timedelta(minutes=50), T0 + timedelta(minutes=51)])
+    )
+    gaps = find_gaps(
+        frame,
+        expected_minutes("crypto", T0, T0 + timedelta(minutes=100)),
+        window(frame, T0, T0 + timedelta(minutes=100)),
+    )
+    held = pl.DataFrame(
+        {
+            "venue": ["binance"] * 2,
+            "symbol": ["BTCUSDT"] * 2,
+            "ts": pl.Series([T0 + timedelta(minutes=10), T0 + timedelta(minutes=50)], dtype=TS_TYPE),
+        }
+    )
     left = discount_quarantined(gaps, held)
     assert left.select("ts", "minutes").rows() == [(T0 + timedelta(minutes=50), 2)]
     assert "1 of them delivered but quarantined" in left["detail"][0]
@@ -201,7 +279,9 @@ def test_stale_run_without_published_volume_is_judged_on_closes() -> None:
     frame = bars(200)
     close = frame["close"].to_numpy().copy()
     close[50:90] = close[50]
-    stale = find_stale_runs(frame.with_columns(close=pl.Series(close)), CheckThresholds(volume_known=False, stale_min_bars=30))
+    stale = find_stale_runs(
+        frame.with_columns(close=pl.Series(close)), CheckThresholds(volume_known=False, stale_min_bars=30)
+    )
     assert stale.select("ts", "minutes").rows() == [(T0 + timedelta(minutes=50), 40)]
 
 

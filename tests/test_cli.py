@@ -56,7 +56,9 @@ def test_ingest_then_sql_and_status_json(settings: Settings, real_data: Path) ->
 
     count = runner.invoke(app, ["sql", "SELECT count() FROM bars_1m FINAL"])
     assert count.exit_code == 0 and count.output.strip() == "2819"
-    as_csv = runner.invoke(app, ["sql", "SELECT symbol, count() AS n FROM bars_1m FINAL GROUP BY symbol", "--format", "csv"])
+    as_csv = runner.invoke(
+        app, ["sql", "SELECT symbol, count() AS n FROM bars_1m FINAL GROUP BY symbol", "--format", "csv"]
+    )
     assert as_csv.output.splitlines() == ["symbol,n", "BTCUSDT,2819"]
 
     status = runner.invoke(app, ["status", "--json"])
@@ -64,12 +66,18 @@ def test_ingest_then_sql_and_status_json(settings: Settings, real_data: Path) ->
     report = json.loads(status.output)
     assert report["warm"]["backend"] == "chdb"
     assert (report["warm"]["bars"], report["warm"]["symbols"]) == (2819, 1)
-    assert (report["ingest"]["files_loaded"], report["ingest"]["files_quarantined"], report["ingest"]["rows_quarantined"]) == (2, 0, 0)
+    assert (
+        report["ingest"]["files_loaded"],
+        report["ingest"]["files_quarantined"],
+        report["ingest"]["rows_quarantined"],
+    ) == (2, 0, 0)
 
 
 @pytest.mark.usefixtures("prefect_api")
 def test_maintenance_commands_backup_list_restore_and_status(settings: Settings, real_data: Path) -> None:
-    for day in sorted((real_data / "binance-spot-btcusdt-1m-daily").glob("*.csv")):  # two runs: two parts of ingest_files
+    for day in sorted(
+        (real_data / "binance-spot-btcusdt-1m-daily").glob("*.csv")
+    ):  # two runs: two parts of ingest_files
         assert runner.invoke(app, ["ingest", str(day)]).exit_code == 0
     optimized = runner.invoke(app, ["optimize"])
     assert optimized.exit_code == 0, optimized.output

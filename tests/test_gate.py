@@ -17,7 +17,18 @@ T0 = datetime(2024, 6, 3, tzinfo=UTC)
 def _frame(rows: list[dict[str, object]], source_id: int = 1) -> pl.DataFrame:
     full = []
     for i, row in enumerate(rows):
-        base = {"line": i + 1, "ts": T0 + timedelta(minutes=i), "open": 10.0, "high": 11.0, "low": 9.0, "close": 10.5, "volume": 1.0, "trades": 1, "quote_volume": 10.0, "raw": None}
+        base = {
+            "line": i + 1,
+            "ts": T0 + timedelta(minutes=i),
+            "open": 10.0,
+            "high": 11.0,
+            "low": 9.0,
+            "close": 10.5,
+            "volume": 1.0,
+            "trades": 1,
+            "quote_volume": 10.0,
+            "raw": None,
+        }
         full.append(base | row)
     raw = pl.DataFrame(full, schema=RAW_SCHEMA)
     return to_candidates(raw, Identity("binance", "BTCUSDT", source_id, 7))

@@ -52,7 +52,9 @@ def test_generated_files_load_exactly_what_the_injection_manifest_predicts(setti
         found = warehouse.query_df("SELECT check, count() AS n FROM anomalies FINAL GROUP BY check")
         by_check = dict(found.iter_rows())
         reasons = warehouse.query_df("SELECT path, reasons FROM ingest_files FINAL WHERE status = 'quarantined'")
-        quarantined_lines = warehouse.query_df("SELECT line, raw, checks FROM quarantine_bars FINAL WHERE has(checks, 'row_unparseable')")
+        quarantined_lines = warehouse.query_df(
+            "SELECT line, raw, checks FROM quarantine_bars FINAL WHERE has(checks, 'row_unparseable')"
+        )
     planted = {i["kind"] for i in expected["injected"]}
     for kind in ("high_below_low", "price_not_finite_positive", "volume_negative", "duplicate_ts_conflict"):
         assert kind in planted and by_check.get(kind, 0) >= 1, (kind, by_check)
@@ -99,7 +101,10 @@ def test_real_binance_days_load_2819_bars_and_rerun_keeps_2819(settings: Setting
 def test_real_histdata_and_sp500_load_with_exact_counts(settings: Settings, real_data: Path) -> None:
     from flows.ingest import ingest
 
-    summary = ingest(paths=[str(real_data / "histdata-eurusd-m1"), str(real_data / "sp500-index-1m-intraday")], timezone="America/New_York")
+    summary = ingest(
+        paths=[str(real_data / "histdata-eurusd-m1"), str(real_data / "sp500-index-1m-intraday")],
+        timezone="America/New_York",
+    )
     assert summary["rows_loaded"] == 7192 + 1563
     with open_warehouse(settings) as warehouse:
         per = dict(warehouse.query_df("SELECT symbol, count() FROM bars_1m FINAL GROUP BY symbol").iter_rows())
@@ -108,7 +113,9 @@ def test_real_histdata_and_sp500_load_with_exact_counts(settings: Settings, real
     assert first_sp.startswith("2019-11-05 14:30:00")
 
 
-def test_a_malformed_file_among_real_ones_is_quarantined_and_the_rest_loads(settings: Settings, real_data: Path, tmp_path: Path) -> None:
+def test_a_malformed_file_among_real_ones_is_quarantined_and_the_rest_loads(
+    settings: Settings, real_data: Path, tmp_path: Path
+) -> None:
     from flows.ingest import ingest
 
     landing = tmp_path / "mixed"
@@ -154,7 +161,13 @@ def test_a_crash_between_insert_and_manifest_then_a_rerun_leaves_exact_counts(se
     from flows.ingest import ingest
 
     landing, manifest = _landing(settings, SampleSpec(symbols=1, days=2, inject=False, fx_share=0))
-    child = subprocess.run([sys.executable, "-c", CRASHING_LOAD, str(landing)], capture_output=True, text=True, timeout=300, env=os.environ.copy())
+    child = subprocess.run(
+        [sys.executable, "-c", CRASHING_LOAD, str(landing)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=os.environ.copy(),
+    )
     assert child.returncode == 9, child.stderr[-2000:]
     assert _count(settings, "SELECT count() FROM bars_1m") == 2 * 1440  # the data made it in...
     assert _count(settings, "SELECT count() FROM ingest_files") == 0  # ...the manifest did not

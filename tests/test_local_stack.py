@@ -29,25 +29,44 @@ def _free_port() -> int:
 
 
 def _chromium(url: str, tmp: Path, *mode: str) -> str:
-    args = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp / 'chromium-profile'}", "--window-size=1400,900",
-            "--virtual-time-budget=20000", *mode, url]
+    args = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp / 'chromium-profile'}",
+        "--window-size=1400,900",
+        "--virtual-time-budget=20000",
+        *mode,
+        url,
+    ]
     done = subprocess.run(args, capture_output=True, text=True, timeout=120)  # type: ignore[arg-type]
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (the README test command installs Debian's chromium)")
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="headless Chromium is not installed (the README test command installs Debian's chromium)"
+)
 def test_up_deploys_everything_the_ui_shows_it_and_down_stops_it(settings: Settings, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
     port = _free_port()
-    started = subprocess.run([MARKETOPS, "up", "--port", str(port)], env=env, capture_output=True, text=True, timeout=400)
+    started = subprocess.run(
+        [MARKETOPS, "up", "--port", str(port)], env=env, capture_output=True, text=True, timeout=400
+    )
     assert started.returncode == 0, started.stdout + started.stderr
     info = read_stack(settings)
     assert info is not None and alive(info.server_pid) and alive(info.worker_pid)
     try:
         api = info.api_url
-        deployed = {d["name"]: d for d in httpx.post(f"{api}/deployments/filter", json={"limit": 100}, timeout=10).json()}
+        deployed = {
+            d["name"]: d for d in httpx.post(f"{api}/deployments/filter", json={"limit": 100}, timeout=10).json()
+        }
         for entry in load_catalogue():
             assert entry.name in deployed, entry.name
             crons = sorted(s["schedule"]["cron"] for s in deployed[entry.name]["schedules"])
@@ -60,7 +79,9 @@ def test_up_deploys_everything_the_ui_shows_it_and_down_stops_it(settings: Setti
         assert screenshot.stat().st_size > 20_000  # a rendered page, not a blank one
         dom = _chromium(f"{info.ui_url}/deployments", tmp_path, "--dump-dom")
         for entry in load_catalogue():
-            assert f">{entry.name}<" in dom.replace(" ", "").replace("\n", ""), f"{entry.name} not on the deployments page"
+            assert f">{entry.name}<" in dom.replace(" ", "").replace("\n", ""), (
+                f"{entry.name} not on the deployments page"
+            )
 
         # a run triggered on the deployment is picked up by the worker and completes
         daily = deployed["daily"]["id"]

@@ -34,9 +34,26 @@ def warehouse(settings: Settings) -> Iterator[Warehouse]:
 
 def _insert_bars(wh: Warehouse, start: datetime, n: int, version: int, close: float = 10.0) -> None:
     frame = pl.DataFrame(
-        {"venue": "binance", "symbol": "BTCUSDT", "ts": [start + timedelta(minutes=i) for i in range(n)], "open": close, "high": close + 1,
-         "low": close - 1, "close": close, "volume": 1.0, "trades": 1, "quote_volume": 1.0, "source_id": 1, "version": version},
-        schema_overrides={"ts": pl.Datetime("ms", "UTC"), "trades": pl.UInt32, "source_id": pl.UInt64, "version": pl.UInt64},
+        {
+            "venue": "binance",
+            "symbol": "BTCUSDT",
+            "ts": [start + timedelta(minutes=i) for i in range(n)],
+            "open": close,
+            "high": close + 1,
+            "low": close - 1,
+            "close": close,
+            "volume": 1.0,
+            "trades": 1,
+            "quote_volume": 1.0,
+            "source_id": 1,
+            "version": version,
+        },
+        schema_overrides={
+            "ts": pl.Datetime("ms", "UTC"),
+            "trades": pl.UInt32,
+            "source_id": pl.UInt64,
+            "version": pl.UInt64,
+        },
     ).select(BARS_COLUMNS)
     wh.insert_df("bars_1m", frame)
 
@@ -45,7 +62,9 @@ def _content_hash(wh: Warehouse, database: str | None = None) -> pl.DataFrame:
     return backups.fingerprint(wh, database or wh.database, BACKUP_TABLES)
 
 
-def test_optimize_reduces_parts_keeps_final_identical_and_reruns_as_a_no_op(settings: Settings, prefect_api: None) -> None:
+def test_optimize_reduces_parts_keeps_final_identical_and_reruns_as_a_no_op(
+    settings: Settings, prefect_api: None
+) -> None:
     from flows.optimize import optimize
 
     with open_warehouse(settings) as wh:
@@ -64,13 +83,17 @@ def test_optimize_reduces_parts_keeps_final_identical_and_reruns_as_a_no_op(sett
         assert after["active_parts"].to_list() == [1, 1]
         assert wh.query_df("SELECT * FROM bars_1m FINAL ORDER BY ts").equals(final_before)
         assert wh.query_scalar("SELECT count() FROM bars_1m") == 150  # replaced versions merged away
-        logged = wh.query_df("SELECT parts_before, parts_after, rows_before, rows_after FROM optimize_log WHERE table = 'bars_1m' AND partition = '202406'")
+        logged = wh.query_df(
+            "SELECT parts_before, parts_after, rows_before, rows_after FROM optimize_log WHERE table = 'bars_1m' AND partition = '202406'"
+        )
     assert logged.row(0) == (3, 1, 300, 100)
     second = optimize()
     assert second["partitions_optimized"] == 0 and second["partitions_planned"] == 0
 
 
-def test_full_then_two_incrementals_drop_restore_from_newest_gives_identical_content(settings: Settings, warehouse: Warehouse) -> None:
+def test_full_then_two_incrementals_drop_restore_from_newest_gives_identical_content(
+    settings: Settings, warehouse: Warehouse
+) -> None:
     target = backup_target(settings)
     _insert_bars(warehouse, T0, 500, 1)
     full = backups.take_snapshot(warehouse, target, T0, force_full=True)
@@ -110,7 +133,9 @@ def test_a_drill_catches_a_backup_whose_base_is_gone(settings: Settings, warehou
     assert nxt.kind == FULL
 
 
-def test_retention_over_eight_simulated_days_keeps_whole_restorable_chains(settings: Settings, warehouse: Warehouse) -> None:
+def test_retention_over_eight_simulated_days_keeps_whole_restorable_chains(
+    settings: Settings, warehouse: Warehouse
+) -> None:
     target = backup_target(settings)
     now = T0
     for step in range(8 * 4):
@@ -156,13 +181,17 @@ KILLED_BACKUP = textwrap.dedent(
 )
 
 
-def test_a_backup_killed_part_way_is_marked_broken_and_the_next_run_is_valid(settings: Settings, prefect_api: None) -> None:
+def test_a_backup_killed_part_way_is_marked_broken_and_the_next_run_is_valid(
+    settings: Settings, prefect_api: None
+) -> None:
     from flows.backup import backup
 
     with open_warehouse(settings) as wh:
         migrate(wh)
         _insert_bars(wh, T0, 100, 1)
-    child = subprocess.run([sys.executable, "-c", KILLED_BACKUP], capture_output=True, text=True, timeout=300, env=os.environ.copy())
+    child = subprocess.run(
+        [sys.executable, "-c", KILLED_BACKUP], capture_output=True, text=True, timeout=300, env=os.environ.copy()
+    )
     assert child.returncode == 9, child.stderr[-2000:]
     summary = backup()
     assert summary["swept"] == ["full-20240601T060000Z"]

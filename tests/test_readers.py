@@ -82,14 +82,25 @@ def test_truncated_binance_row_is_kept_for_quarantine_and_the_rest_parses() -> N
 def test_generic_explicit_mapping_wins_over_aliases() -> None:
     body = b"when;px_o;px_h;px_l;px_c;qty\n2024-01-02 10:00:00;1;2;0.5;1.5;3\n"
     fmt, frame = read_source(
-        SourceFile("ABC.csv", body), "generic", columns={"ts": "when", "open": "px_o", "high": "px_h", "low": "px_l", "close": "px_c", "volume": "qty"}
+        SourceFile("ABC.csv", body),
+        "generic",
+        columns={"ts": "when", "open": "px_o", "high": "px_h", "low": "px_l", "close": "px_c", "volume": "qty"},
     )
     assert frame.row(0, named=True)["high"] == 2.0 and frame.row(0, named=True)["volume"] == 3.0
 
 
 def test_generic_parquet_reads() -> None:
     buffer = io.BytesIO()
-    pl.DataFrame({"timestamp": [datetime(2024, 1, 2, 10, 0)], "open": [1.0], "high": [2.0], "low": [0.5], "close": [1.5], "volume": [3.0]}).write_parquet(buffer)
+    pl.DataFrame(
+        {
+            "timestamp": [datetime(2024, 1, 2, 10, 0)],
+            "open": [1.0],
+            "high": [2.0],
+            "low": [0.5],
+            "close": [1.5],
+            "volume": [3.0],
+        }
+    ).write_parquet(buffer)
     fmt, frame = read_source(SourceFile("ABC.parquet", buffer.getvalue()))
     assert fmt == "generic" and frame.height == 1
     assert frame["ts"][0] == datetime(2024, 1, 2, 10, 0, tzinfo=UTC)
@@ -109,7 +120,9 @@ def test_unreadable_files_are_refused_with_a_reason(content: bytes, fragment: st
 
 
 def test_path_identity_from_names_and_hive_venue() -> None:
-    assert identify("/x/venue=dukascopy/EURUSD-1m-2024-06-03.csv") == identify("/y/venue=dukascopy/EURUSD-1m-2024-06-03.csv")
+    assert identify("/x/venue=dukascopy/EURUSD-1m-2024-06-03.csv") == identify(
+        "/y/venue=dukascopy/EURUSD-1m-2024-06-03.csv"
+    )
     named = identify("/x/venue=dukascopy/EURUSD-1m-2024-06-03.csv")
     assert (named.venue, named.symbol, named.period) == ("dukascopy", "EURUSD", "2024-06")
     hist = identify("/d/DAT_ASCII_EURUSD_M1_201502.csv")
@@ -123,7 +136,10 @@ def test_batch_parse_equals_file_by_file_parse_on_clean_and_dirty_files(real_dat
 
     files = [(p.name, p.read_bytes()) for p in sorted((real_data / "binance-spot-btcusdt-1m-daily").glob("*.csv"))]
     files += [(s.relative_path.split("/")[-1], s.data) for s in generate(SampleSpec(symbols=2, days=2, fx_share=0))]
-    items = [(FileRef(f"/landing/{name}", len(data), 0), SourceFile(name, data), f"{i:064x}") for i, (name, data) in enumerate(files)]
+    items = [
+        (FileRef(f"/landing/{name}", len(data), 0), SourceFile(name, data), f"{i:064x}")
+        for i, (name, data) in enumerate(files)
+    ]
     for group in (items[:2], items):  # all clean (one combined read) and with planted anomalies (per-file fallback)
         one_by_one = [parse_file(*item, ReadOptions()) for item in group]
         batched = parse_files(group, ReadOptions())

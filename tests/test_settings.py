@@ -26,7 +26,14 @@ def test_env_overrides_toml_and_toml_overrides_defaults(tmp_path: Path, monkeypa
 def test_every_embedded_location_lives_under_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MARKETOPS_HOME", str(tmp_path / "h"))
     settings = load_settings()
-    for location in (settings.warehouse_dir, settings.backups_dir, settings.cold_dir, settings.hot_path, settings.alerts_log, settings.prefect_home):
+    for location in (
+        settings.warehouse_dir,
+        settings.backups_dir,
+        settings.cold_dir,
+        settings.hot_path,
+        settings.alerts_log,
+        settings.prefect_home,
+    ):
         assert settings.home_dir in location.parents
     assert settings.warm_backend == "chdb"
 

@@ -26,10 +26,14 @@ HALT_DAY = date(2019, 6, 7)
 
 def _anomalies(settings: Settings) -> pl.DataFrame:
     with open_warehouse(settings) as warehouse:
-        return warehouse.query_df("SELECT symbol, ts, end_ts, minutes, toString(check) AS check, known_event, toString(origin) AS origin FROM anomalies FINAL ORDER BY ts")
+        return warehouse.query_df(
+            "SELECT symbol, ts, end_ts, minutes, toString(check) AS check, known_event, toString(origin) AS origin FROM anomalies FINAL ORDER BY ts"
+        )
 
 
-def test_real_binance_halt_is_a_stale_run_then_a_gap_and_a_rerun_rewrites_not_doubles(settings: Settings, real_data: Path) -> None:
+def test_real_binance_halt_is_a_stale_run_then_a_gap_and_a_rerun_rewrites_not_doubles(
+    settings: Settings, real_data: Path
+) -> None:
     ingest(paths=[str(real_data / "binance-spot-btcusdt-1m-daily")])
     first = validate(since=HALT_DAY, until=HALT_DAY, report=False)
     found = _anomalies(settings).filter(pl.col("ts").dt.date() == HALT_DAY)
@@ -51,10 +55,12 @@ def test_real_histdata_week_and_sp500_sessions(settings: Settings, real_data: Pa
     gaps = fx.filter(pl.col("check") == "gap")
     assert gaps.height == 8 and gaps["minutes"].to_list() == [1] * 8  # eight intraday holes; the weekend is no gap
     nfp = fx.filter(pl.col("check") == "spike")
-    assert nfp["known_event"].to_list() == ["us-nfp-2015-02-06"]  # the payrolls minute, explained by the bundled allowlist
+    assert nfp["known_event"].to_list() == [
+        "us-nfp-2015-02-06"
+    ]  # the payrolls minute, explained by the bundled allowlist
     assert summary["known_events"] == {"us-nfp-2015-02-06": 1} and "spike" not in summary["anomalies_by_check"]
     sp = validate(since=date(2019, 11, 5), until=date(2019, 11, 8), report=False)
-    off = _anomalies(settings).filter((pl.col("symbol") == "SP500"))
+    off = _anomalies(settings).filter(pl.col("symbol") == "SP500")
     assert off["check"].to_list() == ["outside_session"] * 3  # the 16:00 prints of 5-7 Nov; no overnight gaps
     assert sp["anomalies_by_check"] == {"outside_session": 3}
 
@@ -78,7 +84,9 @@ def test_every_planted_warning_of_the_sample_set_is_found(settings: Settings) ->
     assert found.filter((pl.col("check") == "spike") & (pl.col("at") == planted["spike"]["ts"])).height == 1
 
 
-def test_allowlist_then_replay_explains_and_loads_no_row_twice(settings: Settings, real_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_allowlist_then_replay_explains_and_loads_no_row_twice(
+    settings: Settings, real_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A file with a broken stretch: 100 rows with high < low during the halt hour, quarantined whole (> 5%).
     source = (real_data / "binance-spot-btcusdt-1m-daily" / "BTCUSDT-1m-2019-06-07.csv").read_text().splitlines()
     broken = []
@@ -108,7 +116,9 @@ def test_allowlist_then_replay_explains_and_loads_no_row_twice(settings: Setting
     with open_warehouse(settings) as warehouse:
         loaded = warehouse.query_scalar("SELECT count() FROM bars_1m FINAL")
         quarantined = warehouse.query_scalar("SELECT count() FROM quarantine_bars FINAL")
-        manifest = warehouse.query_df("SELECT status, rows_loaded, rows_quarantined FROM ingest_files FINAL").row(0, named=True)
+        manifest = warehouse.query_df("SELECT status, rows_loaded, rows_quarantined FROM ingest_files FINAL").row(
+            0, named=True
+        )
     assert (loaded, quarantined) == (1279, 100)  # the good rows loaded, the broken ones stay quarantined
     assert manifest == {"status": "partial", "rows_loaded": 1279, "rows_quarantined": 100}
     after = validate(since=HALT_DAY, until=HALT_DAY, report=False)
@@ -117,7 +127,10 @@ def test_allowlist_then_replay_explains_and_loads_no_row_twice(settings: Setting
     replay(paths=[str(path)])  # a second replay (of a file now partly loaded) changes nothing
     with open_warehouse(settings) as warehouse:
         assert warehouse.query_scalar("SELECT count() FROM bars_1m FINAL") == 1279
-        assert warehouse.query_scalar("SELECT count() FROM (SELECT ts FROM bars_1m FINAL GROUP BY ts HAVING count() > 1)") == 0
+        assert (
+            warehouse.query_scalar("SELECT count() FROM (SELECT ts FROM bars_1m FINAL GROUP BY ts HAVING count() > 1)")
+            == 0
+        )
 
 
 def test_an_allowlisted_halt_leaves_the_failure_counts_after_replaying_its_file(
@@ -127,8 +140,10 @@ def test_an_allowlisted_halt_leaves_the_failure_counts_after_replaying_its_file(
     ingest(paths=[str(path)])
     assert validate(since=HALT_DAY, until=HALT_DAY, report=False)["anomalies_by_check"] == {"gap": 1, "stale_run": 1}
     events = tmp_path / "events.toml"
-    events.write_text('version = 1\n[[event]]\nid = "binance-2019-06-07-halt"\nvenue = "binance"\nsymbol = "*"\n'
-                      'start = 2019-06-07T20:00:00Z\nend = 2019-06-07T22:15:00Z\nchecks = ["stale_run", "gap"]\nnote = "test"\n')
+    events.write_text(
+        'version = 1\n[[event]]\nid = "binance-2019-06-07-halt"\nvenue = "binance"\nsymbol = "*"\n'
+        'start = 2019-06-07T20:00:00Z\nend = 2019-06-07T22:15:00Z\nchecks = ["stale_run", "gap"]\nnote = "test"\n'
+    )
     monkeypatch.setenv("MARKETOPS_KNOWN_EVENTS_FILES", str(events))
     result = replay(paths=[str(path)])
     assert result["files_replayed"] == 1 and "0 anomalies" in result["validated"]
@@ -162,15 +177,33 @@ def test_cli_validate_report_quarantine_and_status(settings: Settings, real_data
     path = Path(runner.invoke(app, ["report"]).output.strip())
     assert path.name == "latest.html" and path.exists()
     text = path.read_text()
-    for section in ("pass-rates", "anomalies-by-check", "heatmap", "gaps", "quarantined-files", "trend", "expectations"):
+    for section in (
+        "pass-rates",
+        "anomalies-by-check",
+        "heatmap",
+        "gaps",
+        "quarantined-files",
+        "trend",
+        "expectations",
+    ):
         assert f'id="{section}"' in text
     assert "<script src=" not in text  # offline: plotly.js is inlined, nothing is fetched
     assert (path.parent / re_href(text)).exists()  # the Great Expectations Data Docs page is there
     if CHROMIUM is None:
         pytest.skip("headless Chromium is not installed (the README test command installs Debian's chromium)")
     shot = tmp_path / "report.png"
-    args = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
-            "--enable-logging=stderr", "--v=0", "--window-size=1400,3200", "--virtual-time-budget=10000"]
+    args = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--window-size=1400,3200",
+        "--virtual-time-budget=10000",
+    ]
     done = subprocess.run([*args, f"--screenshot={shot}", path.as_uri()], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and shot.stat().st_size > 50_000
     console = [l for l in done.stderr.splitlines() if "CONSOLE" in l and ("Error" in l or "error" in l)]

@@ -27,7 +27,9 @@ def _ingest(settings: Settings, days: int = 2, start_day: int = 3) -> None:
 
     from flows.ingest import ingest
 
-    for sample in generate(SampleSpec(symbols=3, days=days, inject=False, fx_share=0.34, start=date(2024, 6, start_day))):
+    for sample in generate(
+        SampleSpec(symbols=3, days=days, inject=False, fx_share=0.34, start=date(2024, 6, start_day))
+    ):
         write_file(settings.default_landing_dir, sample.relative_path, sample.data)
     ingest()
 
@@ -51,9 +53,19 @@ def test_warmup_fills_every_map_with_the_warm_tiers_values(settings: Settings) -
     assert _hot_map(settings, LATEST_MAP) == expected_latest
     assert _hot_map(settings, recent_map("1h")) == expected_1h
     btc = json.loads(expected_latest["binance:BTCUSDT"])
-    assert btc["ts"] == "2024-06-04T23:59:00Z" and set(btc) >= {"venue", "symbol", "open", "high", "low", "close", "volume"}
+    assert btc["ts"] == "2024-06-04T23:59:00Z" and set(btc) >= {
+        "venue",
+        "symbol",
+        "open",
+        "high",
+        "low",
+        "close",
+        "volume",
+    }
     hourly = json.loads(expected_1h["binance:BTCUSDT"])
-    assert len(hourly) == 48 and hourly[0]["ts"] == "2024-06-03T00:00:00Z" and all(bar["minutes"] == 60 for bar in hourly)
+    assert (
+        len(hourly) == 48 and hourly[0]["ts"] == "2024-06-03T00:00:00Z" and all(bar["minutes"] == 60 for bar in hourly)
+    )
 
 
 def test_a_second_warmup_without_new_data_changes_only_timestamps(settings: Settings) -> None:
@@ -70,7 +82,9 @@ def test_a_second_warmup_without_new_data_changes_only_timestamps(settings: Sett
     with open_hot_store(settings) as hot:
         record_after = last_warmup(hot)
     assert record_after["checked_at"] != record_before["checked_at"]  # type: ignore[index]
-    assert {k: v for k, v in record_after.items() if k != "checked_at"} == {k: v for k, v in record_before.items() if k != "checked_at"}  # type: ignore[union-attr]
+    assert {k: v for k, v in record_after.items() if k != "checked_at"} == {
+        k: v for k, v in record_before.items() if k != "checked_at"
+    }  # type: ignore[union-attr]
 
 
 def test_new_data_makes_a_new_epoch_and_drops_the_old_one(settings: Settings) -> None:
@@ -113,7 +127,9 @@ def test_a_warmup_killed_part_way_leaves_readers_on_the_previous_epoch(settings:
     _ingest(settings, days=1)
     first = warmup()
     before = _hot_map(settings, recent_map("1m"))
-    child = subprocess.run([sys.executable, "-c", KILLED_WARMUP], capture_output=True, text=True, timeout=300, env=os.environ.copy())
+    child = subprocess.run(
+        [sys.executable, "-c", KILLED_WARMUP], capture_output=True, text=True, timeout=300, env=os.environ.copy()
+    )
     assert child.returncode == 9, child.stderr[-2000:]
     with open_hot_store(settings) as hot:
         assert current_epoch(hot) == first["epoch"]

@@ -16,8 +16,8 @@ from core.errors import ContractViolation
 from core.formats.frame import RAW_SCHEMA, TS_TYPE
 from core.normalize import Identity, to_candidates
 from core.parse import ParsedFile
-from validation.contracts import BARS_COLUMNS, Bars, CandidateBars, RawBars, enforce
 from validation.catalogue import ERROR, WARN
+from validation.contracts import BARS_COLUMNS, Bars, CandidateBars, RawBars, enforce
 from validation.gate import GateResult, gate_check, isolate_files
 from validation.known_events import Allowlist, annotate
 
@@ -27,10 +27,24 @@ STATUS_QUARANTINED = "quarantined"
 STATUS_FAILED = "failed"
 
 MANIFEST_SCHEMA: dict[str, pl.DataType] = {
-    "path": pl.String(), "size": pl.UInt64(), "mtime_ns": pl.Int64(), "sha256": pl.String(), "source_id": pl.UInt64(),
-    "format": pl.String(), "venue": pl.String(), "symbol": pl.String(), "first_ts": TS_TYPE, "last_ts": TS_TYPE,
-    "rows_read": pl.UInt64(), "rows_loaded": pl.UInt64(), "rows_quarantined": pl.UInt64(), "rows_duplicate": pl.UInt64(),
-    "status": pl.String(), "reasons": pl.String(), "run_id": pl.String(), "ingested_at": pl.Datetime("us", "UTC"),
+    "path": pl.String(),
+    "size": pl.UInt64(),
+    "mtime_ns": pl.Int64(),
+    "sha256": pl.String(),
+    "source_id": pl.UInt64(),
+    "format": pl.String(),
+    "venue": pl.String(),
+    "symbol": pl.String(),
+    "first_ts": TS_TYPE,
+    "last_ts": TS_TYPE,
+    "rows_read": pl.UInt64(),
+    "rows_loaded": pl.UInt64(),
+    "rows_quarantined": pl.UInt64(),
+    "rows_duplicate": pl.UInt64(),
+    "status": pl.String(),
+    "reasons": pl.String(),
+    "run_id": pl.String(),
+    "ingested_at": pl.Datetime("us", "UTC"),
 }
 _EPOCH = pl.lit(0).cast(TS_TYPE)
 
@@ -48,7 +62,9 @@ def _contract_candidates(parsed: ParsedFile, version: int) -> pl.DataFrame | Non
     assert parsed.raw is not None
     try:
         raw = enforce(RawBars, parsed.raw)
-        return enforce(CandidateBars, to_candidates(raw, Identity(parsed.venue, parsed.symbol, parsed.source_id, version)))
+        return enforce(
+            CandidateBars, to_candidates(raw, Identity(parsed.venue, parsed.symbol, parsed.source_id, version))
+        )
     except ContractViolation as exc:
         parsed.reason = str(exc)
         return None
@@ -62,7 +78,11 @@ def _batch_candidates(files: list[ParsedFile], version: int) -> list[pl.DataFram
         return []
     try:
         enforce(RawBars, pl.concat([f.raw for f in readable if f.raw is not None], how="vertical"))
-        frames = [to_candidates(f.raw, Identity(f.venue, f.symbol, f.source_id, version)) for f in readable if f.raw is not None]
+        frames = [
+            to_candidates(f.raw, Identity(f.venue, f.symbol, f.source_id, version))
+            for f in readable
+            if f.raw is not None
+        ]
         return [enforce(CandidateBars, pl.concat(frames, how="vertical"))]
     except ContractViolation:
         return [c for f in readable if (c := _contract_candidates(f, version)) is not None]
@@ -70,14 +90,21 @@ def _batch_candidates(files: list[ParsedFile], version: int) -> list[pl.DataFram
 
 def _row_anomalies(rows: pl.DataFrame, severity: str, allowlist: Allowlist) -> pl.DataFrame:
     """One anomaly per (row, check), annotated with the known event that explains it, if any."""
-    exploded = rows.select("venue", "symbol", "ts", "checks", "detail", "source_id", "line").explode("checks").select(
-        "venue", "symbol",
-        pl.col("ts").fill_null(_EPOCH),
-        pl.col("ts").fill_null(_EPOCH).alias("end_ts"),
-        pl.lit(1, pl.UInt32).alias("minutes"),
-        pl.col("checks").alias("check"),
-        pl.lit(severity).alias("severity"),
-        "detail", "source_id", "line",
+    exploded = (
+        rows.select("venue", "symbol", "ts", "checks", "detail", "source_id", "line")
+        .explode("checks")
+        .select(
+            "venue",
+            "symbol",
+            pl.col("ts").fill_null(_EPOCH),
+            pl.col("ts").fill_null(_EPOCH).alias("end_ts"),
+            pl.lit(1, pl.UInt32).alias("minutes"),
+            pl.col("checks").alias("check"),
+            pl.lit(severity).alias("severity"),
+            "detail",
+            "source_id",
+            "line",
+        )
     )
     return annotate(exploded, allowlist)
 
@@ -86,12 +113,22 @@ def _explained(rejected: pl.DataFrame, allowlist: Allowlist) -> pl.DataFrame:
     """``explained``: every check a rejected row failed is covered by a known event."""
     if not allowlist.events or rejected.height == 0:
         return rejected.with_columns(pl.lit(False).alias("explained"))
-    known = _row_anomalies(rejected, "error", allowlist).group_by("source_id", "line").agg((pl.col("known_event") != "").all().alias("explained"))
+    known = (
+        _row_anomalies(rejected, "error", allowlist)
+        .group_by("source_id", "line")
+        .agg((pl.col("known_event") != "").all().alias("explained"))
+    )
     return rejected.join(known, on=["source_id", "line"], how="left").with_columns(pl.col("explained").fill_null(False))
 
 
 def judge_batch(
-    files: list[ParsedFile], *, version: int, run_id: str, threshold: float, now: datetime, allowlist: Allowlist | None = None
+    files: list[ParsedFile],
+    *,
+    version: int,
+    run_id: str,
+    threshold: float,
+    now: datetime,
+    allowlist: Allowlist | None = None,
 ) -> BatchVerdict:
     allowlist = allowlist or Allowlist((), "none")
     candidates = _batch_candidates(files, version)
@@ -104,11 +141,16 @@ def judge_batch(
     rejected = result.rejected.drop("explained")
     quarantine = rejected.select(
         *BARS_COLUMNS,
-        "line", "raw", "checks", "detail",
+        "line",
+        "raw",
+        "checks",
+        "detail",
         pl.lit(run_id).alias("run_id"),
         pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("quarantined_at"),
     )
-    anomalies = pl.concat([_row_anomalies(rejected, ERROR, allowlist), _row_anomalies(result.warnings, WARN, allowlist)], how="vertical").with_columns(
+    anomalies = pl.concat(
+        [_row_anomalies(rejected, ERROR, allowlist), _row_anomalies(result.warnings, WARN, allowlist)], how="vertical"
+    ).with_columns(
         pl.lit(run_id).alias("run_id"),
         pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("detected_at"),
     )
@@ -125,14 +167,25 @@ def _manifest(
     run_id: str,
     now: datetime,
 ) -> pl.DataFrame:
-    loaded = bars.group_by("source_id").agg(pl.len().alias("loaded"), pl.col("ts").min().alias("first_ts"), pl.col("ts").max().alias("last_ts"))
+    loaded = bars.group_by("source_id").agg(
+        pl.len().alias("loaded"), pl.col("ts").min().alias("first_ts"), pl.col("ts").max().alias("last_ts")
+    )
     by_check = (
-        rejected.select("source_id", "checks").explode("checks").group_by("source_id", "checks").len()
-        .group_by("source_id").agg(pl.struct(pl.col("checks").alias("check"), pl.col("len").alias("rows")).alias("by_check"))
+        rejected.select("source_id", "checks")
+        .explode("checks")
+        .group_by("source_id", "checks")
+        .len()
+        .group_by("source_id")
+        .agg(pl.struct(pl.col("checks").alias("check"), pl.col("len").alias("rows")).alias("by_check"))
     )
     quarantined_rows = rejected.group_by("source_id").len("quarantined")
-    stats = {r["source_id"]: r for r in loaded.join(quarantined_rows, on="source_id", how="full", coalesce=True)
-             .join(by_check, on="source_id", how="left").join(dropped, on="source_id", how="left").iter_rows(named=True)}
+    stats = {
+        r["source_id"]: r
+        for r in loaded.join(quarantined_rows, on="source_id", how="full", coalesce=True)
+        .join(by_check, on="source_id", how="left")
+        .join(dropped, on="source_id", how="left")
+        .iter_rows(named=True)
+    }
     rows = []
     for f in files:
         s = stats.get(f.source_id, {})
@@ -143,14 +196,34 @@ def _manifest(
             reasons = [{"check": c["check"], "rows": c["rows"]} for c in (s.get("by_check") or [])]
             if f.source_id in isolated:
                 status = STATUS_QUARANTINED
-                reasons.insert(0, {"reason": f"{n_bad} of {n_bad + n_loaded + n_dup} rows failed error checks, above the file threshold"})
+                reasons.insert(
+                    0,
+                    {
+                        "reason": f"{n_bad} of {n_bad + n_loaded + n_dup} rows failed error checks, above the file threshold"
+                    },
+                )
             else:
                 status = STATUS_PARTIAL if n_bad else STATUS_LOADED
-        rows.append({
-            "path": f.ref.path, "size": f.ref.size, "mtime_ns": f.ref.mtime_ns, "sha256": f.sha256, "source_id": f.source_id,
-            "format": f.format, "venue": f.venue, "symbol": f.symbol, "first_ts": s.get("first_ts"), "last_ts": s.get("last_ts"),
-            "rows_read": f.raw.height if f.raw is not None else 0,
-            "rows_loaded": n_loaded, "rows_quarantined": n_bad, "rows_duplicate": n_dup,
-            "status": status, "reasons": json.dumps(reasons), "run_id": run_id, "ingested_at": now,
-        })
+        rows.append(
+            {
+                "path": f.ref.path,
+                "size": f.ref.size,
+                "mtime_ns": f.ref.mtime_ns,
+                "sha256": f.sha256,
+                "source_id": f.source_id,
+                "format": f.format,
+                "venue": f.venue,
+                "symbol": f.symbol,
+                "first_ts": s.get("first_ts"),
+                "last_ts": s.get("last_ts"),
+                "rows_read": f.raw.height if f.raw is not None else 0,
+                "rows_loaded": n_loaded,
+                "rows_quarantined": n_bad,
+                "rows_duplicate": n_dup,
+                "status": status,
+                "reasons": json.dumps(reasons),
+                "run_id": run_id,
+                "ingested_at": now,
+            }
+        )
     return pl.DataFrame(rows, schema=MANIFEST_SCHEMA)

@@ -13,7 +13,9 @@ import polars as pl
 
 def same_symbol() -> pl.Expr:
     """True where a row's previous row belongs to the same (venue, symbol)."""
-    return ((pl.col("venue") == pl.col("venue").shift()) & (pl.col("symbol") == pl.col("symbol").shift())).fill_null(False)
+    return ((pl.col("venue") == pl.col("venue").shift()) & (pl.col("symbol") == pl.col("symbol").shift())).fill_null(
+        False
+    )
 
 
 def block_ids(bars: pl.DataFrame) -> pl.Series:
@@ -23,5 +25,7 @@ def block_ids(bars: pl.DataFrame) -> pl.Series:
 
 def block_keys(bars: pl.DataFrame, blocks: pl.Series) -> pl.DataFrame:
     """venue, symbol of every block, indexed by block number (row i is block i)."""
-    first = bars.select("venue", "symbol").with_columns(b=blocks).filter(pl.col("b") != pl.col("b").shift().fill_null(-1))
+    first = (
+        bars.select("venue", "symbol").with_columns(b=blocks).filter(pl.col("b") != pl.col("b").shift().fill_null(-1))
+    )
     return first.select("b", "venue", "symbol")

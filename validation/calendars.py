@@ -37,7 +37,9 @@ def _exchange_calendar(code: str, first: date, last: date) -> Any:
 def _all_minutes(start: datetime, end: datetime) -> pl.Series:
     if end <= start:
         return pl.Series("ts", [], TS_TYPE)
-    return pl.datetime_range(start, end - timedelta(minutes=1), "1m", time_unit="ms", time_zone="UTC", eager=True).alias("ts")
+    return pl.datetime_range(
+        start, end - timedelta(minutes=1), "1m", time_unit="ms", time_zone="UTC", eager=True
+    ).alias("ts")
 
 
 def expected_minutes(session: str, start: datetime, end: datetime, calendar: str | None = None) -> pl.Series:
@@ -54,7 +56,9 @@ def expected_minutes(session: str, start: datetime, end: datetime, calendar: str
         if end <= start:
             return pl.Series("ts", [], TS_TYPE)
         # Bounds in whole years so one cached calendar serves every range of a run.
-        cal = _exchange_calendar(calendar or DEFAULT_EQUITY_CALENDAR, date(start.year - 1, 1, 1), date(end.year + 1, 12, 31))
+        cal = _exchange_calendar(
+            calendar or DEFAULT_EQUITY_CALENDAR, date(start.year - 1, 1, 1), date(end.year + 1, 12, 31)
+        )
         first = max(start, cal.first_minute.to_pydatetime())
         last = min(end - timedelta(minutes=1), cal.last_minute.to_pydatetime())
         if last < first:

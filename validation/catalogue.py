@@ -28,18 +28,36 @@ class CheckSpec:
 
 CATALOGUE: tuple[CheckSpec, ...] = (
     CheckSpec("row_unparseable", ERROR, "ingest", False, "a line no reader could turn into a bar"),
-    CheckSpec("price_not_finite_positive", ERROR, "ingest", False, "an open/high/low/close missing, infinite, zero or negative"),
+    CheckSpec(
+        "price_not_finite_positive",
+        ERROR,
+        "ingest",
+        False,
+        "an open/high/low/close missing, infinite, zero or negative",
+    ),
     CheckSpec("volume_negative", ERROR, "ingest", False, "volume missing, infinite or below zero"),
     CheckSpec("high_below_open_close", ERROR, "ingest", False, "high below open or close"),
     CheckSpec("low_above_open_close", ERROR, "ingest", False, "low above open or close"),
     CheckSpec("high_below_low", ERROR, "ingest", False, "high below low"),
     CheckSpec("ts_not_minute_aligned", ERROR, "ingest", False, "bar open time not on a whole minute"),
-    CheckSpec("duplicate_ts_conflict", ERROR, "ingest", False, "one file holds the same minute twice with different values"),
-    CheckSpec("file_error_ratio", ERROR, "ingest", False, "the file's error ratio is above the threshold: quarantined whole"),
+    CheckSpec(
+        "duplicate_ts_conflict", ERROR, "ingest", False, "one file holds the same minute twice with different values"
+    ),
+    CheckSpec(
+        "file_error_ratio", ERROR, "ingest", False, "the file's error ratio is above the threshold: quarantined whole"
+    ),
     CheckSpec("ts_out_of_order", WARN, "ingest", False, "a bar earlier than a bar above it in the same file"),
-    CheckSpec("duplicate_across_files", WARN, "validate", False, "two files hold the same minute with different values (newest kept)"),
+    CheckSpec(
+        "duplicate_across_files",
+        WARN,
+        "validate",
+        False,
+        "two files hold the same minute with different values (newest kept)",
+    ),
     CheckSpec("gap", WARN, "validate", True, "minutes the venue's session calendar expects but no file delivered"),
-    CheckSpec("outside_session", WARN, "validate", True, "bars at minutes the venue's session calendar says are closed"),
+    CheckSpec(
+        "outside_session", WARN, "validate", True, "bars at minutes the venue's session calendar says are closed"
+    ),
     CheckSpec("spike", WARN, "validate", False, "a 1-minute log return far outside its rolling median/MAD"),
     CheckSpec("stale_run", WARN, "validate", True, "identical closes with zero volume, bar after bar"),
     CheckSpec("zero_volume_run", WARN, "validate", True, "zero volume bar after bar while the price moves"),
@@ -51,8 +69,16 @@ VALIDATE_CHECKS = tuple(c.name for c in CATALOGUE if c.stage == "validate")
 
 # What the validate checks return (and, with run columns added, what ``anomalies`` stores).
 ANOMALY_SCHEMA: dict[str, pl.DataType] = {
-    "venue": pl.String(), "symbol": pl.String(), "ts": TS_TYPE, "end_ts": TS_TYPE, "minutes": pl.UInt32(),
-    "check": pl.String(), "severity": pl.String(), "detail": pl.String(), "source_id": pl.UInt64(), "line": pl.UInt32(),
+    "venue": pl.String(),
+    "symbol": pl.String(),
+    "ts": TS_TYPE,
+    "end_ts": TS_TYPE,
+    "minutes": pl.UInt32(),
+    "check": pl.String(),
+    "severity": pl.String(),
+    "detail": pl.String(),
+    "source_id": pl.UInt64(),
+    "line": pl.UInt32(),
 }
 
 
@@ -72,6 +98,8 @@ def as_anomalies(frame: pl.DataFrame, check: str) -> pl.DataFrame:
         pl.lit(check).alias("check"),
         pl.lit(spec.severity).alias("severity"),
         pl.col("detail").cast(pl.String),
-        pl.col("source_id").cast(pl.UInt64) if "source_id" in frame.columns else pl.lit(0, pl.UInt64).alias("source_id"),
+        pl.col("source_id").cast(pl.UInt64)
+        if "source_id" in frame.columns
+        else pl.lit(0, pl.UInt64).alias("source_id"),
         pl.lit(0, pl.UInt32).alias("line"),
     )

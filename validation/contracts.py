@@ -8,8 +8,8 @@ Validation is lazy (every failure collected) and raised as :class:`core.errors.C
 
 from __future__ import annotations
 
-import polars as pl
 import pandera.polars as pa
+import polars as pl
 from pandera.errors import SchemaError, SchemaErrors
 
 from core.errors import ContractViolation
@@ -67,7 +67,10 @@ Bars = pa.DataFrameSchema(
     {
         **_IDENTITY,
         "ts": pa.Column(TS_TYPE, checks=pa.Check(_minute_aligned, name="minute_aligned"), nullable=False),
-        **{c: pa.Column(pl.Float64, checks=[pa.Check.gt(0), pa.Check.lt(float("inf"))], nullable=False) for c in _PRICES},
+        **{
+            c: pa.Column(pl.Float64, checks=[pa.Check.gt(0), pa.Check.lt(float("inf"))], nullable=False)
+            for c in _PRICES
+        },
         "volume": pa.Column(pl.Float64, checks=[pa.Check.ge(0), pa.Check.lt(float("inf"))], nullable=False),
         "trades": pa.Column(pl.UInt32, nullable=False),
         # NaN means "the source does not say"; pandera counts NaN as null, so nullable it must be.
@@ -79,6 +82,7 @@ Bars = pa.DataFrameSchema(
     unique=["venue", "symbol", "ts"],
     checks=[pa.Check(_ohlc_consistent, name="ohlc_consistent")],
 )
+
 
 def _interval_ordered(data: pa.PolarsData) -> pl.LazyFrame:
     return data.lazyframe.select((pl.col("end_ts") >= pl.col("ts")).alias("interval_ordered"))
@@ -116,7 +120,7 @@ SymbolDays = pa.DataFrameSchema(
         "venue": pa.Column(pl.String, checks=pa.Check.str_matches(VENUE_PATTERN), nullable=False),
         "symbol": pa.Column(pl.String, checks=pa.Check.str_matches(SYMBOL_PATTERN), nullable=False),
         "day": pa.Column(pl.Date, nullable=False),
-        **{c: _DAY_COUNT for c in ("expected", "present", "off_session", "missing", "quarantined", "quarantined_unexplained", "anomalies", "known")},
+        **dict.fromkeys(("expected", "present", "off_session", "missing", "quarantined", "quarantined_unexplained", "anomalies", "known"), _DAY_COUNT),
         "by_check": pa.Column(pl.String, nullable=False),
         "coverage": pa.Column(pl.Float64, checks=[pa.Check.ge(0), pa.Check.le(1)], nullable=False),
         "status": pa.Column(pl.String, checks=pa.Check.isin(["ok", "suspect", "failed"]), nullable=False),
@@ -124,10 +128,28 @@ SymbolDays = pa.DataFrameSchema(
     name="SymbolDays",
     strict=True,
     unique=["venue", "symbol", "day"],
-    checks=[pa.Check(lambda d: d.lazyframe.select((pl.col("quarantined_unexplained") <= pl.col("quarantined")).alias("q")), name="unexplained_within_quarantined")],
+    checks=[
+        pa.Check(
+            lambda d: d.lazyframe.select((pl.col("quarantined_unexplained") <= pl.col("quarantined")).alias("q")),
+            name="unexplained_within_quarantined",
+        )
+    ],
 )
 
-BARS_COLUMNS = ["venue", "symbol", "ts", "open", "high", "low", "close", "volume", "trades", "quote_volume", "source_id", "version"]
+BARS_COLUMNS = [
+    "venue",
+    "symbol",
+    "ts",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "trades",
+    "quote_volume",
+    "source_id",
+    "version",
+]
 
 
 def enforce(schema: pa.DataFrameSchema, frame: pl.DataFrame) -> pl.DataFrame:

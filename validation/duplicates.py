@@ -19,22 +19,34 @@ def conflicting_copies(copies: pl.DataFrame, paths: pl.DataFrame) -> pl.DataFram
     one source. ``paths``: source_id, path. Returns one ``duplicate_across_files`` anomaly per conflicting minute."""
     if copies.height == 0:
         return empty_anomalies()
-    named = copies.join(paths.select("source_id", "path"), on="source_id", how="left").with_columns(pl.col("path").fill_null("?"))
+    named = copies.join(paths.select("source_id", "path"), on="source_id", how="left").with_columns(
+        pl.col("path").fill_null("?")
+    )
     # One row per distinct (source, values): the same file's repeated inserts collapse here.
     named = named.unique(subset=["venue", "symbol", "ts", "source_id", *_VALUES])
-    per_minute = named.sort("version", descending=True).group_by("venue", "symbol", "ts").agg(
-        pl.struct(*_VALUES).n_unique().alias("variants"),
-        pl.col("path").n_unique().alias("paths"),
-        pl.col("source_id").first().alias("source_id"),
-        pl.col("path").first().alias("kept"),
-        pl.col("path").get(1).alias("other"),
-        pl.col("close").first().alias("kept_close"),
-        pl.col("close").get(1).alias("other_close"),
+    per_minute = (
+        named.sort("version", descending=True)
+        .group_by("venue", "symbol", "ts")
+        .agg(
+            pl.struct(*_VALUES).n_unique().alias("variants"),
+            pl.col("path").n_unique().alias("paths"),
+            pl.col("source_id").first().alias("source_id"),
+            pl.col("path").first().alias("kept"),
+            pl.col("path").get(1).alias("other"),
+            pl.col("close").first().alias("kept_close"),
+            pl.col("close").get(1).alias("other_close"),
+        )
     )
     conflicts = per_minute.filter((pl.col("variants") > 1) & (pl.col("paths") > 1))
     if conflicts.height == 0:
         return empty_anomalies()
     conflicts = conflicts.with_columns(
-        detail=pl.format("conflicting values in {} (close {}, kept as newest) and {} (close {})", "kept", "kept_close", "other", "other_close")
+        detail=pl.format(
+            "conflicting values in {} (close {}, kept as newest) and {} (close {})",
+            "kept",
+            "kept_close",
+            "other",
+            "other_close",
+        )
     )
     return as_anomalies(conflicts.sort("venue", "symbol", "ts"), "duplicate_across_files")

@@ -59,13 +59,21 @@ def run_suite(bars: pl.DataFrame, project_dir: Path, run_name: str, build_docs: 
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     source = context.data_sources.add_or_update_pandas("marketops")
     asset = next((a for a in source.assets if a.name == "bars"), None) or source.add_dataframe_asset("bars")
-    batch = next((b for b in asset.batch_definitions if b.name == "run"), None) or asset.add_batch_definition_whole_dataframe("run")
+    batch = next(
+        (b for b in asset.batch_definitions if b.name == "run"), None
+    ) or asset.add_batch_definition_whole_dataframe("run")
     suite = context.suites.add_or_update(_suite(gx))
-    definition = context.validation_definitions.add_or_update(gx.ValidationDefinition(name="bars_run", data=batch, suite=suite))
+    definition = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name="bars_run", data=batch, suite=suite)
+    )
     actions = [gx.checkpoint.UpdateDataDocsAction(name="docs")] if build_docs else []
-    checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(name="validate", validation_definitions=[definition], actions=actions))
+    checkpoint = context.checkpoints.add_or_update(
+        gx.Checkpoint(name="validate", validation_definitions=[definition], actions=actions)
+    )
     frame = bars.select("venue", "symbol", "ts", *_PRICES, "volume").to_pandas()
-    result = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=gx.core.run_identifier.RunIdentifier(run_name=run_name))
+    result = checkpoint.run(
+        batch_parameters={"dataframe": frame}, run_id=gx.core.run_identifier.RunIdentifier(run_name=run_name)
+    )
     failed: list[str] = []
     evaluated = 0
     for validation in result.run_results.values():
@@ -73,13 +81,24 @@ def run_suite(bars: pl.DataFrame, project_dir: Path, run_name: str, build_docs: 
             evaluated += 1
             if not r.success:
                 kwargs = r.expectation_config.kwargs
-                where = kwargs.get("column") or kwargs.get("column_list") or f"{kwargs.get('column_A')}>={kwargs.get('column_B')}"
+                where = (
+                    kwargs.get("column")
+                    or kwargs.get("column_list")
+                    or f"{kwargs.get('column_A')}>={kwargs.get('column_B')}"
+                )
                 failed.append(f"{r.expectation_config.type}({where})")
     docs_root = project_dir / "gx" / "uncommitted" / "data_docs" / "local_site"
-    pages = sorted((docs_root / "validations").rglob("*.html"), key=lambda p: p.stat().st_mtime) if build_docs and docs_root.exists() else []
+    pages = (
+        sorted((docs_root / "validations").rglob("*.html"), key=lambda p: p.stat().st_mtime)
+        if build_docs and docs_root.exists()
+        else []
+    )
     run_pages = [p for p in pages if run_name in str(p)] or pages[-1:]
     return ExpectationsResult(
-        success=bool(result.success), evaluated=evaluated, failed=failed, rows=bars.height,
+        success=bool(result.success),
+        evaluated=evaluated,
+        failed=failed,
+        rows=bars.height,
         docs_index=docs_root / "index.html" if build_docs and (docs_root / "index.html").exists() else None,
         validation_page=run_pages[-1] if run_pages else None,
     )

@@ -40,8 +40,12 @@ def grid_positions(grid: pl.Series, ts: pl.Series) -> tuple[pl.Series, pl.Series
 
 
 def find_gaps(
-    bars: pl.DataFrame, grid: pl.Series, windows: pl.DataFrame, min_minutes: int = 1,
-    placed: tuple[pl.Series, pl.Series] | None = None, blocks: pl.Series | None = None,
+    bars: pl.DataFrame,
+    grid: pl.Series,
+    windows: pl.DataFrame,
+    min_minutes: int = 1,
+    placed: tuple[pl.Series, pl.Series] | None = None,
+    blocks: pl.Series | None = None,
 ) -> pl.DataFrame:
     """Missing intervals of each symbol inside its window.
 
@@ -65,16 +69,32 @@ def find_gaps(
     # would cost ten times the rest of the check.
     ids = blocks if blocks is not None else block_ids(bars)
     named = block_keys(bars, ids).join(w, on=keys, how="left").sort("b")
-    rows = pl.DataFrame({"b": ids, "p": pos}).filter(on_grid).with_columns(pl.col("b").set_sorted())  # sorted frame: blocks rise
+    rows = (
+        pl.DataFrame({"b": ids, "p": pos}).filter(on_grid).with_columns(pl.col("b").set_sorted())
+    )  # sorted frame: blocks rise
     rows = rows.with_columns(ws=named["ws"].gather(rows["b"]), we=named["we"].gather(rows["b"]))
     rows = rows.filter(pl.col("ws").is_not_null() & (pl.col("p") >= pl.col("ws")) & (pl.col("p") < pl.col("we")))
-    inner = rows.with_columns(prev=pl.when(pl.col("b") == pl.col("b").shift()).then(pl.col("p").shift())).filter(pl.col("p") - pl.col("prev") > 1)
-    ends = rows.group_by("b").agg(pl.col("p").min().alias("lo"), pl.col("p").max().alias("hi"), pl.col("ws").first(), pl.col("we").first())
-    holes = pl.concat([
-        inner.select("b", (pl.col("prev") + 1).alias("g0"), (pl.col("p") - 1).alias("g1")),
-        ends.filter(pl.col("lo") > pl.col("ws")).select("b", pl.col("ws").alias("g0"), (pl.col("lo") - 1).alias("g1")),
-        ends.filter(pl.col("hi") < pl.col("we") - 1).select("b", (pl.col("hi") + 1).alias("g0"), (pl.col("we") - 1).alias("g1")),
-    ]).join(named.select("b", *keys), on="b", how="left").drop("b")
+    inner = rows.with_columns(prev=pl.when(pl.col("b") == pl.col("b").shift()).then(pl.col("p").shift())).filter(
+        pl.col("p") - pl.col("prev") > 1
+    )
+    ends = rows.group_by("b").agg(
+        pl.col("p").min().alias("lo"), pl.col("p").max().alias("hi"), pl.col("ws").first(), pl.col("we").first()
+    )
+    holes = (
+        pl.concat(
+            [
+                inner.select("b", (pl.col("prev") + 1).alias("g0"), (pl.col("p") - 1).alias("g1")),
+                ends.filter(pl.col("lo") > pl.col("ws")).select(
+                    "b", pl.col("ws").alias("g0"), (pl.col("lo") - 1).alias("g1")
+                ),
+                ends.filter(pl.col("hi") < pl.col("we") - 1).select(
+                    "b", (pl.col("hi") + 1).alias("g0"), (pl.col("we") - 1).alias("g1")
+                ),
+            ]
+        )
+        .join(named.select("b", *keys), on="b", how="left")
+        .drop("b")
+    )
     # Windows without a single bar inside are one gap over the whole window.
     seen = rows.select("b").unique().join(named.select("b", *keys), on="b").select(keys)
     empty = w.join(seen, on=keys, how="anti").select(*keys, pl.col("ws").alias("g0"), (pl.col("we") - 1).alias("g1"))
@@ -84,12 +104,19 @@ def find_gaps(
         return empty_anomalies()
     found = holes.with_columns(ts=grid.gather(holes["g0"]), end_ts=grid.gather(holes["g1"])).sort(*keys, "ts")
     found = found.with_columns(
-        detail=pl.format("{} expected minutes missing: {} .. {} UTC", "minutes", pl.col("ts").dt.strftime(_FMT), pl.col("end_ts").dt.strftime(_FMT))
+        detail=pl.format(
+            "{} expected minutes missing: {} .. {} UTC",
+            "minutes",
+            pl.col("ts").dt.strftime(_FMT),
+            pl.col("end_ts").dt.strftime(_FMT),
+        )
     )
     return as_anomalies(found, "gap")
 
 
-def find_outside_session(bars: pl.DataFrame, grid: pl.Series, session: str, placed: tuple[pl.Series, pl.Series] | None = None) -> pl.DataFrame:
+def find_outside_session(
+    bars: pl.DataFrame, grid: pl.Series, session: str, placed: tuple[pl.Series, pl.Series] | None = None
+) -> pl.DataFrame:
     """Runs of bars at minutes the calendar says are closed (e.g. a 16:00 print after an equity close)."""
     if bars.height == 0:
         return empty_anomalies()
@@ -101,10 +128,20 @@ def find_outside_session(bars: pl.DataFrame, grid: pl.Series, session: str, plac
     step = (pl.col("ts") - pl.col("ts").shift()) == pl.duration(minutes=1)
     runs = off.with_columns(run=(~(same & step).fill_null(False)).cum_sum())
     found = runs.group_by("run").agg(
-        pl.col("venue").first(), pl.col("symbol").first(), pl.col("ts").min().alias("ts"), pl.col("ts").max().alias("end_ts"), pl.len().alias("minutes")
+        pl.col("venue").first(),
+        pl.col("symbol").first(),
+        pl.col("ts").min().alias("ts"),
+        pl.col("ts").max().alias("end_ts"),
+        pl.len().alias("minutes"),
     )
     found = found.with_columns(
-        detail=pl.format("{} bars outside the {} session: {} .. {} UTC", "minutes", pl.lit(session), pl.col("ts").dt.strftime(_FMT), pl.col("end_ts").dt.strftime(_FMT))
+        detail=pl.format(
+            "{} bars outside the {} session: {} .. {} UTC",
+            "minutes",
+            pl.lit(session),
+            pl.col("ts").dt.strftime(_FMT),
+            pl.col("end_ts").dt.strftime(_FMT),
+        )
     )
     return as_anomalies(found.sort("venue", "symbol", "ts"), "outside_session")
 
@@ -118,13 +155,17 @@ def discount_quarantined(gaps: pl.DataFrame, quarantined: pl.DataFrame) -> pl.Da
     if gaps.height == 0 or quarantined.height == 0:
         return gaps
     held = (
-        gaps.with_row_index("_g").select("_g", "venue", "symbol", "ts", "end_ts")
+        gaps.with_row_index("_g")
+        .select("_g", "venue", "symbol", "ts", "end_ts")
         .join(quarantined.select("venue", "symbol", pl.col("ts").alias("_q")).unique(), on=["venue", "symbol"])
         .filter(pl.col("_q").is_between(pl.col("ts"), pl.col("end_ts")))
-        .group_by("_g").len("_held")
+        .group_by("_g")
+        .len("_held")
     )
     out = gaps.with_row_index("_g").join(held, on="_g", how="left").with_columns(pl.col("_held").fill_null(0))
     out = out.filter(pl.col("minutes").cast(pl.Int64) > pl.col("_held")).with_columns(
-        detail=pl.when(pl.col("_held") > 0).then(pl.format("{} ({} of them delivered but quarantined)", "detail", "_held")).otherwise(pl.col("detail"))
+        detail=pl.when(pl.col("_held") > 0)
+        .then(pl.format("{} ({} of them delivered but quarantined)", "detail", "_held"))
+        .otherwise(pl.col("detail"))
     )
     return out.drop("_g", "_held")

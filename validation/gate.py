@@ -58,7 +58,11 @@ def _duplicate_flags(frame: pl.DataFrame) -> pl.DataFrame:
     values = pl.struct(*_VALUES)
     return frame.with_columns(
         (pl.col("ts").is_not_null() & (values.n_unique().over(key) > 1)).alias("_conflict"),
-        (pl.col("ts").is_not_null() & pl.struct(*key, *_VALUES).is_duplicated() & ~pl.struct(*key, *_VALUES).is_first_distinct()).alias("_repeat"),
+        (
+            pl.col("ts").is_not_null()
+            & pl.struct(*key, *_VALUES).is_duplicated()
+            & ~pl.struct(*key, *_VALUES).is_first_distinct()
+        ).alias("_repeat"),
     )
 
 
@@ -78,7 +82,9 @@ def gate_check(frame: pl.DataFrame) -> GateResult:
     """Split a normalised batch into rows that may load and rows to quarantine, with reasons."""
     judged = _duplicate_flags(frame.with_columns(_failed_checks(frame), _OUT_OF_ORDER.fill_null(False).alias("_late")))
     judged = judged.with_columns(
-        checks=pl.when(pl.col("_conflict")).then(pl.col("checks").list.concat(pl.lit([DUPLICATE_CHECK]))).otherwise(pl.col("checks"))
+        checks=pl.when(pl.col("_conflict"))
+        .then(pl.col("checks").list.concat(pl.lit([DUPLICATE_CHECK])))
+        .otherwise(pl.col("checks"))
     )
     dropped = judged.filter(pl.col("_repeat") & (pl.col("checks").list.len() == 0)).group_by("source_id").len("rows")
     kept = judged.filter(~(pl.col("_repeat") & (pl.col("checks").list.len() == 0))).drop("_conflict", "_repeat")
@@ -87,7 +93,9 @@ def gate_check(frame: pl.DataFrame) -> GateResult:
     rejected = rejected.with_columns(describe(rejected))
     late = kept.filter(~bad & pl.col("_late")).drop("_late").with_columns(pl.lit([OUT_OF_ORDER_CHECK]).alias("checks"))
     late = late.with_columns(describe(late))
-    return GateResult(passed=kept.filter(~bad).drop("checks", "_late"), rejected=rejected, duplicates_dropped=dropped, warnings=late)
+    return GateResult(
+        passed=kept.filter(~bad).drop("checks", "_late"), rejected=rejected, duplicates_dropped=dropped, warnings=late
+    )
 
 
 def isolate_files(result: GateResult, threshold: float) -> tuple[GateResult, set[int]]:
@@ -111,4 +119,6 @@ def isolate_files(result: GateResult, threshold: float) -> tuple[GateResult, set
     if "explained" in result.rejected.columns:
         moved = moved.with_columns(pl.lit(False).alias("explained"))
     rejected = pl.concat([result.rejected, moved.select(result.rejected.columns)], how="vertical")
-    return GateResult(result.passed.filter(~in_doomed), rejected, result.duplicates_dropped, result.warnings.filter(~in_doomed)), doomed
+    return GateResult(
+        result.passed.filter(~in_doomed), rejected, result.duplicates_dropped, result.warnings.filter(~in_doomed)
+    ), doomed

@@ -65,8 +65,15 @@ def _parse(path: Path) -> tuple[list[KnownEvent], str]:
         unknown = [c for c in checks if c != "*" and c not in CHECKS]
         if unknown:
             raise ConfigError(f"{where}: unknown checks {unknown}")
-        event = KnownEvent(str(raw["id"]), str(raw["venue"]), str(raw["symbol"]).upper() if raw["symbol"] != "*" else "*",
-                           _utc(raw["start"], where), _utc(raw["end"], where), checks, str(raw["note"]))
+        event = KnownEvent(
+            str(raw["id"]),
+            str(raw["venue"]),
+            str(raw["symbol"]).upper() if raw["symbol"] != "*" else "*",
+            _utc(raw["start"], where),
+            _utc(raw["end"], where),
+            checks,
+            str(raw["note"]),
+        )
         if event.end <= event.start:
             raise ConfigError(f"{where}: end must be after start")
         events.append(event)

@@ -24,10 +24,20 @@ STATUS_SUSPECT = "suspect"
 STATUS_FAILED = "failed"
 
 SYMBOL_DAY_SCHEMA: dict[str, pl.DataType] = {
-    "venue": pl.String(), "symbol": pl.String(), "day": pl.Date(),
-    "expected": pl.UInt32(), "present": pl.UInt32(), "off_session": pl.UInt32(), "missing": pl.UInt32(),
-    "quarantined": pl.UInt32(), "quarantined_unexplained": pl.UInt32(),
-    "anomalies": pl.UInt32(), "known": pl.UInt32(), "by_check": pl.String(), "coverage": pl.Float64(), "status": pl.String(),
+    "venue": pl.String(),
+    "symbol": pl.String(),
+    "day": pl.Date(),
+    "expected": pl.UInt32(),
+    "present": pl.UInt32(),
+    "off_session": pl.UInt32(),
+    "missing": pl.UInt32(),
+    "quarantined": pl.UInt32(),
+    "quarantined_unexplained": pl.UInt32(),
+    "anomalies": pl.UInt32(),
+    "known": pl.UInt32(),
+    "by_check": pl.String(),
+    "coverage": pl.Float64(),
+    "status": pl.String(),
 }
 
 
@@ -47,23 +57,45 @@ def symbol_days(
     """
     keys = ["venue", "symbol", "day"]
     day = pl.col("ts").dt.date()
-    a = anomalies.with_columns(day=pl.max_horizontal(day, pl.lit(first_day)) if first_day else day, _known=pl.col("known_event") != "")
+    a = anomalies.with_columns(
+        day=pl.max_horizontal(day, pl.lit(first_day)) if first_day else day, _known=pl.col("known_event") != ""
+    )
     counts = a.group_by(keys).agg(
-        anomalies=(~pl.col("_known")).sum(), known=pl.col("_known").sum(),
+        anomalies=(~pl.col("_known")).sum(),
+        known=pl.col("_known").sum(),
         # A known gap explains its minutes; gaps are attributed to the day they start.
         known_missing=pl.when(pl.col("_known") & (pl.col("check") == "gap")).then(pl.col("minutes")).otherwise(0).sum(),
     )
     by_check = (
-        a.filter(~pl.col("_known")).group_by(*keys, "check").len()
-        .sort("check").group_by(keys).agg(pl.format("{}={}", "check", "len").str.join(", ").alias("by_check"))
+        a.filter(~pl.col("_known"))
+        .group_by(*keys, "check")
+        .len()
+        .sort("check")
+        .group_by(keys)
+        .agg(pl.format("{}={}", "check", "len").str.join(", ").alias("by_check"))
     )
     q = quarantined.group_by(keys).agg(quarantined=pl.len(), quarantined_unexplained=(~pl.col("explained")).sum())
-    rows = day_counts.join(counts, on=keys, how="full", coalesce=True).join(by_check, on=keys, how="left").join(q, on=keys, how="full", coalesce=True)
+    rows = (
+        day_counts.join(counts, on=keys, how="full", coalesce=True)
+        .join(by_check, on=keys, how="left")
+        .join(q, on=keys, how="full", coalesce=True)
+    )
     rows = rows.with_columns(
-        pl.col("expected", "present", "off_session", "anomalies", "known", "known_missing", "quarantined", "quarantined_unexplained").fill_null(0),
+        pl.col(
+            "expected",
+            "present",
+            "off_session",
+            "anomalies",
+            "known",
+            "known_missing",
+            "quarantined",
+            "quarantined_unexplained",
+        ).fill_null(0),
         pl.col("by_check").fill_null(""),
     ).with_columns(  # a quarantined minute was delivered (and counts as an error row), it is not missing
-        missing=(pl.col("expected").cast(pl.Int64) - pl.col("present").cast(pl.Int64) - pl.col("quarantined").cast(pl.Int64)).clip(lower_bound=0)
+        missing=(
+            pl.col("expected").cast(pl.Int64) - pl.col("present").cast(pl.Int64) - pl.col("quarantined").cast(pl.Int64)
+        ).clip(lower_bound=0)
     )
     unexplained_missing = (pl.col("missing") - pl.col("known_missing")).clip(lower_bound=0)
     rows = rows.with_columns(
@@ -71,16 +103,26 @@ def symbol_days(
     )
     venues = rows["venue"].unique().to_list()
     limits = pl.DataFrame(
-        {"venue": venues,
-         "_min_cov": [thresholds(v).day_failed_coverage for v in venues],
-         "_max_err": [thresholds(v).day_failed_error_ratio for v in venues]},
+        {
+            "venue": venues,
+            "_min_cov": [thresholds(v).day_failed_coverage for v in venues],
+            "_max_err": [thresholds(v).day_failed_error_ratio for v in venues],
+        },
         schema={"venue": pl.String, "_min_cov": pl.Float64, "_max_err": pl.Float64},
     )
     rows = rows.join(limits, on="venue", how="left")
-    size = pl.max_horizontal("expected", pl.col("present") + pl.col("off_session") + pl.col("quarantined")).clip(lower_bound=1)
+    size = pl.max_horizontal("expected", pl.col("present") + pl.col("off_session") + pl.col("quarantined")).clip(
+        lower_bound=1
+    )
     failed = (pl.col("coverage") < pl.col("_min_cov")) | (pl.col("quarantined_unexplained") / size > pl.col("_max_err"))
     suspect = (pl.col("anomalies") > 0) | (pl.col("quarantined_unexplained") > 0) | (unexplained_missing > 0)
-    rows = rows.with_columns(status=pl.when(failed).then(pl.lit(STATUS_FAILED)).when(suspect).then(pl.lit(STATUS_SUSPECT)).otherwise(pl.lit(STATUS_OK)))
+    rows = rows.with_columns(
+        status=pl.when(failed)
+        .then(pl.lit(STATUS_FAILED))
+        .when(suspect)
+        .then(pl.lit(STATUS_SUSPECT))
+        .otherwise(pl.lit(STATUS_OK))
+    )
     return rows.select(*(pl.col(c).cast(t) for c, t in SYMBOL_DAY_SCHEMA.items())).sort(keys)
 
 
@@ -136,8 +178,15 @@ class PassRates:
 
     def as_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items()}
-        out.update(first=self.first.isoformat(), last=self.last.isoformat(), pass_rate_files=self.pass_rate_files, pass_rate_rows=self.pass_rate_rows,
-                   pass_rate_symbol_days=self.pass_rate_symbol_days, breach=self.breach, headline=self.headline())
+        out.update(
+            first=self.first.isoformat(),
+            last=self.last.isoformat(),
+            pass_rate_files=self.pass_rate_files,
+            pass_rate_rows=self.pass_rate_rows,
+            pass_rate_symbol_days=self.pass_rate_symbol_days,
+            breach=self.breach,
+            headline=self.headline(),
+        )
         return out
 
 
@@ -150,7 +199,13 @@ def file_verdicts(files: pl.DataFrame, quarantined: pl.DataFrame) -> pl.DataFram
 
 
 def pass_rates(
-    first: date, last: date, files: pl.DataFrame, days: pl.DataFrame, anomalies: pl.DataFrame, threshold: float, allowlist: str
+    first: date,
+    last: date,
+    files: pl.DataFrame,
+    days: pl.DataFrame,
+    anomalies: pl.DataFrame,
+    threshold: float,
+    allowlist: str,
 ) -> PassRates:
     """``files`` from :func:`file_verdicts`; ``days`` from :func:`symbol_days`; ``anomalies`` with ``known_event``."""
     unexplained = anomalies.filter(pl.col("known_event") == "")
@@ -161,16 +216,23 @@ def pass_rates(
     quarantined = int(days["quarantined"].sum()) if days.height else 0
     failed_rows = int(days["quarantined_unexplained"].sum()) if days.height else 0
     return PassRates(
-        first=first, last=last,
-        files_checked=files.height, files_passed=int(files["passed"].sum()) if files.height else 0,
+        first=first,
+        last=last,
+        files_checked=files.height,
+        files_passed=int(files["passed"].sum()) if files.height else 0,
         files_quarantined=int((files["status"] == "quarantined").sum()) if files.height else 0,
         files_partial=int((files["status"] == "partial").sum()) if files.height else 0,
-        rows_checked=loaded + quarantined, rows_passed=loaded + quarantined - failed_rows, rows_quarantined=quarantined,
-        symbol_days=days.height, symbol_days_ok=by_status.get(STATUS_OK, 0), symbol_days_suspect=by_status.get(STATUS_SUSPECT, 0),
+        rows_checked=loaded + quarantined,
+        rows_passed=loaded + quarantined - failed_rows,
+        rows_quarantined=quarantined,
+        symbol_days=days.height,
+        symbol_days_ok=by_status.get(STATUS_OK, 0),
+        symbol_days_suspect=by_status.get(STATUS_SUSPECT, 0),
         symbol_days_failed=by_status.get(STATUS_FAILED, 0),
         anomalies_by_check=dict(sorted(unexplained.group_by("check").len().iter_rows())),
         known_events=dict(sorted(known.group_by("known_event").len().iter_rows())),
-        threshold=threshold, allowlist=allowlist,
+        threshold=threshold,
+        allowlist=allowlist,
     )
 
 
@@ -184,7 +246,11 @@ def reannotate(stored: pl.DataFrame, allowlist: Allowlist) -> tuple[pl.DataFrame
 
 def explain_quarantine(quarantined: pl.DataFrame, anomalies: pl.DataFrame) -> pl.DataFrame:
     """Adds ``explained`` to quarantined rows: every error anomaly of the row (same source and line) is a known event."""
-    errors = anomalies.filter((pl.col("severity") == ERROR) & (pl.col("line") > 0)).group_by("source_id", "line").agg(
-        explained=(pl.col("known_event") != "").all()
+    errors = (
+        anomalies.filter((pl.col("severity") == ERROR) & (pl.col("line") > 0))
+        .group_by("source_id", "line")
+        .agg(explained=(pl.col("known_event") != "").all())
     )
-    return quarantined.join(errors, on=["source_id", "line"], how="left").with_columns(pl.col("explained").fill_null(False))
+    return quarantined.join(errors, on=["source_id", "line"], how="left").with_columns(
+        pl.col("explained").fill_null(False)
+    )

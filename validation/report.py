@@ -34,7 +34,11 @@ class ReportInputs:
 
 
 def _figure_html(fig: Any, div_id: str) -> str:
-    return str(fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config={"displaylogo": False, "responsive": True}))
+    return str(
+        fig.to_html(
+            full_html=False, include_plotlyjs=False, div_id=div_id, config={"displaylogo": False, "responsive": True}
+        )
+    )
 
 
 def _pass_rates_figure(rates: dict[str, Any]) -> Any:
@@ -43,16 +47,25 @@ def _pass_rates_figure(rates: dict[str, Any]) -> Any:
     names = ["files", "rows", "symbol-days"]
     values = [rates["pass_rate_files"] * 100, rates["pass_rate_rows"] * 100, rates["pass_rate_symbol_days"] * 100]
     colors = ["#2e7d32" if v >= rates["threshold"] * 100 else "#c62828" for v in values]
-    fig = go.Figure(go.Bar(x=names, y=values, marker_color=colors, text=[f"{v:.3f}%" for v in values], textposition="outside"))
+    fig = go.Figure(
+        go.Bar(x=names, y=values, marker_color=colors, text=[f"{v:.3f}%" for v in values], textposition="outside")
+    )
     fig.add_hline(y=rates["threshold"] * 100, line_dash="dash", annotation_text=f"threshold {rates['threshold']:.2%}")
-    fig.update_layout(title="Pass rates", yaxis_title="% passed", yaxis_range=[min(min(values), rates["threshold"] * 100) - 1, 100.5], height=360)
+    fig.update_layout(
+        title="Pass rates",
+        yaxis_title="% passed",
+        yaxis_range=[min(min(values), rates["threshold"] * 100) - 1, 100.5],
+        height=360,
+    )
     return fig
 
 
 def _by_check_figure(anomalies: pl.DataFrame) -> Any:
     import plotly.graph_objects as go
 
-    counts = anomalies.with_columns(kind=pl.when(pl.col("known_event") != "").then(pl.lit("known event")).otherwise(pl.lit("unexplained")))
+    counts = anomalies.with_columns(
+        kind=pl.when(pl.col("known_event") != "").then(pl.lit("known event")).otherwise(pl.lit("unexplained"))
+    )
     counts = counts.group_by("check", "kind").len().sort("check")
     fig = go.Figure()
     for kind, color in (("unexplained", "#c62828"), ("known event", "#9e9e9e")):
@@ -71,16 +84,32 @@ def _heatmap_figure(days: pl.DataFrame) -> Any:
     cells = {(r["key"], r["day_s"]): r for r in d.iter_rows(named=True)}
     z, text = [], []
     for key in keys:
-        z.append([_STATUS_CODE.get(cells[(key, day)]["status"], None) if (key, day) in cells else None for day in day_list])
-        text.append([
-            (f"{c['status']}: {c['present']}/{c['expected']} bars, coverage {c['coverage']:.2%}, {c['quarantined']} quarantined<br>{c['by_check'] or 'no anomalies'}"
-             if (c := cells.get((key, day))) else "no data expected") for day in day_list
-        ])
-    fig = go.Figure(go.Heatmap(
-        z=z, x=day_list, y=keys, text=text, hoverinfo="text+x+y", zmin=0, zmax=2,
-        colorscale=[[0, "#2e7d32"], [0.5, "#f9a825"], [1, "#c62828"]],
-        colorbar={"tickvals": [0, 1, 2], "ticktext": ["ok", "suspect", "failed"]},
-    ))
+        z.append(
+            [_STATUS_CODE.get(cells[(key, day)]["status"], None) if (key, day) in cells else None for day in day_list]
+        )
+        text.append(
+            [
+                (
+                    f"{c['status']}: {c['present']}/{c['expected']} bars, coverage {c['coverage']:.2%}, {c['quarantined']} quarantined<br>{c['by_check'] or 'no anomalies'}"
+                    if (c := cells.get((key, day)))
+                    else "no data expected"
+                )
+                for day in day_list
+            ]
+        )
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=day_list,
+            y=keys,
+            text=text,
+            hoverinfo="text+x+y",
+            zmin=0,
+            zmax=2,
+            colorscale=[[0, "#2e7d32"], [0.5, "#f9a825"], [1, "#c62828"]],
+            colorbar={"tickvals": [0, 1, 2], "ticktext": ["ok", "suspect", "failed"]},
+        )
+    )
     fig.update_layout(title="Symbol x day quality", height=max(300, 40 + 22 * len(keys)), xaxis_type="category")
     return fig
 
@@ -96,11 +125,24 @@ def _gaps_figure(anomalies: pl.DataFrame) -> Any:
             continue
         starts = part["ts"].to_list()
         ms = [(m + 1) * 60_000 for m in part["minutes"].to_list()]  # drawn up to the minute after the last missing one
-        fig.add_trace(go.Bar(
-            name="known event" if known else "unexplained", orientation="h", y=part["key"].to_list(), base=starts, x=ms,
-            marker_color=color, hovertext=part["detail"].to_list(), hoverinfo="text+y",
-        ))
-    fig.update_layout(title="Gaps timeline", barmode="overlay", xaxis_type="date", height=max(300, 60 + 30 * max(gaps["key"].n_unique(), 1)))
+        fig.add_trace(
+            go.Bar(
+                name="known event" if known else "unexplained",
+                orientation="h",
+                y=part["key"].to_list(),
+                base=starts,
+                x=ms,
+                marker_color=color,
+                hovertext=part["detail"].to_list(),
+                hoverinfo="text+y",
+            )
+        )
+    fig.update_layout(
+        title="Gaps timeline",
+        barmode="overlay",
+        xaxis_type="date",
+        height=max(300, 60 + 30 * max(gaps["key"].n_unique(), 1)),
+    )
     return fig
 
 
@@ -108,9 +150,20 @@ def _trend_figure(history: pl.DataFrame) -> Any:
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    for column, name in (("pass_rate_files", "files"), ("pass_rate_rows", "rows"), ("pass_rate_symbol_days", "symbol-days")):
-        fig.add_trace(go.Scatter(x=history["finished_at"].to_list(), y=[v * 100 for v in history[column].to_list()], mode="lines+markers", name=name,
-                                 hovertext=history["range"].to_list()))
+    for column, name in (
+        ("pass_rate_files", "files"),
+        ("pass_rate_rows", "rows"),
+        ("pass_rate_symbol_days", "symbol-days"),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=history["finished_at"].to_list(),
+                y=[v * 100 for v in history[column].to_list()],
+                mode="lines+markers",
+                name=name,
+                hovertext=history["range"].to_list(),
+            )
+        )
     fig.update_layout(title="Pass-rate trend across validate runs", yaxis_title="% passed", height=340)
     return fig
 
@@ -139,10 +192,14 @@ def _expectations_html(ge: dict[str, Any] | None) -> str:
     verdict = "passed" if ge["success"] else "FAILED"
     failed = "".join(f"<li><code>{html.escape(f)}</code></li>" for f in ge["failed"]) or "<li>none</li>"
     links = " · ".join(
-        f'<a id="{key}" href="{html.escape(ge[key])}">{label}</a>' for key, label in (("page_href", "this run in Data Docs"), ("docs_href", "Data Docs home")) if ge.get(key)
+        f'<a id="{key}" href="{html.escape(ge[key])}">{label}</a>'
+        for key, label in (("page_href", "this run in Data Docs"), ("docs_href", "Data Docs home"))
+        if ge.get(key)
     )
-    return (f"<p>Suite <code>bars_1m</code> over {ge['rows']:,} bars of the range: <b>{verdict}</b> "
-            f"({ge['evaluated']} expectations). {links}</p><p>Failed expectations:</p><ul>{failed}</ul>")
+    return (
+        f"<p>Suite <code>bars_1m</code> over {ge['rows']:,} bars of the range: <b>{verdict}</b> "
+        f"({ge['evaluated']} expectations). {links}</p><p>Failed expectations:</p><ul>{failed}</ul>"
+    )
 
 
 def render_report(inputs: ReportInputs) -> str:
@@ -151,41 +208,75 @@ def render_report(inputs: ReportInputs) -> str:
 
     r = inputs.rates
     breach = f'<p class="breach">Pass rate below the {r["threshold"]:.2%} threshold.</p>' if r["breach"] else ""
-    by_check = inputs.anomalies.group_by("check", "severity").agg(
-        unexplained=(pl.col("known_event") == "").sum(), known=(pl.col("known_event") != "").sum()
-    ).sort("unexplained", descending=True)
-    listing = inputs.anomalies.sort(["severity", "ts"]).head(_MAX_ANOMALY_ROWS).with_columns(
-        pl.col("ts").dt.strftime("%Y-%m-%d %H:%M"), pl.col("end_ts").dt.strftime("%Y-%m-%d %H:%M")
+    by_check = (
+        inputs.anomalies.group_by("check", "severity")
+        .agg(unexplained=(pl.col("known_event") == "").sum(), known=(pl.col("known_event") != "").sum())
+        .sort("unexplained", descending=True)
     )
-    summary_rows = pl.DataFrame({
-        "measure": ["files", "rows", "symbol-days"],
-        "checked": [r["files_checked"], r["rows_checked"], r["symbol_days"]],
-        "passed": [r["files_passed"], r["rows_passed"], r["symbol_days"] - r["symbol_days_failed"]],
-        "pass rate": [f"{r['pass_rate_files']:.3%}", f"{r['pass_rate_rows']:.3%}", f"{r['pass_rate_symbol_days']:.3%}"],
-    })
+    listing = (
+        inputs.anomalies.sort(["severity", "ts"])
+        .head(_MAX_ANOMALY_ROWS)
+        .with_columns(pl.col("ts").dt.strftime("%Y-%m-%d %H:%M"), pl.col("end_ts").dt.strftime("%Y-%m-%d %H:%M"))
+    )
+    summary_rows = pl.DataFrame(
+        {
+            "measure": ["files", "rows", "symbol-days"],
+            "checked": [r["files_checked"], r["rows_checked"], r["symbol_days"]],
+            "passed": [r["files_passed"], r["rows_passed"], r["symbol_days"] - r["symbol_days_failed"]],
+            "pass rate": [
+                f"{r['pass_rate_files']:.3%}",
+                f"{r['pass_rate_rows']:.3%}",
+                f"{r['pass_rate_symbol_days']:.3%}",
+            ],
+        }
+    )
     sections = [
-        ("pass-rates", "Pass rates", _table(summary_rows, summary_rows.columns) + _figure_html(_pass_rates_figure(r), "fig-pass-rates")),
-        ("anomalies-by-check", "Anomalies by check", _table(by_check, by_check.columns) + _figure_html(_by_check_figure(inputs.anomalies), "fig-by-check")),
+        (
+            "pass-rates",
+            "Pass rates",
+            _table(summary_rows, summary_rows.columns) + _figure_html(_pass_rates_figure(r), "fig-pass-rates"),
+        ),
+        (
+            "anomalies-by-check",
+            "Anomalies by check",
+            _table(by_check, by_check.columns) + _figure_html(_by_check_figure(inputs.anomalies), "fig-by-check"),
+        ),
         ("heatmap", "Symbol x day", _figure_html(_heatmap_figure(inputs.days), "fig-heatmap")),
         ("gaps", "Gaps timeline", _figure_html(_gaps_figure(inputs.anomalies), "fig-gaps")),
-        ("quarantined-files", "Top quarantined files",
-         _table(inputs.files.with_columns(pl.col("reasons").map_elements(_readable_reasons, return_dtype=pl.String)), ["path", "status", "rows_quarantined", "reasons"])),
+        (
+            "quarantined-files",
+            "Top quarantined files",
+            _table(
+                inputs.files.with_columns(pl.col("reasons").map_elements(_readable_reasons, return_dtype=pl.String)),
+                ["path", "status", "rows_quarantined", "reasons"],
+            ),
+        ),
         ("trend", "Pass-rate trend", _figure_html(_trend_figure(inputs.history), "fig-trend")),
         ("expectations", "Great Expectations", _expectations_html(inputs.expectations)),
-        ("anomalies", f"Anomalies (first {_MAX_ANOMALY_ROWS})", _table(listing, ["venue", "symbol", "ts", "end_ts", "minutes", "check", "severity", "known_event", "detail"], "small")),
+        (
+            "anomalies",
+            f"Anomalies (first {_MAX_ANOMALY_ROWS})",
+            _table(
+                listing,
+                ["venue", "symbol", "ts", "end_ts", "minutes", "check", "severity", "known_event", "detail"],
+                "small",
+            ),
+        ),
     ]
     nav = " · ".join(f'<a href="#{key}">{html.escape(title)}</a>' for key, title, _ in sections)
-    body = "".join(f'<section id="{key}"><h2>{html.escape(title)}</h2>{content}</section>' for key, title, content in sections)
+    body = "".join(
+        f'<section id="{key}"><h2>{html.escape(title)}</h2>{content}</section>' for key, title, content in sections
+    )
     meta = json.dumps({"run_id": inputs.run_id, "first": r["first"], "last": r["last"], "allowlist": r["allowlist"]})
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>marketops data quality {html.escape(r['first'])}..{html.escape(r['last'])}</title>
+<html lang="en"><head><meta charset="utf-8"><title>marketops data quality {html.escape(r["first"])}..{html.escape(r["last"])}</title>
 <script type="application/json" id="report-meta">{html.escape(meta)}</script>
 <script>{get_plotlyjs()}</script>
 <style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:1400px}} table{{border-collapse:collapse;margin:.5em 0}}
 td,th{{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}} table.small td{{font-size:12px}}
 .breach{{color:#c62828;font-weight:bold}} section{{margin-bottom:2em}}</style></head>
-<body><h1>Data quality {html.escape(r['first'])} .. {html.escape(r['last'])}</h1>
-<p id="headline">{html.escape(r['headline'])}</p>{breach}
-<p>Run <code>{html.escape(inputs.run_id)}</code>, generated {inputs.generated_at:%Y-%m-%d %H:%M} UTC, allowlist <code>{html.escape(r['allowlist'])}</code>.</p>
+<body><h1>Data quality {html.escape(r["first"])} .. {html.escape(r["last"])}</h1>
+<p id="headline">{html.escape(r["headline"])}</p>{breach}
+<p>Run <code>{html.escape(inputs.run_id)}</code>, generated {inputs.generated_at:%Y-%m-%d %H:%M} UTC, allowlist <code>{html.escape(r["allowlist"])}</code>.</p>
 <nav>{nav}</nav>{body}</body></html>
 """

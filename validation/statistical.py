@@ -32,9 +32,16 @@ def _moves(bars: pl.DataFrame, th: CheckThresholds) -> tuple[np.ndarray, np.ndar
     prev = pl.col("close").shift()
     out = bars.select(
         pl.when(step).then((pl.col("close") / prev).log()).fill_null(np.nan).alias("r"),
-        (step & (((pl.col("close") / prev).log().abs() >= th.spike_min_abs_return)
-                 | (pl.col("low") / prev <= np.exp(-th.spike_min_abs_wick)) | (pl.col("high") / prev >= np.exp(th.spike_min_abs_wick)))
-         ).fill_null(False).alias("cand"),
+        (
+            step
+            & (
+                ((pl.col("close") / prev).log().abs() >= th.spike_min_abs_return)
+                | (pl.col("low") / prev <= np.exp(-th.spike_min_abs_wick))
+                | (pl.col("high") / prev >= np.exp(th.spike_min_abs_wick))
+            )
+        )
+        .fill_null(False)
+        .alias("cand"),
     )
     r = out["r"].to_numpy()
     cand = np.flatnonzero(out["cand"].to_numpy())
@@ -85,15 +92,28 @@ def find_spikes(bars: pl.DataFrame, th: CheckThresholds, blocks: pl.Series | Non
     if not hit.any():
         return empty_anomalies()
     rows = cand[hit]
-    found = bars[rows].select("venue", "symbol", "ts", "source_id").with_columns(
-        r=pl.Series(move[hit]), kind=pl.Series(np.where(by_wick[hit], np.where(high_wins[hit], "high", "low"), "close")),
-        med=pl.Series(med[hit]), mad=pl.Series(mad[hit]), z=pl.Series(np.minimum(z[hit], 1e9)),
+    found = (
+        bars[rows]
+        .select("venue", "symbol", "ts", "source_id")
+        .with_columns(
+            r=pl.Series(move[hit]),
+            kind=pl.Series(np.where(by_wick[hit], np.where(high_wins[hit], "high", "low"), "close")),
+            med=pl.Series(med[hit]),
+            mad=pl.Series(mad[hit]),
+            z=pl.Series(np.minimum(z[hit], 1e9)),
+        )
     )
     found = found.with_columns(
         detail=pl.format(
             "1-minute {} move {}% from the previous close vs rolling median {}% and MAD {}% of the previous {} returns (robust z {})",
-            "kind", (pl.col("r") * 100).round(3), (pl.col("med") * 100).round(4), (pl.col("mad") * 100).round(4),
-            pl.lit(th.spike_window), pl.when(pl.col("mad") > 0).then(pl.col("z").round(1).cast(pl.String)).otherwise(pl.lit("inf: a flat window")),
+            "kind",
+            (pl.col("r") * 100).round(3),
+            (pl.col("med") * 100).round(4),
+            (pl.col("mad") * 100).round(4),
+            pl.lit(th.spike_window),
+            pl.when(pl.col("mad") > 0)
+            .then(pl.col("z").round(1).cast(pl.String))
+            .otherwise(pl.lit("inf: a flat window")),
         )
     )
     return as_anomalies(found, "spike")
@@ -102,9 +122,19 @@ def find_spikes(bars: pl.DataFrame, th: CheckThresholds, blocks: pl.Series | Non
 def _runs(bars: pl.DataFrame, member: pl.Expr, continues: pl.Expr) -> pl.DataFrame:
     """Maximal row runs where ``member`` holds on every row and ``continues`` links each row to the one before."""
     runs = bars.with_columns(_m=member.fill_null(False), _run=(~(same_symbol() & continues).fill_null(False)).cum_sum())
-    return runs.filter(pl.col("_m")).group_by("_run").agg(
-        pl.col("venue").first(), pl.col("symbol").first(), pl.col("ts").min().alias("ts"), pl.col("ts").max().alias("end_ts"),
-        pl.len().alias("minutes"), pl.col("close").first(), pl.col("close").n_unique().alias("closes"), pl.col("source_id").first(),
+    return (
+        runs.filter(pl.col("_m"))
+        .group_by("_run")
+        .agg(
+            pl.col("venue").first(),
+            pl.col("symbol").first(),
+            pl.col("ts").min().alias("ts"),
+            pl.col("ts").max().alias("end_ts"),
+            pl.len().alias("minutes"),
+            pl.col("close").first(),
+            pl.col("close").n_unique().alias("closes"),
+            pl.col("source_id").first(),
+        )
     )
 
 
@@ -124,7 +154,14 @@ def find_stale_runs(bars: pl.DataFrame, th: CheckThresholds) -> pl.DataFrame:
         return empty_anomalies()
     zero = "zero volume" if th.volume_known else "volume not published"
     runs = runs.sort("venue", "symbol", "ts").with_columns(
-        detail=pl.format("{} bars in a row with close {} and {}: {} .. {} UTC", "minutes", "close", pl.lit(zero), pl.col("ts").dt.strftime(_FMT), pl.col("end_ts").dt.strftime(_FMT))
+        detail=pl.format(
+            "{} bars in a row with close {} and {}: {} .. {} UTC",
+            "minutes",
+            "close",
+            pl.lit(zero),
+            pl.col("ts").dt.strftime(_FMT),
+            pl.col("end_ts").dt.strftime(_FMT),
+        )
     )
     return as_anomalies(runs, "stale_run")
 
@@ -139,7 +176,13 @@ def find_zero_volume_runs(bars: pl.DataFrame, th: CheckThresholds) -> pl.DataFra
     if runs.height == 0:
         return empty_anomalies()
     runs = runs.sort("venue", "symbol", "ts").with_columns(
-        detail=pl.format("{} bars in a row with zero volume while the close took {} values: {} .. {} UTC", "minutes", "closes", pl.col("ts").dt.strftime(_FMT), pl.col("end_ts").dt.strftime(_FMT))
+        detail=pl.format(
+            "{} bars in a row with zero volume while the close took {} values: {} .. {} UTC",
+            "minutes",
+            "closes",
+            pl.col("ts").dt.strftime(_FMT),
+            pl.col("end_ts").dt.strftime(_FMT),
+        )
     )
     return as_anomalies(runs, "zero_volume_run")
 
@@ -156,7 +199,9 @@ def find_volume_outliers(bars: pl.DataFrame, th: CheckThresholds, blocks: pl.Ser
     day = pl.col("ts").dt.epoch("ms") // 86_400_000
     # The key rises with the rows (sorted frame): flagged as sorted, the per-day median is a window
     # over contiguous slices rather than a hash aggregation and a join back.
-    slim = bars.select(pl.col("volume").log1p().alias("_lv"), (ids * 1_000_000 + day).alias("_k"), pl.int_range(pl.len()).alias("_row"))
+    slim = bars.select(
+        pl.col("volume").log1p().alias("_lv"), (ids * 1_000_000 + day).alias("_k"), pl.int_range(pl.len()).alias("_row")
+    )
     slim = slim.with_columns(pl.col("_k").set_sorted()).with_columns(_med=pl.col("_lv").median().over("_k"))
     median_volume = pl.col("_med").exp().sub(1).clip(lower_bound=1e-12)
     loud = slim.filter(pl.col("_lv").exp().sub(1) >= th.volume_outlier_min_ratio * median_volume)
@@ -171,6 +216,11 @@ def find_volume_outliers(bars: pl.DataFrame, th: CheckThresholds, blocks: pl.Ser
     if hit.height == 0:
         return empty_anomalies()
     hit = hit.with_columns(
-        detail=pl.format("volume {} is {}x the symbol-day median {}", pl.col("volume").round(4), (pl.col("volume") / pl.col("_med").exp().sub(1)).round(1), pl.col("_med").exp().sub(1).round(4))
+        detail=pl.format(
+            "volume {} is {}x the symbol-day median {}",
+            pl.col("volume").round(4),
+            (pl.col("volume") / pl.col("_med").exp().sub(1)).round(1),
+            pl.col("_med").exp().sub(1).round(4),
+        )
     )
     return as_anomalies(hit, "volume_outlier")

@@ -18,9 +18,9 @@ import polars as pl
 from core.formats.frame import TS_TYPE
 from core.quality_rules import CheckThresholds, thresholds_for
 from core.sessions import session_of
+from validation.blocks import block_ids, block_keys
 from validation.calendars import calendar_of, expected_minutes
 from validation.catalogue import ANOMALY_SCHEMA, INTERVAL_CHECKS, empty_anomalies
-from validation.blocks import block_ids, block_keys
 from validation.contracts import Anomalies, enforce
 from validation.gaps import discount_quarantined, find_gaps, find_outside_session, grid_positions
 from validation.known_events import Allowlist, annotate
@@ -31,7 +31,12 @@ LOOKBACK = timedelta(days=1)
 LOOKAHEAD = timedelta(days=1)
 
 DAY_COUNTS_SCHEMA: dict[str, pl.DataType] = {
-    "venue": pl.String(), "symbol": pl.String(), "day": pl.Date(), "expected": pl.UInt32(), "present": pl.UInt32(), "off_session": pl.UInt32(),
+    "venue": pl.String(),
+    "symbol": pl.String(),
+    "day": pl.Date(),
+    "expected": pl.UInt32(),
+    "present": pl.UInt32(),
+    "off_session": pl.UInt32(),
 }
 
 
@@ -49,7 +54,10 @@ class ValidationRange:
 
     @property
     def end(self) -> datetime:
-        return min(datetime(self.last.year, self.last.month, self.last.day, tzinfo=self.now.tzinfo) + timedelta(days=1), self._now_minute)
+        return min(
+            datetime(self.last.year, self.last.month, self.last.day, tzinfo=self.now.tzinfo) + timedelta(days=1),
+            self._now_minute,
+        )
 
     @property
     def load_start(self) -> datetime:
@@ -91,29 +99,58 @@ class CheckOutcome:
 def _in_range(anomalies: pl.DataFrame, rng: ValidationRange) -> pl.DataFrame:
     start, end = pl.lit(rng.start).cast(TS_TYPE), pl.lit(rng.end).cast(TS_TYPE)
     interval = pl.col("check").is_in(list(INTERVAL_CHECKS))
-    return anomalies.filter(pl.when(interval).then((pl.col("ts") < end) & (pl.col("end_ts") >= start)).otherwise((pl.col("ts") >= start) & (pl.col("ts") < end)))
+    return anomalies.filter(
+        pl.when(interval)
+        .then((pl.col("ts") < end) & (pl.col("end_ts") >= start))
+        .otherwise((pl.col("ts") >= start) & (pl.col("ts") < end))
+    )
 
 
 def _day_counts(
-    bars: pl.DataFrame, grid: pl.Series, windows: pl.DataFrame, rng: ValidationRange, placed: tuple[pl.Series, pl.Series], ids: pl.Series
+    bars: pl.DataFrame,
+    grid: pl.Series,
+    windows: pl.DataFrame,
+    rng: ValidationRange,
+    placed: tuple[pl.Series, pl.Series],
+    ids: pl.Series,
 ) -> pl.DataFrame:
-    days = pl.DataFrame({"day": rng.days()}).with_columns(
-        d0=pl.col("day").cast(pl.Datetime("ms")).dt.replace_time_zone("UTC"),
-    ).with_columns(d1=pl.min_horizontal(pl.col("d0") + pl.duration(days=1), pl.lit(rng.end).cast(TS_TYPE)))
-    cells = windows.join(days, how="cross").with_columns(
-        lo=pl.max_horizontal(pl.col("start").cast(TS_TYPE), "d0"), hi=pl.min_horizontal(pl.col("end").cast(TS_TYPE), "d1")
-    ).filter(pl.col("hi") > pl.col("lo"))
-    expected = cells.select(
-        "venue", "symbol", "day",
-        (grid.search_sorted(cells["hi"], side="left").cast(pl.Int64) - grid.search_sorted(cells["lo"], side="left").cast(pl.Int64)).alias("expected"),
-    ) if cells.height else pl.DataFrame(schema={"venue": pl.String, "symbol": pl.String, "day": pl.Date, "expected": pl.Int64})
+    days = (
+        pl.DataFrame({"day": rng.days()})
+        .with_columns(
+            d0=pl.col("day").cast(pl.Datetime("ms")).dt.replace_time_zone("UTC"),
+        )
+        .with_columns(d1=pl.min_horizontal(pl.col("d0") + pl.duration(days=1), pl.lit(rng.end).cast(TS_TYPE)))
+    )
+    cells = (
+        windows.join(days, how="cross")
+        .with_columns(
+            lo=pl.max_horizontal(pl.col("start").cast(TS_TYPE), "d0"),
+            hi=pl.min_horizontal(pl.col("end").cast(TS_TYPE), "d1"),
+        )
+        .filter(pl.col("hi") > pl.col("lo"))
+    )
+    expected = (
+        cells.select(
+            "venue",
+            "symbol",
+            "day",
+            (
+                grid.search_sorted(cells["hi"], side="left").cast(pl.Int64)
+                - grid.search_sorted(cells["lo"], side="left").cast(pl.Int64)
+            ).alias("expected"),
+        )
+        if cells.height
+        else pl.DataFrame(schema={"venue": pl.String, "symbol": pl.String, "day": pl.Date, "expected": pl.Int64})
+    )
     # Group on one integer (block number, UTC day) and name the blocks afterwards: strings or dates
     # on every row cost several times more. Days outside the range are dropped once aggregated.
     key = ids * _DAY_KEY + bars["ts"].dt.epoch("ms") // 86_400_000
     present = pl.DataFrame({"k": key, "_on": placed[1]}).group_by("k").agg(present=pl.col("_on").sum(), n=pl.len())
     present = present.select(
-        (pl.col("k") // _DAY_KEY).alias("b"), (pl.col("k") % _DAY_KEY).cast(pl.Int32).cast(pl.Date).alias("day"),
-        "present", (pl.col("n") - pl.col("present")).alias("off_session"),
+        (pl.col("k") // _DAY_KEY).alias("b"),
+        (pl.col("k") % _DAY_KEY).cast(pl.Int32).cast(pl.Date).alias("day"),
+        "present",
+        (pl.col("n") - pl.col("present")).alias("off_session"),
     ).filter(pl.col("day").is_between(rng.first, (rng.end - timedelta(milliseconds=1)).date()))
     present = present.join(block_keys(bars, ids), on="b").drop("b")
     counts = expected.join(present, on=["venue", "symbol", "day"], how="full", coalesce=True).fill_null(0)
@@ -122,7 +159,9 @@ def _day_counts(
     )
 
 
-def settle_findings(found: pl.DataFrame, quarantined: pl.DataFrame, duplicates: pl.DataFrame, allowlist: Allowlist) -> pl.DataFrame:
+def settle_findings(
+    found: pl.DataFrame, quarantined: pl.DataFrame, duplicates: pl.DataFrame, allowlist: Allowlist
+) -> pl.DataFrame:
     """What a batch writes to ``anomalies``: the checks' findings with quarantined minutes taken out of the gaps,
     the cross-file conflicts added, known events annotated, the ``Anomalies`` contract enforced."""
     is_gap = pl.col("check") == "gap"
@@ -146,7 +185,9 @@ def check_bars(bars: pl.DataFrame, windows: pl.DataFrame, rng: ValidationRange, 
     """
     # One contiguous buffer per column: shifts and gathers over a frame in many chunks (Parquet row
     # groups, Arrow batches from the warehouse) cost two to three times more than the copy.
-    bars = bars.select("venue", "symbol", "ts", "high", "low", "close", "volume", "source_id").rechunk()  # only what the checks read
+    bars = bars.select(
+        "venue", "symbol", "ts", "high", "low", "close", "volume", "source_id"
+    ).rechunk()  # only what the checks read
     found: list[pl.DataFrame] = []
     counts: list[pl.DataFrame] = []
     venues = sorted(set(windows["venue"].to_list()) | set(bars["venue"].unique().to_list()))
@@ -160,7 +201,11 @@ def check_bars(bars: pl.DataFrame, windows: pl.DataFrame, rng: ValidationRange, 
         # A symbol with zero volume on every bar read (an index, a quote feed) publishes no volume:
         # judge it on prices alone rather than report it as one endless zero-volume run.
         silent = vb.group_by("symbol").agg(pl.col("volume").max()).filter(pl.col("volume") <= 0)["symbol"]
-        traded, quoted = (vb, vb.clear()) if silent.len() == 0 else (vb.filter(~pl.col("symbol").is_in(silent)), vb.filter(pl.col("symbol").is_in(silent)))
+        traded, quoted = (
+            (vb, vb.clear())
+            if silent.len() == 0
+            else (vb.filter(~pl.col("symbol").is_in(silent)), vb.filter(pl.col("symbol").is_in(silent)))
+        )
         found += [
             find_gaps(vb, grid, vw, th.gap_min_minutes, placed, ids),
             find_outside_session(vb, grid, session, placed),
@@ -173,4 +218,6 @@ def check_bars(bars: pl.DataFrame, windows: pl.DataFrame, rng: ValidationRange, 
         counts.append(_day_counts(vb, grid, vw, rng, placed, ids))
     anomalies = pl.concat([empty_anomalies(), *found], how="vertical") if found else empty_anomalies()
     day_counts = pl.concat(counts, how="vertical") if counts else pl.DataFrame(schema=DAY_COUNTS_SCHEMA)
-    return CheckOutcome(_in_range(anomalies, rng).select(list(ANOMALY_SCHEMA)).sort("venue", "symbol", "ts", "check"), day_counts)
+    return CheckOutcome(
+        _in_range(anomalies, rng).select(list(ANOMALY_SCHEMA)).sort("venue", "symbol", "ts", "check"), day_counts
+    )

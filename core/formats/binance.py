@@ -16,8 +16,18 @@ from core.formats.frame import SourceFile, conform, conform_exprs, split_lines
 
 NAME = "binance"
 COLUMNS = [
-    "open_time", "open", "high", "low", "close", "volume", "close_time",
-    "quote_volume", "trades", "taker_buy_base", "taker_buy_quote", "ignore",
+    "open_time",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "close_time",
+    "quote_volume",
+    "trades",
+    "taker_buy_base",
+    "taker_buy_quote",
+    "ignore",
 ]
 _NUMERIC = ["open", "high", "low", "close", "volume", "quote_volume"]
 # Epoch values above this are microseconds (1e14 µs is 1973; 1e14 ms is year 5138).
@@ -62,7 +72,7 @@ def _read_fast(payload: bytes, header: bool) -> pl.DataFrame:
         has_header=False,
         skip_rows=1 if header else 0,
         new_columns=COLUMNS,
-        schema_overrides={"open_time": pl.Int64, "trades": pl.Int64, **{c: pl.Float64 for c in _NUMERIC}},
+        schema_overrides={"open_time": pl.Int64, "trades": pl.Int64, **dict.fromkeys(_NUMERIC, pl.Float64)},
         columns=list(range(9)),
     )
     if frame.width != 9:
@@ -71,7 +81,10 @@ def _read_fast(payload: bytes, header: bool) -> pl.DataFrame:
         frame.lazy()
         .with_row_index("line", offset=2 if header else 1)
         .with_columns(ts=_epoch_to_ts(pl.col("open_time")))
-        .select(*conform_exprs([*frame.columns, "line", "ts"]), pl.any_horizontal(pl.col(c).is_null() for c in ["open_time", *_NUMERIC[:5]]).alias("_short"))
+        .select(
+            *conform_exprs([*frame.columns, "line", "ts"]),
+            pl.any_horizontal(pl.col(c).is_null() for c in ["open_time", *_NUMERIC[:5]]).alias("_short"),
+        )
         .collect()
     )
     if out.get_column("_short").any():
@@ -100,7 +113,7 @@ def read_many(sources: list[SourceFile]) -> list[pl.DataFrame] | None:
             io.BytesIO(b"".join(payloads)),
             has_header=False,
             new_columns=COLUMNS,
-            schema_overrides={"open_time": pl.Int64, "trades": pl.Int64, **{c: pl.Float64 for c in _NUMERIC}},
+            schema_overrides={"open_time": pl.Int64, "trades": pl.Int64, **dict.fromkeys(_NUMERIC, pl.Float64)},
             columns=list(range(9)),
         )
     except (pl.exceptions.PolarsError, ValueError):
@@ -113,7 +126,10 @@ def read_many(sources: list[SourceFile]) -> list[pl.DataFrame] | None:
     out = (
         frame.lazy()
         .with_columns(line=line, ts=_epoch_to_ts(pl.col("open_time")))
-        .select(*conform_exprs([*frame.columns, "line", "ts"]), pl.any_horizontal(pl.col(c).is_null() for c in ["open_time", *_NUMERIC[:5]]).alias("_short"))
+        .select(
+            *conform_exprs([*frame.columns, "line", "ts"]),
+            pl.any_horizontal(pl.col(c).is_null() for c in ["open_time", *_NUMERIC[:5]]).alias("_short"),
+        )
         .collect()
     )
     if out.get_column("_short").any():
@@ -130,12 +146,20 @@ def _read_lenient(payload: bytes, header: bool) -> pl.DataFrame:
     fields = pl.col("raw").str.strip_chars().str.split(",")
     n_fields = fields.list.len()
     if lines.height and lines.select((n_fields < 6).all()).item():
-        raise UnreadableFileError(f"binance klines need at least 6 comma-separated columns; rows have {lines.select(n_fields.max()).item()}")
+        raise UnreadableFileError(
+            f"binance klines need at least 6 comma-separated columns; rows have {lines.select(n_fields.max()).item()}"
+        )
     parsed = lines.with_columns(
         ts=_epoch_to_ts(fields.list.get(0, null_on_oob=True).str.strip_chars().cast(pl.Int64, strict=False)),
-        **{name: fields.list.get(i, null_on_oob=True).cast(pl.Float64, strict=False) for i, name in enumerate(COLUMNS[:9]) if name in _NUMERIC},
+        **{
+            name: fields.list.get(i, null_on_oob=True).cast(pl.Float64, strict=False)
+            for i, name in enumerate(COLUMNS[:9])
+            if name in _NUMERIC
+        },
         trades=fields.list.get(8, null_on_oob=True).cast(pl.Int64, strict=False),
     )
-    clean = pl.all_horizontal(pl.col(c).is_not_null() for c in ["ts", "open", "high", "low", "close", "volume"]) & (n_fields >= 9)
+    clean = pl.all_horizontal(pl.col(c).is_not_null() for c in ["ts", "open", "high", "low", "close", "volume"]) & (
+        n_fields >= 9
+    )
     parsed = parsed.with_columns(raw=pl.when(clean).then(None).otherwise(pl.col("raw")))
     return conform(parsed)

@@ -65,7 +65,9 @@ def resolve_columns(columns: list[str], mapping: Mapping[str, str]) -> dict[str,
         if canonical in mapping:
             wanted = mapping[canonical]
             if wanted not in columns:
-                raise UnreadableFileError(f"mapped column {wanted!r} for {canonical} is not in the file (columns: {columns})")
+                raise UnreadableFileError(
+                    f"mapped column {wanted!r} for {canonical} is not in the file (columns: {columns})"
+                )
             resolved[canonical] = wanted
             continue
         for alias in aliases:
@@ -96,7 +98,9 @@ def parse_timestamps(values: pl.Series, timezone: str) -> pl.Series:
         trial = sample.str.to_datetime(fmt, time_unit="ms", strict=False)
         if sample.len() and trial.null_count() == 0:
             local = text.str.to_datetime(fmt, time_unit="ms", strict=False)
-            return local.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null").dt.convert_time_zone("UTC")
+            return local.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null").dt.convert_time_zone(
+                "UTC"
+            )
     # ISO strings with an explicit offset or zone.
     try:
         aware = text.str.to_datetime(time_unit="ms", strict=False, time_zone="UTC")
@@ -121,7 +125,9 @@ def read(source: SourceFile, mapping: Mapping[str, str] | None = None, timezone:
             raise UnreadableFileError("file is empty")
         separator = ";" if payload[:512].count(b";") > payload[:512].count(b",") else ","
         try:
-            frame = pl.read_csv(io.BytesIO(payload), separator=separator, infer_schema=False, truncate_ragged_lines=True)
+            frame = pl.read_csv(
+                io.BytesIO(payload), separator=separator, infer_schema=False, truncate_ragged_lines=True
+            )
         except pl.exceptions.PolarsError as exc:
             raise UnreadableFileError(f"not a readable CSV file: {exc}") from exc
         line_offset = 1  # header line
@@ -131,7 +137,12 @@ def read(source: SourceFile, mapping: Mapping[str, str] | None = None, timezone:
     numeric = [c for c in out.columns if c != "ts"]
     out = out.with_columns(
         ts,
-        *(pl.col(c).cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False) if out.schema[c] == pl.String else pl.col(c).cast(pl.Float64, strict=False) for c in numeric),
+        *(
+            pl.col(c).cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+            if out.schema[c] == pl.String
+            else pl.col(c).cast(pl.Float64, strict=False)
+            for c in numeric
+        ),
     ).with_row_index("line", offset=1 + line_offset)
     if "volume" not in out.columns:
         out = out.with_columns(volume=pl.lit(0.0))

@@ -39,7 +39,7 @@ def read(source: SourceFile) -> pl.DataFrame:
             has_header=False,
             separator=";",
             new_columns=_COLUMNS,
-            schema_overrides={"stamp": pl.String, **{c: pl.Float64 for c in _COLUMNS[1:]}},
+            schema_overrides={"stamp": pl.String, **dict.fromkeys(_COLUMNS[1:], pl.Float64)},
         )
         if frame.width != 6:
             raise ValueError("unexpected column count")
@@ -56,7 +56,11 @@ def _read_lenient(payload: bytes) -> pl.DataFrame:
     fields = pl.col("raw").str.strip_chars().str.split(";")
     parsed = lines.with_columns(
         ts=_stamp_to_ts(fields.list.get(0, null_on_oob=True)),
-        **{name: fields.list.get(i, null_on_oob=True).cast(pl.Float64, strict=False) for i, name in enumerate(_COLUMNS) if i},
+        **{
+            name: fields.list.get(i, null_on_oob=True).cast(pl.Float64, strict=False)
+            for i, name in enumerate(_COLUMNS)
+            if i
+        },
     )
     clean = pl.all_horizontal(pl.col(c).is_not_null() for c in ["ts", "open", "high", "low", "close", "volume"])
     return conform(parsed.with_columns(raw=pl.when(clean).then(None).otherwise(pl.col("raw"))))

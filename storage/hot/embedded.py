@@ -63,7 +63,9 @@ class EmbeddedHotStore(HotStore):
             for start in range(0, len(keys), 500):
                 chunk = keys[start : start + 500]
                 marks = ",".join("?" * len(chunk))
-                rows = self._conn.execute(f"SELECT key, value FROM entries WHERE map = ? AND key IN ({marks})", (map_name, *chunk))
+                rows = self._conn.execute(
+                    f"SELECT key, value FROM entries WHERE map = ? AND key IN ({marks})", (map_name, *chunk)
+                )
                 out.update(rows.fetchall())
         return out
 

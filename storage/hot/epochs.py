@@ -13,8 +13,8 @@ from typing import Any
 
 import polars as pl
 
-from core.hot_layout import EPOCH_KEY, LAST_WARMUP_KEY, STATUS_MAP, epoch_map, parse_epoch_map
 from core.errors import StorageError
+from core.hot_layout import EPOCH_KEY, LAST_WARMUP_KEY, STATUS_MAP, epoch_map, parse_epoch_map
 from storage.hot.base import HotStore
 
 LOCK_NAME = "marketops-warmup"

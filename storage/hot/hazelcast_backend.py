@@ -22,8 +22,15 @@ MAP_SERVICE = "hz:impl:mapService"
 class HazelcastHotStore(HotStore):
     backend: ClassVar[str] = "hazelcast"
 
-    def __init__(self, members: list[str], cluster: str, username: str | None = None, password: str | None = None,
-                 connect_timeout_s: float = 20.0, invocation_timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        members: list[str],
+        cluster: str,
+        username: str | None = None,
+        password: str | None = None,
+        connect_timeout_s: float = 20.0,
+        invocation_timeout_s: float = 30.0,
+    ) -> None:
         import hazelcast
         from hazelcast.config import ReconnectMode
 
@@ -44,7 +51,9 @@ class HazelcastHotStore(HotStore):
         try:
             self._client = hazelcast.HazelcastClient(**options)
         except Exception as exc:
-            raise TransientStorageError(f"cannot reach Hazelcast cluster {cluster!r} at {', '.join(members)}: {exc}") from exc
+            raise TransientStorageError(
+                f"cannot reach Hazelcast cluster {cluster!r} at {', '.join(members)}: {exc}"
+            ) from exc
 
     @classmethod
     def from_settings(cls, settings: Settings) -> HazelcastHotStore:
@@ -64,7 +73,13 @@ class HazelcastHotStore(HotStore):
 
         try:
             return fn(*args)
-        except (HazelcastClientNotActiveError, OperationTimeoutError, TargetDisconnectedError, ConnectionError, TimeoutError) as exc:
+        except (
+            HazelcastClientNotActiveError,
+            OperationTimeoutError,
+            TargetDisconnectedError,
+            ConnectionError,
+            TimeoutError,
+        ) as exc:
             raise TransientStorageError(f"hazelcast {what}: {exc}") from exc
         except Exception as exc:
             raise StorageError(f"hazelcast {what}: {exc}") from exc
@@ -101,7 +116,7 @@ class HazelcastHotStore(HotStore):
             fenced = self._client.cp_subsystem.get_lock(name).blocking()
             acquired = fenced.try_lock(timeout=timeout_s)
             release = fenced.unlock
-        except Exception:  # noqa: BLE001 - CP subsystem disabled: fall back to an IMap key lock
+        except Exception:
             locks = self._map("marketops_locks")
             acquired = locks.try_lock(name, timeout=timeout_s)
             release = lambda: locks.unlock(name)  # noqa: E731

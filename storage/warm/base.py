@@ -104,7 +104,9 @@ class Warehouse(ABC):
         parts = ""
         if partitions:
             parts = " PARTITIONS " + ", ".join(f"'{check_partition_id(p)}'" for p in partitions)
-        listing = ", ".join(f"TABLE {self.database}.{check_sql_name(t)} AS {into}.{check_sql_name(t)}{parts}" for t in tables)
+        listing = ", ".join(
+            f"TABLE {self.database}.{check_sql_name(t)} AS {into}.{check_sql_name(t)}{parts}" for t in tables
+        )
         sql = f"RESTORE {listing} FROM {source}"
         if allow_non_empty:
             sql += " SETTINGS allow_non_empty_tables = true"
@@ -113,5 +115,7 @@ class Warehouse(ABC):
     def __enter__(self) -> Warehouse:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -105,7 +105,9 @@ class ChdbWarehouse(Warehouse):
 
     @classmethod
     def from_settings(cls, settings: Any) -> ChdbWarehouse:
-        return cls(settings.warehouse_dir, settings.clickhouse_database, settings.backups_dir, settings.chdb_lock_timeout_s)
+        return cls(
+            settings.warehouse_dir, settings.clickhouse_database, settings.backups_dir, settings.chdb_lock_timeout_s
+        )
 
     def _query(self, sql: str, fmt: str, params: Params | None) -> Any:
         bound = {k: _param_text(v) for k, v in params.items()} if params else None
@@ -130,9 +132,11 @@ class ChdbWarehouse(Warehouse):
         # chDB's Python() table function resolves the name by searching live frames, other threads'
         # included; the name may exist in one frame at a time, so it is bound only under the lock.
         with self._entry.guard:
-            arrow_batch = data  # noqa: F841
+            arrow_batch = data
             try:
-                self.execute(f"INSERT INTO {table} ({names}) SETTINGS {settings_sql} SELECT {names} FROM Python(arrow_batch)")
+                self.execute(
+                    f"INSERT INTO {table} ({names}) SETTINGS {settings_sql} SELECT {names} FROM Python(arrow_batch)"
+                )
             finally:
                 del arrow_batch
 

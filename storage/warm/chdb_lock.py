@@ -18,7 +18,6 @@ from core.errors import WarehouseLockedError
 from storage.file_lock import lock_within, unlock
 
 
-
 class ProcessLock:
     """An exclusive advisory lock on ``path`` with the holder's pid and command written inside."""
 

@@ -21,7 +21,9 @@ class ClickHouseWarehouse(Warehouse):
 
         self.database = check_sql_name(database)
         try:
-            bootstrap = clickhouse_connect.get_client(dsn=url, username=user, password=password, connect_timeout=connect_timeout_s)
+            bootstrap = clickhouse_connect.get_client(
+                dsn=url, username=user, password=password, connect_timeout=connect_timeout_s
+            )
             bootstrap.command(f"CREATE DATABASE IF NOT EXISTS {self.database}")
             bootstrap.close()
             self._client = clickhouse_connect.get_client(

@@ -31,7 +31,11 @@ def error_code(message: str) -> int | None:
 
 def _is_connection_fault(exc: BaseException) -> bool:
     # clickhouse-connect wraps refused/reset connections in OperationalError; httpx/urllib3 in their own types
-    return isinstance(exc, (ConnectionError, TimeoutError)) or type(exc).__name__ in {"OperationalError", "ConnectError", "ReadTimeout"}
+    return isinstance(exc, (ConnectionError, TimeoutError)) or type(exc).__name__ in {
+        "OperationalError",
+        "ConnectError",
+        "ReadTimeout",
+    }
 
 
 def translate(exc: BaseException, what: str, connecting: bool = False) -> StorageError:

@@ -30,7 +30,9 @@ SECOND_PROCESS = textwrap.dedent(
 
 def test_a_second_process_fails_with_the_holder_named(settings: Settings) -> None:
     with ChdbWarehouse.from_settings(settings):
-        child = subprocess.run([sys.executable, "-c", SECOND_PROCESS], capture_output=True, text=True, timeout=120, env=os.environ.copy())
+        child = subprocess.run(
+            [sys.executable, "-c", SECOND_PROCESS], capture_output=True, text=True, timeout=120, env=os.environ.copy()
+        )
     assert child.returncode == 3, child.stderr
     assert "WarehouseLockedError" in child.stdout
     assert f"pid {os.getpid()}" in child.stdout
@@ -38,7 +40,9 @@ def test_a_second_process_fails_with_the_holder_named(settings: Settings) -> Non
 
 def test_the_lock_is_released_on_close(settings: Settings) -> None:
     ChdbWarehouse.from_settings(settings).close()
-    child = subprocess.run([sys.executable, "-c", SECOND_PROCESS], capture_output=True, text=True, timeout=120, env=os.environ.copy())
+    child = subprocess.run(
+        [sys.executable, "-c", SECOND_PROCESS], capture_output=True, text=True, timeout=120, env=os.environ.copy()
+    )
     assert child.returncode == 0 and "opened" in child.stdout, child.stdout + child.stderr
 
 

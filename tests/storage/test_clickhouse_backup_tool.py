@@ -16,14 +16,23 @@ from core.settings import Settings
 def test_selecting_the_driver_without_the_tool_is_a_clear_error(settings: Settings, tmp_path: Path) -> None:
     from storage.backup_target import backup_target
 
-    chosen = settings.model_copy(update={"backup_driver": "clickhouse-backup", "clickhouse_backup_bin": "no-such-clickhouse-backup",
-                                         "clickhouse_backup_config": tmp_path / "config.yml"})
+    chosen = settings.model_copy(
+        update={
+            "backup_driver": "clickhouse-backup",
+            "clickhouse_backup_bin": "no-such-clickhouse-backup",
+            "clickhouse_backup_config": tmp_path / "config.yml",
+        }
+    )
     with pytest.raises(ConfigError, match="not on PATH"):
         backup_target(chosen)
 
 
 @pytest.mark.skipif(
-    not (shutil.which("clickhouse-backup") and os.environ.get("MARKETOPS_CLICKHOUSE_BACKUP_CONFIG") and os.environ.get("MARKETOPS_CLICKHOUSE_URL")),
+    not (
+        shutil.which("clickhouse-backup")
+        and os.environ.get("MARKETOPS_CLICKHOUSE_BACKUP_CONFIG")
+        and os.environ.get("MARKETOPS_CLICKHOUSE_URL")
+    ),
     reason="clickhouse-backup driver suite: needs the clickhouse-backup binary on PATH, MARKETOPS_CLICKHOUSE_BACKUP_CONFIG and MARKETOPS_CLICKHOUSE_URL",
 )
 def test_full_incremental_drill_and_prune_through_clickhouse_backup(settings: Settings) -> None:
@@ -32,8 +41,13 @@ def test_full_incremental_drill_and_prune_through_clickhouse_backup(settings: Se
     from storage.schema import migrate
     from storage.warm import open_warehouse
 
-    chosen = settings.model_copy(update={"backup_driver": "clickhouse-backup", "clickhouse_url": os.environ["MARKETOPS_CLICKHOUSE_URL"],
-                                         "clickhouse_backup_config": Path(os.environ["MARKETOPS_CLICKHOUSE_BACKUP_CONFIG"])})
+    chosen = settings.model_copy(
+        update={
+            "backup_driver": "clickhouse-backup",
+            "clickhouse_url": os.environ["MARKETOPS_CLICKHOUSE_URL"],
+            "clickhouse_backup_config": Path(os.environ["MARKETOPS_CLICKHOUSE_BACKUP_CONFIG"]),
+        }
+    )
     target = backup_target(chosen)
     with open_warehouse(chosen) as wh:
         migrate(wh)

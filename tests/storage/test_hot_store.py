@@ -21,7 +21,9 @@ def hot(request: pytest.FixtureRequest, settings: Settings) -> Iterator[HotStore
     else:
         members = os.environ.get("MARKETOPS_HAZELCAST_MEMBERS")
         if not members:
-            pytest.skip("Hazelcast suite: set MARKETOPS_HAZELCAST_MEMBERS (and MARKETOPS_HAZELCAST_CLUSTER) to run it; no member runs here")
+            pytest.skip(
+                "Hazelcast suite: set MARKETOPS_HAZELCAST_MEMBERS (and MARKETOPS_HAZELCAST_CLUSTER) to run it; no member runs here"
+            )
         from storage.hot.hazelcast_backend import HazelcastHotStore
 
         store = HazelcastHotStore.from_settings(settings.model_copy(update={"hazelcast_members": members.split(",")}))

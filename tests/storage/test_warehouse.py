@@ -13,17 +13,30 @@ from storage.warm.base import Warehouse
 from validation.contracts import BARS_COLUMNS
 
 
-def _bars(n: int, start: datetime = datetime(2024, 6, 3, tzinfo=UTC), version: int = 1, close: float = 10.5) -> pl.DataFrame:
+def _bars(
+    n: int, start: datetime = datetime(2024, 6, 3, tzinfo=UTC), version: int = 1, close: float = 10.5
+) -> pl.DataFrame:
     return pl.DataFrame(
         {
             "venue": ["binance"] * n,
             "symbol": ["BTCUSDT"] * n,
             "ts": [start + timedelta(minutes=i) for i in range(n)],
-            "open": [10.0] * n, "high": [11.0] * n, "low": [9.0] * n, "close": [close] * n,
-            "volume": [1.0] * n, "trades": [3] * n, "quote_volume": [float("nan")] * n,
-            "source_id": [1] * n, "version": [version] * n,
+            "open": [10.0] * n,
+            "high": [11.0] * n,
+            "low": [9.0] * n,
+            "close": [close] * n,
+            "volume": [1.0] * n,
+            "trades": [3] * n,
+            "quote_volume": [float("nan")] * n,
+            "source_id": [1] * n,
+            "version": [version] * n,
         },
-        schema_overrides={"ts": pl.Datetime("ms", "UTC"), "trades": pl.UInt32, "source_id": pl.UInt64, "version": pl.UInt64},
+        schema_overrides={
+            "ts": pl.Datetime("ms", "UTC"),
+            "trades": pl.UInt32,
+            "source_id": pl.UInt64,
+            "version": pl.UInt64,
+        },
     ).select(BARS_COLUMNS)
 
 
@@ -61,7 +74,9 @@ def test_final_keeps_the_newest_version_and_optimize_merges(warehouse: Warehouse
     warehouse.insert_df("bars_1m", _bars(3, version=2, close=10.2))
     assert warehouse.query_df("SELECT DISTINCT close FROM bars_1m FINAL")["close"].to_list() == [10.2]
     warehouse.optimize("bars_1m", "202406")
-    parts = warehouse.query_scalar("SELECT count() FROM system.parts WHERE database = currentDatabase() AND table = 'bars_1m' AND active")
+    parts = warehouse.query_scalar(
+        "SELECT count() FROM system.parts WHERE database = currentDatabase() AND table = 'bars_1m' AND active"
+    )
     assert parts == 1
     assert warehouse.query_scalar("SELECT count() FROM bars_1m") == 3
 
@@ -71,7 +86,12 @@ def test_parameters_are_bound_not_spliced(warehouse: Warehouse) -> None:
     warehouse.insert_df("bars_1m", _bars(4))
     sneaky = "BTCUSDT' OR 1=1 --"
     assert warehouse.query_scalar("SELECT count() FROM bars_1m WHERE symbol = {s:String}", {"s": sneaky}) == 0
-    assert warehouse.query_scalar("SELECT count() FROM bars_1m WHERE symbol IN {s:Array(String)}", {"s": ["BTCUSDT", "it's"]}) == 4
+    assert (
+        warehouse.query_scalar(
+            "SELECT count() FROM bars_1m WHERE symbol IN {s:Array(String)}", {"s": ["BTCUSDT", "it's"]}
+        )
+        == 4
+    )
     since = datetime(2024, 6, 3, 0, 2, tzinfo=UTC)
     assert warehouse.query_scalar("SELECT count() FROM bars_1m WHERE ts >= {t:DateTime64(3, 'UTC')}", {"t": since}) == 2
 
