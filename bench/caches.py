@@ -31,8 +31,8 @@ import polars as pl  # noqa: E402
 from core.features import compute_features  # noqa: E402
 from core.resample import TIMEFRAMES, resample  # noqa: E402
 from core.settings import load_settings  # noqa: E402
-from storage.schema import migrate  # noqa: E402
 from storage.warm import open_warehouse  # noqa: E402
+from storage.warm.schema import migrate  # noqa: E402
 from validation.contracts import BARS_COLUMNS  # noqa: E402
 
 SYMBOLS = 20

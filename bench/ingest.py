@@ -32,10 +32,10 @@ from core.batching import plan_batches  # noqa: E402
 from core.parse import ReadOptions, parse_files  # noqa: E402
 from core.samples import MINUTES, SampleSpec, generate  # noqa: E402
 from core.settings import load_settings  # noqa: E402
-from storage.ingest_ledger import write_batch  # noqa: E402
 from storage.landing import list_files, read_file, write_file  # noqa: E402
-from storage.schema import migrate  # noqa: E402
 from storage.warm import open_warehouse  # noqa: E402
+from storage.warm.ingest_ledger import write_batch  # noqa: E402
+from storage.warm.schema import migrate  # noqa: E402
 from validation.batch import judge_batch  # noqa: E402
 
 

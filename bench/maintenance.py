@@ -21,11 +21,11 @@ import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
 from core.settings import load_settings  # noqa: E402
-from storage import backups  # noqa: E402
-from storage.backup_target import backup_target  # noqa: E402
-from storage.optimize import optimize_partition, part_stats  # noqa: E402
-from storage.schema import OPTIMIZE_TABLES, migrate  # noqa: E402
+from storage.backups import snapshots as backups  # noqa: E402
+from storage.backups.factory import backup_target  # noqa: E402
 from storage.warm import open_warehouse  # noqa: E402
+from storage.warm.optimize import optimize_partition, part_stats  # noqa: E402
+from storage.warm.schema import OPTIMIZE_TABLES, migrate  # noqa: E402
 from validation.contracts import BARS_COLUMNS  # noqa: E402
 
 SYMBOLS = 20

@@ -22,8 +22,8 @@ import polars as pl  # noqa: E402
 from core.hot_layout import epoch_map  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 from storage.hot import open_hot_store  # noqa: E402
-from storage.schema import migrate  # noqa: E402
 from storage.warm import open_warehouse  # noqa: E402
+from storage.warm.schema import migrate  # noqa: E402
 from tasks.warmup import _build_maps, rebuild_hot  # noqa: E402
 from validation.contracts import BARS_COLUMNS  # noqa: E402
 

@@ -55,8 +55,8 @@ def _run_flow(flow_fn: Any, **params: Any) -> dict[str, Any]:
 @app.command()
 def init() -> None:
     """Create or upgrade the warm-tier schema (safe to run twice)."""
-    from storage.schema import migrate, schema_version
     from storage.warm import open_warehouse
+    from storage.warm.schema import migrate, schema_version
 
     settings = _settings()
     try:
@@ -211,8 +211,8 @@ def quarantine_list(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON list on stdout.")] = False,
 ) -> None:
     """Files quarantined whole or in part, newest first, with their reasons."""
-    from storage.quarantine import quarantined_files
     from storage.warm import open_warehouse
+    from storage.warm.quarantine import quarantined_files
 
     day = _date(since, "--since")
     settings = _settings()
@@ -319,10 +319,10 @@ def sql(
 @app.command()
 def status(as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False) -> None:
     """What the tiers hold and how ingestion went."""
-    from storage.backups import backup_status
-    from storage.schema import migrate, schema_version
-    from storage.status import ingest_status, maintenance_status, validation_status, warm_status
+    from storage.backups.snapshots import backup_status
     from storage.warm import open_warehouse
+    from storage.warm.schema import migrate, schema_version
+    from storage.warm.status import ingest_status, maintenance_status, validation_status, warm_status
 
     settings = _settings()
     try:
@@ -390,7 +390,7 @@ def backups_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
     """Every snapshot with its chain, base, size and verification."""
     import polars as pl
 
-    from storage.backups import catalog
+    from storage.backups.snapshots import catalog
     from storage.warm import open_warehouse
 
     with open_warehouse(_settings()) as warehouse:
@@ -410,8 +410,8 @@ def backups_verify(
     name: Annotated[str | None, typer.Argument(help="Snapshot to drill (default: the newest).")] = None,
 ) -> None:
     """Restore a snapshot into a scratch database and compare it with its fingerprints."""
-    from storage.backup_target import backup_target
-    from storage.backups import backup_status, drill
+    from storage.backups.factory import backup_target
+    from storage.backups.snapshots import backup_status, drill
     from storage.warm import open_warehouse
 
     settings = _settings()
@@ -435,8 +435,8 @@ def backups_prune(
     """Delete whole chains past retention and every broken snapshot."""
     from datetime import UTC, datetime
 
-    from storage.backup_target import backup_target
-    from storage.backups import prune
+    from storage.backups.factory import backup_target
+    from storage.backups.snapshots import prune
     from storage.warm import open_warehouse
 
     settings = _settings()
@@ -468,8 +468,8 @@ def restore(
     ] = False,
 ) -> None:
     """Restore a snapshot into a shadow database, and optionally swap it into place."""
-    from storage.backup_target import backup_target
-    from storage.backups import restore_snapshot
+    from storage.backups.factory import backup_target
+    from storage.backups.snapshots import restore_snapshot
     from storage.warm import open_warehouse
 
     settings = _settings()
@@ -486,8 +486,8 @@ def restore(
 
 
 def _cold_status(settings: Settings) -> dict[str, Any]:
-    from storage.cache_manifest import read_manifest, read_state
-    from storage.cold import LocalColdStore
+    from storage.cold.manifest import read_manifest, read_state
+    from storage.cold.store import LocalColdStore
 
     store = LocalColdStore.from_settings(settings)
     manifest = read_manifest(store)
@@ -586,8 +586,8 @@ def caches_build(
 @caches_app.command("verify")
 def caches_verify() -> None:
     """Recompute every cached file's sha256 and row count against the manifest (exit 1 on any mismatch)."""
-    from storage.cache_manifest import read_manifest, verify
-    from storage.cold import LocalColdStore
+    from storage.cold.manifest import read_manifest, verify
+    from storage.cold.store import LocalColdStore
 
     store = LocalColdStore.from_settings(_settings())
     problems = verify(store)

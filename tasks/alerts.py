@@ -10,8 +10,8 @@ from prefect import task
 from core.alerts import STALE_DATA, Alert, stale_symbols
 from core.settings import Settings
 from storage.alerts import deliver
-from storage.status import latest_bars
 from storage.warm import open_warehouse
+from storage.warm.status import latest_bars
 from tasks.retry import task_options
 
 

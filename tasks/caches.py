@@ -12,11 +12,11 @@ from core.cold_layout import file_path
 from core.features import LOOKBACK_BARS
 from core.sessions import session_of
 from core.settings import Settings
-from storage.cache_manifest import merge_manifest, read_state, write_state
-from storage.cache_source import bars_between, changed_days, lookback_start, max_version, symbol_days
-from storage.cold import LocalColdStore
-from storage.duckdb_catalog import refresh_catalog
+from storage.cold.catalog import refresh_catalog
+from storage.cold.manifest import merge_manifest, read_state, write_state
+from storage.cold.store import LocalColdStore
 from storage.warm import open_warehouse
+from storage.warm.cache_source import bars_between, changed_days, lookback_start, max_version, symbol_days
 from tasks.retry import task_options
 
 _OPTIONS = task_options()

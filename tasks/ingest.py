@@ -15,9 +15,9 @@ from core.batching import BatchSpec, plan_batches, unchanged
 from core.parse import ReadOptions, parse_files
 from core.run_summary import OUTCOME_SCHEMA
 from core.settings import Settings
-from storage.ingest_ledger import settled_files, settled_versions, write_batch
 from storage.landing import list_files, read_file
 from storage.warm import open_warehouse
+from storage.warm.ingest_ledger import settled_files, settled_versions, write_batch
 from tasks.retry import task_options
 from validation.batch import STATUS_FAILED, judge_batch
 from validation.known_events import load_allowlist

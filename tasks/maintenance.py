@@ -9,11 +9,11 @@ from prefect import task
 
 from core.optimize_plan import plan_partitions
 from core.settings import Settings
-from storage import backups
-from storage.backup_target import backup_target
-from storage.optimize import last_optimized, log_results, optimize_partition, part_stats
-from storage.schema import OPTIMIZE_TABLES
+from storage.backups import snapshots as backups
+from storage.backups.factory import backup_target
 from storage.warm import open_warehouse
+from storage.warm.optimize import last_optimized, log_results, optimize_partition, part_stats
+from storage.warm.schema import OPTIMIZE_TABLES
 from tasks.retry import task_options
 
 _OPTIONS = task_options(5.0)

@@ -10,8 +10,8 @@ from typing import Any
 from prefect import task
 
 from core.settings import Settings
-from storage.quarantine import quarantined_files, quarantined_span
 from storage.warm import open_warehouse
+from storage.warm.quarantine import quarantined_files, quarantined_span
 from tasks.retry import task_options
 
 

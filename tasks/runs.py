@@ -8,8 +8,8 @@ from typing import Any
 from prefect import task
 
 from core.settings import Settings
-from storage.runs import record_run as write_run
 from storage.warm import open_warehouse
+from storage.warm.runs import record_run as write_run
 from tasks.retry import task_options
 
 

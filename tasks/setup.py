@@ -5,8 +5,8 @@ from __future__ import annotations
 from prefect import task
 
 from core.settings import Settings
-from storage.schema import migrate
 from storage.warm import open_warehouse
+from storage.warm.schema import migrate
 from tasks.retry import task_options
 
 

@@ -10,7 +10,9 @@ import polars as pl
 from prefect import task
 
 from core.settings import Settings
-from storage.quality import (
+from storage.reports import write_report
+from storage.warm import open_warehouse
+from storage.warm.quality import (
     RECENT_LIMIT,
     anomalies_in_range,
     cross_file_copies,
@@ -28,8 +30,6 @@ from storage.quality import (
     write_anomalies,
     write_symbol_days,
 )
-from storage.reports import write_report
-from storage.warm import open_warehouse
 from tasks.retry import task_options
 from validation.catalogue import ANOMALY_SCHEMA
 from validation.contracts import SymbolDays, enforce

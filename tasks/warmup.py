@@ -21,11 +21,11 @@ from core.hot_layout import (
     recent_values,
 )
 from core.settings import Settings
-from storage.cache_manifest import latest_features
-from storage.cold import LocalColdStore
+from storage.cold.manifest import latest_features
+from storage.cold.store import LocalColdStore
 from storage.hot import epochs, open_hot_store
-from storage.hot_source import latest_bars, recent_bars, source_version
 from storage.warm import open_warehouse
+from storage.warm.hot_source import latest_bars, recent_bars, source_version
 from tasks.retry import task_options
 
 _OPTIONS = task_options()

@@ -16,8 +16,8 @@ from polars.testing import assert_frame_equal
 from core.features import FEATURE_COLUMNS, compute_features
 from core.samples import SampleSpec, generate
 from core.settings import Settings
-from storage.cache_manifest import read_manifest, verify
-from storage.cold import LocalColdStore
+from storage.cold.manifest import read_manifest, verify
+from storage.cold.store import LocalColdStore
 from storage.landing import write_file
 from storage.warm import open_warehouse
 
@@ -165,7 +165,7 @@ KILLED_BUILD = textwrap.dedent(
     import os
     from datetime import UTC, datetime
     import polars as pl
-    import storage.cold as cold
+    import storage.cold.store as cold
     from core.settings import load_settings
     from tasks.caches import build_symbol_caches, plan_caches
 

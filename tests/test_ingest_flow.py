@@ -131,12 +131,12 @@ def test_a_malformed_file_among_real_ones_is_quarantined_and_the_rest_loads(
 CRASHING_LOAD = textwrap.dedent(
     """
     import os, sys
-    import storage.ingest_ledger as ledger
+    import storage.warm.ingest_ledger as ledger
     from core.batching import plan_batches
     from core.parse import ReadOptions
     from core.settings import load_settings
     from storage.landing import list_files
-    from storage.schema import migrate
+    from storage.warm.schema import migrate
     from storage.warm import open_warehouse
     from tasks.ingest import load_batch
     from pathlib import Path

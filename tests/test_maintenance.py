@@ -14,12 +14,12 @@ import pytest
 
 from core.backup_policy import FULL, INCREMENTAL, chains
 from core.settings import Settings
-from storage import backups
-from storage.backup_target import backup_target
-from storage.optimize import part_stats
-from storage.schema import BACKUP_TABLES, OPTIMIZE_TABLES, migrate
+from storage.backups import snapshots as backups
+from storage.backups.factory import backup_target
 from storage.warm import open_warehouse
 from storage.warm.base import Warehouse
+from storage.warm.optimize import part_stats
+from storage.warm.schema import BACKUP_TABLES, OPTIMIZE_TABLES, migrate
 from validation.contracts import BARS_COLUMNS
 
 T0 = datetime(2024, 6, 1, tzinfo=UTC)
@@ -161,9 +161,9 @@ KILLED_BACKUP = textwrap.dedent(
     """
     import os
     from datetime import UTC, datetime
-    import storage.backups as backups
+    import storage.backups.snapshots as backups
     from core.settings import load_settings
-    from storage.backup_target import backup_target
+    from storage.backups.factory import backup_target
     from storage.warm import open_warehouse
 
     settings = load_settings()

@@ -15,9 +15,9 @@ from core.samples import SampleSpec, generate
 from core.settings import Settings
 from storage.hot import open_hot_store
 from storage.hot.epochs import current_epoch, last_warmup
-from storage.hot_source import latest_bars, recent_bars
 from storage.landing import write_file
 from storage.warm import open_warehouse
+from storage.warm.hot_source import latest_bars, recent_bars
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 

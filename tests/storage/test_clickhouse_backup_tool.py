@@ -14,7 +14,7 @@ from core.settings import Settings
 
 
 def test_selecting_the_driver_without_the_tool_is_a_clear_error(settings: Settings, tmp_path: Path) -> None:
-    from storage.backup_target import backup_target
+    from storage.backups.factory import backup_target
 
     chosen = settings.model_copy(
         update={
@@ -36,10 +36,10 @@ def test_selecting_the_driver_without_the_tool_is_a_clear_error(settings: Settin
     reason="clickhouse-backup driver suite: needs the clickhouse-backup binary on PATH, MARKETOPS_CLICKHOUSE_BACKUP_CONFIG and MARKETOPS_CLICKHOUSE_URL",
 )
 def test_full_incremental_drill_and_prune_through_clickhouse_backup(settings: Settings) -> None:
-    from storage import backups
-    from storage.backup_target import backup_target
-    from storage.schema import migrate
+    from storage.backups import snapshots as backups
+    from storage.backups.factory import backup_target
     from storage.warm import open_warehouse
+    from storage.warm.schema import migrate
 
     chosen = settings.model_copy(
         update={

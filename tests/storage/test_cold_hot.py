@@ -9,7 +9,7 @@ import pytest
 
 from core.errors import ConfigError
 from core.settings import Settings
-from storage.cold import LocalColdStore
+from storage.cold.store import LocalColdStore
 
 
 def test_parquet_write_is_atomic_and_checksummed(settings: Settings) -> None:

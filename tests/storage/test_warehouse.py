@@ -8,8 +8,8 @@ import polars as pl
 import pytest
 
 from core.errors import PermanentStorageError
-from storage.schema import MIGRATIONS, migrate, schema_version
 from storage.warm.base import Warehouse
+from storage.warm.schema import MIGRATIONS, migrate, schema_version
 from validation.contracts import BARS_COLUMNS
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import polars as pl
 
-from storage.quality import latest_validation
 from storage.warm.base import Warehouse
+from storage.warm.quality import latest_validation
 
 
 def warm_status(warehouse: Warehouse) -> dict[str, Any]:

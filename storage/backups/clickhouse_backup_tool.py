@@ -16,7 +16,7 @@ from pathlib import Path
 
 from core.errors import ConfigError, PermanentStorageError, TransientStorageError
 from core.settings import Settings
-from storage.backup_target import BackupTarget, check_backup_name
+from storage.backups.target import BackupTarget, check_backup_name
 from storage.warm.base import Warehouse
 
 _TIMEOUT_S = 6 * 3600

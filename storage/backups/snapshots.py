@@ -17,9 +17,9 @@ import polars as pl
 from core.backup_policy import FULL, BackupRecord, RetentionPlan, backup_name, next_backup, retention
 from core.errors import StorageError
 from core.identifiers import check_sql_name
-from storage.backup_target import BackupTarget
-from storage.schema import BACKUP_TABLES
+from storage.backups.target import BackupTarget
 from storage.warm.base import Warehouse
+from storage.warm.schema import BACKUP_TABLES
 
 _TS = pl.Datetime("us", "UTC")
 

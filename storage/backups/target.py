@@ -14,7 +14,6 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 
 from core.errors import ConfigError
-from core.settings import Settings
 from storage.warm.base import Warehouse
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -91,20 +90,3 @@ class DirectoryBackupTarget(BackupTarget):
 
     def delete(self, name: str) -> None:
         shutil.rmtree(self.path(name), ignore_errors=True)
-
-
-def backup_target(settings: Settings) -> BackupTarget:
-    """Embedded: File() under $MARKETOPS_HOME/backups. Server: its backup Disk, mounted at a local path,
-    or Altinity clickhouse-backup when ``MARKETOPS_BACKUP_DRIVER=clickhouse-backup``."""
-    if settings.backup_driver == "clickhouse-backup":
-        from storage.clickhouse_backup_tool import ClickhouseBackupTarget
-
-        return ClickhouseBackupTarget.from_settings(settings)
-    if settings.clickhouse_url:
-        if not (settings.clickhouse_backup_disk and settings.clickhouse_backup_path):
-            raise ConfigError(
-                "backups on a ClickHouse server need MARKETOPS_CLICKHOUSE_BACKUP_DISK (the server's backup disk) and "
-                "MARKETOPS_CLICKHOUSE_BACKUP_PATH (that disk mounted here, to check, size and delete backups)"
-            )
-        return DirectoryBackupTarget(settings.clickhouse_backup_path, disk=settings.clickhouse_backup_disk)
-    return DirectoryBackupTarget(settings.backups_dir)

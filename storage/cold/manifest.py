@@ -15,7 +15,7 @@ import polars as pl
 
 from core.cold_layout import MANIFEST, STATE
 from storage.atomic import write_atomic
-from storage.cold import LocalColdStore
+from storage.cold.store import LocalColdStore
 
 MANIFEST_SCHEMA = {
     "path": pl.String(),
