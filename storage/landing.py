@@ -13,7 +13,7 @@ from core.errors import ConfigError
 from core.formats import SourceFile
 from storage.atomic import write_atomic
 
-SUFFIXES = (".csv", ".zip", ".parquet", ".txt")
+SUFFIXES = (".csv", ".zip", ".parquet", ".txt", ".json", ".gz")  # .json/.gz: trade dumps (freqtrade)
 LISTING_SCHEMA = {"path": pl.String(), "size": pl.UInt64(), "mtime_ns": pl.Int64()}
 
 

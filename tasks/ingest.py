@@ -19,6 +19,7 @@ from storage.landing import list_files, read_file
 from storage.warm import open_warehouse
 from storage.warm.ingest_ledger import settled_files, settled_versions, write_batch
 from tasks.retry import task_options
+from tasks.trades import load_trade_files, split_trade_files
 from validation.batch import STATUS_FAILED, judge_batch
 from validation.known_events import load_allowlist
 
@@ -60,8 +61,20 @@ def load_batch(
     failed: list[dict[str, object]] = []
     with open_warehouse(settings) as warehouse:
         settled = settled_versions(warehouse, [f.path for f in batch.files]) if not force else set()
+        trade_files, bar_refs = split_trade_files(batch.files, options)  # trades/quotes: their own path
+        traded = load_trade_files(
+            warehouse,
+            trade_files,
+            options,
+            run_id,
+            settings.file_error_ratio_threshold,
+            version,
+            datetime.now(UTC),
+            settled,
+        )
+        failed += traded.select(list(OUTCOME_SCHEMA)).to_dicts()
         items = []
-        for ref in batch.files:
+        for ref in bar_refs:
             try:
                 source, sha = read_file(ref.path)
             except OSError as exc:  # vanished or unreadable since listing: try again next run

@@ -18,6 +18,8 @@ from core.identifiers import SYMBOL_PATTERN, VENUE_PATTERN
 from validation.catalogue import CHECKS
 
 _PRICES = ("open", "high", "low", "close")
+PRICE_SIDES = ("trade", "bid", "ask", "mid")
+BAR_SOURCES = ("candles", "trades")
 
 
 def _minute_aligned(data: pa.PolarsData) -> pl.LazyFrame:
@@ -56,6 +58,9 @@ CandidateBars = pa.DataFrameSchema(
         "ts": pa.Column(TS_TYPE, nullable=True),
         **{c: pa.Column(pl.Float64, nullable=True) for c in (*_PRICES, "volume", "quote_volume")},
         "trades": pa.Column(pl.UInt32, nullable=False),
+        **{c: pa.Column(pl.Float64, nullable=True) for c in ("buy_volume", "sell_volume", "vwap")},
+        "price_side": pa.Column(pl.String, nullable=False),
+        "bar_source": pa.Column(pl.String, nullable=False),
         "line": pa.Column(pl.UInt32, nullable=False),
         "raw": pa.Column(pl.String, nullable=True),
     },
@@ -75,6 +80,14 @@ Bars = pa.DataFrameSchema(
         "trades": pa.Column(pl.UInt32, nullable=False),
         # NaN means "the source does not say"; pandera counts NaN as null, so nullable it must be.
         "quote_volume": pa.Column(pl.Float64, nullable=True),
+        # Order flow (issue 14): null when the source does not say; price side and where the bar came from.
+        **{
+            c: pa.Column(pl.Float64, checks=[pa.Check.ge(0), pa.Check.lt(float("inf"))], nullable=True)
+            for c in ("buy_volume", "sell_volume")
+        },
+        "vwap": pa.Column(pl.Float64, checks=[pa.Check.gt(0), pa.Check.lt(float("inf"))], nullable=True),
+        "price_side": pa.Column(pl.String, checks=pa.Check.isin(list(PRICE_SIDES)), nullable=False),
+        "bar_source": pa.Column(pl.String, checks=pa.Check.isin(list(BAR_SOURCES)), nullable=False),
     },
     name="Bars",
     strict="filter",
@@ -161,6 +174,11 @@ BARS_COLUMNS = [
     "quote_volume",
     "source_id",
     "version",
+    "buy_volume",
+    "sell_volume",
+    "vwap",
+    "price_side",
+    "bar_source",
 ]
 
 

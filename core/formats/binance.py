@@ -30,6 +30,13 @@ COLUMNS = [
     "ignore",
 ]
 _NUMERIC = ["open", "high", "low", "close", "volume", "quote_volume"]
+_TYPES = {
+    "open_time": pl.Int64,
+    "trades": pl.Int64,
+    "taker_buy_base": pl.Float64,
+    **dict.fromkeys(_NUMERIC, pl.Float64),
+}
+_KEEP = 10  # through taker_buy_base (aggressor-buy volume -> buy_volume)
 # Epoch values above this are microseconds (1e14 µs is 1973; 1e14 ms is year 5138).
 _US_THRESHOLD = 100_000_000_000_000
 
@@ -72,17 +79,17 @@ def _read_fast(payload: bytes, header: bool) -> pl.DataFrame:
         has_header=False,
         skip_rows=1 if header else 0,
         new_columns=COLUMNS,
-        schema_overrides={"open_time": pl.Int64, "trades": pl.Int64, **dict.fromkeys(_NUMERIC, pl.Float64)},
-        columns=list(range(9)),
+        schema_overrides=_TYPES,
+        columns=list(range(_KEEP)),
     )
-    if frame.width != 9:
+    if frame.width != _KEEP:
         raise ValueError("unexpected column count")
     out = (
         frame.lazy()
         .with_row_index("line", offset=2 if header else 1)
-        .with_columns(ts=_epoch_to_ts(pl.col("open_time")))
+        .with_columns(ts=_epoch_to_ts(pl.col("open_time")), buy_volume=pl.col("taker_buy_base"))
         .select(
-            *conform_exprs([*frame.columns, "line", "ts"]),
+            *conform_exprs([*frame.columns, "line", "ts", "buy_volume"]),
             pl.any_horizontal(pl.col(c).is_null() for c in ["open_time", *_NUMERIC[:5]]).alias("_short"),
         )
         .collect()
@@ -113,21 +120,21 @@ def read_many(sources: list[SourceFile]) -> list[pl.DataFrame] | None:
             io.BytesIO(b"".join(payloads)),
             has_header=False,
             new_columns=COLUMNS,
-            schema_overrides={"open_time": pl.Int64, "trades": pl.Int64, **dict.fromkeys(_NUMERIC, pl.Float64)},
-            columns=list(range(9)),
+            schema_overrides=_TYPES,
+            columns=list(range(_KEEP)),
         )
     except (pl.exceptions.PolarsError, ValueError):
         return None
-    if frame.height != sum(counts) or frame.width != 9:
+    if frame.height != sum(counts) or frame.width != _KEEP:
         return None  # blank lines or a miscount: let each file speak for itself
     counts_arr = np.asarray(counts, dtype=np.int64)
     starts = np.repeat(np.cumsum(counts_arr) - counts_arr, counts_arr)
     line = pl.Series("line", np.arange(frame.height, dtype=np.int64) - starts + 1)
     out = (
         frame.lazy()
-        .with_columns(line=line, ts=_epoch_to_ts(pl.col("open_time")))
+        .with_columns(line=line, ts=_epoch_to_ts(pl.col("open_time")), buy_volume=pl.col("taker_buy_base"))
         .select(
-            *conform_exprs([*frame.columns, "line", "ts"]),
+            *conform_exprs([*frame.columns, "line", "ts", "buy_volume"]),
             pl.any_horizontal(pl.col(c).is_null() for c in ["open_time", *_NUMERIC[:5]]).alias("_short"),
         )
         .collect()
@@ -157,6 +164,7 @@ def _read_lenient(payload: bytes, header: bool) -> pl.DataFrame:
             if name in _NUMERIC
         },
         trades=fields.list.get(8, null_on_oob=True).cast(pl.Int64, strict=False),
+        buy_volume=fields.list.get(9, null_on_oob=True).cast(pl.Float64, strict=False),
     )
     clean = pl.all_horizontal(pl.col(c).is_not_null() for c in ["ts", "open", "high", "low", "close", "volume"]) & (
         n_fields >= 9

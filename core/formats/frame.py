@@ -24,6 +24,7 @@ RAW_SCHEMA: dict[str, pl.DataType] = {
     "volume": pl.Float64(),
     "trades": pl.Int64(),
     "quote_volume": pl.Float64(),
+    "buy_volume": pl.Float64(),  # taker-buy (aggressor buy) base volume where the vendor publishes it
     "raw": pl.String(),
 }
 

@@ -226,8 +226,106 @@ MIGRATIONS = (
     ),
 )
 
+MIGRATIONS = (
+    *MIGRATIONS,
+    Migration(
+        30,
+        "order flow: buy/sell volume, vwap, price side and bar source on bars",
+        (
+            # Null = the source does not say (never guessed); existing rows are vendor candles of trade prices.
+            """
+            ALTER TABLE bars_1m
+                ADD COLUMN IF NOT EXISTS buy_volume Nullable(Float64),
+                ADD COLUMN IF NOT EXISTS sell_volume Nullable(Float64),
+                ADD COLUMN IF NOT EXISTS vwap Nullable(Float64),
+                ADD COLUMN IF NOT EXISTS price_side LowCardinality(String) DEFAULT 'trade',
+                ADD COLUMN IF NOT EXISTS bar_source LowCardinality(String) DEFAULT 'candles'
+            """,
+            """
+            ALTER TABLE quarantine_bars
+                ADD COLUMN IF NOT EXISTS buy_volume Nullable(Float64),
+                ADD COLUMN IF NOT EXISTS sell_volume Nullable(Float64),
+                ADD COLUMN IF NOT EXISTS vwap Nullable(Float64),
+                ADD COLUMN IF NOT EXISTS price_side LowCardinality(String) DEFAULT 'trade',
+                ADD COLUMN IF NOT EXISTS bar_source LowCardinality(String) DEFAULT 'candles'
+            """,
+        ),
+    ),
+    Migration(
+        31,
+        "trades: per-file minute partials (exact split minutes) and quarantined trades",
+        (
+            # One row per (venue, symbol, side, minute, file): the mergeable summary of that file's trades
+            # in that minute. bars_1m rows of trade bars are derived from all partials of their minute,
+            # so a minute split across files is exact whatever the order the files arrive in.
+            f"""
+            CREATE TABLE IF NOT EXISTS trade_minutes (
+                venue LowCardinality(String),
+                symbol String,
+                price_side LowCardinality(String),
+                ts DateTime64(3, 'UTC'),
+                path String,
+                source_id UInt64,
+                bar_source LowCardinality(String),
+                first_ts DateTime64(6, 'UTC'),
+                first_id Nullable(Int64),
+                first_line UInt32,
+                open Float64,
+                last_ts DateTime64(6, 'UTC'),
+                last_id Nullable(Int64),
+                last_line UInt32,
+                close Float64,
+                high Float64,
+                low Float64,
+                volume Float64,
+                quote_volume Float64,
+                trades UInt64,
+                buy_volume Float64,
+                sell_volume Float64,
+                unknown_volume Float64,
+                unknown_trades UInt64,
+                version UInt64
+            ) ENGINE = ReplacingMergeTree(version)
+            PARTITION BY toYYYYMM(ts)
+            ORDER BY (venue, symbol, price_side, ts, path)
+            SETTINGS {DEDUP}
+            """,
+            f"""
+            CREATE TABLE IF NOT EXISTS quarantine_trades (
+                venue LowCardinality(String),
+                symbol String,
+                ts Nullable(DateTime64(6, 'UTC')),
+                price Nullable(Float64),
+                size Nullable(Float64),
+                side Nullable(Int8),
+                trade_id Nullable(Int64),
+                source_id UInt64,
+                line UInt32,
+                raw Nullable(String),
+                checks Array(LowCardinality(String)),
+                detail String,
+                run_id String,
+                quarantined_at DateTime64(6, 'UTC')
+            ) ENGINE = ReplacingMergeTree(quarantined_at)
+            ORDER BY (source_id, line)
+            SETTINGS {DEDUP}
+            """,
+        ),
+    ),
+)
+
 # What a backup holds: the data and its history; catalogs about backups and maintenance stay out.
-BACKUP_TABLES = ("bars_1m", "ingest_files", "anomalies", "quarantine_bars", "symbol_days", "runs", "schema_migrations")
+BACKUP_TABLES = (
+    "bars_1m",
+    "trade_minutes",
+    "quarantine_trades",
+    "ingest_files",
+    "anomalies",
+    "quarantine_bars",
+    "symbol_days",
+    "runs",
+    "schema_migrations",
+)
 OPTIMIZE_TABLES = ("bars_1m", "ingest_files", "anomalies", "quarantine_bars", "symbol_days", "runs")
 
 MIGRATIONS_DDL = """
