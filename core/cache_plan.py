@@ -101,7 +101,7 @@ def build_outputs(bars: pl.DataFrame, what: Affected, session: str, now: datetim
                 for first, part in _by_month(resampled, what.months).items()
             ]
     if what.feature_days:
-        features = compute_features(bars)
+        features = compute_features(bars, session)
         outputs += [
             Output("features_1m", day, part.select(strip)) for day, part in _by_day(features, what.feature_days).items()
         ]

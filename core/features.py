@@ -10,11 +10,44 @@ from __future__ import annotations
 
 import polars as pl
 
-FEATURE_COLUMNS = ["ret", "log_ret", "sma_20", "ema_20", "rsi_14", "atr_14", "rv_60", "zscore_60"]
+from core.sessions import CRYPTO, session_open
+
+FEATURE_COLUMNS = [
+    "ret",
+    "log_ret",
+    "sma_20",
+    "ema_20",
+    "rsi_14",
+    "atr_14",
+    "rv_60",
+    "zscore_60",
+    # order flow (null where the bars do not know their aggressor side)
+    "delta",
+    "cvd",
+    "buy_ratio",
+]
+ORDER_FLOW_COLUMNS = ["delta", "cvd", "buy_ratio"]
 LOOKBACK_BARS = 2 * 1440
 
 
-def _one_symbol(bars: pl.DataFrame) -> pl.DataFrame:
+def _order_flow(bars: pl.DataFrame, session: str) -> pl.DataFrame:
+    """``delta`` = buy - sell volume; ``cvd`` = delta summed from the start of the bar's venue session
+    (crypto: 00:00 UTC; fx: 17:00 New York; equity: 09:30 New York, null outside regular hours);
+    ``buy_ratio`` = buy / (buy + sell). Null where the side is unknown; a minute with unknown sides
+    adds nothing to the cvd (it is never guessed)."""
+    if "buy_volume" not in bars.columns or "sell_volume" not in bars.columns:
+        return bars.with_columns(pl.lit(None, pl.Float64).alias(c) for c in ORDER_FLOW_COLUMNS)
+    buy, sell = pl.col("buy_volume").cast(pl.Float64), pl.col("sell_volume").cast(pl.Float64)
+    opened = session_open(pl.col("ts"), session)
+    delta = buy - sell
+    return bars.with_columns(
+        delta.alias("delta"),
+        pl.when(opened.is_not_null()).then(delta.fill_null(0.0).cum_sum().over(opened)).alias("cvd"),
+        pl.when(buy + sell > 0).then(buy / (buy + sell)).alias("buy_ratio"),
+    )
+
+
+def _one_symbol(bars: pl.DataFrame, session: str = CRYPTO) -> pl.DataFrame:
     """Features of one symbol's bars in time order: plain column expressions, no per-group windows."""
     close = pl.col("close")
     prev_close = close.shift(1)
@@ -25,7 +58,8 @@ def _one_symbol(bars: pl.DataFrame) -> pl.DataFrame:
         pl.col("high") - pl.col("low"), (pl.col("high") - prev_close).abs(), (pl.col("low") - prev_close).abs()
     )
     return (
-        bars.with_columns(
+        _order_flow(bars, session)
+        .with_columns(
             (close / prev_close - 1).alias("ret"),
             (close / prev_close).log().alias("log_ret"),
             close.rolling_mean(20).alias("sma_20"),
@@ -76,12 +110,12 @@ def _symbol_slices(bars: pl.DataFrame) -> list[pl.DataFrame]:
     return [bars.slice(start, end - start) for start, end in zip(starts, ends, strict=True)]
 
 
-def compute_features(bars: pl.DataFrame) -> pl.DataFrame:
+def compute_features(bars: pl.DataFrame, session: str = CRYPTO) -> pl.DataFrame:
     """``bars``: venue, symbol, ts, open, high, low, close (one or more symbols); returns them + features,
     symbol by symbol in order of first appearance, in time order within each.
 
     One symbol at a time: windows then never cross symbols, and no per-group window machinery is
     needed (several times faster than ``.over()`` on millions of rows).
     """
-    out = [_one_symbol(p if p.get_column("ts").is_sorted() else p.sort("ts")) for p in _symbol_slices(bars)]
-    return pl.concat(out, how="vertical") if out else _one_symbol(bars.head(0))
+    out = [_one_symbol(p if p.get_column("ts").is_sorted() else p.sort("ts"), session) for p in _symbol_slices(bars)]
+    return pl.concat(out, how="vertical") if out else _one_symbol(bars.head(0), session)

@@ -44,7 +44,15 @@ def parse_epoch_map(name: str) -> tuple[str, str] | None:
     return (match.group("logical"), match.group("epoch")) if match else None
 
 
-def _bar_struct(ts_col: str) -> pl.Expr:
+_ORDER_FLOW = ("buy_volume", "sell_volume", "vwap", "price_side", "bar_source")
+
+
+def _order_flow(columns: list[str]) -> list[str]:
+    """The order-flow fields a latest bar carries (when the warm read has them)."""
+    return [c for c in _ORDER_FLOW if c in columns]
+
+
+def _bar_struct(ts_col: str, latest_columns: list[str] | None = None) -> pl.Expr:
     return pl.struct(
         pl.col("venue"),
         pl.col("symbol"),
@@ -54,15 +62,16 @@ def _bar_struct(ts_col: str) -> pl.Expr:
         "low",
         "close",
         "volume",
-        *(["minutes"] if ts_col == "bucket" else ["trades", "version"]),
+        *(["minutes"] if ts_col == "bucket" else ["trades", "version", *_order_flow(latest_columns or [])]),
     )
 
 
 def latest_values(latest: pl.DataFrame) -> pl.DataFrame:
-    """(key, value) per symbol from (venue, symbol, latest_ts, open, high, low, close, volume, trades, version)."""
+    """(key, value) per symbol from (venue, symbol, latest_ts, open, high, low, close, volume, trades, version
+    [, buy_volume, sell_volume, vwap, price_side, bar_source])."""
     return latest.select(
         pl.concat_str("venue", pl.lit(":"), "symbol").alias("key"),
-        _bar_struct("latest_ts").struct.json_encode().alias("value"),
+        _bar_struct("latest_ts", latest.columns).struct.json_encode().alias("value"),
     ).sort("key")
 
 

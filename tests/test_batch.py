@@ -81,5 +81,10 @@ def test_bars_carry_identity_version_and_the_table_columns_only() -> None:
         "quote_volume",
         "source_id",
         "version",
+        "buy_volume",
+        "sell_volume",
+        "vwap",
+        "price_side",
+        "bar_source",
     ]
     assert bars["version"].unique().to_list() == [5] and bars["symbol"].unique().to_list() == ["BTCUSDT"]

@@ -102,14 +102,19 @@ def merge_partials(partials: pl.DataFrame) -> pl.DataFrame:
     """
     if partials.height == 0:
         return partials.select(list(PARTIAL_SCHEMA))
-    first = pl.arg_sort_by(_FIRST_ORDER, nulls_last=False).first()
-    last = pl.arg_sort_by(_LAST_ORDER, nulls_last=False).last()
+
+    def first(c: str) -> pl.Expr:
+        return pl.col(c).sort_by(_FIRST_ORDER, nulls_last=False).first()
+
+    def last(c: str) -> pl.Expr:
+        return pl.col(c).sort_by(_LAST_ORDER, nulls_last=False).last()
+
     merged = partials.group_by(KEYS).agg(
-        pl.col("path").get(first),
+        first("path"),
         pl.col("source_id").min(),
         pl.col("bar_source").first(),
-        *(pl.col(c).get(first) for c in ("first_ts", "first_id", "first_line", "open")),
-        *(pl.col(c).get(last) for c in ("last_ts", "last_id", "last_line", "close")),
+        *(first(c) for c in ("first_ts", "first_id", "first_line", "open")),
+        *(last(c) for c in ("last_ts", "last_id", "last_line", "close")),
         pl.col("high").max(),
         pl.col("low").min(),
         *(pl.col(c).sum() for c in ("volume", "quote_volume", "trades")),

@@ -127,5 +127,6 @@ def quote_rows(batch: pl.DataFrame, base: list[pl.Expr], bid: pl.Expr, ask: pl.E
             price=(pl.col("_bid") + pl.col("_ask")) / 2, price_side=pl.lit("mid")
         ),
     ]
-    out = pl.concat(sides, how="diagonal_relaxed").drop("_bid", "_ask")
+    # back in file order (stable: bid, ask, mid within a line), so time order checks see the file's order
+    out = pl.concat(sides, how="diagonal_relaxed").drop("_bid", "_ask").sort("line", maintain_order=True).rechunk()
     return conform_trades(out.with_columns(size=pl.lit(0.0), bar_source=pl.lit("trades")))

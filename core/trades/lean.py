@@ -69,7 +69,12 @@ def _scale(head: TradeHead) -> float:
 
 
 def _price(col: str, head: TradeHead) -> pl.Expr:
-    return pl.col(col).cast(pl.Float64, strict=False) / _scale(head)
+    """Deci-cents to dollars in decimal arithmetic: a float division by 10,000 over a column is done as a
+    multiplication by 1e-4 and lands one ulp off (182.10000000000002 for 1821000)."""
+    if _scale(head) == 1.0:
+        return pl.col(col).cast(pl.Float64, strict=False)
+    exact = pl.col(col).cast(pl.String).str.strip_chars().cast(pl.Decimal(38, 8), strict=False)
+    return (exact / pl.lit(10_000).cast(pl.Decimal(38, 0))).cast(pl.Float64)
 
 
 _TRADE_COLUMNS = {

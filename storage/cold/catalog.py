@@ -9,7 +9,10 @@ import duckdb
 from core.cold_layout import DAILY, DATASETS, glob_for
 from core.features import FEATURE_COLUMNS
 
-_BAR_1M = "venue, symbol, ts, open, high, low, close, volume, trades, quote_volume"
+_BAR_1M = (
+    "venue, symbol, ts, open, high, low, close, volume, trades, quote_volume, "
+    "buy_volume, sell_volume, vwap, price_side, bar_source"
+)
 _BAR_RESAMPLED = "venue, symbol, ts, open, high, low, close, volume, vwap, minutes, trades"
 
 

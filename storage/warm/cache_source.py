@@ -37,7 +37,8 @@ def bars_between(warehouse: Warehouse, venue: str, symbol: str, start: datetime,
     """1m bars of one symbol in [start, end), newest version per minute (FINAL), in time order."""
     return warehouse.query_df(
         """
-        SELECT venue, symbol, ts, open, high, low, close, volume, trades, quote_volume FROM bars_1m FINAL
+        SELECT venue, symbol, ts, open, high, low, close, volume, trades, quote_volume,
+               buy_volume, sell_volume, vwap, price_side, bar_source FROM bars_1m FINAL
         WHERE venue = {v:String} AND symbol = {s:String} AND ts >= {a:DateTime64(3, 'UTC')} AND ts < {b:DateTime64(3, 'UTC')}
         ORDER BY ts
         """,

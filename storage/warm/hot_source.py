@@ -18,7 +18,9 @@ def latest_bars(warehouse: Warehouse) -> pl.DataFrame:
         """
         SELECT venue, symbol, max(ts) AS latest_ts,
                argMax(open, ts) AS open, argMax(high, ts) AS high, argMax(low, ts) AS low, argMax(close, ts) AS close,
-               argMax(volume, ts) AS volume, argMax(trades, ts) AS trades, argMax(version, ts) AS version
+               argMax(volume, ts) AS volume, argMax(trades, ts) AS trades, argMax(version, ts) AS version,
+               argMax(buy_volume, ts) AS buy_volume, argMax(sell_volume, ts) AS sell_volume, argMax(vwap, ts) AS vwap,
+               argMax(price_side, ts) AS price_side, argMax(bar_source, ts) AS bar_source
         FROM bars_1m FINAL
         GROUP BY venue, symbol
         """
