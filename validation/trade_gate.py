@@ -50,11 +50,21 @@ def describe_trades(frame: pl.DataFrame) -> pl.Series:
     ).to_series()
 
 
+def _may_repeat(frame: pl.DataFrame) -> bool:
+    """Cheap first look: ids strictly increasing (the usual file) cannot repeat; else any repeated id value."""
+    ids = pl.col("trade_id")
+    if frame.height < 2 or frame.get_column("trade_id").null_count() == frame.height:
+        return False
+    if frame.select((ids.diff().slice(1) > 0).all()).item():
+        return False
+    return bool(frame.select(ids.drop_nulls().is_duplicated().any()).item())
+
+
 def _dedup(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     """Flag conflicting repeats of a trade id (``_conflict``) and drop identical repeats."""
     with_id = pl.col("trade_id").is_not_null()
     key = pl.struct(*_ID_KEY)
-    if not frame.select((key.is_duplicated() & with_id).any()).item():
+    if not _may_repeat(frame) or not frame.select((key.is_duplicated() & with_id).any()).item():
         return frame.with_columns(pl.lit(False).alias("_conflict")), 0
     whole = pl.struct(*_ID_KEY, *_VALUES)
     repeat = with_id & whole.is_duplicated() & ~whole.is_first_distinct()
@@ -67,8 +77,12 @@ def _dedup(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
 def check_trades(frame: pl.DataFrame, previous_ts: object = None) -> TradeGateResult:
     """Judge one batch of one file's trades (venue/symbol filled). ``previous_ts``: the last time of the
     batch before, so a file read in batches gets the same out-of-order warnings as one read whole."""
-    flags = [pl.when(expr.fill_null(False)).then(pl.lit(name)) for name, expr in TRADE_CHECKS.items()]
-    judged = frame.with_columns(pl.concat_list(flags).list.drop_nulls().alias("checks"))
+    any_bad = frame.select(pl.any_horizontal(e.fill_null(False) for e in TRADE_CHECKS.values()).any()).item()
+    if any_bad:
+        flags = [pl.when(expr.fill_null(False)).then(pl.lit(name)) for name, expr in TRADE_CHECKS.items()]
+        judged = frame.with_columns(pl.concat_list(flags).list.drop_nulls().alias("checks"))
+    else:  # the usual batch: no row to describe, skip building per-row lists
+        judged = frame.with_columns(pl.lit([], pl.List(pl.String)).alias("checks"))
     judged, dropped = _dedup(judged)
     judged = judged.with_columns(
         pl.when(pl.col("_conflict"))

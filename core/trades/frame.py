@@ -72,8 +72,11 @@ def side_from_text(
     ]
 
 
-def side_from_buyer_maker(col: pl.Expr) -> list[pl.Expr]:
+def side_from_buyer_maker(col: pl.Expr, dtype: pl.DataType | None = None) -> list[pl.Expr]:
     """Binance ``is_buyer_maker``: true means the seller was the aggressor."""
+    if dtype == pl.Boolean:  # typed fast path: no text to look at
+        side = pl.when(col).then(pl.lit(SIDE_SELL, pl.Int8)).otherwise(pl.lit(SIDE_BUY, pl.Int8))
+        return [pl.when(col.is_not_null()).then(side).alias("side"), pl.lit(False).alias("side_bad")]
     text = col.cast(pl.String).str.strip_chars().str.to_lowercase()
     maker = text.is_in(["true", "1"])
     taker = text.is_in(["false", "0"])
@@ -81,6 +84,18 @@ def side_from_buyer_maker(col: pl.Expr) -> list[pl.Expr]:
         pl.when(maker).then(pl.lit(SIDE_SELL)).when(taker).then(pl.lit(SIDE_BUY)).cast(pl.Int8).alias("side"),
         (~(maker | taker) & text.is_not_null() & (text != "")).alias("side_bad"),
     ]
+
+
+def epoch_column(batch: pl.DataFrame, name: str) -> pl.Expr:
+    """:func:`epoch_to_ts` for a column of ``batch``, with one multiplication when every value has the same
+    unit (the usual case) instead of a per-row choice."""
+    dtype = batch.schema[name]
+    if dtype.is_integer() and batch.height:
+        low, high = batch.select(pl.col(name).min().alias("a"), pl.col(name).max().alias("b")).row(0)
+        for floor, ceiling, factor in ((10**11, 10**14, 1000), (10**14, 10**17, 1)):
+            if low is not None and floor <= low and high < ceiling:
+                return (pl.col(name) * factor).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    return epoch_to_ts(pl.col(name))
 
 
 def epoch_to_ts(col: pl.Expr) -> pl.Expr:

@@ -21,6 +21,7 @@ import polars as pl
 from core.trades import lean
 from core.trades.frame import (
     conform_trades,
+    epoch_column,
     epoch_to_ts,
     quote_rows,
     seconds_to_ts,
@@ -34,9 +35,11 @@ _SELL_WORDS = ("sell", "s", "ask", "-1", "2")
 _UNKNOWN_WORDS = ("unknown", "none", "null", "0", "n", "")
 
 
-def trade_id(col: str) -> pl.Expr:
+def trade_id(col: str, batch: pl.DataFrame | None = None) -> pl.Expr:
     """Numeric ids as they are; other ids (UUIDs) hashed to a stable Int64 (dedup still works)."""
     value = pl.col(col)
+    if batch is not None and batch.schema[col].is_integer():
+        return value.cast(pl.Int64).alias("trade_id")
     as_int = value.cast(pl.Int64, strict=False)
     hashed = value.cast(pl.String).hash(seed=0).reinterpret(signed=True)
     return pl.when(value.is_null()).then(None).otherwise(pl.coalesce(as_int, hashed)).alias("trade_id")
@@ -69,11 +72,11 @@ def _tardis_trades(batch: pl.DataFrame, head: TradeHead) -> pl.DataFrame:
     return conform_trades(
         batch.select(
             "line",
-            epoch_to_ts(pl.col("timestamp")).alias("ts"),
+            epoch_column(batch, "timestamp").alias("ts"),
             _num("price").alias("price"),
             _num("amount").alias("size"),
             *side_from_text(pl.col("side"), ("buy",), ("sell",), ("unknown", "")),
-            trade_id("id"),
+            trade_id("id", batch),
             _venue_text("exchange"),
             pl.col("symbol").cast(pl.String).str.to_uppercase().alias("symbol"),
         )
@@ -83,7 +86,7 @@ def _tardis_trades(batch: pl.DataFrame, head: TradeHead) -> pl.DataFrame:
 def _tardis_quotes(batch: pl.DataFrame, head: TradeHead) -> pl.DataFrame:
     base = [
         pl.col("line"),
-        epoch_to_ts(pl.col("timestamp")).alias("ts"),
+        epoch_column(batch, "timestamp").alias("ts"),
         _venue_text("exchange"),
         pl.col("symbol").cast(pl.String).str.to_uppercase().alias("symbol"),
     ]
@@ -94,8 +97,8 @@ def _header_is(names: tuple[str, ...]):
     return lambda head: tuple(head.header_names[: len(names)]) == names
 
 
-def _with_header(names: tuple[str, ...], types: dict[str, pl.DataType]):
-    return lambda head: Layout("csv", tuple(head.header_names), 1, types)
+def _with_header(names: tuple[str, ...], types: dict[str, pl.DataType], keep: tuple[str, ...] = ()):
+    return lambda head: Layout("csv", tuple(head.header_names), 1, types, keep)
 
 
 # --- Binance data.binance.vision trades / aggTrades -------------------------------------------------
@@ -140,8 +143,10 @@ def _binance_layout(names: tuple[str, ...]):
         header = not is_int(head.fields()[0])
         width = len(head.fields())
         types = {n: pl.Int64() for n in names if n.endswith("id") or n in ("time", "transact_time")}
-        types |= {n: pl.Float64() for n in ("price", "qty", "quantity", "quote_qty")}
-        return Layout("csv", names[:width], 1 if header else 0, types)
+        types |= {n: pl.Float64() for n in ("price", "qty", "quantity")}
+        types["is_buyer_maker"] = pl.Boolean()
+        keep = tuple(n for n in names[:width] if n not in ("quote_qty", "is_best_match"))
+        return Layout("csv", names[:width], 1 if header else 0, types, keep)
 
     return layout
 
@@ -150,11 +155,11 @@ def _binance_trades(batch: pl.DataFrame, head: TradeHead) -> pl.DataFrame:
     return conform_trades(
         batch.select(
             "line",
-            epoch_to_ts(pl.col("time")).alias("ts"),
+            epoch_column(batch, "time").alias("ts"),
             _num("price").alias("price"),
             _num("qty").alias("size"),
-            *side_from_buyer_maker(pl.col("is_buyer_maker")),
-            trade_id("id"),
+            *side_from_buyer_maker(pl.col("is_buyer_maker"), batch.schema["is_buyer_maker"]),
+            trade_id("id", batch),
         )
     )
 
@@ -167,11 +172,11 @@ def _binance_agg(batch: pl.DataFrame, head: TradeHead) -> pl.DataFrame:
     return conform_trades(
         batch.select(
             "line",
-            epoch_to_ts(pl.col("transact_time")).alias("ts"),
+            epoch_column(batch, "transact_time").alias("ts"),
             _num("price").alias("price"),
             _num("quantity").alias("size"),
-            *side_from_buyer_maker(pl.col("is_buyer_maker")),
-            trade_id("agg_trade_id"),
+            *side_from_buyer_maker(pl.col("is_buyer_maker"), batch.schema["is_buyer_maker"]),
+            trade_id("agg_trade_id", batch),
             # one aggTrade row is (last - first + 1) exchange trades at one price: the bar counts trades
             pl.when(last >= first).then(last - first + 1).otherwise(1).alias("count"),
         )
@@ -359,7 +364,9 @@ FORMATS: tuple[TradeFormat, ...] = (
         None,
         _header_is(_TARDIS_TRADES),
         _with_header(
-            _TARDIS_TRADES, {"timestamp": pl.Int64(), "price": pl.Float64(), "amount": pl.Float64(), "id": pl.Int64()}
+            _TARDIS_TRADES,
+            {"timestamp": pl.Int64(), "price": pl.Float64(), "amount": pl.Float64(), "id": pl.Int64()},
+            ("exchange", "symbol", "timestamp", "id", "side", "price", "amount"),
         ),
         _tardis_trades,
     ),

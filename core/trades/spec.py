@@ -49,6 +49,7 @@ class Layout:
     names: tuple[str, ...] = ()
     skip_rows: int = 0
     types: dict[str, pl.DataType] = field(default_factory=dict)  # typed fast path; others read as text
+    keep: tuple[str, ...] = ()  # the columns the normaliser reads (empty: all); the rest are never parsed
 
 
 @dataclass(frozen=True)

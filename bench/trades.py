@@ -1,0 +1,162 @@
+"""Trades -> 1m bars throughput: trades/s end to end (read -> gate -> aggregate -> bars in the warm tier)
+beside polars' raw read of the same files, with peak RSS, in one run.
+
+Usage: python bench/trades.py [--trades 20000000] [--files 4] [--data DIR]
+
+Generates deterministic Binance-layout spot trade files (headerless ``id,price,qty,quote_qty,time,
+is_buyer_maker,is_best_match``; a random walk at ~230 trades/s) once under bench/.data. Each measurement runs
+in its own child process so its peak RSS is its own:
+  raw      polars ``read_csv`` of every file with the schema given (the baseline)
+  e2e      the ingest path's trades branch: sniff, stream in blocks, gate, minute partials, ``trade_minutes``
+           insert, re-derivation of the touched minutes into ``bars_1m`` (fresh embedded warehouse)
+  e2e-1    the same on one file only (a quarter of the trades): peak RSS must not grow with the input
+Goal: e2e >= 0.3x the raw read rate, measured here; peak RSS flat as the input grows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import polars as pl  # noqa: E402
+
+COLUMNS = ["id", "price", "qty", "quote_qty", "time", "is_buyer_maker", "is_best_match"]
+T0_MS = 1_717_200_000_000  # 2024-06-01 00:00 UTC
+
+
+def generate(data: Path, trades: int, files: int) -> list[Path]:
+    """Deterministic files of ``trades // files`` trades each (cached: same arguments, same bytes)."""
+    per_file = trades // files
+    data.mkdir(parents=True, exist_ok=True)
+    paths = []
+    rng = np.random.default_rng(14)
+    for n in range(files):
+        path = data / f"BTCUSDT-trades-{trades}-{n:02d}.csv"
+        paths.append(path)
+        if path.exists():
+            continue
+        ids = np.arange(n * per_file, (n + 1) * per_file, dtype=np.int64)
+        gaps = rng.exponential(4.3, per_file).astype(np.int64)  # ms between trades: ~230 trades/s
+        times = T0_MS + n * per_file * 5 + np.cumsum(gaps)
+        price = np.round(60_000 + np.cumsum(rng.normal(0, 0.5, per_file)), 2)
+        qty = np.round(rng.exponential(0.05, per_file) + 0.00001, 5)
+        frame = pl.DataFrame(
+            {
+                "id": ids,
+                "price": price,
+                "qty": qty,
+                "quote_qty": np.round(price * qty, 8),
+                "time": times,
+                "is_buyer_maker": rng.random(per_file) < 0.5,
+                "is_best_match": np.ones(per_file, dtype=bool),
+            }
+        )
+        tmp = path.with_suffix(".tmp")
+        frame.write_csv(tmp, include_header=False)
+        tmp.rename(path)
+    return paths
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_raw(paths: list[str]) -> dict[str, float]:
+    schema = {"id": pl.Int64, "price": pl.Float64, "qty": pl.Float64, "quote_qty": pl.Float64, "time": pl.Int64,
+              "is_buyer_maker": pl.Boolean, "is_best_match": pl.Boolean}  # fmt: skip
+    start = time.perf_counter()
+    rows = sum(pl.read_csv(p, has_header=False, new_columns=COLUMNS, schema_overrides=schema).height for p in paths)
+    return {"rows": rows, "seconds": time.perf_counter() - start, "peak_mb": _peak_mb()}
+
+
+def run_e2e(paths: list[str]) -> dict[str, float]:
+    from datetime import UTC, datetime
+
+    from core.parse import FileRef, ReadOptions
+    from core.settings import load_settings
+    from storage.warm import open_warehouse
+    from storage.warm.schema import migrate
+    from tasks.trades import load_trade_files, split_trade_files
+
+    home = tempfile.mkdtemp(prefix="bench-trades-")
+    os.environ["MARKETOPS_HOME"] = home
+    settings = load_settings()
+    with open_warehouse(settings) as warehouse:
+        migrate(warehouse)
+        start = time.perf_counter()
+        refs = [FileRef(p, os.path.getsize(p), os.stat(p).st_mtime_ns) for p in paths]
+        trades, _ = split_trade_files(refs, ReadOptions())
+        manifest = load_trade_files(warehouse, trades, ReadOptions(), "bench", 0.05, 1, datetime.now(UTC), set())
+        seconds = time.perf_counter() - start
+        bars = warehouse.query_scalar("SELECT count() FROM bars_1m FINAL")
+        counted = warehouse.query_scalar("SELECT sum(trades) FROM bars_1m FINAL")
+    assert manifest["status"].to_list() == ["loaded"] * len(paths), manifest
+    return {"rows": int(manifest["rows_loaded"].sum()), "seconds": seconds, "peak_mb": _peak_mb(), "bars": bars,
+            "trades_in_bars": int(counted)}  # fmt: skip
+
+
+def _child(kind: str, paths: list[Path]) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, *map(str, paths)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--trades", type=int, default=20_000_000)
+    parser.add_argument("--files", type=int, default=4)
+    parser.add_argument("--data", type=Path, default=ROOT / "bench" / ".data" / "trades")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        kind, *paths = args.child
+        print(json.dumps(run_raw(paths) if kind == "raw" else run_e2e(paths)))
+        return 0
+
+    paths = generate(args.data, args.trades, args.files)
+    size = sum(p.stat().st_size for p in paths)
+    print(f"{args.trades:,} trades in {len(paths)} files, {size / 1e6:,.0f} MB")
+    raw = _child("raw", paths)
+    e2e = _child("e2e", paths)
+    one = _child("e2e", paths[:1])
+    print(
+        "\n| stage | trades | seconds | trades/s | MB/s | peak RSS MB | vs raw |\n|---|---:|---:|---:|---:|---:|---:|"
+    )
+    for name, r, nbytes in [
+        ("polars raw read (baseline)", raw, size),
+        ("end to end: read -> bars_1m (all files)", e2e, size),
+        ("end to end: one file", one, paths[0].stat().st_size),
+    ]:
+        rate = r["rows"] / r["seconds"]
+        print(
+            f"| {name} | {r['rows']:,} | {r['seconds']:.2f} | {rate:,.0f} | {nbytes / 1e6 / r['seconds']:,.1f} "
+            f"| {r['peak_mb']:,.0f} | {rate / (raw['rows'] / raw['seconds']):.2f}x |"
+        )
+    ratio = (e2e["rows"] / e2e["seconds"]) / (raw["rows"] / raw["seconds"])
+    print(f"\nbars written: {e2e['bars']:,} (trades counted in bars: {e2e['trades_in_bars']:,})")
+    print(f"goal: end to end >= 0.3x raw read -> {ratio:.2f}x ({'met' if ratio >= 0.3 else 'NOT met'})")
+    growth = e2e["peak_mb"] / one["peak_mb"]
+    print(
+        f"peak RSS with {len(paths)}x the trades: {growth:.2f}x of one file's ({'flat' if growth < 1.5 else 'GROWS'})"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
