@@ -313,3 +313,47 @@ def test_any_split_and_arrival_order_of_a_trade_stream_gives_identical_bars(stre
         a, b = got[col].to_list(), expected[col].to_list()
         assert all((x is None and y is None) or abs(x - y) <= 1e-9 * abs(y) for x, y in zip(a, b, strict=True)), col
     assert_bars_match(got, reference_bars(rows))
+
+
+def test_real_lean_minute_quote_and_trade_zips_give_side_bars_equal_to_the_file(real_data: Path) -> None:
+    lean = real_data / "quantconnect-lean-zips"
+    cases = [
+        ("forex/oanda/minute/nzdusd/20140505_quote.zip", "NZDUSD", "UTC", 1.0),
+        ("equity/usa/minute/aapl/20140606_quote.zip", "AAPL", "America/New_York", 10_000.0),
+        ("crypto/coinbase/minute/ethusd/20180404_quote.zip", "ETHUSD", "UTC", 1.0),
+    ]
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    for relative, symbol, zone, scale in cases:
+        path = lean / relative
+        with zipfile.ZipFile(path) as archive:
+            rows = [line.split(",") for line in archive.read(archive.namelist()[0]).decode().splitlines()]
+        day = datetime.strptime(path.name[:8], "%Y%m%d").replace(tzinfo=ZoneInfo(zone))
+        bars = _bars(judge(path, threshold=0.05))
+        for side, offset in (("BID", 1), ("ASK", 6)):
+            mine = bars.filter(pl.col("symbol") == f"{symbol}.{side}").sort("ts")
+            assert mine["price_side"].unique().to_list() == [side.lower()]
+            assert (
+                mine["bar_source"].unique().to_list() == ["candles"] and mine["buy_volume"].null_count() == mine.height
+            )
+            expected = [
+                (int((day.timestamp() + int(r[0]) / 1000) * 1000), *(float(v) / scale for v in r[offset : offset + 4]))
+                for r in rows
+            ]
+            found = [
+                (int(r[0].timestamp() * 1000), r[1], r[2], r[3], r[4])
+                for r in mine.select("ts", "open", "high", "low", "close").iter_rows()
+            ]
+            assert found == expected, relative
+    trades = _bars(judge(lean / "crypto/coinbase/minute/ethusd/20180404_trade.zip"))
+    assert trades.height == 1009 and trades["symbol"].unique().to_list() == ["ETHUSD"]
+    assert trades["price_side"].unique().to_list() == ["trade"] and trades["trades"].sum() == 0
+
+
+def test_tardis_quotes_give_bid_ask_mid(tmp_path: Path) -> None:
+    body = "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
+    body += f"deribit,BTC-PERPETUAL,{T0_US},{T0_US},10,100.5,100.0,3\nderibit,BTC-PERPETUAL,{T0_US + 1000},{T0_US},10,101.5,,3\n"
+    bars = _bars(judge(write(tmp_path / "q.csv", body))).sort("symbol")
+    assert bars["symbol"].to_list() == ["BTC-PERPETUAL.ASK", "BTC-PERPETUAL.BID", "BTC-PERPETUAL.MID"]
+    assert bars["close"].to_list() == [101.5, 100.0, 100.25] and bars["trades"].to_list() == [2, 1, 1]

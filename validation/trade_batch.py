@@ -16,6 +16,7 @@ import polars as pl
 from core.formats.frame import TS_TYPE
 from core.identifiers import SYMBOL_PATTERN
 from core.trades.aggregate import empty_partials, merge_partials, minute_partials
+from core.trades.candles import candle_partials, check_candles
 from core.trades.frame import TRADE_SCHEMA
 from core.trades.spec import TradeFormat, TradeHead
 from validation.trade_gate import OUT_OF_ORDER_CHECK, check_trades
@@ -64,6 +65,23 @@ def fill_identity(trades: pl.DataFrame, identity: FileIdentity) -> pl.DataFrame:
     return trades.with_columns(venue.alias("venue"), pl.concat_str(symbol.str.to_uppercase(), suffix).alias("symbol"))
 
 
+def _as_trade_rows(candles: pl.DataFrame) -> pl.DataFrame:
+    """Rejected candles in the quarantine's trade shape (price = close; the detail has all four prices)."""
+    return candles.select(
+        "line",
+        "venue",
+        "symbol",
+        "ts",
+        pl.col("close").alias("price"),
+        pl.col("volume").alias("size"),
+        pl.lit(None, pl.Int8).alias("side"),
+        pl.lit(None, pl.Int64).alias("trade_id"),
+        "raw",
+        "checks",
+        "detail",
+    )
+
+
 def _unparsed_rows(bad_rows: list[tuple[int, str]], identity: FileIdentity) -> pl.DataFrame:
     """Ragged lines the CSV reader skipped, as rejected trade rows."""
     frame = pl.DataFrame(
@@ -102,6 +120,14 @@ def judge_trade_stream(
             )
             return verdict
         verdict.rows_read += trades.height
+        if "open" in trades.columns:  # vendor candles with a price side (LEAN minute files)
+            passed, rejected = check_candles(trades)
+            verdict.rows_loaded += passed.height
+            if rejected.height:
+                verdict.rejected.append(_as_trade_rows(rejected))
+                verdict.rows_rejected += rejected.height
+            partials.append(candle_partials(passed, identity.path, identity.source_id))
+            continue
         gated = check_trades(trades, previous_ts)
         verdict.rows_duplicate += gated.duplicates_dropped
         verdict.rows_loaded += gated.passed.height

@@ -172,7 +172,9 @@ def partials_to_bars(partials: pl.DataFrame, version: int) -> pl.DataFrame:
         pl.lit(version, pl.UInt64).alias("version"),
         pl.when(known_sides).then(pl.col("buy_volume")).alias("buy_volume"),
         pl.when(known_sides).then(pl.col("sell_volume")).alias("sell_volume"),
-        pl.when(has_volume).then(pl.col("quote_volume") / pl.col("volume")).alias("vwap"),
+        pl.when(has_volume & pl.col("quote_volume").is_not_nan())
+        .then(pl.col("quote_volume") / pl.col("volume"))
+        .alias("vwap"),
         "price_side",
         "bar_source",
     )

@@ -1,4 +1,4 @@
-"""QuantConnect LEAN tick zips: trade ticks and quote ticks.
+"""QuantConnect LEAN zips: trade and quote ticks, and minute trade/quote candles.
 
 LEAN keeps what a row means in the path: ``<type>/<market>/<resolution>/<ticker>/<YYYYMMDD>_<trade|quote>.zip``
 holding ``<YYYYMMDD>_<ticker>_Trade_Tick.csv`` (or ``_Quote_Tick``), no header. Times are milliseconds
@@ -19,10 +19,14 @@ from pathlib import PurePath
 import polars as pl
 
 from core.errors import UnreadableFileError
+from core.trades.candles import conform_candles
 from core.trades.frame import TRADE_TS, conform_trades, quote_rows
 from core.trades.spec import Layout, TradeFormat, TradeHead
 
-_MEMBER = re.compile(r"^(?P<date>\d{8})_(?P<ticker>[A-Za-z0-9.]+)_(?P<kind>trade|quote)_tick\.csv$", re.IGNORECASE)
+_MEMBER = re.compile(
+    r"^(?P<date>\d{8})_(?P<ticker>[A-Za-z0-9.]+)_(?P<res>minute_|second_)?(?P<kind>trade|quote)(?P<tick>_tick)?\.csv$",
+    re.IGNORECASE,
+)
 _TYPES = ("equity", "forex", "crypto", "cfd", "future", "option", "index", "cryptofuture")
 _ZONE = {"equity": "America/New_York", "option": "America/New_York", "index": "America/New_York"}
 
@@ -88,12 +92,54 @@ _QUOTE_COLUMNS = {
 }
 
 
-def _sniff(kind: str):
+def _sniff(kind: str, tick: bool):
     def sniff(head: TradeHead) -> bool:
         match = _member(head)
-        return bool(match and match.group("kind").lower() == kind)
+        return bool(match and match.group("kind").lower() == kind and bool(match.group("tick")) == tick)
 
     return sniff
+
+
+_MINUTE_TRADE = ("time", "open", "high", "low", "close", "volume")
+_MINUTE_QUOTE = (
+    "time",
+    "bidopen",
+    "bidhigh",
+    "bidlow",
+    "bidclose",
+    "lastbidsize",
+    "askopen",
+    "askhigh",
+    "asklow",
+    "askclose",
+    "lastasksize",
+)
+
+
+def _minute_trades(batch: pl.DataFrame, head: TradeHead) -> pl.DataFrame:
+    return conform_candles(
+        batch.select(
+            "line",
+            _ts(head).alias("ts"),
+            *(_price(c, head).alias(c) for c in ("open", "high", "low", "close")),
+            pl.col("volume").cast(pl.Float64, strict=False),
+            pl.lit("trade").alias("price_side"),
+        )
+    )
+
+
+def _minute_quotes(batch: pl.DataFrame, head: TradeHead) -> pl.DataFrame:
+    """Bid and ask candles; a side with no close (empty or 0: no quote that minute) gives no row."""
+    sides = []
+    for side in ("bid", "ask"):
+        frame = batch.select(
+            "line",
+            _ts(head).alias("ts"),
+            *(_price(f"{side}{c}", head).alias(c) for c in ("open", "high", "low", "close")),
+            pl.lit(side).alias("price_side"),
+        )
+        sides.append(frame.filter(pl.col("close").is_not_null() & (pl.col("close") != 0)))
+    return conform_candles(pl.concat(sides, how="vertical").sort("line", maintain_order=True))
 
 
 def _layout(columns: dict[int, tuple[str, ...]]):
@@ -136,6 +182,12 @@ def _quotes(batch: pl.DataFrame, head: TradeHead) -> pl.DataFrame:
 
 
 FORMATS: tuple[TradeFormat, ...] = (
-    TradeFormat("lean-trade-ticks", None, _sniff("trade"), _layout(_TRADE_COLUMNS), _trades, _identity),
-    TradeFormat("lean-quote-ticks", None, _sniff("quote"), _layout(_QUOTE_COLUMNS), _quotes, _identity),
+    TradeFormat("lean-trade-ticks", None, _sniff("trade", True), _layout(_TRADE_COLUMNS), _trades, _identity),
+    TradeFormat("lean-quote-ticks", None, _sniff("quote", True), _layout(_QUOTE_COLUMNS), _quotes, _identity),
+    TradeFormat(
+        "lean-minute-trades", None, _sniff("trade", False), _layout({6: _MINUTE_TRADE}), _minute_trades, _identity
+    ),
+    TradeFormat(
+        "lean-minute-quotes", None, _sniff("quote", False), _layout({11: _MINUTE_QUOTE}), _minute_quotes, _identity
+    ),
 )
