@@ -178,7 +178,8 @@ def test_nautilus_trade_tick_parquet(tmp_path: Path) -> None:
 
 
 def test_quote_ticks_give_bid_ask_and_mid_bars_under_suffixed_symbols(tmp_path: Path) -> None:
-    body = "timestamp,bid,ask,bid_size,ask_size\n2024-06-01T00:00:01Z,1.1000,1.1002,1,1\n2024-06-01T00:00:30Z,1.0990,1.1010,1,1\n"
+    body = "timestamp,bid,ask,bid_size,ask_size\n"
+    body += "2024-06-01T00:00:01Z,1.1000,1.1002,1,1\n2024-06-01T00:00:30Z,1.0990,1.1010,1,1\n"
     bars = _bars(judge(write(tmp_path / "EURUSD.csv", body), ReadOptions(venue="dukascopy"))).sort("symbol")
     assert bars["symbol"].to_list() == ["EURUSD.ASK", "EURUSD.BID", "EURUSD.MID"]
     assert bars["price_side"].to_list() == ["ask", "bid", "mid"]
@@ -353,7 +354,8 @@ def test_real_lean_minute_quote_and_trade_zips_give_side_bars_equal_to_the_file(
 
 def test_tardis_quotes_give_bid_ask_mid(tmp_path: Path) -> None:
     body = "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
-    body += f"deribit,BTC-PERPETUAL,{T0_US},{T0_US},10,100.5,100.0,3\nderibit,BTC-PERPETUAL,{T0_US + 1000},{T0_US},10,101.5,,3\n"
+    body += f"deribit,BTC-PERPETUAL,{T0_US},{T0_US},10,100.5,100.0,3\n"
+    body += f"deribit,BTC-PERPETUAL,{T0_US + 1000},{T0_US},10,101.5,,3\n"
     bars = _bars(judge(write(tmp_path / "q.csv", body))).sort("symbol")
     assert bars["symbol"].to_list() == ["BTC-PERPETUAL.ASK", "BTC-PERPETUAL.BID", "BTC-PERPETUAL.MID"]
     assert bars["close"].to_list() == [101.5, 100.0, 100.25] and bars["trades"].to_list() == [2, 1, 1]

@@ -3,6 +3,7 @@ order-flow features in the cold tier and the hot tier."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,7 +53,7 @@ def test_split_minutes_are_exact_in_the_warm_tier_whatever_the_arrival_order(
     cuts = [0, 7, 19, 20, 41, len(TRADES)]  # hourly-dump style: cut at arbitrary times, mid-minute
     files = [
         write(tmp_path / f"part{n}.csv", TARDIS_HEADER + tardis_lines(TRADES[a:b]))
-        for n, (a, b) in enumerate(zip(cuts, cuts[1:], strict=False))
+        for n, (a, b) in enumerate(itertools.pairwise(cuts))
     ]
     for path in files if order == "forward" else files[::-1]:  # one batch per file: each arrives alone
         manifest = _load(settings, [path])
