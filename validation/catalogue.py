@@ -47,6 +47,13 @@ CATALOGUE: tuple[CheckSpec, ...] = (
         "file_error_ratio", ERROR, "ingest", False, "the file's error ratio is above the threshold: quarantined whole"
     ),
     CheckSpec("ts_out_of_order", WARN, "ingest", False, "a bar earlier than a bar above it in the same file"),
+    # trades and quotes (validation/trade_gate.py); row_unparseable and price_not_finite_positive are shared
+    CheckSpec("size_not_positive", ERROR, "ingest", False, "a trade size missing, infinite, zero or negative"),
+    CheckSpec("side_unknown_value", ERROR, "ingest", False, "an aggressor side value no reader knows"),
+    CheckSpec("trade_flagged", ERROR, "ingest", False, "a tick the vendor flags as not to be used (suspicious)"),
+    CheckSpec(
+        "duplicate_trade_conflict", ERROR, "ingest", False, "one file holds the same trade id twice with different values"
+    ),
     CheckSpec(
         "duplicate_across_files",
         WARN,
