@@ -17,6 +17,7 @@ import pyarrow as pa
 from core.errors import ConfigError, UnreadableFileError
 from core.fingerprint import source_id
 from core.formats.naming import identify
+from core.formats.registry import family_of
 from core.identifiers import check_symbol, check_venue
 from core.parse import FileRef, ReadOptions
 from core.trades.aggregate import empty_partials
@@ -37,8 +38,6 @@ from validation.trade_batch import (
     reasons_json,
 )
 
-BAR_FAMILY_FORMATS = ("binance", "histdata", "generic")
-
 
 def trade_format_of(path: str, options: ReadOptions) -> tuple[TradeFormat | None, TradeHead | None, str | None]:
     """(format, head, reason): the trade reader for ``path``; (None, None, None) when it is a bar file.
@@ -47,9 +46,9 @@ def trade_format_of(path: str, options: ReadOptions) -> tuple[TradeFormat | None
     accepts then comes back with a reason instead of falling through to the bar readers.
     """
     wanted = options.format
-    if wanted in BAR_FAMILY_FORMATS:
+    if family_of(wanted) == "bars":
         return None, None, None
-    forced = wanted == FAMILY or wanted in BY_NAME
+    forced = family_of(wanted) == FAMILY
     try:
         head = read_head(path)
     except UnreadableFileError as exc:

@@ -52,7 +52,11 @@ CATALOGUE: tuple[CheckSpec, ...] = (
     CheckSpec("side_unknown_value", ERROR, "ingest", False, "an aggressor side value no reader knows"),
     CheckSpec("trade_flagged", ERROR, "ingest", False, "a tick the vendor flags as not to be used (suspicious)"),
     CheckSpec(
-        "duplicate_trade_conflict", ERROR, "ingest", False, "one file holds the same trade id twice with different values"
+        "duplicate_trade_conflict",
+        ERROR,
+        "ingest",
+        False,
+        "one file holds the same trade id twice with different values",
     ),
     CheckSpec(
         "duplicate_across_files",

@@ -9,8 +9,20 @@ import polars as pl
 from core.errors import UnreadableFileError
 from core.formats import binance, generic, histdata
 from core.formats.frame import SourceFile
+from core.trades import readers as trade_readers
 
 FORMATS = ("binance", "histdata", "generic")
+# Trade/quote files are a second family with their own streaming path (core/trades, tasks/trades.py):
+# ``--format trades`` or one of its format names sends a file there; detection tries them first.
+TRADES_FAMILY = trade_readers.FAMILY
+TRADE_FORMATS = tuple(trade_readers.BY_NAME)
+
+
+def family_of(fmt: str | None) -> str | None:
+    """``"trades"`` for the trades family or one of its formats, ``"bars"`` for a bar format, None to detect."""
+    if fmt is None:
+        return None
+    return TRADES_FAMILY if fmt == TRADES_FAMILY or fmt in TRADE_FORMATS else "bars"
 
 
 def detect_format(source: SourceFile) -> str:
@@ -51,4 +63,7 @@ def read_source(
         return chosen, histdata.read(source)
     if chosen == generic.NAME:
         return chosen, generic.read(source, columns, timezone)
-    raise UnreadableFileError(f"unknown format {chosen!r}; known: {', '.join(FORMATS)}")
+    if family_of(chosen) == TRADES_FAMILY:
+        raise UnreadableFileError(f"{chosen!r} is a trade/quote format: trade files are read by the trades path")
+    known = ", ".join((*FORMATS, TRADES_FAMILY, *TRADE_FORMATS))
+    raise UnreadableFileError(f"unknown format {chosen!r}; known: {known}")
