@@ -31,6 +31,7 @@ DEFAULT_VENUE_SESSIONS: dict[str, str] = {
     "nasdaq": EQUITY,
     "cboe": EQUITY,
     "arca": EQUITY,
+    "usa": EQUITY,  # QuantConnect LEAN's US equity market (the venue of LEAN equity files)
 }
 
 

@@ -359,3 +359,27 @@ def test_tardis_quotes_give_bid_ask_mid(tmp_path: Path) -> None:
     bars = _bars(judge(write(tmp_path / "q.csv", body))).sort("symbol")
     assert bars["symbol"].to_list() == ["BTC-PERPETUAL.ASK", "BTC-PERPETUAL.BID", "BTC-PERPETUAL.MID"]
     assert bars["close"].to_list() == [101.5, 100.0, 100.25] and bars["trades"].to_list() == [2, 1, 1]
+
+
+def test_generic_trades_parquet_with_a_datetime_column(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    frame = pl.DataFrame(
+        {
+            "timestamp": [datetime(2024, 6, 1, 0, 0, 1, tzinfo=UTC), datetime(2024, 6, 1, 0, 0, 2, tzinfo=UTC)],
+            "id": [1, 2],
+            "side": ["sell", "buy"],
+            "price": [10.0, 11.0],
+            "amount": [2.0, 1.0],
+        }
+    )
+    path = tmp_path / "ETH_USDT-trades.parquet"
+    frame.write_parquet(path)
+    bar = _bars(judge(path)).row(0, named=True)
+    assert (bar["symbol"], bar["open"], bar["close"], bar["buy_volume"], bar["sell_volume"]) == (
+        "ETH_USDT",
+        10.0,
+        11.0,
+        1.0,
+        2.0,
+    )

@@ -17,7 +17,7 @@ from core.formats.frame import RAW_SCHEMA, TS_TYPE
 from core.normalize import Identity, to_candidates
 from core.parse import ParsedFile
 from validation.catalogue import ERROR, WARN
-from validation.contracts import BARS_COLUMNS, Bars, CandidateBars, RawBars, enforce
+from validation.contracts import BAR_TABLE_COLUMNS, Bars, CandidateBars, RawBars, enforce
 from validation.gate import GateResult, gate_check, isolate_files
 from validation.known_events import Allowlist, annotate
 
@@ -137,10 +137,10 @@ def judge_batch(
     gated = gate_check(pl.concat(candidates, how="vertical"))
     gated = GateResult(gated.passed, _explained(gated.rejected, allowlist), gated.duplicates_dropped, gated.warnings)
     result, isolated = isolate_files(gated, threshold)
-    bars = enforce(Bars, result.passed.select(BARS_COLUMNS)).select(BARS_COLUMNS)
+    bars = enforce(Bars, result.passed.select(BAR_TABLE_COLUMNS)).select(BAR_TABLE_COLUMNS)
     rejected = result.rejected.drop("explained")
     quarantine = rejected.select(
-        *BARS_COLUMNS,
+        *BAR_TABLE_COLUMNS,
         "line",
         "raw",
         "checks",

@@ -82,12 +82,14 @@ Bars = pa.DataFrameSchema(
         "quote_volume": pa.Column(pl.Float64, nullable=True),
         # Order flow (issue 14): null when the source does not say; price side and where the bar came from.
         **{
-            c: pa.Column(pl.Float64, checks=[pa.Check.ge(0), pa.Check.lt(float("inf"))], nullable=True)
+            c: pa.Column(pl.Float64, checks=[pa.Check.ge(0), pa.Check.lt(float("inf"))], nullable=True, required=False)
             for c in ("buy_volume", "sell_volume")
         },
-        "vwap": pa.Column(pl.Float64, checks=[pa.Check.gt(0), pa.Check.lt(float("inf"))], nullable=True),
-        "price_side": pa.Column(pl.String, checks=pa.Check.isin(list(PRICE_SIDES)), nullable=False),
-        "bar_source": pa.Column(pl.String, checks=pa.Check.isin(list(BAR_SOURCES)), nullable=False),
+        "vwap": pa.Column(
+            pl.Float64, checks=[pa.Check.gt(0), pa.Check.lt(float("inf"))], nullable=True, required=False
+        ),
+        "price_side": pa.Column(pl.String, checks=pa.Check.isin(list(PRICE_SIDES)), nullable=False, required=False),
+        "bar_source": pa.Column(pl.String, checks=pa.Check.isin(list(BAR_SOURCES)), nullable=False, required=False),
     },
     name="Bars",
     strict="filter",
@@ -174,12 +176,11 @@ BARS_COLUMNS = [
     "quote_volume",
     "source_id",
     "version",
-    "buy_volume",
-    "sell_volume",
-    "vwap",
-    "price_side",
-    "bar_source",
 ]
+# Order flow and what the prices are (issue 14): in bars_1m beside the core columns; a frame without them
+# still inserts (the table defaults: null flow, trade prices, vendor candles).
+ORDER_FLOW_COLUMNS = ["buy_volume", "sell_volume", "vwap", "price_side", "bar_source"]
+BAR_TABLE_COLUMNS = [*BARS_COLUMNS, *ORDER_FLOW_COLUMNS]
 
 
 def enforce(schema: pa.DataFrameSchema, frame: pl.DataFrame) -> pl.DataFrame:

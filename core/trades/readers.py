@@ -10,6 +10,7 @@
 | freqtrade-trades    | JSON list of lists (``.json``/``.json.gz``) or CSV ``timestamp,id,type,side,…``|
 | nautilus-trades     | Parquet with ``price``, ``size``, ``aggressor_side``, ``ts_event``             |
 | generic-trades      | CSV header naming a time, a price and a size/amount/qty/volume column          |
+| generic-trades-parquet | Parquet with such columns (freqtrade's parquet trades: timestamp/side/price/amount) |
 | generic-quotes      | CSV header naming a time, a bid and an ask column (sizes optional)             |
 | lean-*              | QuantConnect LEAN zips (see :mod:`core.trades.lean`)                           |
 """
@@ -318,8 +319,11 @@ def parse_time(col: str, batch: pl.DataFrame) -> pl.Expr:
     """Integers are epochs (unit per row by magnitude); text is ISO-8601 (UTC unless it says otherwise)
     or Dukascopy's ``dd.mm.yyyy HH:MM:SS.fff`` (day first, told by the dots)."""
     dtype = batch.schema[col]
+    if isinstance(dtype, pl.Datetime):  # Parquet timestamps: naive ones are UTC
+        typed = pl.col(col).dt.cast_time_unit("us")
+        return (typed.dt.convert_time_zone("UTC") if dtype.time_zone else typed.dt.replace_time_zone("UTC")).alias(col)
     if dtype.is_integer():
-        return epoch_to_ts(pl.col(col))
+        return epoch_column(batch, col)
     if dtype.is_float():
         return seconds_to_ts(pl.col(col))
     text = pl.col(col).cast(pl.String).str.strip_chars()
@@ -352,6 +356,15 @@ def _generic_quotes(batch: pl.DataFrame, head: TradeHead) -> pl.DataFrame:
     names = batch.columns
     base = [pl.col("line"), parse_time(_pick(names, _TIME) or "", batch).alias("ts")]
     return quote_rows(batch, base, _num(_pick(names, _BID) or ""), _num(_pick(names, _ASK) or ""))
+
+
+def _generic_parquet_sniff(head: TradeHead) -> bool:
+    names = [c.lower() for c in head.parquet_columns]
+    return bool(names) and all(_pick(names, group) for group in (_TIME, _PRICE, _SIZE)) and not _pick(names, ("open",))
+
+
+def _generic_parquet(batch: pl.DataFrame, head: TradeHead) -> pl.DataFrame:
+    return _generic_trades(batch.rename({c: c.lower() for c in batch.columns if c != "line"}), head)
 
 
 def _text_header(head: TradeHead) -> Layout:
@@ -392,6 +405,9 @@ FORMATS: tuple[TradeFormat, ...] = (
         "nautilus-trades", None, _nautilus_sniff, lambda head: Layout("parquet"), _nautilus, _nautilus_identity
     ),
     TradeFormat("generic-quotes", None, _generic_quotes_sniff, _text_header, _generic_quotes),
+    TradeFormat(
+        "generic-trades-parquet", None, _generic_parquet_sniff, lambda head: Layout("parquet"), _generic_parquet
+    ),
     TradeFormat("generic-trades", None, _generic_trades_sniff, _text_header, _generic_trades),
 )
 BY_NAME = {f.name: f for f in FORMATS}

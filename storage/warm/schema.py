@@ -326,7 +326,16 @@ BACKUP_TABLES = (
     "runs",
     "schema_migrations",
 )
-OPTIMIZE_TABLES = ("bars_1m", "ingest_files", "anomalies", "quarantine_bars", "symbol_days", "runs")
+OPTIMIZE_TABLES = (
+    "bars_1m",
+    "trade_minutes",
+    "quarantine_trades",
+    "ingest_files",
+    "anomalies",
+    "quarantine_bars",
+    "symbol_days",
+    "runs",
+)
 
 MIGRATIONS_DDL = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
