@@ -1,15 +1,15 @@
 """Trades -> 1m bars throughput: trades/s end to end (read -> gate -> aggregate -> bars in the warm tier)
 beside polars' raw read of the same files, with peak RSS, in one run.
 
-Usage: python bench/trades.py [--trades 20000000] [--files 4] [--data DIR]
+Usage: python bench/trades.py [--trades 20000000] [--data DIR]
 
 Generates deterministic Binance-layout spot trade files (headerless ``id,price,qty,quote_qty,time,
-is_buyer_maker,is_best_match``; a random walk at ~230 trades/s) once under bench/.data. Each measurement runs
-in its own child process so its peak RSS is its own:
+is_buyer_maker,is_best_match``; a random walk at ~230 trades/s): one of ``--trades`` trades and one a quarter
+that size, once under bench/.data. Each measurement runs in its own child process so its peak RSS is its own:
   raw      polars ``read_csv`` of every file with the schema given (the baseline)
   e2e      the ingest path's trades branch: sniff, stream in blocks, gate, minute partials, ``trade_minutes``
            insert, re-derivation of the touched minutes into ``bars_1m`` (fresh embedded warehouse)
-  e2e-1    the same on one file only (a quarter of the trades): peak RSS must not grow with the input
+  e2e-1/4  the same on the quarter-size file: peak RSS must not grow with the file
 Goal: e2e >= 0.3x the raw read rate, measured here; peak RSS flat as the input grows.
 """
 
@@ -35,37 +35,34 @@ COLUMNS = ["id", "price", "qty", "quote_qty", "time", "is_buyer_maker", "is_best
 T0_MS = 1_717_200_000_000  # 2024-06-01 00:00 UTC
 
 
-def generate(data: Path, trades: int, files: int) -> list[Path]:
-    """Deterministic files of ``trades // files`` trades each (cached: same arguments, same bytes)."""
-    per_file = trades // files
-    data.mkdir(parents=True, exist_ok=True)
-    paths = []
+def generate(path: Path, trades: int, chunk: int = 2_000_000) -> Path:
+    """A deterministic file of ``trades`` trades (cached: same size, same bytes), written chunk by chunk."""
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(14)
-    for n in range(files):
-        path = data / f"BTCUSDT-trades-{trades}-{n:02d}.csv"
-        paths.append(path)
-        if path.exists():
-            continue
-        ids = np.arange(n * per_file, (n + 1) * per_file, dtype=np.int64)
-        gaps = rng.exponential(4.3, per_file).astype(np.int64)  # ms between trades: ~230 trades/s
-        times = T0_MS + n * per_file * 5 + np.cumsum(gaps)
-        price = np.round(60_000 + np.cumsum(rng.normal(0, 0.5, per_file)), 2)
-        qty = np.round(rng.exponential(0.05, per_file) + 0.00001, 5)
-        frame = pl.DataFrame(
-            {
-                "id": ids,
-                "price": price,
-                "qty": qty,
-                "quote_qty": np.round(price * qty, 8),
-                "time": times,
-                "is_buyer_maker": rng.random(per_file) < 0.5,
-                "is_best_match": np.ones(per_file, dtype=bool),
-            }
-        )
-        tmp = path.with_suffix(".tmp")
-        frame.write_csv(tmp, include_header=False)
-        tmp.rename(path)
-    return paths
+    tmp = path.with_suffix(".tmp")
+    last_time, last_price = T0_MS, 60_000.0
+    with open(tmp, "wb") as handle:
+        for start in range(0, trades, chunk):
+            n = min(chunk, trades - start)
+            times = last_time + np.cumsum(rng.exponential(4.3, n).astype(np.int64))  # ~230 trades/s
+            price = np.round(last_price + np.cumsum(rng.normal(0, 0.5, n)), 2)
+            qty = np.round(rng.exponential(0.05, n) + 0.00001, 5)
+            last_time, last_price = int(times[-1]), float(price[-1])
+            pl.DataFrame(
+                {
+                    "id": np.arange(start, start + n, dtype=np.int64),
+                    "price": price,
+                    "qty": qty,
+                    "quote_qty": np.round(price * qty, 8),
+                    "time": times,
+                    "is_buyer_maker": rng.random(n) < 0.5,
+                    "is_best_match": np.ones(n, dtype=bool),
+                }
+            ).write_csv(handle, include_header=False)
+    tmp.rename(path)
+    return path
 
 
 def _peak_mb() -> float:
@@ -120,7 +117,6 @@ def _child(kind: str, paths: list[Path]) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trades", type=int, default=20_000_000)
-    parser.add_argument("--files", type=int, default=4)
     parser.add_argument("--data", type=Path, default=ROOT / "bench" / ".data" / "trades")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -129,19 +125,19 @@ def main() -> int:
         print(json.dumps(run_raw(paths) if kind == "raw" else run_e2e(paths)))
         return 0
 
-    paths = generate(args.data, args.trades, args.files)
-    size = sum(p.stat().st_size for p in paths)
-    print(f"{args.trades:,} trades in {len(paths)} files, {size / 1e6:,.0f} MB")
-    raw = _child("raw", paths)
-    e2e = _child("e2e", paths)
-    one = _child("e2e", paths[:1])
+    big = generate(args.data / f"BTCUSDT-trades-{args.trades}.csv", args.trades)
+    small = generate(args.data / f"BTCUSDT-trades-{args.trades // 4}.csv", args.trades // 4)
+    print(f"{args.trades:,} trades in one file of {big.stat().st_size / 1e6:,.0f} MB")
+    raw = _child("raw", [big])
+    e2e = _child("e2e", [big])
+    quarter = _child("e2e", [small])
     print(
         "\n| stage | trades | seconds | trades/s | MB/s | peak RSS MB | vs raw |\n|---|---:|---:|---:|---:|---:|---:|"
     )
     for name, r, nbytes in [
-        ("polars raw read (baseline)", raw, size),
-        ("end to end: read -> bars_1m (all files)", e2e, size),
-        ("end to end: one file", one, paths[0].stat().st_size),
+        ("polars raw read (baseline)", raw, big.stat().st_size),
+        ("end to end: read -> bars_1m", e2e, big.stat().st_size),
+        ("end to end, a file 1/4 the size", quarter, small.stat().st_size),
     ]:
         rate = r["rows"] / r["seconds"]
         print(
@@ -151,10 +147,8 @@ def main() -> int:
     ratio = (e2e["rows"] / e2e["seconds"]) / (raw["rows"] / raw["seconds"])
     print(f"\nbars written: {e2e['bars']:,} (trades counted in bars: {e2e['trades_in_bars']:,})")
     print(f"goal: end to end >= 0.3x raw read -> {ratio:.2f}x ({'met' if ratio >= 0.3 else 'NOT met'})")
-    growth = e2e["peak_mb"] / one["peak_mb"]
-    print(
-        f"peak RSS with {len(paths)}x the trades: {growth:.2f}x of one file's ({'flat' if growth < 1.5 else 'GROWS'})"
-    )
+    growth = e2e["peak_mb"] / quarter["peak_mb"]
+    print(f"peak RSS with a 4x larger file: {growth:.2f}x ({'flat' if growth < 1.5 else 'GROWS'})")
     return 0
 
 

@@ -29,7 +29,7 @@ from core.trades.spec import Layout, TradeHead
 HEAD_BYTES = 65_536
 BLOCK_BYTES = 32 << 20
 PARQUET_ROWS = 1_000_000
-POLARS_ROWS = 2_000_000
+POLARS_ROWS = 1_000_000
 
 
 def sha256_file(path: str, chunk: int = 8 << 20) -> str:
