@@ -126,7 +126,9 @@ def test_day_boundary_features_equal_a_full_recomputation(settings: Settings) ->
     ingest()
     assert caches()["days"] == 1  # day 4 computed incrementally, from its lookback only
     with open_warehouse(settings) as wh:
-        bars = wh.query_df("SELECT venue, symbol, ts, open, high, low, close FROM bars_1m FINAL ORDER BY ts")
+        bars = wh.query_df(
+            "SELECT venue, symbol, ts, open, high, low, close, buy_volume, sell_volume FROM bars_1m FINAL ORDER BY ts"
+        )
     full = compute_features(bars).drop("venue", "symbol")
     cached = _cold(settings, "features_1m").select("ts", *FEATURE_COLUMNS)
     assert cached.height == full.height == 4 * 1440
