@@ -146,7 +146,8 @@ def main() -> int:
     print("|---|---:|---:|---:|---:|---:|")
     for s in stages:
         print(
-            f"| {s.name} | {s.rows:,} | {s.seconds:,.2f} | {s.rate():,.0f} | {s.nbytes / 1e6 / s.seconds:,.1f} | {s.rate() / base:.2f}x |"
+            f"| {s.name} | {s.rows:,} | {s.seconds:,.2f} | {s.rate():,.0f} | "
+            f"{s.nbytes / 1e6 / s.seconds:,.1f} | {s.rate() / base:.2f}x |"
         )
     e2e = stages[-1].rate() / base
     print(f"\ngoal: end to end >= 0.50x of the raw glob read: {'met' if e2e >= 0.5 else 'NOT met'} ({e2e:.2f}x)")

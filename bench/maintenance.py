@@ -149,10 +149,12 @@ def main() -> int:
     for name, rps, mbs, note in rows_table:
         print(f"| {name} | {rps:,.0f} | {mbs:,.1f} | {note} |")
     print(
-        f"\ngoal: restore >= 50% of plain copy: {'met' if restore_rate >= 0.5 * copy_rate else 'NOT met'} ({restore_rate / copy_rate:.0%})"
+        f"\ngoal: restore >= 50% of plain copy: {'met' if restore_rate >= 0.5 * copy_rate else 'NOT met'} "
+        f"({restore_rate / copy_rate:.0%})"
     )
     print(
-        f"goal: incremental after a day's ingest + optimize < 10% of full: {'met' if ratio < 0.10 else 'NOT met'} ({ratio:.1%})"
+        f"goal: incremental after a day's ingest + optimize < 10% of full: "
+        f"{'met' if ratio < 0.10 else 'NOT met'} ({ratio:.1%})"
     )
     return 0
 

@@ -140,7 +140,8 @@ def main() -> None:
             )
             table.append(
                 (
-                    f"Great Expectations suite ({ge.evaluated} expectations, {'passed' if ge.success else 'failed: ' + ', '.join(ge.failed)})",
+                    f"Great Expectations suite ({ge.evaluated} expectations, "
+                    f"{'passed' if ge.success else 'failed: ' + ', '.join(ge.failed)})",
                     t_ge,
                     "",
                 )
@@ -150,12 +151,14 @@ def main() -> None:
         for name, secs, _ in table:
             print(f"| {name} | {secs:.2f} | {rows / secs:,.0f} | {t_raw / secs:.3f}x |")
         print(
-            f"\ngoal: catalogue >= 1/8 of raw read -> {t_raw / t_cat:.3f}x ({'met' if t_raw / t_cat >= 0.125 else 'NOT met'}); "
+            f"\ngoal: catalogue >= 1/8 of raw read -> {t_raw / t_cat:.3f}x "
+            f"({'met' if t_raw / t_cat >= 0.125 else 'NOT met'}); "
             f"with the read included {t_raw / t_both:.3f}x"
         )
         if not args.skip_ge:
             print(
-                f"goal: catalogue >= 1.5x Great Expectations -> {t_ge / t_cat:.1f}x ({'met' if t_ge / t_cat >= 1.5 else 'NOT met'})"
+                f"goal: catalogue >= 1.5x Great Expectations -> {t_ge / t_cat:.1f}x "
+                f"({'met' if t_ge / t_cat >= 1.5 else 'NOT met'})"
             )
 
 

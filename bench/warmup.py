@@ -88,14 +88,17 @@ def main() -> int:
     e2e_rate, raw_rate = result["keys"] / e2e_s, raw_keys / raw_s
     print("\n| path | keys | MB | seconds | keys/s | MB/s |\n|---|---:|---:|---:|---:|---:|")
     print(
-        f"| raw put_all of the same payloads ({settings.hot_backend}) | {raw_keys:,} | {raw_bytes / 1e6:,.1f} | {raw_s:.2f} | {raw_rate:,.0f} | {raw_bytes / 1e6 / raw_s:,.1f} |"
+        f"| raw put_all of the same payloads ({settings.hot_backend}) | {raw_keys:,} | {raw_bytes / 1e6:,.1f} | "
+        f"{raw_s:.2f} | {raw_rate:,.0f} | {raw_bytes / 1e6 / raw_s:,.1f} |"
     )
     print(
-        f"| warmup end to end | {result['keys']:,} | {result['bytes'] / 1e6:,.1f} | {e2e_s:.2f} | {e2e_rate:,.0f} | {result['bytes'] / 1e6 / e2e_s:,.1f} |"
+        f"| warmup end to end | {result['keys']:,} | {result['bytes'] / 1e6:,.1f} | {e2e_s:.2f} | {e2e_rate:,.0f} | "
+        f"{result['bytes'] / 1e6 / e2e_s:,.1f} |"
     )
     ratio = e2e_rate / raw_rate
     print(
-        f"\ngoal: warmup end to end >= 50% of the raw put_all rate: {'met' if ratio >= 0.5 else 'NOT met'} ({ratio:.0%})"
+        f"\ngoal: warmup end to end >= 50% of the raw put_all rate: "
+        f"{'met' if ratio >= 0.5 else 'NOT met'} ({ratio:.0%})"
     )
     return 0
 

@@ -61,8 +61,10 @@ def backup(full: bool = False, verify: bool = True, prune: bool = True) -> dict[
     create_markdown_artifact(
         key="backup-summary",
         markdown=(
-            f"# Backup {snapshot['name']}\n\n- kind: {snapshot['kind']} (base: {snapshot['base']})\n- size: {snapshot['size_bytes']:,} bytes\n"
-            f"- rows: {snapshot['rows']:,}\n- restore drill: {drill['detail']}\n- deleted by retention: {retention['delete'] or 'nothing'}\n"
+            f"# Backup {snapshot['name']}\n\n- kind: {snapshot['kind']} (base: {snapshot['base']})\n"
+            f"- size: {snapshot['size_bytes']:,} bytes\n"
+            f"- rows: {snapshot['rows']:,}\n- restore drill: {drill['detail']}\n"
+            f"- deleted by retention: {retention['delete'] or 'nothing'}\n"
         ),
     )
     create_table_artifact(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -39,9 +40,10 @@ def caches(full: bool = False, since: date | None = None) -> dict[str, object]:
     build = with_retry_policy(build_symbol_caches, settings)
     rows: list[dict[str, object]] = []
     failed: list[str] = []
-    submit = lambda batch: build.submit(
-        settings, batch["venue"], batch["symbol"], batch["days"], plan["watermark"], started
-    )
+
+    def submit(batch: dict[str, Any]) -> Any:
+        return build.submit(settings, batch["venue"], batch["symbol"], batch["days"], plan["watermark"], started)
+
     for batch, result, done in run_bounded(batches, submit, settings.ingest_workers):
         if isinstance(result, BaseException):
             failed.append(f"{batch['venue']}:{batch['symbol']}: {result}")

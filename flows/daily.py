@@ -29,7 +29,8 @@ def daily(paths: list[str] | None = None) -> dict[str, object]:
     create_markdown_artifact(
         key="daily-summary",
         markdown=(
-            f"# Daily run\n\n- ingest: {ingested}\n- validate: {validated['headline']} (report: {validated.get('report')})\n"
+            f"# Daily run\n\n- ingest: {ingested}\n"
+            f"- validate: {validated['headline']} (report: {validated.get('report')})\n"
             f"- caches: {cached}\n- warmup: {warmed}\n"
         ),
         description="Stages of the daily job",

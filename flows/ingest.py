@@ -41,7 +41,10 @@ def ingest(
     timezone: str | None = None,
     force: bool = False,
 ) -> dict[str, object]:
-    """Load new/changed raw 1m files under ``paths`` (default: MARKETOPS_LANDING_PATHS, else $MARKETOPS_HOME/landing) into the warm tier."""
+    """Load new/changed raw 1m files under ``paths`` into the warm tier.
+
+    ``paths`` defaults to MARKETOPS_LANDING_PATHS, else $MARKETOPS_HOME/landing.
+    """
     logger = get_run_logger()
     settings = load_settings()
     started = datetime.now(UTC)

@@ -44,7 +44,10 @@ def default_range(since: date | None, until: date | None, now: datetime) -> tupl
     on_crashed=[alert_on_failure],
 )
 def validate(since: date | None = None, until: date | None = None, report: bool = True) -> dict[str, Any]:
-    """Check UTC days ``since``..``until`` (default: yesterday): gaps, duplicates, spikes, stale runs; pass rates; report."""
+    """Check UTC days ``since``..``until`` (default: yesterday).
+
+    Gaps, duplicates, spikes, stale runs; pass rates; report.
+    """
     logger = get_run_logger()
     settings = load_settings()
     started = datetime.now(UTC)
@@ -113,7 +116,8 @@ def _publish(rates: dict[str, Any], written: dict[str, Any] | None) -> None:
         "|---|---:|---:|---:|",
         f"| files | {rates['files_checked']:,} | {rates['files_passed']:,} | {rates['pass_rate_files']:.3%} |",
         f"| rows | {rates['rows_checked']:,} | {rates['rows_passed']:,} | {rates['pass_rate_rows']:.3%} |",
-        f"| symbol-days | {rates['symbol_days']:,} | {rates['symbol_days'] - rates['symbol_days_failed']:,} | {rates['pass_rate_symbol_days']:.3%} |",
+        f"| symbol-days | {rates['symbol_days']:,} | {rates['symbol_days'] - rates['symbol_days_failed']:,} | "
+        f"{rates['pass_rate_symbol_days']:.3%} |",
     ]
     if rates["breach"]:
         lines.append(f"\n**Below the {rates['threshold']:.2%} threshold.**")

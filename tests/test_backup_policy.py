@@ -45,7 +45,7 @@ def test_retention_over_ten_days_keeps_whole_chains_inside_seven_days() -> None:
     assert all(r.base in kept for r in plan.keep if r.kind == INCREMENTAL)
     # a chain goes only when its newest snapshot is older than 7 days
     assert all(c.newest_at >= now - timedelta(days=7) for c in kept_chains)
-    deleted_chains = chains([r for r in plan.delete])
+    deleted_chains = chains(list(plan.delete))
     assert all(c.newest_at < now - timedelta(days=7) for c in deleted_chains)
     assert len(kept_chains) == 8 and len(plan.delete) == 12  # the first 3 days: 3 whole chains of 4
     assert {r.name for r in plan.keep} | {r.name for r in plan.delete} == {r.name for r in records}

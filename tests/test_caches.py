@@ -25,7 +25,8 @@ pytestmark = pytest.mark.usefixtures("prefect_api")
 
 SQL_INTRADAY = """
 SELECT venue, symbol, toDateTime64(toStartOfInterval(ts, toIntervalMinute({m:UInt32})), 3, 'UTC') AS bucket,
-       argMin(open, ts) AS open, max(high) AS high, min(low) AS low, argMax(close, ts) AS close, sum(volume) AS volume, count() AS minutes
+       argMin(open, ts) AS open, max(high) AS high, min(low) AS low, argMax(close, ts) AS close,
+       sum(volume) AS volume, count() AS minutes
 FROM bars_1m FINAL GROUP BY venue, symbol, bucket ORDER BY venue, symbol, bucket
 """
 # An independent statement of the session rules, in SQL: FX days open 17:00 New York, crypto at 00:00 UTC.
@@ -34,7 +35,8 @@ SELECT venue, symbol,
        toDateTime64(if(venue = 'dukascopy',
             toTimeZone(toStartOfDay(toTimeZone(ts, 'America/New_York') - INTERVAL 17 HOUR) + INTERVAL 17 HOUR, 'UTC'),
             toStartOfDay(ts, 'UTC')), 3, 'UTC') AS bucket,
-       argMin(open, ts) AS open, max(high) AS high, min(low) AS low, argMax(close, ts) AS close, sum(volume) AS volume, count() AS minutes
+       argMin(open, ts) AS open, max(high) AS high, min(low) AS low, argMax(close, ts) AS close,
+       sum(volume) AS volume, count() AS minutes
 FROM bars_1m FINAL GROUP BY venue, symbol, bucket ORDER BY venue, symbol, bucket
 """
 
@@ -178,7 +180,9 @@ KILLED_BUILD = textwrap.dedent(
     settings = load_settings()
     plan = plan_caches.fn(settings, True, None)
     batch = plan["batches"][0]
-    build_symbol_caches.fn(settings, batch["venue"], batch["symbol"], batch["days"], plan["watermark"], datetime.now(UTC))
+    build_symbol_caches.fn(
+        settings, batch["venue"], batch["symbol"], batch["days"], plan["watermark"], datetime.now(UTC)
+    )
     """
 )
 

@@ -84,7 +84,8 @@ def test_optimize_reduces_parts_keeps_final_identical_and_reruns_as_a_no_op(
         assert wh.query_df("SELECT * FROM bars_1m FINAL ORDER BY ts").equals(final_before)
         assert wh.query_scalar("SELECT count() FROM bars_1m") == 150  # replaced versions merged away
         logged = wh.query_df(
-            "SELECT parts_before, parts_after, rows_before, rows_after FROM optimize_log WHERE table = 'bars_1m' AND partition = '202406'"
+            "SELECT parts_before, parts_after, rows_before, rows_after FROM optimize_log "
+            "WHERE table = 'bars_1m' AND partition = '202406'"
         )
     assert logged.row(0) == (3, 1, 300, 100)
     second = optimize()

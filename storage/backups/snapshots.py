@@ -26,7 +26,8 @@ _TS = pl.Datetime("us", "UTC")
 
 def load_records(warehouse: Warehouse) -> list[BackupRecord]:
     frame = warehouse.query_df(
-        "SELECT name, kind, base, chain, status, started_at, finished_at FROM backups FINAL WHERE status != 'deleted' ORDER BY started_at"
+        "SELECT name, kind, base, chain, status, started_at, finished_at FROM backups FINAL "
+        "WHERE status != 'deleted' ORDER BY started_at"
     )
     return [BackupRecord(**row) for row in frame.iter_rows(named=True)]
 
@@ -89,7 +90,8 @@ def fingerprint(warehouse: Warehouse, database: str, tables: tuple[str, ...] | l
     db = check_sql_name(database)
     frames = [
         warehouse.query_df(
-            f"SELECT '{check_sql_name(t)}' AS table, _partition_id AS partition, count() AS rows, sum(cityHash64(*)) AS hash "
+            f"SELECT '{check_sql_name(t)}' AS table, _partition_id AS partition, count() AS rows, "
+            f"sum(cityHash64(*)) AS hash "
             f"FROM {db}.{check_sql_name(t)} GROUP BY partition"
         )
         for t in tables
@@ -195,7 +197,8 @@ def drill(warehouse: Warehouse, target: BackupTarget, name: str) -> tuple[bool, 
     if row is None:
         raise StorageError(f"no backup named {name}")
     expected = warehouse.query_df(
-        "SELECT table, partition, rows, hash FROM backup_fingerprints FINAL WHERE backup = {n:String} ORDER BY table, partition",
+        "SELECT table, partition, rows, hash FROM backup_fingerprints FINAL WHERE backup = {n:String} "
+        "ORDER BY table, partition",
         {"n": name},
     )
     scratch = drill_database(name)

@@ -38,7 +38,8 @@ def bars_between(warehouse: Warehouse, venue: str, symbol: str, start: datetime,
     return warehouse.query_df(
         """
         SELECT venue, symbol, ts, open, high, low, close, volume, trades, quote_volume FROM bars_1m FINAL
-        WHERE venue = {v:String} AND symbol = {s:String} AND ts >= {a:DateTime64(3, 'UTC')} AND ts < {b:DateTime64(3, 'UTC')}
+        WHERE venue = {v:String} AND symbol = {s:String}
+          AND ts >= {a:DateTime64(3, 'UTC')} AND ts < {b:DateTime64(3, 'UTC')}
         ORDER BY ts
         """,
         {"v": venue, "s": symbol, "a": start, "b": end},
@@ -50,7 +51,8 @@ def lookback_start(warehouse: Warehouse, venue: str, symbol: str, before: dateti
     return warehouse.query_scalar(
         """
         SELECT min(ts) FROM (
-            SELECT ts FROM bars_1m FINAL WHERE venue = {v:String} AND symbol = {s:String} AND ts < {b:DateTime64(3, 'UTC')}
+            SELECT ts FROM bars_1m FINAL
+            WHERE venue = {v:String} AND symbol = {s:String} AND ts < {b:DateTime64(3, 'UTC')}
             ORDER BY ts DESC LIMIT {n:UInt32}
         )
         """,

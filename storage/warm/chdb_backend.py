@@ -75,7 +75,8 @@ class ChdbWarehouse(Warehouse):
             other = next((p for p in _REGISTRY if p != self.data_dir), None)
             if other is not None:
                 raise WarehouseLockedError(
-                    f"this process already has the embedded warehouse {other} open; chDB serves one data path per process"
+                    f"this process already has the embedded warehouse {other} open; "
+                    "chDB serves one data path per process"
                 )
             entry = _REGISTRY.get(self.data_dir)
             if entry is None:

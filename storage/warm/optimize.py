@@ -30,7 +30,8 @@ def part_stats(warehouse: Warehouse, tables: tuple[str, ...]) -> pl.DataFrame:
 
 def last_optimized(warehouse: Warehouse) -> pl.DataFrame:
     frame = warehouse.query_df(
-        "SELECT table, partition, max(started_at) AS optimized_at FROM optimize_log WHERE status = 'done' GROUP BY table, partition"
+        "SELECT table, partition, max(started_at) AS optimized_at FROM optimize_log "
+        "WHERE status = 'done' GROUP BY table, partition"
     )
     return frame.cast(LAST_SCHEMA) if frame.height else pl.DataFrame(schema=LAST_SCHEMA)  # type: ignore[arg-type]
 
@@ -38,7 +39,8 @@ def last_optimized(warehouse: Warehouse) -> pl.DataFrame:
 def running_merges(warehouse: Warehouse, table: str, partition: str) -> int:
     return int(
         warehouse.query_scalar(
-            "SELECT count() FROM system.merges WHERE database = currentDatabase() AND table = {t:String} AND partition_id = {p:String}",
+            "SELECT count() FROM system.merges "
+            "WHERE database = currentDatabase() AND table = {t:String} AND partition_id = {p:String}",
             {"t": table, "p": partition},
         )
         or 0

@@ -22,7 +22,8 @@ def hot(request: pytest.FixtureRequest, settings: Settings) -> Iterator[HotStore
         members = os.environ.get("MARKETOPS_HAZELCAST_MEMBERS")
         if not members:
             pytest.skip(
-                "Hazelcast suite: set MARKETOPS_HAZELCAST_MEMBERS (and MARKETOPS_HAZELCAST_CLUSTER) to run it; no member runs here"
+                "Hazelcast suite: set MARKETOPS_HAZELCAST_MEMBERS (and MARKETOPS_HAZELCAST_CLUSTER) to run it; "
+                "no member runs here"
             )
         from storage.hot.hazelcast_backend import HazelcastHotStore
 
