@@ -15,8 +15,10 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -105,7 +107,10 @@ def pandas_features(frame: pd.DataFrame) -> pd.DataFrame:
     ]
 
 
-def timed(fn):  # type: ignore[no-untyped-def]
+T = TypeVar("T")
+
+
+def timed(fn: Callable[[], T]) -> tuple[T, float]:
     start = time.perf_counter()
     value = fn()
     return value, time.perf_counter() - start

@@ -114,7 +114,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-validate-") as tmp:
         print(f"generating {args.rows:,} bars ...", file=sys.stderr)
         bars = make_bars(args.rows)
-        days = -(-(bars["ts"].max() - bars["ts"].min()).days // 1) + 1
+        first_ts, last_ts = bars.select(pl.col("ts").min(), pl.col("ts").max()).row(0)
+        days = -(-(last_ts - first_ts).days // 1) + 1
         path = Path(tmp) / "bars.parquet"
         bars.write_parquet(path)
         size_mb = path.stat().st_size / 1e6

@@ -24,11 +24,11 @@ class CacheBuildFailed(MarketopsError):
 
 @flow(
     name="caches",
-    task_runner=ThreadPoolTaskRunner(max_workers=8),
+    task_runner=ThreadPoolTaskRunner(max_workers=8),  # type: ignore[arg-type]  # prefect annotates the invariant TaskRunner[PrefectFuture[Any]], no concrete runner matches
     on_failure=[alert_on_failure],
     on_crashed=[alert_on_failure],
 )
-def caches(full: bool = False, since: date | None = None) -> dict[str, object]:
+def caches(full: bool = False, since: date | None = None) -> dict[str, Any]:
     """1m daily Parquet, 5m/15m/1h/4h/1d bars and features for the changed days (``full``: everything)."""
     logger = get_run_logger()
     settings = load_settings()
@@ -38,7 +38,7 @@ def caches(full: bool = False, since: date | None = None) -> dict[str, object]:
     batches = plan["batches"]
     logger.info("%d symbols with changed days", len(batches))
     build = with_retry_policy(build_symbol_caches, settings)
-    rows: list[dict[str, object]] = []
+    rows: list[dict[str, Any]] = []
     failed: list[str] = []
 
     def submit(batch: dict[str, Any]) -> Any:

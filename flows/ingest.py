@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import polars as pl
 from prefect import flow, get_run_logger
@@ -29,7 +30,7 @@ class IngestFailed(MarketopsError):
 
 @flow(
     name="ingest",
-    task_runner=ThreadPoolTaskRunner(max_workers=8),
+    task_runner=ThreadPoolTaskRunner(max_workers=8),  # type: ignore[arg-type]  # prefect annotates the invariant TaskRunner[PrefectFuture[Any]], no concrete runner matches
     on_failure=[alert_on_failure],
     on_crashed=[alert_on_failure],
 )
@@ -40,7 +41,7 @@ def ingest(
     symbol: str | None = None,
     timezone: str | None = None,
     force: bool = False,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Load new/changed raw 1m files under ``paths`` into the warm tier.
 
     ``paths`` defaults to MARKETOPS_LANDING_PATHS, else $MARKETOPS_HOME/landing.

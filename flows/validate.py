@@ -39,7 +39,7 @@ def default_range(since: date | None, until: date | None, now: datetime) -> tupl
 
 @flow(
     name="validate",
-    task_runner=ThreadPoolTaskRunner(max_workers=4),
+    task_runner=ThreadPoolTaskRunner(max_workers=4),  # type: ignore[arg-type]  # prefect annotates the invariant TaskRunner[PrefectFuture[Any]], no concrete runner matches
     on_failure=[alert_on_failure],
     on_crashed=[alert_on_failure],
 )

@@ -67,7 +67,7 @@ def test_every_resampled_timeframe_equals_the_same_resample_in_sql(settings: Set
             expected = wh.query_df(SQL_INTRADAY, {"m": minutes}).rename({"bucket": "ts"})
             found = _cold(settings, f"bars_{timeframe}")
             assert_frame_equal(found.select(compare), expected.select(compare), check_dtypes=False)
-            assert_frame_equal(found.select("volume"), expected.select("volume"), check_dtypes=False, rtol=1e-9)
+            assert_frame_equal(found.select("volume"), expected.select("volume"), check_dtypes=False, rel_tol=1e-9)
         daily = wh.query_df(SQL_DAILY).rename({"bucket": "ts"})
         fx_bars = wh.query_scalar("SELECT count() FROM bars_1m FINAL WHERE symbol = 'EURUSD'")
     found = _cold(settings, "bars_1d")
@@ -136,9 +136,13 @@ def test_day_boundary_features_equal_a_full_recomputation(settings: Settings) ->
         pl.col("ts") < datetime(2024, 6, 6, 2, tzinfo=UTC)
     )
     assert_frame_equal(
-        cached.filter(boundary), full.filter(boundary).select(cached.columns), check_dtypes=False, rtol=1e-9, atol=1e-12
+        cached.filter(boundary),
+        full.filter(boundary).select(cached.columns),
+        check_dtypes=False,
+        rel_tol=1e-9,
+        abs_tol=1e-12,
     )
-    assert_frame_equal(cached, full.select(cached.columns), check_dtypes=False, rtol=1e-9, atol=1e-12)
+    assert_frame_equal(cached, full.select(cached.columns), check_dtypes=False, rel_tol=1e-9, abs_tol=1e-12)
 
 
 def test_verify_is_clean_then_catches_an_altered_file(settings: Settings) -> None:

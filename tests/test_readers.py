@@ -151,4 +151,6 @@ def test_batch_parse_equals_file_by_file_parse_on_clean_and_dirty_files(real_dat
         batched = parse_files(group, ReadOptions())
         for a, b in zip(one_by_one, batched, strict=True):
             assert (a.format, a.venue, a.symbol, a.reason) == (b.format, b.venue, b.symbol, b.reason)
-            assert (a.raw is None and b.raw is None) or a.raw.equals(b.raw)  # type: ignore[union-attr]
+            assert (a.raw is None and b.raw is None) or (
+                a.raw is not None and b.raw is not None and a.raw.equals(b.raw)
+            )

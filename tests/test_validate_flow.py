@@ -209,9 +209,9 @@ def test_cli_validate_report_quarantine_and_status(settings: Settings, real_data
         "--window-size=1400,3200",
         "--virtual-time-budget=10000",
     ]
-    done = subprocess.run([*args, f"--screenshot={shot}", path.as_uri()], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0 and shot.stat().st_size > 50_000
-    console = [line for line in done.stderr.splitlines() if "CONSOLE" in line and ("Error" in line or "error" in line)]
+    shown = subprocess.run([*args, f"--screenshot={shot}", path.as_uri()], capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0 and shot.stat().st_size > 50_000
+    console = [line for line in shown.stderr.splitlines() if "CONSOLE" in line and ("Error" in line or "error" in line)]
     assert console == [], console
     dom = subprocess.run([*args, "--dump-dom", path.as_uri()], capture_output=True, text=True, timeout=120).stdout
     assert dom.count('class="plot-container plotly"') >= 5  # every chart drew

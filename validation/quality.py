@@ -214,7 +214,7 @@ def pass_rates(
     known = anomalies.filter(pl.col("known_event") != "")
     status = days["status"].value_counts() if days.height else pl.DataFrame({"status": [], "count": []})
     by_status = dict(zip(status["status"].to_list(), status["count"].to_list(), strict=True))
-    loaded = int(days["present"].sum() + days["off_session"].sum()) if days.height else 0
+    loaded = int(days["present"].sum()) + int(days["off_session"].sum()) if days.height else 0
     quarantined = int(days["quarantined"].sum()) if days.height else 0
     failed_rows = int(days["quarantined_unexplained"].sum()) if days.height else 0
     return PassRates(

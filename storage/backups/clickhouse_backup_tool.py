@@ -100,7 +100,7 @@ class ClickhouseBackupTarget(BackupTarget):
 
     def size_bytes(self, name: str) -> int:
         item = self._remote().get(name) or {}
-        return int(item.get("Size", item.get("DataSize", 0)) or 0)  # type: ignore[call-overload]
+        return int(str(item.get("Size", item.get("DataSize", 0)) or 0))
 
     def delete(self, name: str) -> None:
         self._run("delete", "remote", check_backup_name(name))

@@ -58,7 +58,7 @@ def save(warehouse: Warehouse, row: dict[str, Any]) -> None:
         "detail": row.get("detail", ""),
         "updated_at": datetime.now(UTC),
     }
-    schema = {
+    schema: dict[str, pl.DataType | type[pl.DataType]] = {
         "name": pl.String,
         "kind": pl.String,
         "base": pl.String,

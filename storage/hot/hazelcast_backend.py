@@ -85,7 +85,8 @@ class HazelcastHotStore(HotStore):
             raise StorageError(f"hazelcast {what}: {exc}") from exc
 
     def get(self, map_name: str, key: str) -> str | None:
-        return self._call("get", self._map(map_name).get, key)
+        value: str | None = self._call("get", self._map(map_name).get, key)
+        return value
 
     def set(self, map_name: str, key: str, value: str) -> None:
         self._call("set", self._map(map_name).set, key, value)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import polars as pl
 
@@ -25,7 +25,7 @@ def changed_days(warehouse: Warehouse, after_version: int, since: datetime | Non
     )
 
 
-def symbol_days(warehouse: Warehouse, venue: str, symbol: str) -> list:
+def symbol_days(warehouse: Warehouse, venue: str, symbol: str) -> list[date]:
     frame = warehouse.query_df(
         "SELECT DISTINCT toDate(ts) AS day FROM bars_1m WHERE venue = {v:String} AND symbol = {s:String} ORDER BY day",
         {"v": venue, "s": symbol},
@@ -48,7 +48,7 @@ def bars_between(warehouse: Warehouse, venue: str, symbol: str, start: datetime,
 
 def lookback_start(warehouse: Warehouse, venue: str, symbol: str, before: datetime, bars: int) -> datetime | None:
     """The time ``bars`` 1m bars before ``before`` (the start of a feature lookback), or None."""
-    return warehouse.query_scalar(
+    start: datetime | None = warehouse.query_scalar(
         """
         SELECT min(ts) FROM (
             SELECT ts FROM bars_1m FINAL
@@ -58,3 +58,4 @@ def lookback_start(warehouse: Warehouse, venue: str, symbol: str, before: dateti
         """,
         {"v": venue, "s": symbol, "b": before, "n": bars},
     )
+    return start

@@ -55,9 +55,8 @@ def _param_text(value: Any) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        return value.isoformat(sep=" ")
+        naive = value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo is not None else value
+        return naive.isoformat(sep=" ")
     return str(value)
 
 

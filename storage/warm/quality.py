@@ -219,7 +219,7 @@ def validation_history(warehouse: Warehouse, limit: int = 60) -> pl.DataFrame:
                     "pass_rate_symbol_days": summary.get("pass_rate_symbol_days", 1.0),
                 }
             )
-    schema = {
+    schema: dict[str, pl.DataType | type[pl.DataType]] = {
         "run_id": pl.String,
         "finished_at": pl.Datetime("us", "UTC"),
         "range": pl.String,
