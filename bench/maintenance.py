@@ -17,16 +17,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
-import polars as pl  # noqa: E402
+import numpy as np
+import polars as pl
 
-from core.settings import load_settings  # noqa: E402
-from storage.backups import snapshots as backups  # noqa: E402
-from storage.backups.factory import backup_target  # noqa: E402
-from storage.warm import open_warehouse  # noqa: E402
-from storage.warm.optimize import optimize_partition, part_stats  # noqa: E402
-from storage.warm.schema import OPTIMIZE_TABLES, migrate  # noqa: E402
-from validation.contracts import BARS_COLUMNS  # noqa: E402
+from core.settings import load_settings
+from storage.backups import snapshots as backups
+from storage.backups.factory import backup_target
+from storage.warm import open_warehouse
+from storage.warm.optimize import optimize_partition, part_stats
+from storage.warm.schema import OPTIMIZE_TABLES, migrate
+from validation.contracts import BARS_COLUMNS
 
 SYMBOLS = 20
 START = datetime(2023, 1, 1, tzinfo=UTC)

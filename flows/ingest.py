@@ -11,6 +11,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from core.batching import BatchSpec
 from core.errors import MarketopsError
 from core.parse import ReadOptions
 from core.run_summary import IngestSummary, summarize
@@ -71,7 +72,10 @@ def ingest(
 
     load_task = with_retry_policy(load_batch, settings)
     rows: list[dict[str, object]] = []
-    submit = lambda batch: load_task.submit(settings, batch, options, run_id, force)  # noqa: E731
+
+    def submit(batch: BatchSpec) -> Any:
+        return load_task.submit(settings, batch, options, run_id, force)
+
     for batch, result, done in run_bounded(plan.batches, submit, settings.ingest_workers):
         if isinstance(result, BaseException):  # failed for good after retries: every file of it failed
             logger.error("batch %s failed: %s", batch.key, result)

@@ -60,7 +60,10 @@ def validate(since: date | None = None, until: date | None = None, report: bool 
     check = with_retry_policy(check_symbols, settings)
     counts: list[pl.DataFrame] = []
     failed: list[str] = []
-    submit = lambda batch: check.submit(settings, batch, first, last, started, run_id)  # noqa: E731
+
+    def submit(batch: list[dict[str, Any]]) -> Any:
+        return check.submit(settings, batch, first, last, started, run_id)
+
     for batch, result, done in run_bounded(batches, submit, settings.ingest_workers):
         if isinstance(result, BaseException):
             failed.append(f"{batch[0]['venue']}:{batch[0]['symbol']}..({len(batch)} symbols): {result}")

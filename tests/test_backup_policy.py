@@ -17,7 +17,11 @@ def _simulate(days: float, broken_at: set[int] | None = None) -> tuple[list[Back
         kind, base = next_backup(records, now)
         name = backup_name(kind, now)
         status = "broken" if broken_at and step in broken_at else "verified"
-        chain = name if kind == FULL else base.chain  # type: ignore[union-attr]
+        if kind == FULL:
+            chain = name
+        else:
+            assert base is not None  # an incremental always has a base
+            chain = base.chain
         records.append(
             BackupRecord(name, kind, base.name if base else None, chain, status, now, now + timedelta(minutes=5))
         )

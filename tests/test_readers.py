@@ -6,6 +6,7 @@ import io
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -16,8 +17,8 @@ from core.formats.naming import identify
 from core.formats.registry import detect_format
 
 
-def _read(path: Path, **kwargs: object) -> tuple[str, pl.DataFrame]:
-    return read_source(SourceFile(path.name, path.read_bytes()), **kwargs)  # type: ignore[arg-type]
+def _read(path: Path, **kwargs: Any) -> tuple[str, pl.DataFrame]:
+    return read_source(SourceFile(path.name, path.read_bytes()), **kwargs)
 
 
 def test_binance_ms_day_with_real_outage_loads_every_row(real_data: Path) -> None:

@@ -37,7 +37,8 @@ def _ingest(settings: Settings, days: int = 2, start_day: int = 3) -> None:
 def _hot_map(settings: Settings, logical: str) -> dict[str, str]:
     with open_hot_store(settings) as hot:
         epoch = current_epoch(hot)
-        name = epoch_map(logical, epoch)  # type: ignore[arg-type]
+        assert epoch is not None
+        name = epoch_map(logical, epoch)
         return hot.get_all(name, hot.keys(name))
 
 

@@ -96,8 +96,8 @@ def fingerprint(warehouse: Warehouse, database: str, tables: tuple[str, ...] | l
         )
         for t in tables
     ]
-    schema = {"table": pl.String, "partition": pl.String, "rows": pl.UInt64, "hash": pl.UInt64}
-    frames = [f.cast(schema) for f in frames if f.height]  # type: ignore[arg-type]
+    schema = pl.Schema({"table": pl.String, "partition": pl.String, "rows": pl.UInt64, "hash": pl.UInt64})
+    frames = [f.cast(schema) for f in frames if f.height]
     return pl.concat(frames).sort("table", "partition") if frames else pl.DataFrame(schema=schema)
 
 

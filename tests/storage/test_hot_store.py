@@ -67,9 +67,13 @@ def test_the_lock_is_exclusive(hot: HotStore, prefix: str) -> None:
             import subprocess
             import sys
 
+            from storage.hot.embedded import EmbeddedHotStore
+
+            assert isinstance(hot, EmbeddedHotStore)
+
             code = (
                 "from storage.hot.embedded import EmbeddedHotStore; from pathlib import Path; import sys\n"
-                f"store = EmbeddedHotStore(Path({str(hot._path)!r}))\n"  # type: ignore[attr-defined]
+                f"store = EmbeddedHotStore(Path({str(hot._path)!r}))\n"
                 "try:\n"
                 f"    with store.lock({prefix + 'lock'!r}, timeout_s=0.5): sys.exit(0)\n"
                 "except Exception as exc:\n    print(type(exc).__name__); sys.exit(3)\n"
