@@ -79,7 +79,7 @@ def ingest(
         str | None,
         typer.Option(
             "--format",
-            help="binance | histdata | generic | trades (any trade/quote reader) | a trade format name (default: detect).",
+            help="binance | histdata | generic | trades (any trade/quote reader) | a trade format (default: detect).",
         ),
     ] = None,
     venue: Annotated[str | None, typer.Option(help="Venue of every file (default: from path or format).")] = None,

@@ -55,8 +55,8 @@ def _payload(path: str) -> Iterator[tuple[IO[bytes], str]]:
         except zipfile.BadZipFile as exc:
             raise UnreadableFileError(f"not a readable zip archive: {exc}") from exc
     elif lower.endswith(".gz"):
-        with gzip.open(path, "rb") as stream:
-            yield stream, ""
+        with gzip.open(path, "rb") as unzipped:
+            yield unzipped, ""  # type: ignore[misc]  # GzipFile is a binary IO; typeshed does not say IO[bytes]
     else:
         with open(path, "rb") as stream:
             yield stream, ""

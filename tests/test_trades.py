@@ -206,7 +206,7 @@ def test_lean_file_outside_its_layout_is_refused_with_a_reason(tmp_path: Path) -
         archive.writestr("20131008_ibm_Trade_Tick.csv", "31669457,1821000,300,P,2000,0\n")
     path = write(tmp_path / "20131008_trade.zip", buffer.getvalue())
     fmt, head, _ = trade_format_of(str(path), ReadOptions())
-    assert fmt is not None and fmt.name == "lean-trade-ticks"
+    assert fmt is not None and head is not None and fmt.name == "lean-trade-ticks"
     _, verdict = judge_trade_file(FileRef(str(path), 1, 0), fmt, head, ReadOptions(), "0" * 64, 0.05)
     assert verdict.reason and "layout" in verdict.reason
 

@@ -122,8 +122,9 @@ def test_ingest_flow_format_trades_then_caches_and_warmup_carry_order_flow(setti
 
     with open_hot_store(settings) as hot:
         epoch = current_epoch(hot)
-        latest = json.loads(hot.get(epoch_map(LATEST_MAP, epoch), "binance_futures:BTCUSDT"))
-        vector = json.loads(hot.get(epoch_map(FEATURES_MAP, epoch), "binance_futures:BTCUSDT"))
+        assert epoch is not None
+        latest = json.loads(hot.get(epoch_map(LATEST_MAP, epoch), "binance_futures:BTCUSDT") or "{}")
+        vector = json.loads(hot.get(epoch_map(FEATURES_MAP, epoch), "binance_futures:BTCUSDT") or "{}")
     assert latest["bar_source"] == "trades" and latest["buy_volume"] == bars["buy_volume"][-1]
     assert vector["cvd"] == pytest.approx(features["cvd"][-1]) and "buy_ratio" in vector
 

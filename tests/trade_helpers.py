@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -40,12 +41,12 @@ def judge(path: Path, options: ReadOptions | None = None, threshold: float = 1.0
     return verdict
 
 
-def reference_bars(rows: list[dict]) -> dict[tuple, dict]:
+def reference_bars(rows: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
     """An independent aggregation in plain Python: minute -> OHLC, volume, count, buy/sell (None if any side unknown).
 
     ``rows``: dicts with ts_us, id, price, size, side (+1/-1/None), in any order; order = (ts, id).
     """
-    by_minute: dict[int, list[dict]] = defaultdict(list)
+    by_minute: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by_minute[r["ts_us"] // 60_000_000].append(r)
     out = {}
@@ -66,7 +67,7 @@ def reference_bars(rows: list[dict]) -> dict[tuple, dict]:
     return out
 
 
-def assert_bars_match(bars: pl.DataFrame, expected: dict[tuple, dict], rel: float = 1e-9) -> None:
+def assert_bars_match(bars: pl.DataFrame, expected: dict[int, dict[str, Any]], rel: float = 1e-9) -> None:
     found = {int(r["ts"].timestamp()) // 60: r for r in bars.iter_rows(named=True)}
     assert set(found) == set(expected), (sorted(found), sorted(expected))
     for minute, want in expected.items():

@@ -21,7 +21,7 @@ import polars as pl
 from core.errors import UnreadableFileError
 from core.trades.candles import conform_candles
 from core.trades.frame import TRADE_TS, conform_trades, quote_rows
-from core.trades.spec import Layout, TradeFormat, TradeHead
+from core.trades.spec import Layout, LayoutOf, Sniff, TradeFormat, TradeHead
 
 _MEMBER = re.compile(
     r"^(?P<date>\d{8})_(?P<ticker>[A-Za-z0-9.]+)_(?P<res>minute_|second_)?(?P<kind>trade|quote)(?P<tick>_tick)?\.csv$",
@@ -92,7 +92,7 @@ _QUOTE_COLUMNS = {
 }
 
 
-def _sniff(kind: str, tick: bool):
+def _sniff(kind: str, tick: bool) -> Sniff:
     def sniff(head: TradeHead) -> bool:
         match = _member(head)
         return bool(match and match.group("kind").lower() == kind and bool(match.group("tick")) == tick)
@@ -142,7 +142,7 @@ def _minute_quotes(batch: pl.DataFrame, head: TradeHead) -> pl.DataFrame:
     return conform_candles(pl.concat(sides, how="vertical").sort("line", maintain_order=True))
 
 
-def _layout(columns: dict[int, tuple[str, ...]]):
+def _layout(columns: dict[int, tuple[str, ...]]) -> LayoutOf:
     def layout(head: TradeHead) -> Layout:
         width = len(head.fields())
         if width not in columns:

@@ -29,7 +29,7 @@ from core.trades.frame import (
     side_from_buyer_maker,
     side_from_text,
 )
-from core.trades.spec import Layout, TradeFormat, TradeHead, is_int, is_number
+from core.trades.spec import Layout, LayoutOf, Sniff, TradeFormat, TradeHead, is_int, is_number
 
 _BUY_WORDS = ("buy", "b", "bid", "1")
 _SELL_WORDS = ("sell", "s", "ask", "-1", "2")
@@ -94,11 +94,11 @@ def _tardis_quotes(batch: pl.DataFrame, head: TradeHead) -> pl.DataFrame:
     return quote_rows(batch, base, _num("bid_price"), _num("ask_price"))
 
 
-def _header_is(names: tuple[str, ...]):
+def _header_is(names: tuple[str, ...]) -> Sniff:
     return lambda head: tuple(head.header_names[: len(names)]) == names
 
 
-def _with_header(names: tuple[str, ...], types: dict[str, pl.DataType], keep: tuple[str, ...] = ()):
+def _with_header(names: tuple[str, ...], types: dict[str, pl.DataType], keep: tuple[str, ...] = ()) -> LayoutOf:
     return lambda head: Layout("csv", tuple(head.header_names), 1, types, keep)
 
 
@@ -139,11 +139,13 @@ def _binance_agg_sniff(head: TradeHead) -> bool:
     )
 
 
-def _binance_layout(names: tuple[str, ...]):
+def _binance_layout(names: tuple[str, ...]) -> LayoutOf:
     def layout(head: TradeHead) -> Layout:
         header = not is_int(head.fields()[0])
         width = len(head.fields())
-        types = {n: pl.Int64() for n in names if n.endswith("id") or n in ("time", "transact_time")}
+        types: dict[str, pl.DataType] = {
+            n: pl.Int64() for n in names if n.endswith("id") or n in ("time", "transact_time")
+        }
         types |= {n: pl.Float64() for n in ("price", "qty", "quantity")}
         types["is_buyer_maker"] = pl.Boolean()
         keep = tuple(n for n in names[:width] if n not in ("quote_qty", "is_best_match"))

@@ -52,6 +52,10 @@ class Layout:
     keep: tuple[str, ...] = ()  # the columns the normaliser reads (empty: all); the rest are never parsed
 
 
+Sniff = Callable[[TradeHead], bool]
+LayoutOf = Callable[[TradeHead], Layout]
+
+
 @dataclass(frozen=True)
 class TradeFormat:
     name: str

@@ -10,6 +10,7 @@ of a split minute lands last, its derivation sees every part, and its bar carrie
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import polars as pl
 
@@ -46,7 +47,7 @@ def write_trade_batch(
     anomalies: pl.DataFrame,
     manifest: pl.DataFrame,
     version: int,
-    check_bars=None,
+    check_bars: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
 ) -> pl.DataFrame:
     """Write a judged batch of trade files (data first, manifest last) and return the bars written.
 
