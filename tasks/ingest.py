@@ -71,6 +71,7 @@ def load_batch(
             version,
             datetime.now(UTC),
             settled,
+            replay_of=run_id if force else None,
         )
         failed += traded.select(list(OUTCOME_SCHEMA)).to_dicts()
         items = []

@@ -161,8 +161,11 @@ def load_trade_files(
     version: int,
     now: datetime,
     settled: set[tuple[str, str]],
+    replay_of: str | None = None,
 ) -> pl.DataFrame:
-    """Judge and write a batch's trade files; returns their manifest rows (``MANIFEST_SCHEMA``)."""
+    """Judge and write a batch's trade files; returns their manifest rows (``MANIFEST_SCHEMA``).
+
+    ``replay_of``: a quarantine replay's run id (files judged again, earlier quarantine rows replaced)."""
     rows, partials, quarantine, anomalies, members = [], [], [], [], []
     for ref, fmt, head, reason in files:
         try:
@@ -194,6 +197,7 @@ def load_trade_files(
         manifest.with_columns(pl.lit(_options_json(options)).alias("read_options")),
         version,
         check_bars=lambda bars: enforce(Bars, bars).select(bars.columns),
+        replay_of=replay_of,
     )
     return manifest
 

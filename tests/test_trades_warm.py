@@ -31,14 +31,18 @@ def _rows(trades: list[tuple]) -> list[dict]:
     return [{"ts_us": T0_US + t, "id": i, "price": p, "size": a, "side": SIDE[s]} for t, i, s, p, a in trades]
 
 
-def _load(settings: Settings, paths: list[Path], options: ReadOptions | None = None) -> pl.DataFrame:
+def _load(
+    settings: Settings, paths: list[Path], options: ReadOptions | None = None, replay_of: str | None = None
+) -> pl.DataFrame:
     options = options or ReadOptions()
     refs = [FileRef(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in paths]
     trades, bars = split_trade_files(refs, options)
     assert not bars
     with open_warehouse(settings) as warehouse:
         migrate(warehouse)
-        return load_trade_files(warehouse, trades, options, "run", 0.05, 1, datetime.now(UTC), set())
+        return load_trade_files(
+            warehouse, trades, options, "run", 0.05, 1, datetime.now(UTC), set(), replay_of=replay_of
+        )
 
 
 def _bars(settings: Settings) -> pl.DataFrame:
@@ -83,6 +87,10 @@ def test_bad_trades_are_quarantined_and_a_file_no_reader_takes_says_why(settings
         anomalies = warehouse.query_df("SELECT check, severity FROM anomalies FINAL")
     assert quarantined.rows() == [(42, ["price_not_finite_positive"], -1.0)]
     assert ("price_not_finite_positive", "error") in anomalies.rows()
+    _load(settings, paths[:1], ReadOptions(format="trades"), replay_of="replay-run")  # a quarantine replay
+    with open_warehouse(settings) as warehouse:
+        again = warehouse.query_df("SELECT line, run_id FROM quarantine_trades FINAL")
+    assert again.rows() == [(42, "run")]  # replaced, not doubled
 
 
 def test_ingest_flow_format_trades_then_caches_and_warmup_carry_order_flow(settings: Settings, tmp_path: Path) -> None:

@@ -48,17 +48,27 @@ def write_trade_batch(
     manifest: pl.DataFrame,
     version: int,
     check_bars: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+    replay_of: str | None = None,
 ) -> pl.DataFrame:
     """Write a judged batch of trade files (data first, manifest last) and return the bars written.
 
-    ``check_bars`` (the Bars contract) judges the derived bars before they are inserted.
+    ``check_bars`` (the Bars contract) judges the derived bars before they are inserted. A replay
+    (``replay_of`` = its run id) salts the tokens and first deletes the files' earlier quarantined trades
+    and ingest anomalies, as the bar path does.
     """
-    warehouse.insert_df("quarantine_trades", quarantine, batch_token(members, "quarantine_trades"))
-    warehouse.insert_df("anomalies", anomalies, batch_token(members, "anomalies:trades"))
+    salt = f":replay:{replay_of}" if replay_of else ""
+    if replay_of:
+        ids = manifest["source_id"].to_list()
+        warehouse.execute("DELETE FROM quarantine_trades WHERE source_id IN {ids:Array(UInt64)}", {"ids": ids})
+        warehouse.execute(
+            "DELETE FROM anomalies WHERE origin = 'ingest' AND source_id IN {ids:Array(UInt64)}", {"ids": ids}
+        )
+    warehouse.insert_df("quarantine_trades", quarantine, batch_token(members, "quarantine_trades" + salt))
+    warehouse.insert_df("anomalies", anomalies, batch_token(members, "anomalies:trades" + salt))
     warehouse.insert_df(
         "trade_minutes",
         partials.with_columns(pl.lit(version, pl.UInt64).alias("version")),
-        batch_token(members, "trade_minutes"),
+        batch_token(members, "trade_minutes" + salt),
     )
     bars = pl.DataFrame()
     if partials.height:
@@ -66,6 +76,6 @@ def write_trade_batch(
         bars = partials_to_bars(merge_partials(stored), time.time_ns() // 1000)  # version after the read
         if check_bars is not None:
             bars = check_bars(bars)
-        warehouse.insert_df("bars_1m", bars, batch_token(members, "bars_1m:trades"))
-    warehouse.insert_df("ingest_files", manifest, batch_token(members, "ingest_files:trades"))
+        warehouse.insert_df("bars_1m", bars, batch_token(members, "bars_1m:trades" + salt))
+    warehouse.insert_df("ingest_files", manifest, batch_token(members, "ingest_files:trades" + salt))
     return bars
