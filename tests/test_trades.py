@@ -383,3 +383,17 @@ def test_generic_trades_parquet_with_a_datetime_column(tmp_path: Path) -> None:
         1.0,
         2.0,
     )
+
+
+def test_zipped_and_gzipped_trade_files_read_like_the_plain_ones(tmp_path: Path, real_data: Path) -> None:
+    spot = "1001,100.0,2.0,200.0,1717200000123,True,True\n1002,101.0,1.0,101.0,1717200030000,False,True\n"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("BTCUSDT-trades-2024-06-01.csv", spot)
+    zipped = _bars(judge(write(tmp_path / "BTCUSDT-trades-2024-06-01.zip", buffer.getvalue())))
+    plain = _bars(judge(write(tmp_path / "p" / "BTCUSDT-trades-2024-06-01.csv", spot)))
+    assert zipped.drop("source_id").equals(plain.drop("source_id"))
+    assert (zipped["buy_volume"][0], zipped["sell_volume"][0]) == (1.0, 2.0)
+    source = real_data / "tardis-binance-futures-trades" / "tardis_trades_binance-futures_BTCUSDT_first3000.csv"
+    gz = write(tmp_path / "binance-futures_trades_2020-02-22_BTCUSDT.csv.gz", gzip.compress(source.read_bytes()))
+    assert _bars(judge(gz)).drop("source_id").equals(_bars(judge(source)).drop("source_id"))
