@@ -119,6 +119,11 @@ def test_unknown_sides_give_null_buy_and_sell_never_a_guess(tmp_path: Path) -> N
     bar = _bars(verdict).row(0, named=True)
     assert bar["venue"] == "kraken" and bar["symbol"] == "XBTUSD"
     assert bar["buy_volume"] is None and bar["sell_volume"] is None and bar["volume"] == 1.0
+    with_header = write(
+        tmp_path / "h" / "XBTUSD.csv", "time,price,volume\n1717200001,100.5,0.25\n1717200002.5,101.0,0.75\n"
+    )
+    same = _bars(judge(with_header, ReadOptions(venue="kraken")))
+    assert same.drop("source_id").equals(_bars(verdict).drop("source_id"))
     mixed = judge(
         write(
             tmp_path / "m.csv", TARDIS_HEADER + tardis_lines([(1, 1, "buy", 10.0, 1.0), (2, 2, "unknown", 10.0, 1.0)])

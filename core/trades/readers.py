@@ -318,8 +318,8 @@ def _generic_quotes_sniff(head: TradeHead) -> bool:
 
 
 def parse_time(col: str, batch: pl.DataFrame) -> pl.Expr:
-    """Integers are epochs (unit per row by magnitude); text is ISO-8601 (UTC unless it says otherwise)
-    or Dukascopy's ``dd.mm.yyyy HH:MM:SS.fff`` (day first, told by the dots)."""
+    """Integers are epochs (unit per row by magnitude), decimals epoch seconds; text is ISO-8601 (UTC unless
+    it says otherwise) or Dukascopy's ``dd.mm.yyyy HH:MM:SS.fff`` (day first, told by the dots)."""
     dtype = batch.schema[col]
     if isinstance(dtype, pl.Datetime):  # Parquet timestamps: naive ones are UTC
         typed = pl.col(col).dt.cast_time_unit("us")
@@ -330,13 +330,15 @@ def parse_time(col: str, batch: pl.DataFrame) -> pl.Expr:
         return seconds_to_ts(pl.col(col))
     text = pl.col(col).cast(pl.String).str.strip_chars()
     epoch = epoch_to_ts(text.cast(pl.Int64, strict=False))
+    number = text.cast(pl.Float64, strict=False)
+    fractional = pl.when(number < 1e11).then(seconds_to_ts(number))  # "1381095255.1234": epoch seconds
     dotted = text.str.to_datetime("%d.%m.%Y %H:%M:%S%.f", time_unit="us", strict=False).dt.replace_time_zone("UTC")
     iso = (
         text.str.replace(" ", "T")
         .str.replace(r"Z$", "+00:00")
         .str.to_datetime(time_unit="us", time_zone="UTC", strict=False)
     )
-    return pl.coalesce(epoch, dotted, iso)
+    return pl.coalesce(epoch, fractional, dotted, iso)
 
 
 def _generic_trades(batch: pl.DataFrame, head: TradeHead) -> pl.DataFrame:
