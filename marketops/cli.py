@@ -291,8 +291,15 @@ def report(open_: Annotated[bool, typer.Option("--open", help="Open it in the de
 def sql(
     query: Annotated[str, typer.Argument(help="ClickHouse SQL, run against the warm tier.")],
     format: Annotated[str, typer.Option("--format", help="auto | table | csv | json")] = "auto",
+    write: Annotated[
+        bool, typer.Option("--write", help="Allow statements that change data or schema (default: read-only).")
+    ] = False,
 ) -> None:
-    """Run a query against the warm tier and print the result (a single value prints bare in auto mode)."""
+    """Run a query against the warm tier and print the result (a single value prints bare in auto mode).
+
+    Read-only (ClickHouse ``readonly = 1``) unless ``--write``: an ``ALTER TABLE … DELETE`` typed by
+    mistake is refused by the server instead of rewriting the source of truth.
+    """
     import polars as pl
 
     from storage.warm import open_warehouse
@@ -302,8 +309,12 @@ def sql(
     settings = _settings()
     try:
         with open_warehouse(settings) as warehouse:
-            frame = warehouse.query_df(query)
+            frame = warehouse.query_df(query) if write else warehouse.query_df_readonly(query)
     except MarketopsError as exc:
+        if not write and "READONLY" in str(exc):
+            raise _fail(
+                f"refused: the statement writes and `marketops sql` is read-only without --write ({exc})"
+            ) from exc
         raise _fail(str(exc)) from exc
     if format == "auto" and frame.shape == (1, 1):
         out.print(frame.item(), highlight=False)
