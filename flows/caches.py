@@ -11,7 +11,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from core.errors import MarketopsError
 from core.settings import load_settings
 from flows.bounded import run_bounded
-from flows.hooks import alert_on_failure
+from flows.hooks import RUN_HOOKS
 from tasks.caches import build_symbol_caches, plan_caches, publish_caches
 from tasks.retry import with_retry_policy
 from tasks.setup import ensure_schema
@@ -24,8 +24,7 @@ class CacheBuildFailed(MarketopsError):
 @flow(
     name="caches",
     task_runner=ThreadPoolTaskRunner(max_workers=8),
-    on_failure=[alert_on_failure],
-    on_crashed=[alert_on_failure],
+    **RUN_HOOKS,
 )
 def caches(full: bool = False, since: date | None = None) -> dict[str, object]:
     """1m daily Parquet, 5m/15m/1h/4h/1d bars and features for the changed days (``full``: everything)."""

@@ -15,7 +15,7 @@ from core.parse import ReadOptions
 from core.run_summary import IngestSummary, summarize
 from core.settings import load_settings
 from flows.bounded import run_bounded
-from flows.hooks import alert_on_failure, run_link
+from flows.hooks import RUN_HOOKS, run_link
 from tasks.alerts import check_freshness
 from tasks.ingest import failed_outcomes, load_batch, outcomes_frame, plan_ingest
 from tasks.retry import with_retry_policy
@@ -30,8 +30,7 @@ class IngestFailed(MarketopsError):
 @flow(
     name="ingest",
     task_runner=ThreadPoolTaskRunner(max_workers=8),
-    on_failure=[alert_on_failure],
-    on_crashed=[alert_on_failure],
+    **RUN_HOOKS,
 )
 def ingest(
     paths: list[str] | None = None,

@@ -6,13 +6,13 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from core.settings import load_settings
-from flows.hooks import alert_on_failure
+from flows.hooks import RUN_HOOKS
 from tasks.retry import with_retry_policy
 from tasks.setup import ensure_schema
 from tasks.warmup import check_hot, rebuild_hot
 
 
-@flow(name="warmup", on_failure=[alert_on_failure], on_crashed=[alert_on_failure])
+@flow(name="warmup", **RUN_HOOKS)
 def warmup(mode: str = "force", rebuild: bool = False) -> dict[str, object]:
     """``force``: warm now (a new epoch when the warm tier changed or the hot tier is incomplete; else only
     the check time is recorded). ``auto``: only when the hot tier lost its epoch or maps (the restart
