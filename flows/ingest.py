@@ -21,6 +21,7 @@ from tasks.ingest import failed_outcomes, load_batch, outcomes_frame, plan_inges
 from tasks.retry import with_retry_policy
 from tasks.runs import record_run
 from tasks.setup import ensure_schema
+from tasks.warmup import refresh_hot_after_ingest
 
 
 class IngestFailed(MarketopsError):
@@ -79,6 +80,12 @@ def ingest(
     summary = summarize(outcomes, plan.files_seen, plan.files_skipped)
     logger.info(summary.headline())
     _publish(summary, outcomes)
+    if summary.rows_loaded:  # the hot tier follows: the touched symbols' keys, in the live epoch
+        try:
+            hot = with_retry_policy(refresh_hot_after_ingest, settings)(settings, run_id)
+            logger.info("hot tier: %s (%d symbols, %d keys)", hot["status"], hot["symbols"], hot["keys"])
+        except Exception as exc:  # the bars are loaded; warmup-check finds the drift and repairs it
+            logger.error("hot tier not updated (warmup-check will repair it): %s", exc)
     stale = with_retry_policy(check_freshness, settings)(settings, "ingest", run_link(run_id) if flow_run.id else None)
     if stale:
         logger.warning("stale symbols: %s", ", ".join(stale))
