@@ -617,12 +617,25 @@ def warmup(
         bool, typer.Option("--check-only", help="Only report whether the hot tier needs a rebuild (exit 1 if so).")
     ] = False,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Write a new epoch even when nothing changed.")] = False,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair", help="What warmup-check does: rebuild a lost epoch, else update only symbols behind warm."
+        ),
+    ] = False,
 ) -> None:
-    """Warm the hot tier from the warm tier as a new verified epoch (readers switch in one step)."""
+    """Warm the hot tier from the warm tier as a new verified epoch (readers switch in one step).
+
+    ``--check-only`` compares key counts and every symbol's newest bar (warm vs hot) and exits 1 on drift.
+    """
     _settings()
     from flows.warmup import warmup as warmup_flow
 
-    result = _run_flow(warmup_flow, mode="check" if check_only else "force", rebuild=rebuild)
+    mode = "check" if check_only else "auto" if repair else "force"
+    result = _run_flow(warmup_flow, mode=mode, rebuild=rebuild)
+    if result["status"] in {"checked", "repaired"} and not check_only:
+        out.print(f"[bold]warmup:[/] {result['status']} — " + ("; ".join(result["problems"]) or "hot tier is current"))
+        return
     if check_only:
         problems = result["problems"]
         out.print("hot tier is complete" if not problems else "hot tier needs a warmup: " + "; ".join(problems))

@@ -18,6 +18,7 @@ from core.hot_layout import (
     feature_values,
     freshness,
     latest_values,
+    epoch_map,
     new_epoch,
     recent_map,
     recent_values,
@@ -40,6 +41,10 @@ def _symbols_frame(keys: list[str]) -> pl.DataFrame:
         {"venue": [p[0] for p in pairs], "symbol": [p[1] for p in pairs]},
         schema={"venue": pl.String, "symbol": pl.String},
     )
+
+
+def _keep(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    return frame.filter(pl.col("key").is_in(keys))
 
 
 def _build_maps(
@@ -105,7 +110,13 @@ def update_hot(settings: Settings, keys: list[str], reason: str = "ingest") -> d
     if not keys:
         return {"status": "nothing", "keys": 0, "symbols": 0, "seconds": 0.0}
     symbols = _symbols_frame(sorted(set(keys)))
-    maps, version = _build_maps(settings, symbols)
+    with open_hot_store(settings) as hot:
+        epoch = epochs.current_epoch(hot)
+        served = hot.size(epoch_map(LATEST_MAP, epoch)) if epoch else 0
+    # The warm queries narrowed to a few symbols are cheap; narrowed to most of them they cost more than
+    # reading every symbol (the IN-lists are applied after the join), so those read all and keep ours.
+    maps, version = _build_maps(settings, symbols if symbols.height * 2 < served else None)
+    maps = {name: _keep(frame, keys) for name, frame in maps.items()}
     record = {"at": now.isoformat(), "reason": reason, "symbols": symbols.height, "source": version}
     with open_hot_store(settings) as hot:
         done = epochs.update_live(hot, maps, record, settings.hot_put_chunk)
