@@ -329,34 +329,25 @@ def sql(
 
 @app.command()
 def status(as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False) -> None:
-    """What the tiers hold and how ingestion went."""
-    from storage.backups.snapshots import backup_status
-    from storage.warm import open_warehouse
-    from storage.warm.schema import migrate, schema_version
-    from storage.warm.status import ingest_status, maintenance_status, validation_status, warm_status
+    """What the tiers hold, how fresh they are, what ran last and what is next; exit 2 when a store is unreachable.
+
+    Sections: warm, ingest, freshness (per venue:symbol newest bar, age, stale flag), quarantine_24h,
+    validation (state ok | breach | no_data), maintenance, backups (last one, its age, whether its drill
+    passed), cold, hot (epoch, age, per-symbol lag), orchestration (last finished run per flow and
+    deployment, next scheduled run). An unreachable store gives its sections an ``error``.
+    """
+    from marketops.status import failed_sections, gather, render
 
     settings = _settings()
-    try:
-        with open_warehouse(settings) as warehouse:
-            migrate(warehouse)  # idempotent: a fresh or older home reports zeros instead of failing
-            report: dict[str, Any] = {"home": str(settings.home_dir), "schema_version": schema_version(warehouse)}
-            report |= {
-                "warm": warm_status(warehouse),
-                "ingest": ingest_status(warehouse),
-                "validation": validation_status(warehouse),
-                "maintenance": maintenance_status(warehouse),
-                "backups": backup_status(warehouse),
-            }
-    except MarketopsError as exc:
-        raise _fail(str(exc)) from exc
-    report["cold"] = _cold_status(settings)
-    report["hot"] = _hot_status(settings)
-    report["orchestration"] = _orchestration_status(settings)
+    report = gather(settings)
     if as_json:
         sys.stdout.write(json.dumps(report, default=str) + "\n")
-        return
-    for section, values in report.items():
-        out.print(f"[bold]{section}[/]: {values}")
+    else:
+        render(report, out)
+    failed = failed_sections(report)
+    if failed:
+        console.print(f"[bold red]unreachable or failing:[/] {', '.join(failed)}")
+        raise typer.Exit(2)
 
 
 @app.command()
@@ -494,58 +485,6 @@ def restore(
         + ", ".join(f"{t} {n:,} rows" for t, n in result["tables"].items())
         + (" — swapped into place; the replaced data is in " + result["into"] if swap else "")
     )
-
-
-def _cold_status(settings: Settings) -> dict[str, Any]:
-    from storage.cold.manifest import read_manifest, read_state
-    from storage.cold.store import LocalColdStore
-
-    store = LocalColdStore.from_settings(settings)
-    manifest = read_manifest(store)
-    return {
-        "root": str(store.root),
-        "files": manifest.height,
-        "rows": int(manifest["rows"].sum() or 0) if manifest.height else 0,
-        "last_build": read_state(store).get("last_build"),
-    }
-
-
-def _hot_status(settings: Settings) -> dict[str, Any]:
-    from core.hot_layout import epoch_map
-    from storage.hot import open_hot_store
-    from storage.hot.epochs import current_epoch, last_warmup
-
-    try:
-        with open_hot_store(settings) as hot:
-            epoch = current_epoch(hot)
-            record = last_warmup(hot)
-            keys = (
-                {logical: hot.size(epoch_map(logical, epoch)) for logical in (record or {}).get("keys", {})}
-                if epoch
-                else {}
-            )
-    except MarketopsError as exc:
-        return {"backend": settings.hot_backend, "error": str(exc)}
-    return {
-        "backend": settings.hot_backend,
-        "epoch": epoch,
-        "keys": sum(keys.values()),
-        "maps": keys,
-        "last_warmup": (record or {}).get("at"),
-        "last_check": (record or {}).get("checked_at"),
-    }
-
-
-def _orchestration_status(settings: Settings) -> dict[str, Any]:
-    import os
-
-    from deployments.local_stack import healthy, last_runs, running_stack
-
-    stack = running_stack(settings)
-    api = os.environ.get("PREFECT_API_URL") or (stack.api_url if stack else None)
-    if not api or not healthy(api):
-        return {"api": None, "deployments": {}}
-    return {"api": api, "ui": stack.ui_url if stack else None, "deployments": last_runs(api)}
 
 
 @app.command()

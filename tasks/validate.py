@@ -37,7 +37,7 @@ from validation.duplicates import conflicting_copies
 from validation.expectations import run_suite
 from validation.known_events import load_allowlist
 from validation.quality import explain_quarantine, file_verdicts, pass_rates, reannotate, symbol_days
-from validation.report import ReportInputs, render_report
+from validation.report import ReportInputs, render_index, render_report
 from validation.warm_checks import (
     DAY_COUNTS_SCHEMA,
     CheckRules,
@@ -161,7 +161,15 @@ def write_dq_report(settings: Settings, rates: dict[str, Any], now: datetime) ->
     document = render_report(
         ReportInputs(run_id, now, rates, anomalies, days, files, pl.concat([history, current]), expectations)
     )
-    path = write_report(settings.reports_dir, name, document)
+    entry = {
+        "first": rates["first"],
+        "last": rates["last"],
+        "state": rates.get("state", "breach" if rates["breach"] else "ok"),
+        "headline": rates["headline"],
+        "generated_at": now.isoformat(),
+        "run_id": run_id,
+    }
+    path = write_report(settings.reports_dir, name, document, entry, render_index)
     return {"path": str(path), "latest": str(settings.reports_dir / "latest.html"), "expectations": expectations}
 
 

@@ -99,7 +99,15 @@ def test_maintenance_commands_backup_list_restore_and_status(settings: Settings,
 
     report = json.loads(runner.invoke(app, ["status", "--json"]).output)
     assert report["maintenance"]["last_optimize"] is not None
-    assert report["backups"] == {"count": 1, "latest": name, "latest_verified": name, "broken": 0}
+    backups = report["backups"]
+    assert {k: backups[k] for k in ("count", "latest", "latest_verified", "broken")} == {
+        "count": 1,
+        "latest": name,
+        "latest_verified": name,
+        "broken": 0,
+    }
+    assert backups["last"]["name"] == name and backups["last"]["drill_passed"] is True
+    assert backups["last"]["age_s"] >= 0
 
 
 def test_sql_is_read_only_unless_write(settings: Settings) -> None:
