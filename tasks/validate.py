@@ -43,6 +43,7 @@ from validation.warm_checks import (
     CheckRules,
     ValidationRange,
     check_bars,
+    expected_windows,
     settle_findings,
     started_before,
 )
@@ -73,16 +74,7 @@ def check_symbols(
     rng = ValidationRange(first, last, now)
     ts = pl.Datetime("ms", "UTC")
     symbols = pl.DataFrame(batch, schema={"venue": pl.String, "symbol": pl.String, "first_seen": ts, "last_seen": ts})
-    # Bars are expected from a symbol's first bar (no gap before a listing) until RECENT_LIMIT after its
-    # last one (a feed that stopped is a gap for a week, then the symbol counts as retired).
-    windows = symbols.select(
-        "venue",
-        "symbol",
-        pl.max_horizontal(pl.col("first_seen"), pl.lit(rng.load_start).cast(ts)).alias("start"),
-        pl.min_horizontal(
-            pl.col("last_seen") + pl.duration(days=RECENT_LIMIT.days), pl.lit(rng.load_end).cast(ts)
-        ).alias("end"),
-    )
+    windows = expected_windows(symbols, rng, RECENT_LIMIT)
     allowlist = load_allowlist(settings.known_events_files)
     with open_warehouse(settings) as warehouse:
         bars = read_bars(warehouse, symbols, rng.load_start, rng.load_end)
