@@ -43,9 +43,28 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _crash_on_hangup(signum: int, frame: Any) -> None:
+    from prefect.exceptions import TerminationSignal
+
+    raise TerminationSignal(signal=signum)  # the engine records CRASHED and runs the on-crashed alert hook
+
+
 def _run_flow(flow_fn: Any, **params: Any) -> dict[str, Any]:
-    """Run a flow in-process; its final state decides the exit code, not the absence of exceptions."""
-    state = flow_fn(**params, return_state=True)
+    """Run a flow in-process; its final state decides the exit code, not the absence of exceptions.
+
+    A closed terminal (SIGHUP) ends the run CRASHED like SIGTERM/Ctrl-C do (Prefect handles those), so it
+    alerts instead of staying RUNNING; a SIGKILL is settled by the next run through the run lease.
+    """
+    import signal
+    import threading
+
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGHUP, _crash_on_hangup) if main else None
+    try:
+        state = flow_fn(**params, return_state=True)
+    finally:
+        if main:
+            signal.signal(signal.SIGHUP, previous)
     if not state.is_completed():
         raise _fail(f"{flow_fn.name} run ended {state.type.value}: {state.message}")
     result = state.result()

@@ -17,7 +17,16 @@ from rich.table import Table
 
 from core.settings import Settings
 
-WARM_SECTIONS = ("warm", "ingest", "freshness", "quarantine_24h", "validation", "maintenance", "backups")
+WARM_SECTIONS = (
+    "warm",
+    "ingest",
+    "freshness",
+    "quarantine_24h",
+    "validation",
+    "maintenance",
+    "backups",
+    "recorded_runs",
+)
 
 
 def _error(exc: BaseException) -> dict[str, Any]:
@@ -158,6 +167,7 @@ def gather(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
         ingest_status,
         maintenance_status,
         quarantine_status,
+        recorded_runs,
         validation_status,
         warm_status,
     )
@@ -180,6 +190,7 @@ def gather(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
             report["validation"] = _guard(lambda: validation_status(warehouse))
             report["maintenance"] = _guard(lambda: maintenance_status(warehouse))
             report["backups"] = _guard(lambda: _backups_section(warehouse, now))
+            report["recorded_runs"] = _guard(lambda: recorded_runs(warehouse))
     except Exception as exc:  # the warehouse itself is unreachable: every section it feeds says so
         for section in WARM_SECTIONS:
             report.setdefault(section, _error(exc))

@@ -97,13 +97,14 @@ _SLOW_FLOW = textwrap.dedent(
     import sys, time
     from prefect import flow
     from flows.hooks import RUN_HOOKS
+    from marketops.cli import _run_flow
 
     @flow(name="slow", **RUN_HOOKS)
     def slow() -> None:
         print("running", flush=True)
         time.sleep(120)
 
-    slow()
+    _run_flow(slow)  # as `marketops <command>` runs a flow
     """
 )
 
@@ -133,7 +134,7 @@ def _flow_runs(name: str) -> list[object]:
 
 
 @pytest.mark.usefixtures("prefect_api")
-@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL])
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGHUP, signal.SIGKILL])
 def test_a_killed_cli_run_ends_crashed_and_alerts(
     settings: object, listener: Listener, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, how: signal.Signals
 ) -> None:

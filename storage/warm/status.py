@@ -131,3 +131,25 @@ def latest_bars(warehouse: Warehouse) -> pl.DataFrame:
         "SELECT toString(venue) AS venue, symbol, max(ts) AS last_ts FROM bars_1m GROUP BY venue, symbol "
         "ORDER BY venue, symbol"
     )
+
+
+def recorded_runs(warehouse: Warehouse) -> dict[str, Any]:
+    """The last run each flow recorded in the warm tier (state, start, end, duration): what is known about
+    runs even when no Prefect API is reachable (flows run from the CLI use a temporary one)."""
+    frame = warehouse.query_df(
+        """
+        SELECT toString(flow) AS flow, argMax(run_id, finished_at) AS run_id, argMax(status, finished_at) AS state,
+               argMax(started_at, finished_at) AS start, max(finished_at) AS end
+        FROM runs FINAL GROUP BY flow ORDER BY flow
+        """
+    )
+    return {
+        r["flow"]: {
+            "state": r["state"],
+            "start": r["start"].isoformat(),
+            "end": r["end"].isoformat(),
+            "duration_s": round((r["end"] - r["start"]).total_seconds(), 3),
+            "run_id": r["run_id"],
+        }
+        for r in frame.iter_rows(named=True)
+    }
