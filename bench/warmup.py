@@ -18,21 +18,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
-import polars as pl  # noqa: E402
+import numpy as np
+import polars as pl
 
-from core.hot_layout import epoch_map  # noqa: E402
-from core.settings import load_settings  # noqa: E402
-from storage.hot import open_hot_store  # noqa: E402
-from storage.warm import open_warehouse  # noqa: E402
-from storage.warm.schema import migrate  # noqa: E402
-from core.hot_layout import LATEST_MAP  # noqa: E402
-from storage.hot.epochs import live_values  # noqa: E402
-from tasks.warmup import _build_maps, rebuild_hot, update_hot  # noqa: E402
-from validation.contracts import BARS_COLUMNS  # noqa: E402
+from core.hot_layout import LATEST_MAP, epoch_map
+from core.settings import Settings, load_settings
+from storage.hot import open_hot_store
+from storage.hot.epochs import live_values
+from storage.warm import open_warehouse
+from storage.warm.schema import migrate
+from tasks.warmup import _build_maps, rebuild_hot, update_hot
+from validation.contracts import BARS_COLUMNS
 
 
-def load_warm(settings: object, symbols: int, minutes: int = 1440, first_minute: int = 0, version: int = 1) -> int:
+def load_warm(settings: Settings, symbols: int, minutes: int = 1440, first_minute: int = 0, version: int = 1) -> int:
     n = symbols * minutes
     rng = np.random.default_rng(3)
     close = 100 * np.exp(np.cumsum(rng.standard_normal(n) * 1e-3))
@@ -57,7 +56,7 @@ def load_warm(settings: object, symbols: int, minutes: int = 1440, first_minute:
         .with_columns(pl.col("ts").cast(pl.Datetime("ms", "UTC")))
         .select(BARS_COLUMNS)
     )
-    with open_warehouse(settings) as wh:  # type: ignore[arg-type]
+    with open_warehouse(settings) as wh:
         migrate(wh)
         wh.insert_df("bars_1m", frame)
     return n
@@ -103,19 +102,23 @@ def main() -> int:
     e2e_rate, raw_rate = result["keys"] / e2e_s, raw_keys / raw_s
     print("\n| path | keys | MB | seconds | keys/s | MB/s |\n|---|---:|---:|---:|---:|---:|")
     print(
-        f"| raw put_all of the same payloads ({settings.hot_backend}) | {raw_keys:,} | {raw_bytes / 1e6:,.1f} | {raw_s:.2f} | {raw_rate:,.0f} | {raw_bytes / 1e6 / raw_s:,.1f} |"
+        f"| raw put_all of the same payloads ({settings.hot_backend}) | {raw_keys:,} | {raw_bytes / 1e6:,.1f} | "
+        f"{raw_s:.2f} | {raw_rate:,.0f} | {raw_bytes / 1e6 / raw_s:,.1f} |"
     )
     print(
-        f"| warmup end to end | {result['keys']:,} | {result['bytes'] / 1e6:,.1f} | {e2e_s:.2f} | {e2e_rate:,.0f} | {result['bytes'] / 1e6 / e2e_s:,.1f} |"
+        f"| warmup end to end | {result['keys']:,} | {result['bytes'] / 1e6:,.1f} | {e2e_s:.2f} | {e2e_rate:,.0f} | "
+        f"{result['bytes'] / 1e6 / e2e_s:,.1f} |"
     )
+    mb, secs = update["bytes"] / 1e6, update["seconds"]
     print(
-        f"| incremental update after an ingest ({touched:,} symbols) | {update['keys']:,} | {update['bytes'] / 1e6:,.1f} "
-        f"| {update['seconds']:.2f} | {update['keys'] / update['seconds']:,.0f} | {update['bytes'] / 1e6 / update['seconds']:,.1f} |"
+        f"| incremental update after an ingest ({touched:,} symbols) | {update['keys']:,} | {mb:,.1f} "
+        f"| {secs:.2f} | {update['keys'] / secs:,.0f} | {mb / secs:,.1f} |"
     )
     print(f"\nhot-tier lag after the ingest: {lag_s:.2f} s (warm insert -> hot keys serve the new bar)")
     ratio = e2e_rate / raw_rate
     print(
-        f"\ngoal: warmup end to end >= 50% of the raw put_all rate: {'met' if ratio >= 0.5 else 'NOT met'} ({ratio:.0%})"
+        f"\ngoal: warmup end to end >= 50% of the raw put_all rate: "
+        f"{'met' if ratio >= 0.5 else 'NOT met'} ({ratio:.0%})"
     )
     return 0
 

@@ -10,6 +10,7 @@ import logging
 import os
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 from core.alerts import FLOW_CRASHED, FLOW_FAILED, Alert
 from core.settings import Settings, load_settings
@@ -111,11 +112,11 @@ def reap_orphaned_runs(settings: Settings) -> list[str]:
         )
         try:
             with get_client(sync_client=True) as client:
-                run = client.read_flow_run(lease.flow_run_id)
+                run = client.read_flow_run(UUID(lease.flow_run_id))
                 if run.state is not None and run.state.is_final():
                     run_leases.release(_leases_dir(settings), lease.flow_run_id)
                     continue
-                client.set_flow_run_state(lease.flow_run_id, Crashed(message=message), force=True)
+                client.set_flow_run_state(UUID(lease.flow_run_id), Crashed(message=message), force=True)
         except Exception as exc:  # the API may be another one now (a temporary server): still alert once
             _log.warning("could not mark flow run %s crashed in Prefect: %s", lease.flow_run_id, exc)
         notify_run_failure(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
@@ -13,7 +15,7 @@ from tasks.warmup import check_hot, rebuild_hot, update_hot
 
 
 @flow(name="warmup", **RUN_HOOKS)
-def warmup(mode: str = "force", rebuild: bool = False) -> dict[str, object]:
+def warmup(mode: str = "force", rebuild: bool = False) -> dict[str, Any]:
     """``force``: warm now (a new epoch when the warm tier changed or the hot tier is incomplete; else only
     the check time is recorded). ``auto`` (the check every 5 min): rebuild when the hot tier lost its epoch
     or maps; when it is complete but some symbols' newest bar is behind the warm tier, update only those

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from prefect.client.schemas.objects import FlowRun
 
 from core.alerts import FLOW_FAILED, RESOLVED, Alert
 from core.settings import load_settings
@@ -125,7 +126,7 @@ def _start_slow_flow(env: dict[str, str]) -> subprocess.Popen[str]:
     raise AssertionError(f"the flow never started (exit {proc.wait()})")
 
 
-def _flow_runs(name: str) -> list[object]:
+def _flow_runs(name: str) -> list[FlowRun]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowFilter, FlowFilterName
 
