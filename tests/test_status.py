@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -109,3 +110,37 @@ def test_latest_is_the_newest_range_and_an_index_lists_every_report(settings: Se
     assert index.index("2025-06-15 .. 2025-06-15") < index.index("2019-06-07 .. 2019-06-07")  # newest range first
     status = json.loads(runner.invoke(app, ["status", "--json"]).stdout)["validation"]
     assert status["range"] == "2025-06-15..2025-06-15" and status["state"] in {"ok", "breach"}
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_a_deployments_last_finished_run_and_next_scheduled_run_are_reported_apart() -> None:
+    """Before: `last_run` was the newest run by expected start — the next SCHEDULED one, start_time null."""
+    from datetime import UTC, datetime, timedelta
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.objects import State
+    from prefect.settings import PREFECT_API_URL
+    from prefect.states import Completed, Failed, Running, Scheduled
+
+    from deployments.run_history import run_history
+
+    with get_client(sync_client=True) as client:
+        flow_id = client.create_flow_from_name("status-probe")
+        deployment_id = client.create_deployment(flow_id=flow_id, name="status-probe-every-15m")
+        finals: list[State[Any]] = [Failed(message="boom"), Completed()]
+        for final in finals:
+            run = client.create_flow_run_from_deployment(deployment_id, state=Scheduled())
+            client.set_flow_run_state(run.id, Running(), force=True)
+            client.set_flow_run_state(run.id, final, force=True)
+            last_id = run.id
+        soon = datetime.now(UTC) + timedelta(minutes=15)
+        client.create_flow_run_from_deployment(deployment_id, state=Scheduled(scheduled_time=soon))
+
+    history = run_history(str(PREFECT_API_URL.value()), "http://ui.example")
+    mine = history["deployments"]["status-probe-every-15m"]
+    assert mine["last_finished"]["state"] == "COMPLETED"
+    assert mine["last_finished"]["start"] and mine["last_finished"]["end"] and mine["last_finished"]["duration_s"] >= 0
+    assert mine["last_finished"]["link"] == f"http://ui.example/runs/flow-run/{last_id}"
+    assert mine["next_scheduled"] is not None
+    assert datetime.fromisoformat(mine["next_scheduled"]["expected_start"]) > datetime.now(UTC)
+    assert history["flows"]["status-probe"]["last_finished"]["state"] == "COMPLETED"
