@@ -117,6 +117,13 @@ def _manifest_row(
     else:
         status = STATUS_PARTIAL if v.rows_rejected else STATUS_LOADED
     span = v.partials.select(pl.col("ts").min().alias("a"), pl.col("ts").max().alias("b")).row(0)
+    # the file's bars' own venue/symbol (the content may name them, quote sides are suffixed): the busiest key
+    busiest = (
+        v.partials.group_by("venue", "symbol")
+        .agg(pl.col("trades").sum())
+        .sort(["trades", "venue", "symbol"], descending=[True, False, False])
+    )
+    venue, symbol = (busiest.item(0, "venue"), busiest.item(0, "symbol")) if busiest.height else (None, None)
     return {
         "path": ref.path,
         "size": ref.size,
@@ -124,8 +131,8 @@ def _manifest_row(
         "sha256": sha,
         "source_id": sid,
         "format": fmt_name,
-        "venue": identity.venue if identity else "",
-        "symbol": identity.symbol if identity else "",
+        "venue": venue or (identity.venue if identity else ""),
+        "symbol": symbol or (identity.symbol if identity else ""),
         "first_ts": span[0],
         "last_ts": span[1],
         "rows_read": v.rows_read,

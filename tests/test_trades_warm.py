@@ -103,6 +103,9 @@ def test_ingest_flow_format_trades_then_caches_and_warmup_carry_order_flow(setti
     write(landing / "b.csv", TARDIS_HEADER + tardis_lines(TRADES[30:]))
     summary = ingest(paths=[str(landing)], format="trades")
     assert summary["files_loaded"] == 2 and summary["rows_loaded"] == len(TRADES)
+    with open_warehouse(settings) as warehouse:  # the manifest names the bars' venue/symbol (from the rows)
+        named = warehouse.query_df("SELECT DISTINCT toString(venue) AS v, symbol FROM ingest_files FINAL").rows()
+    assert named == [("binance_futures", "BTCUSDT")]
     bars = _bars(settings)
     assert_bars_match(bars, reference_bars(_rows(TRADES)))
 

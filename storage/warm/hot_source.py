@@ -99,8 +99,15 @@ def symbols_loaded_by(warehouse: Warehouse, run_id: str) -> pl.DataFrame:
     """(venue, symbol) of every file the run ``run_id`` loaded rows from: the hot keys that run changed."""
     return warehouse.query_df(
         """
-        SELECT DISTINCT toString(venue) AS venue, symbol FROM ingest_files FINAL
-        WHERE run_id = {run:String} AND rows_loaded > 0
+        SELECT DISTINCT venue, symbol FROM (
+            SELECT toString(venue) AS venue, symbol FROM ingest_files FINAL
+            WHERE run_id = {run:String} AND rows_loaded > 0
+            UNION ALL  -- a trade/quote file can make bars of several symbols (quote sides, multi-symbol dumps)
+            SELECT toString(venue) AS venue, symbol FROM trade_minutes
+            WHERE source_id IN (
+                SELECT source_id FROM ingest_files FINAL WHERE run_id = {run:String} AND rows_loaded > 0
+            )
+        )
         ORDER BY venue, symbol
         """,
         {"run": run_id},
