@@ -1,0 +1,213 @@
+"""Timestamps of any common layout to UTC, column-wise, without guessing.
+
+- Epoch numbers: the unit (s, ms, µs, ns) is told by magnitude **per file**; a column that mixes
+  units is refused (``mixed_epoch_units``), because one such row is either a bug or a shifted bar.
+- Date strings: ISO-8601 (``T`` or space, ``Z``/``±hh:mm``/``GMT+hhmm`` offsets), ``YYYY.MM.DD``,
+  ``YYYYMMDD``, ``DD.MM.YYYY``/``MM/DD/YYYY`` with optional ``HH:MM[:SS[.fff]]`` or ``HHMMSS``.
+  Day-first vs month-first is decided by evidence across the whole column (a component > 12); when
+  both readings fit every row the file is refused as ``ambiguous_date_order`` unless the operator
+  (``--date-order``) or the format's documentation says which.
+- Naive times are read in a zone chosen by a stated rule (:func:`choose_zone`), recorded per file.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from core.errors import UnreadableFileError
+from core.formats.frame import TS_TYPE
+from core.formats.protocol import (
+    ZONE_DEFAULT_UTC,
+    ZONE_EXPLICIT,
+    ZONE_OPTION,
+    ZONE_VENUE,
+    ReaderOptions,
+    ZoneChoice,
+)
+from core.sessions import CRYPTO, EQUITY, NEW_YORK, session_of
+
+EXPLICIT_UTC = ZoneChoice("UTC", ZONE_EXPLICIT)
+
+_TIME = (
+    r"(?:(?:[T ]|\s+)(?P<H>\d{1,2}):?(?P<M>\d{2})(?::?(?P<S>\d{2})(?:[.,](?P<F>\d{1,9}))?)?)?"
+    r"\s*(?P<Z>Z|UTC|GMT|(?:GMT|UTC)?\s?[+-]\d{2}:?\d{2})?$"
+)
+# family -> regex; y/m/d named, or a/b (day/month in an order decided by evidence)
+_FAMILIES: dict[str, str] = {
+    "ymd": r"^(?P<y>\d{4})[-./](?P<m>\d{1,2})[-./](?P<d>\d{1,2})" + _TIME,
+    "ymd_compact": r"^(?P<y>(?:19|20)\d{2})(?P<m>[01]\d)(?P<d>[0-3]\d)" + _TIME,
+    "xy_year": r"^(?P<a>\d{1,2})[-./](?P<b>\d{1,2})[-./](?P<y>\d{4})" + _TIME,
+}
+_EPOCH = r"^-?\d+(?:\.\d+)?$"
+# Upper bounds (exclusive) of |value| per unit: 1e11 s is year 5138, 1e14 ms is 5138, and so on.
+_UNITS = (("s", 1e11, 1000.0), ("ms", 1e14, 1.0), ("µs", 1e17, 1e-3), ("ns", float("inf"), 1e-6))
+
+
+def choose_zone(options: ReaderOptions) -> ZoneChoice:
+    """Zone of naive times a format does not state: ``--timezone``, else the venue's session zone, else UTC."""
+    if options.timezone:
+        return ZoneChoice(options.timezone, ZONE_OPTION)
+    if options.venue:
+        session = session_of(options.venue)
+        if session == EQUITY:
+            return ZoneChoice(NEW_YORK, ZONE_VENUE)
+        if session == CRYPTO and options.venue != "generic":
+            return ZoneChoice("UTC", ZONE_VENUE)
+    return ZoneChoice("UTC", ZONE_DEFAULT_UTC)
+
+
+def epoch_to_utc(values: pl.Series) -> pl.Series:
+    """Epoch numbers of one unit (told by magnitude) to UTC ms; a column mixing units is refused."""
+    numbers = values.cast(pl.Float64, strict=False)
+    magnitude = numbers.abs()
+    unit = pl.select(
+        pl.when(magnitude < _UNITS[0][1])
+        .then(pl.lit(0))
+        .when(magnitude < _UNITS[1][1])
+        .then(pl.lit(1))
+        .when(magnitude < _UNITS[2][1])
+        .then(pl.lit(2))
+        .otherwise(pl.lit(3))
+        .alias("unit")
+    ).to_series()
+    seen = unit.filter(magnitude.is_not_null()).unique().sort().to_list()
+    if len(seen) > 1:
+        names = " and ".join(_UNITS[u][0] for u in seen)
+        first_odd = int((unit != (unit.filter(magnitude.is_not_null()).mode().sort()[0])).arg_true()[0]) + 1
+        raise UnreadableFileError(f"mixed_epoch_units ({names} in one time column; e.g. data row {first_odd})")
+    if not seen:
+        return pl.Series(values.name, [None] * values.len(), dtype=TS_TYPE)
+    ints = values.cast(pl.String).str.strip_chars().cast(pl.Int64, strict=False) if values.dtype == pl.String else None
+    if values.dtype.is_integer():
+        ints = values.cast(pl.Int64, strict=False)
+    if ints is not None and ints.null_count() == numbers.null_count():  # integers: exact arithmetic
+        divisor = {0: None, 1: 1, 2: 1_000, 3: 1_000_000}[seen[0]]
+        millis = ints * 1000 if divisor is None else ints // divisor
+    else:
+        millis = (numbers * _UNITS[seen[0]][2]).round(0).cast(pl.Int64, strict=False)
+    # beyond ±292 million years the cast would wrap: outside the datetime range the row is unparseable
+    millis = pl.select(pl.when(pl.lit(millis).abs() < 9_000_000_000_000_000).then(pl.lit(millis))).to_series()
+    return millis.cast(pl.Datetime("ms")).dt.replace_time_zone("UTC").cast(TS_TYPE)
+
+
+def _family(text: pl.Series) -> tuple[str, pl.DataFrame]:
+    present = text.filter(text.is_not_null() & (text != ""))
+    best, best_hits = "", 0
+    for family, pattern in _FAMILIES.items():
+        hits = int(present.str.contains(pattern).sum())
+        if hits > best_hits:
+            best, best_hits = family, hits
+    if not present.len():
+        raise UnreadableFileError("the time column is empty")
+    if best_hits * 2 < present.len():
+        raise UnreadableFileError(f"timestamps such as {present[0]!r} match no known layout")
+    return best, text.str.extract_groups(_FAMILIES[best]).struct.unnest()
+
+
+def _date_order(parts: pl.DataFrame, sample: str, told: str | None) -> tuple[str, str]:
+    """(day column, month column) of a ``a/b/yyyy`` family from evidence, else from what was told."""
+    a_max = parts.get_column("a").cast(pl.Int32, strict=False).max() or 0
+    b_max = parts.get_column("b").cast(pl.Int32, strict=False).max() or 0
+    if a_max > 12 and b_max > 12:  # type: ignore[operator]
+        raise UnreadableFileError(f"dates such as {sample!r} have values above 12 in both day and month positions")
+    if a_max > 12:  # type: ignore[operator]
+        order = "dmy"
+    elif b_max > 12:  # type: ignore[operator]
+        order = "mdy"
+    elif told in ("dmy", "mdy"):
+        order = told
+    else:
+        raise UnreadableFileError(
+            f"ambiguous_date_order: dates such as {sample!r} read both day-first and month-first "
+            "(no day above 12 in the file); pass --date-order dmy or mdy"
+        )
+    if told in ("dmy", "mdy") and told != order:
+        raise UnreadableFileError(f"--date-order {told} contradicts the file: dates such as {sample!r} are {order}")
+    return ("a", "b") if order == "dmy" else ("b", "a")
+
+
+def _offset_minutes(zone: pl.Expr) -> pl.Expr:
+    digits = zone.str.replace_all(r"[^0-9]", "")
+    sign = pl.when(zone.str.contains("-")).then(-1).otherwise(1)
+    hours = digits.str.slice(0, 2).cast(pl.Int32, strict=False).fill_null(0)
+    minutes = digits.str.slice(2, 2).cast(pl.Int32, strict=False).fill_null(0)
+    return sign * (hours * 60 + minutes)
+
+
+def strings_to_utc(
+    text: pl.Series, options: ReaderOptions, *, stated: ZoneChoice | None = None, date_order: str | None = None
+) -> tuple[pl.Series, ZoneChoice]:
+    """Date/time strings to UTC ms and the zone rule that applied; unparseable rows become null.
+
+    ``stated`` is the zone the format documents for naive times; ``date_order`` what the format
+    documents for ``a/b/yyyy`` dates (the operator's ``--date-order`` wins over both evidence-free readings).
+    """
+    text = text.cast(pl.String).str.strip_chars()
+    present = text.filter(text.is_not_null() & (text != ""))
+    if present.len() and present.str.contains(_EPOCH).all():
+        compact = present.str.contains(r"^(?:19|20)\d{2}[01]\d[0-3]\d$").all()
+        if not compact:
+            return epoch_to_utc(text), EXPLICIT_UTC
+    family, parts = _family(text)
+    sample = str(present[0])
+    if family == "xy_year":
+        day, month = _date_order(parts, sample, options.date_order or date_order)
+        parts = parts.rename({day: "d", month: "m"})
+    zoned = parts.get_column("Z").is_not_null()
+    matched = parts.get_column("y").is_not_null()
+    n_zoned, n_matched = int((zoned & matched).sum()), int(matched.sum())
+    if 0 < n_zoned < n_matched:
+        raise UnreadableFileError(f"some timestamps carry a UTC offset and some do not (e.g. {sample!r})")
+
+    def pad(name: str, width: int) -> pl.Expr:
+        return pl.col(name).str.zfill(width)
+
+    canonical = pl.concat_str(
+        [
+            pad("y", 4),
+            pl.lit("-"),
+            pad("m", 2),
+            pl.lit("-"),
+            pad("d", 2),
+            pl.lit(" "),
+            pad("H", 2).fill_null("00"),
+            pl.lit(":"),
+            pad("M", 2).fill_null("00"),
+            pl.lit(":"),
+            pad("S", 2).fill_null("00"),
+            pl.lit("."),
+            pl.col("F").fill_null("0").str.pad_end(6, "0").str.slice(0, 6),
+        ]
+    )
+    naive = parts.select(canonical.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="ms", strict=False)).to_series()
+    if n_zoned:
+        offsets = parts.select(_offset_minutes(pl.col("Z"))).to_series()
+        utc = pl.select(pl.lit(naive) - pl.duration(minutes=pl.lit(offsets))).to_series()
+        return utc.dt.replace_time_zone("UTC").cast(TS_TYPE), EXPLICIT_UTC
+    zone = stated or choose_zone(options)
+    try:
+        local = naive.dt.replace_time_zone(zone.zone, ambiguous="null", non_existent="null")
+    except pl.exceptions.PolarsError as exc:
+        raise UnreadableFileError(f"unknown time zone {zone.zone!r}") from exc
+    return local.dt.convert_time_zone("UTC").cast(TS_TYPE), zone
+
+
+def datetimes_to_utc(values: pl.Series, options: ReaderOptions) -> tuple[pl.Series, ZoneChoice]:
+    """Typed datetimes (Parquet): aware ones as they are, naive ones by the zone rule."""
+    assert isinstance(values.dtype, pl.Datetime)
+    if values.dtype.time_zone is not None:
+        return values.dt.convert_time_zone("UTC").cast(TS_TYPE), EXPLICIT_UTC
+    zone = choose_zone(options)
+    local = values.dt.replace_time_zone(zone.zone, ambiguous="null", non_existent="null")
+    return local.dt.convert_time_zone("UTC").cast(TS_TYPE), zone
+
+
+def to_utc(values: pl.Series, options: ReaderOptions, **stated: object) -> tuple[pl.Series, ZoneChoice]:
+    """Any time column (numbers, datetimes, strings) to UTC ms and the zone rule that applied."""
+    if isinstance(values.dtype, pl.Datetime):
+        return datetimes_to_utc(values, options)
+    if isinstance(values.dtype, pl.Date):
+        return strings_to_utc(values.cast(pl.String), options, **stated)  # type: ignore[arg-type]
+    if values.dtype.is_numeric():
+        return epoch_to_utc(values), EXPLICIT_UTC
+    return strings_to_utc(values, options, **stated)  # type: ignore[arg-type]
