@@ -40,6 +40,7 @@ def ingest(
     symbol: str | None = None,
     timezone: str | None = None,
     force: bool = False,
+    date_order: str | None = None,
 ) -> dict[str, object]:
     """Load new/changed raw 1m files under ``paths`` (default: MARKETOPS_LANDING_PATHS, else $MARKETOPS_HOME/landing) into the warm tier."""
     logger = get_run_logger()
@@ -57,6 +58,7 @@ def ingest(
         symbol=symbol,
         timezone=timezone or settings.generic_timezone,
         columns=settings.generic_columns,
+        date_order=date_order,
     )
 
     with_retry_policy(ensure_schema, settings)(settings)
@@ -79,6 +81,8 @@ def ingest(
     outcomes = outcomes_frame(rows)
     summary = summarize(outcomes, plan.files_seen, plan.files_skipped)
     logger.info(summary.headline())
+    for line in summary.warnings():
+        logger.warning(line)
     _publish(summary, outcomes)
     stale = with_retry_policy(check_freshness, settings)(settings, "ingest", run_link(run_id) if flow_run.id else None)
     if stale:

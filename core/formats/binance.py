@@ -38,7 +38,11 @@ _US_THRESHOLD = 100_000_000_000_000
 
 
 def has_header(first_line: str) -> bool:
-    return first_line.lstrip("\ufeff").split(",")[0].strip().strip('"').lower() in {"open_time", "open time", "opentime"}
+    return first_line.lstrip("\ufeff").split(",")[0].strip().strip('"').lower() in {
+        "open_time",
+        "open time",
+        "opentime",
+    }
 
 
 def looks_like(first_line: str) -> bool:

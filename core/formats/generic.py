@@ -138,7 +138,9 @@ def bars_from_columns(
     columns = [c for c in data.columns if c not in ("line", "raw")]
     for canonical, wanted in mapping.items():
         if wanted not in columns:
-            raise UnreadableFileError(f"mapped column {wanted!r} for {canonical} is not in the file (columns: {columns})")
+            raise UnreadableFileError(
+                f"mapped column {wanted!r} for {canonical} is not in the file (columns: {columns})"
+            )
     by_norm: dict[str, str] = {}
     for c in columns:
         by_norm.setdefault(normalize_name(c), c)
@@ -167,9 +169,7 @@ def bars_from_columns(
                 frames.append((s, {f: c for f, c in sided.items() if c}))
         if not frames:
             missing = [f for f, c in plain.items() if not c]
-            raise UnreadableFileError(
-                f"no column for {', '.join(missing)} (columns: {columns}); set a column mapping"
-            )
+            raise UnreadableFileError(f"no column for {', '.join(missing)} (columns: {columns}); set a column mapping")
         result_side = "+".join(s for s, _ in frames if s)
     raw_text = (
         pl.col("raw")

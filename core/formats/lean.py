@@ -20,9 +20,15 @@ from core.formats.protocol import ZONE_FORMAT, ReaderOptions, ReadResult, ZoneCh
 from core.formats.tabular import read_table, to_float
 
 NAME = "lean"
-_MEMBER = re.compile(r"(?:^|[/!])(?P<date>\d{8})_(?P<ticker>[A-Za-z0-9.\-]+)_(?P<res>minute|second|hour|daily|tick)_(?P<kind>trade|quote|openinterest)\.csv$", re.IGNORECASE)
+_MEMBER = re.compile(
+    r"(?:^|[/!])(?P<date>\d{8})_(?P<ticker>[A-Za-z0-9.\-]+)_(?P<res>minute|second|hour|daily|tick)_(?P<kind>trade|quote|openinterest)\.csv$",
+    re.IGNORECASE,
+)
 _TICK = re.compile(r"(?:^|[/!])\d{8}_[A-Za-z0-9.\-]+_(?:trade|quote)_tick\.csv$", re.IGNORECASE)
-_SECURITY = re.compile(r"(?:^|/)(equity|forex|crypto|cfd|future|option|index|indexoption|futureoption)/([a-z0-9_]+)/(?:minute|tick|second)/", re.IGNORECASE)
+_SECURITY = re.compile(
+    r"(?:^|/)(equity|forex|crypto|cfd|future|option|index|indexoption|futureoption)/([a-z0-9_]+)/(?:minute|tick|second)/",
+    re.IGNORECASE,
+)
 _NUM = r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
 _LINE = re.compile(rf"^\d{{1,8}}(?:,{_NUM}){{5}}(?:(?:,{_NUM}){{5}})?$")
 _ZONES = {"equity": "America/New_York", "forex": "UTC", "crypto": "UTC", "cfd": "UTC"}
@@ -78,7 +84,9 @@ class LeanReader:
         sides = [("bid", 1), ("ask", 6)] if quote else [(None, 1)]
         parts = []
         for side, first in sides:
-            prices = {n: to_float(table.column(first + i)) / scale for i, n in enumerate(("open", "high", "low", "close"))}
+            prices = {
+                n: to_float(table.column(first + i)) / scale for i, n in enumerate(("open", "high", "low", "close"))
+            }
             volume = pl.lit(0.0) if quote else pl.lit(to_float(table.column(5)))
             part = base.with_columns(
                 *(pl.lit(v).alias(k) for k, v in prices.items()),

@@ -44,9 +44,7 @@ class MT4Reader:
         if not payload.strip():
             raise UnreadableFileError("file is empty")
         table = read_table(payload, max_width=7)
-        data = table.fields.select(
-            "line", "raw", *(table.column(i).alias(n) for i, n in enumerate(_MT4_NAMES))
-        )
+        data = table.fields.select("line", "raw", *(table.column(i).alias(n) for i, n in enumerate(_MT4_NAMES)))
         return bars_from_columns(data, options, fmt=MT4, side="bid", notes=("broker server time",))
 
 

@@ -23,8 +23,8 @@ import polars as pl
 
 from core.formats.frame import SourceFile
 
-DateOrder = Literal["dmy", "mdy", "ymd"]
-DATE_ORDERS: tuple[str, ...] = ("dmy", "mdy", "ymd")
+DateOrder = Literal["dmy", "mdy"]
+DATE_ORDERS: tuple[str, ...] = ("dmy", "mdy")
 PriceSide = Literal["trade", "bid", "ask", "mid", "bid+ask"]
 
 # Zone rules, recorded per file (``ingest_files.zone_rule``): how naive local times became UTC.

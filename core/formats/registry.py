@@ -23,7 +23,7 @@ from core.formats.histdata import HistDataReader
 from core.formats.kraken import KrakenReader
 from core.formats.lean import LeanReader
 from core.formats.metatrader import MT4Reader, MT5Reader
-from core.formats.protocol import ReaderOptions, ReadResult, Reader
+from core.formats.protocol import Reader, ReaderOptions, ReadResult
 from core.formats.quotes import DukascopyReader, FxcmReader
 from core.formats.tabular import normalize_name, sniff_layout
 
@@ -85,8 +85,11 @@ def _safe_sniff(reader: Reader, head: str, name: str) -> float:
 
 def _unknown_reason(head: str, names: Sequence[str]) -> str:
     first = next((line for line in head.splitlines() if line.strip()), "")
-    if not first:
-        return "file is empty"
+    return "file is empty" if not first else f"no reader accepts this file: {_what_is_not_understood(head, names)}"
+
+
+def _what_is_not_understood(head: str, names: Sequence[str]) -> str:
+    first = next((line for line in head.splitlines() if line.strip()), "")
     if "\ufffd" in head[:512] or "\x00" in head[:512]:
         return "binary content that no reader understands (not text, Parquet or a known archive)"
     shown = first[:120].replace("\r", "")
@@ -94,7 +97,9 @@ def _unknown_reason(head: str, names: Sequence[str]) -> str:
     if layout is not None and layout.has_header:
         columns = {normalize_name(f) for f in layout.first_fields}
         if "price" in columns and columns & {"amount", "size", "qty", "quantity", "volume"} and "open" not in columns:
-            return f"trade ticks, not bars (columns {list(layout.first_fields)}): the bar readers do not aggregate trades"
+            return (
+                f"trade ticks, not bars (columns {list(layout.first_fields)}): the bar readers do not aggregate trades"
+            )
         return f"header {shown!r} names no time column with open/high/low/close; set a column mapping"
     return f"first line {shown!r} is no layout a bar reader knows (readers: {', '.join(names)})"
 
@@ -108,7 +113,9 @@ def choose_reader(source: SourceFile, fmt: str | None = None, readers: Sequence[
                 return reader
         raise ConfigError(f"unknown format {fmt!r}; known: {', '.join(r.name for r in readers)}")
     head = decode(source.data[:_HEAD_BYTES], strict=False)
-    scored = sorted(((_safe_sniff(r, head, source.name), i, r) for i, r in enumerate(readers)), key=lambda t: (-t[0], t[1]))
+    scored = sorted(
+        ((_safe_sniff(r, head, source.name), i, r) for i, r in enumerate(readers)), key=lambda t: (-t[0], t[1])
+    )
     best_score, _, best = scored[0]
     if best_score < MIN_CONFIDENCE:
         raise UnreadableFileError(_unknown_reason(head, [r.name for r in readers]))
