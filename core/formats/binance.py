@@ -8,6 +8,7 @@ refused as ``mixed_epoch_units``. The content proves the venue: Binance whatever
 from __future__ import annotations
 
 import io
+import itertools
 
 import numpy as np
 import polars as pl
@@ -194,7 +195,7 @@ def read_many(sources: list[SourceFile]) -> list[pl.DataFrame] | None:
     if frame.height != sum(counts) or frame.width != 9:
         return None  # blank lines or a miscount: let each file speak for itself
     counts_check = np.cumsum([0, *counts])
-    for start, end in zip(counts_check[:-1], counts_check[1:], strict=True):
+    for start, end in itertools.pairwise(counts_check):
         try:
             check_one_unit(frame.slice(int(start), int(end - start)))
         except UnreadableFileError:

@@ -155,7 +155,7 @@ def _combine(results: list[ReadResult], names: list[str]) -> ReadResult:
         )
     sides = sorted({r.side for r in results})
     zones = sorted({r.zone_rule for r in results})
-    notes = tuple(dict.fromkeys(n for r in results for n in r.notes)) + (f"{len(names)} archive members",)
+    notes = (*dict.fromkeys(n for r in results for n in r.notes), f"{len(names)} archive members")
     first = results[0]
     return ReadResult(
         pl.concat([r.frame for r in results], how="vertical"),
