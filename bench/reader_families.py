@@ -241,7 +241,10 @@ def measure(rows: int) -> list[FamilyRow]:
 
 
 def table(rows: list[FamilyRow]) -> str:
-    head = "| reader family | files | rows | polars raw read rows/s | reader rows/s | vs raw read |\n|---|---:|---:|---:|---:|---:|"
+    head = (
+        "| reader family | files | rows | polars raw read rows/s | reader rows/s | vs raw read |\n"
+        "|---|---:|---:|---:|---:|---:|"
+    )
     return "\n".join([head, *(r.line() for r in rows)])
 
 

@@ -22,7 +22,7 @@ from storage.warm import open_warehouse
 
 PLUGIN_MODULE = textwrap.dedent(
     '''
-    """PIPEBARS v1: 'PIPEBARS v1' then lines 'epoch_ms|open|high|low|close|volume', UTC; venue pipex, symbol in line 1."""
+    """PIPEBARS v1: a 'PIPEBARS v1 symbol S' line, then 'epoch_ms|open|high|low|close|volume' (UTC), venue pipex."""
     import io
 
     import polars as pl
