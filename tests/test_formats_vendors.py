@@ -348,3 +348,23 @@ def test_detection_refuses_what_it_does_not_understand() -> None:
         _read("X.csv", "1,2,3\n4,5,6\n")
     with pytest.raises(ConfigError, match="unknown format 'nope'"):
         choose_reader(SourceFile("X.csv", CSV.encode()), "nope")
+
+
+class _Claims:
+    def __init__(self, name: str, confidence: float) -> None:
+        self.name, self.description, self.confidence = name, "test reader", confidence
+
+    def sniff(self, head: str, name: str) -> float:
+        return self.confidence
+
+    def read(self, source: SourceFile, options: ReaderOptions) -> ReadResult:
+        raise AssertionError("never read on a tie")
+
+
+def test_a_tie_or_low_confidence_is_refused_never_picked() -> None:
+    source = SourceFile("X.csv", b"anything\n")
+    with pytest.raises(UnreadableFileError, match="ambiguous format: readers a and b"):
+        choose_reader(source, None, [_Claims("a", 0.7), _Claims("b", 0.7)])  # type: ignore[list-item]
+    with pytest.raises(UnreadableFileError, match="no reader accepts"):
+        choose_reader(source, None, [_Claims("a", 0.4)])  # type: ignore[list-item]
+    assert choose_reader(source, None, [_Claims("a", 0.7), _Claims("b", 0.9)]).name == "b"  # type: ignore[list-item]
