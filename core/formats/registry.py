@@ -134,12 +134,18 @@ def interval_label(millis: int) -> str:
 
 def check_one_minute(frame: pl.DataFrame) -> None:
     """Refuse bars whose most common spacing is not one minute (ties: the shorter spacing)."""
-    ts = frame.get_column("ts").drop_nulls().unique()
-    if ts.len() < 2:
+    steps = (
+        frame.lazy()
+        .select(pl.col("ts").drop_nulls().unique().sort().diff().dt.total_milliseconds().drop_nulls().alias("step"))
+        .group_by("step")
+        .len()
+        .sort(["len", "step"], descending=[True, False])
+        .head(1)
+        .collect()
+    )
+    if steps.height == 0:
         return
-    steps = ts.sort().diff().dt.total_milliseconds().drop_nulls()
-    counts = steps.value_counts(name="n").sort(["n", steps.name], descending=[True, False])
-    common = int(counts.row(0)[0])
+    common = int(steps["step"][0])
     if common != 60_000:
         raise UnreadableFileError(f"not_1m_bars (interval {interval_label(common)})")
 

@@ -90,29 +90,36 @@ def epoch_to_utc(values: pl.Series) -> pl.Series:
     return millis.cast(pl.Datetime("ms")).dt.replace_time_zone("UTC").cast(TS_TYPE)
 
 
-def _family(text: pl.Series) -> tuple[str, pl.DataFrame]:
-    present = text.filter(text.is_not_null() & (text != ""))
-    best, best_hits = "", 0
-    for family, pattern in _FAMILIES.items():
-        hits = int(present.str.contains(pattern).sum())
-        if hits > best_hits:
-            best, best_hits = family, hits
-    if not present.len():
-        raise UnreadableFileError("the time column is empty")
-    if best_hits * 2 < present.len():
-        raise UnreadableFileError(f"timestamps such as {present[0]!r} match no known layout")
-    return best, text.str.extract_groups(_FAMILIES[best]).struct.unnest()
+_COMPACT_DAY = r"^(?:19|20)\d{2}[01]\d[0-3]\d$"
 
 
-def _date_order(parts: pl.DataFrame, sample: str, told: str | None) -> tuple[str, str]:
-    """(day column, month column) of a ``a/b/yyyy`` family from evidence, else from what was told."""
-    a_max = parts.get_column("a").cast(pl.Int32, strict=False).max() or 0
-    b_max = parts.get_column("b").cast(pl.Int32, strict=False).max() or 0
-    if a_max > 12 and b_max > 12:  # type: ignore[operator]
+def _stats(text: pl.Series) -> dict[str, object]:
+    """Everything the layout decision needs, from one pass over the column."""
+    t = pl.col("t")
+    present = t.is_not_null() & (t != "")
+    xy = _FAMILIES["xy_year"]
+    return (
+        text.to_frame("t")
+        .select(
+            present.sum().alias("n"),
+            t.filter(present).first().alias("sample"),
+            t.filter(present).str.contains(_EPOCH).all().alias("epoch"),
+            t.filter(present).str.contains(_COMPACT_DAY).all().alias("compact"),
+            *(t.str.contains(pattern).sum().alias(family) for family, pattern in _FAMILIES.items()),
+            t.str.extract(xy, 1).cast(pl.Int32, strict=False).max().alias("a_max"),
+            t.str.extract(xy, 2).cast(pl.Int32, strict=False).max().alias("b_max"),
+        )
+        .row(0, named=True)
+    )
+
+
+def _date_order(a_max: int, b_max: int, sample: str, told: str | None) -> tuple[str, str]:
+    """(day group, month group) of a ``a/b/yyyy`` family from evidence, else from what was told."""
+    if a_max > 12 and b_max > 12:
         raise UnreadableFileError(f"dates such as {sample!r} have values above 12 in both day and month positions")
-    if a_max > 12:  # type: ignore[operator]
+    if a_max > 12:
         order = "dmy"
-    elif b_max > 12:  # type: ignore[operator]
+    elif b_max > 12:
         order = "mdy"
     elif told in ("dmy", "mdy"):
         order = told
@@ -134,41 +141,17 @@ def _offset_minutes(zone: pl.Expr) -> pl.Expr:
     return sign * (hours * 60 + minutes)
 
 
-def strings_to_utc(
-    text: pl.Series, options: ReaderOptions, *, stated: ZoneChoice | None = None, date_order: str | None = None
-) -> tuple[pl.Series, ZoneChoice]:
-    """Date/time strings to UTC ms and the zone rule that applied; unparseable rows become null.
-
-    ``stated`` is the zone the format documents for naive times; ``date_order`` what the format
-    documents for ``a/b/yyyy`` dates (the operator's ``--date-order`` wins over both evidence-free readings).
-    """
-    text = text.cast(pl.String).str.strip_chars()
-    present = text.filter(text.is_not_null() & (text != ""))
-    if present.len() and present.str.contains(_EPOCH).all():
-        compact = present.str.contains(r"^(?:19|20)\d{2}[01]\d[0-3]\d$").all()
-        if not compact:
-            return epoch_to_utc(text), EXPLICIT_UTC
-    family, parts = _family(text)
-    sample = str(present[0])
-    if family == "xy_year":
-        day, month = _date_order(parts, sample, options.date_order or date_order)
-        parts = parts.rename({day: "d", month: "m"})
-    zoned = parts.get_column("Z").is_not_null()
-    matched = parts.get_column("y").is_not_null()
-    n_zoned, n_matched = int((zoned & matched).sum()), int(matched.sum())
-    if 0 < n_zoned < n_matched:
-        raise UnreadableFileError(f"some timestamps carry a UTC offset and some do not (e.g. {sample!r})")
-
+def _canonical(day: str, month: str) -> pl.Expr:
     def pad(name: str, width: int) -> pl.Expr:
         return pl.col(name).str.zfill(width)
 
-    canonical = pl.concat_str(
+    return pl.concat_str(
         [
             pad("y", 4),
             pl.lit("-"),
-            pad("m", 2),
+            pad(month, 2),
             pl.lit("-"),
-            pad("d", 2),
+            pad(day, 2),
             pl.lit(" "),
             pad("H", 2).fill_null("00"),
             pl.lit(":"),
@@ -178,18 +161,49 @@ def strings_to_utc(
             pl.lit("."),
             pl.col("F").fill_null("0").str.pad_end(6, "0").str.slice(0, 6),
         ]
-    )
-    naive = parts.select(canonical.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="ms", strict=False)).to_series()
+    ).str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="ms", strict=False)
+
+
+def strings_to_utc(
+    text: pl.Series, options: ReaderOptions, *, stated: ZoneChoice | None = None, date_order: str | None = None
+) -> tuple[pl.Series, ZoneChoice]:
+    """Date/time strings to UTC ms and the zone rule that applied; unparseable rows become null.
+
+    ``stated`` is the zone the format documents for naive times; ``date_order`` what the format
+    documents for ``a/b/yyyy`` dates (the operator's ``--date-order`` wins over both evidence-free readings).
+    """
+    text = text.cast(pl.String).str.strip_chars()
+    stats = _stats(text)
+    n, sample = int(stats["n"] or 0), str(stats["sample"])  # type: ignore[call-overload]
+    if not n:
+        raise UnreadableFileError("the time column is empty")
+    if stats["epoch"] and not stats["compact"]:
+        return epoch_to_utc(text), EXPLICIT_UTC
+    family = max(_FAMILIES, key=lambda f: int(stats[f] or 0))  # type: ignore[call-overload]
+    if int(stats[family] or 0) * 2 < n:  # type: ignore[call-overload]
+        raise UnreadableFileError(f"timestamps such as {sample!r} match no known layout")
+    day, month = "d", "m"
+    if family == "xy_year":
+        told = options.date_order or date_order
+        day, month = _date_order(int(stats["a_max"] or 0), int(stats["b_max"] or 0), sample, told)  # type: ignore[call-overload]
+    parts = text.to_frame("t").lazy().select(pl.col("t").str.extract_groups(_FAMILIES[family]).struct.unnest())
+    counted = parts.select(
+        (pl.col("Z").is_not_null() & pl.col("y").is_not_null()).sum().alias("zoned"),
+        pl.col("y").is_not_null().sum().alias("matched"),
+    ).collect()
+    n_zoned, n_matched = int(counted["zoned"][0]), int(counted["matched"][0])
+    if 0 < n_zoned < n_matched:
+        raise UnreadableFileError(f"some timestamps carry a UTC offset and some do not (e.g. {sample!r})")
+    naive = _canonical(day, month)
     if n_zoned:
-        offsets = parts.select(_offset_minutes(pl.col("Z"))).to_series()
-        utc = pl.select(pl.lit(naive) - pl.duration(minutes=pl.lit(offsets))).to_series()
-        return utc.dt.replace_time_zone("UTC").cast(TS_TYPE), EXPLICIT_UTC
+        utc = (naive - pl.duration(minutes=_offset_minutes(pl.col("Z")))).dt.replace_time_zone("UTC")
+        return parts.select(utc.cast(TS_TYPE)).collect().to_series(), EXPLICIT_UTC
     zone = stated or choose_zone(options)
+    local = naive.dt.replace_time_zone(zone.zone, ambiguous="null", non_existent="null")
     try:
-        local = naive.dt.replace_time_zone(zone.zone, ambiguous="null", non_existent="null")
+        return parts.select(local.dt.convert_time_zone("UTC").cast(TS_TYPE)).collect().to_series(), zone
     except pl.exceptions.PolarsError as exc:
-        raise UnreadableFileError(f"unknown time zone {zone.zone!r}") from exc
-    return local.dt.convert_time_zone("UTC").cast(TS_TYPE), zone
+        raise UnreadableFileError(f"unknown time zone {zone.zone!r}: {exc}") from exc
 
 
 def datetimes_to_utc(values: pl.Series, options: ReaderOptions) -> tuple[pl.Series, ZoneChoice]:
