@@ -93,10 +93,36 @@ def test_generic_separators_bom_crlf_and_quotes(sep: str) -> None:
     assert _rows(result) == _expected(_utc(2024, 3, 1, 10))
 
 
-def test_generic_decimal_comma_with_semicolons_is_refused_rowwise_not_misread() -> None:
-    # "1,5" under ';' is not silently 15 or 1: the rows are unparseable and kept with their text
-    result = _read("X.csv", "Date;Open;High;Low;Close\n2024-03-01 10:00;1,5;2;1;1,75\n")
-    assert result.frame["raw"].to_list() == ["2024-03-01 10:00;1,5;2;1;1,75"]
+def test_generic_decimal_comma_by_evidence_never_a_thousands_guess() -> None:
+    body = (
+        "Date;Open;High;Low;Close;Volume\n2024-03-01 10:00;1,5;2;1;1,75;1,234\n2024-03-01 10:01;1,75;2,5;1,5;2;1,200\n"
+    )
+    frame = _read("X.csv", body).frame
+    assert frame.select("open", "high", "low", "close").rows() == [(1.5, 2.0, 1.0, 1.75), (1.75, 2.5, 1.5, 2.0)]
+    # every volume is d,ddd: decimal comma or thousands separator cannot be told, so those rows stay unparsed
+    assert frame["volume"].to_list() == [None, None] and frame["raw"].null_count() == 0
+
+
+def test_a_symbol_column_names_the_instrument_and_several_are_refused() -> None:
+    body = "ticker,window_start,open,high,low,close,volume,transactions\n" + "".join(
+        f"X:BTC/USD,{1709287200000000000 + 60_000_000_000 * m},{o},{h},{low},{c},{v},7\n" for m, o, h, low, c, v in BARS
+    )
+    result = _read("2024-03-01.csv.gz", gzip.compress(body.encode()))
+    assert (result.symbol, result.frame["trades"].to_list()) == ("XBTCUSD", [7, 7, 7])
+    assert _rows(result) == _expected(_utc(2024, 3, 1, 10))
+    with pytest.raises(UnreadableFileError, match="file holds 2 symbols in column 'ticker'"):
+        _read("x.csv", body + "AAPL,1709287380000000000,1,2,0.5,1.5,1,1\n")
+
+
+def test_banner_line_am_pm_and_volume_named_by_currency() -> None:
+    body = "https://www.example.com/data\nunix,date,symbol,open,high,low,close,Volume BTC,Volume USD\n" + "".join(
+        f"{1709287200 + 60 * m},3/1/2024 10:0{m}:00 AM,BTC/USD,{o},{h},{low},{c},{v},1\n" for m, o, h, low, c, v in BARS
+    )
+    result = _read("Bitstamp_BTCUSD_minute.csv", body)
+    assert _rows(result) == _expected(_utc(2024, 3, 1, 10))
+    assert result.frame["line"].to_list() == [3, 4, 5]
+    pm = "Date,Time,Open,High,Low,Close\n03/13/2024,12:30 PM,1,2,0.5,1.5\n03/13/2024,12:31 PM,1,2,0.5,1.5\n"
+    assert _read("X.csv", pm).frame["ts"][0] == _utc(2024, 3, 13, 12, 30)
 
 
 def test_generic_naive_times_follow_the_zone_rules() -> None:

@@ -12,6 +12,7 @@ Naive times: ``--timezone``, else the venue's session zone, else UTC (recorded, 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Mapping, Sequence
 
 import polars as pl
@@ -26,7 +27,22 @@ from core.formats.timeparse import to_utc
 NAME = "generic"
 
 # normalised name -> canonical; earlier aliases win when a file has several.
-FULL_TIME = ("timestamp", "datetime", "datetimeutc", "timestamputc", "ts", "opentime", "gmttime", "localtime", "date")
+FULL_TIME = (
+    "timestamp",
+    "datetime",
+    "datetimeutc",
+    "timestamputc",
+    "ts",
+    "tsevent",  # Databento
+    "windowstart",  # Polygon flat files
+    "opentime",
+    "unix",
+    "unixtime",
+    "epoch",
+    "gmttime",
+    "localtime",
+    "date",
+)
 DATE_ONLY = ("date", "day", "tradedate", "tradingday")
 TIME_ONLY = ("time", "timeutc", "hour")
 PRICE_ALIASES: dict[str, tuple[str, ...]] = {
@@ -36,7 +52,8 @@ PRICE_ALIASES: dict[str, tuple[str, ...]] = {
     "close": ("close", "c", "closeprice", "last", "lastprice"),
 }
 VOLUME_ALIASES = ("volume", "vol", "v", "basevolume", "qty", "quantity", "tickvolume", "tickvol", "tickqty", "ticks")
-TRADES_ALIASES = ("trades", "numberoftrades", "count", "numtrades", "tradecount", "ntrades")
+TRADES_ALIASES = ("trades", "numberoftrades", "count", "numtrades", "tradecount", "ntrades", "transactions", "barcount")
+SYMBOL_ALIASES = ("symbol", "ticker", "instrument", "pair", "sym")
 QUOTE_VOLUME_ALIASES = ("quotevolume", "quoteassetvolume", "turnover", "notional")
 SIDES = ("bid", "ask")
 REQUIRED = ("ts", "open", "high", "low", "close")
@@ -101,6 +118,10 @@ def _time_values(data: pl.DataFrame, by_norm: Mapping[str, str], mapping: Mappin
 
 def _volume(data: pl.DataFrame, by_norm: Mapping[str, str], notes: list[str]) -> pl.Expr:
     present = [by_norm[a] for a in VOLUME_ALIASES if a in by_norm]
+    if not present:  # "Volume BTC", "Volume USD": the first named volume is the base one
+        present = [c for n, c in by_norm.items() if n.startswith("volume")][:1]
+        if present:
+            notes.append(f"volume from {present[0]!r}")
     if not present:
         notes.append("no volume column: volume 0")
         return pl.lit(0.0)
@@ -115,6 +136,43 @@ def _volume(data: pl.DataFrame, by_norm: Mapping[str, str], notes: list[str]) ->
 
 def _float(expr: pl.Expr) -> pl.Expr:
     return expr.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+
+
+_DECIMAL_COMMA = r"^[-+]?\d+,(?:\d{1,2}|\d{4,})$"  # "1,5" or "1,0835"; "1,234" could be a thousands separator
+
+
+def _decimal_commas(data: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
+    """Columns whose numbers evidently use a decimal comma (some value has 1-2 or 4+ digits after the only
+    comma, none has a point) read with a point; a column of only ``d,ddd`` values stays unparsed."""
+    text = [c for c in dict.fromkeys(columns) if data.schema[c] == pl.String]
+    if not text:
+        return data
+    flags = data.select(
+        *(
+            (
+                pl.col(c).str.strip_chars().str.contains(_DECIMAL_COMMA).any()
+                & ~pl.col(c).str.contains(".", literal=True).any()
+            ).alias(c)
+            for c in text
+        )
+    ).row(0, named=True)
+    comma = [c for c, yes in flags.items() if yes]
+    return data.with_columns(pl.col(c).str.replace(",", ".", literal=True) for c in comma) if comma else data
+
+
+def _symbol(data: pl.DataFrame, by_norm: Mapping[str, str]) -> str | None:
+    """The one instrument a symbol/ticker column names; several are refused (bars of different instruments)."""
+    column = _pick(by_norm, SYMBOL_ALIASES)
+    if column is None:
+        return None
+    values = data.get_column(column).cast(pl.String).str.strip_chars().drop_nulls().unique().sort()
+    values = values.filter(values != "")
+    if values.len() > 1:
+        shown = ", ".join(values.head(3).to_list())
+        raise UnreadableFileError(
+            f"file holds {values.len()} symbols in column {column!r} ({shown}, ...): one file per symbol"
+        )
+    return re.sub(r"[^A-Za-z0-9._-]", "", values[0]) if values.len() else None
 
 
 def bars_from_columns(
@@ -145,6 +203,17 @@ def bars_from_columns(
     for c in columns:
         by_norm.setdefault(normalize_name(c), c)
     noted = list(notes)
+    symbol = _symbol(data, by_norm)
+    numeric = [
+        c
+        for c in (
+            *(mapping.get(f) or _pick(by_norm, a) for f, a in PRICE_ALIASES.items()),
+            *(_pick(by_norm, _side_aliases(s, f)) for s in SIDES for f in PRICE_ALIASES),
+            *(by_norm[a] for a in VOLUME_ALIASES if a in by_norm),
+        )
+        if c
+    ]
+    data = _decimal_commas(data, numeric)
     ts, zone = to_utc(_time_values(data, by_norm, mapping), options, stated=stated, date_order=date_order)
     common = [
         pl.col("line"),
@@ -187,7 +256,7 @@ def bars_from_columns(
         clean = pl.all_horizontal(pl.col(c).is_not_null() for c in ("ts", "open", "high", "low", "close", "volume"))
         parts.append(part.with_columns(raw=pl.when(clean).then(None).otherwise(pl.coalesce("raw", pl.lit("<row>")))))
     frame = conform(pl.concat(parts, how="vertical"))
-    return ReadResult(frame, fmt, zone.label, result_side, venue, None, tuple(noted))
+    return ReadResult(frame, fmt, zone.label, result_side, venue, symbol, tuple(noted))
 
 
 def _read_parquet(source: SourceFile, options: ReaderOptions) -> ReadResult:

@@ -65,7 +65,9 @@ class DukascopyReader:
             side_rows=True,
             venue=DUKASCOPY,
         )
-        return ReadResult(result.frame, DUKASCOPY, result.zone_rule, result.side, DUKASCOPY, symbol, result.notes)
+        return ReadResult(
+            result.frame, DUKASCOPY, result.zone_rule, result.side, DUKASCOPY, symbol or result.symbol, result.notes
+        )
 
 
 class FxcmReader:

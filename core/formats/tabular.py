@@ -34,6 +34,7 @@ class Layout:
     first_fields: tuple[str, ...]  # fields of the first non-empty line, unquoted and stripped
     has_header: bool
     wrapped: bool  # each line is one quoted field holding the record
+    banner: int = 0  # leading lines without the separator (a vendor's URL or title) before the table
 
 
 def _unwrap(text: str) -> tuple[str, bool]:
@@ -52,12 +53,23 @@ def is_number(field: str) -> bool:
 
 
 def sniff_layout(head: str) -> Layout | None:
-    """Separator (consistent count on the first lines), header (first line has no number), or None."""
+    """Separator (consistent count on the first lines), header (first line has no number), or None.
+
+    Up to two leading banner lines that hold none of the separators (``https://www.CryptoDataDownload.com``)
+    are skipped when the lines after them form a table.
+    """
     text, wrapped = _unwrap(head)
     lines = [line for line in text.splitlines() if line.strip()]
     if len(lines) > 1 and not head.endswith(("\n", "\r")):
         lines = lines[:-1]  # the head may cut the last line short
-    lines = lines[:20]
+    banner = 0
+    while banner < 2 and len(lines) > banner + 1 and not any(s in lines[banner] for s in SEPARATORS):
+        banner += 1
+    found = _layout(lines[banner : banner + 20], wrapped)
+    return Layout(found.separator, found.first_fields, found.has_header, wrapped, banner) if found else None
+
+
+def _layout(lines: list[str], wrapped: bool) -> Layout | None:
     if not lines:
         return None
     chosen = ""
@@ -110,6 +122,7 @@ def read_table(payload: bytes, layout: Layout | None = None, *, max_width: int =
         .with_columns(pl.col("line").cast(pl.UInt32))
         .filter(pl.col("raw").str.strip_chars() != "")
     )
+    lines = lines.slice(layout.banner)
     header: tuple[str, ...] | None = None
     if layout.has_header and lines.height:
         header = split_fields(lines.get_column("raw")[0], layout.separator)

@@ -29,7 +29,8 @@ from core.sessions import CRYPTO, EQUITY, NEW_YORK, session_of
 EXPLICIT_UTC = ZoneChoice("UTC", ZONE_EXPLICIT)
 
 _TIME = (
-    r"(?:(?:[T ]|\s+)(?P<H>\d{1,2}):?(?P<M>\d{2})(?::?(?P<S>\d{2})(?:[.,](?P<F>\d{1,9}))?)?)?"
+    r"(?:(?:[T ]|\s+)(?P<H>\d{1,2}):?(?P<M>\d{2})(?::?(?P<S>\d{2})(?:[.,](?P<F>\d{1,9}))?)?"
+    r"(?:\s*(?P<P>[AaPp]\.?[Mm]\.?))?)?"
     r"\s*(?P<Z>Z|UTC|GMT|(?:GMT|UTC)?\s?[+-]\d{2}:?\d{2})?$"
 )
 # family -> regex; y/m/d named, or a/b (day/month in an order decided by evidence)
@@ -141,6 +142,22 @@ def _offset_minutes(zone: pl.Expr) -> pl.Expr:
     return sign * (hours * 60 + minutes)
 
 
+def _hour() -> pl.Expr:
+    """24-hour clock; ``12:05 AM`` is 00:05 and ``1:05 PM`` 13:05 (an hour above 12 with AM/PM is invalid)."""
+    hour = pl.col("H").cast(pl.Int32, strict=False)
+    meridiem = pl.col("P").str.to_lowercase().str.slice(0, 1)
+    twelve = pl.when(hour <= 12).then(hour % 12)
+    return (
+        pl.when(meridiem.is_null())
+        .then(hour)
+        .when(meridiem == "a")
+        .then(twelve)
+        .otherwise(twelve + 12)
+        .cast(pl.String)
+        .str.zfill(2)
+    )
+
+
 def _canonical(day: str, month: str) -> pl.Expr:
     def pad(name: str, width: int) -> pl.Expr:
         return pl.col(name).str.zfill(width)
@@ -153,7 +170,7 @@ def _canonical(day: str, month: str) -> pl.Expr:
             pl.lit("-"),
             pad(day, 2),
             pl.lit(" "),
-            pad("H", 2).fill_null("00"),
+            pl.when(pl.col("H").is_null()).then(pl.lit("00")).otherwise(_hour()),
             pl.lit(":"),
             pad("M", 2).fill_null("00"),
             pl.lit(":"),
