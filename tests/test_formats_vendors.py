@@ -394,3 +394,24 @@ def test_a_tie_or_low_confidence_is_refused_never_picked() -> None:
     with pytest.raises(UnreadableFileError, match="no reader accepts"):
         choose_reader(source, None, [_Claims("a", 0.4)])  # type: ignore[list-item]
     assert choose_reader(source, None, [_Claims("a", 0.7), _Claims("b", 0.9)]).name == "b"  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize(
+    ("line", "stamp"),
+    [
+        ("{t},{o},{h},{l},{c},{v}", "03/01/2024,10:0{m}"),  # Kibot: M/D/Y (day 13 below decides), HH:MM
+        ("{t},{o},{h},{l},{c},{v}", "2024-03-01 10:0{m}:00"),  # FirstRate Data
+        ("{t};{o};{h};{l};{c};{v}", "20240301 10:0{m}:00"),
+    ],
+)
+def test_headerless_bars_with_the_ohlc_order_checked(line: str, stamp: str) -> None:
+    body = _lines(line, stamp) + line.format(t=stamp.format(m=0).replace("03/01", "03/13"), o=1, h=2, l=0.5, c=1.5, v=1)
+    result = _read("SPY_1min.txt", body + "\n", timezone="America/New_York")
+    assert (result.format, result.zone_rule) == ("headerless", "option:America/New_York")
+    assert _rows(result)[:3] == _expected(_utc(2024, 3, 1, 15))
+
+
+def test_headerless_file_whose_columns_are_not_ohlc_is_refused() -> None:
+    body = "".join(f"2024-03-01 10:0{m}:00,{o},{low},{h},{c},{v}\n" for m, o, h, low, c, v in BARS)  # O,L,H,C
+    with pytest.raises(UnreadableFileError, match="column order is not O,H,L,C"):
+        _read("x.csv", body)

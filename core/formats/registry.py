@@ -19,6 +19,7 @@ from core.errors import ConfigError, UnreadableFileError
 from core.formats.binance import BinanceReader
 from core.formats.frame import SourceFile, decode
 from core.formats.generic import GenericReader
+from core.formats.headerless import HeaderlessReader
 from core.formats.histdata import HistDataReader
 from core.formats.kraken import KrakenReader
 from core.formats.lean import LeanReader
@@ -39,6 +40,7 @@ BUILTIN_READERS: tuple[Reader, ...] = (
     DukascopyReader(),
     FxcmReader(),
     GenericReader(),
+    HeaderlessReader(),
 )
 FORMATS = tuple(r.name for r in BUILTIN_READERS)
 _HEAD_BYTES = 8192
