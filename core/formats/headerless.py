@@ -20,10 +20,10 @@ from core.formats.protocol import ReaderOptions, ReadResult
 from core.formats.tabular import is_number, read_table, sniff_layout
 
 NAME = "headerless"
-_DATE = re.compile(r"^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{4}|(?:19|20)\d{6})$")
+_DAY = r"(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{4}|(?:19|20)\d{6})"
+_DATE = re.compile(rf"^{_DAY}$")
 _DATETIME = re.compile(
-    r"^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{4}|(?:19|20)\d{6})[T ]\d{1,2}:?\d{2}(?::?\d{2}(?:[.,]\d+)?)?"
-    r"(?:\s*[AaPp][Mm])?(?:Z|[+-]\d{2}:?\d{2})?$"
+    rf"^{_DAY}[T ]\d{{1,2}}:?\d{{2}}(?::?\d{{2}}(?:[.,]\d+)?)?(?:\s*[AaPp][Mm])?(?:Z|[+-]\d{{2}}:?\d{{2}})?$"
 )
 _CLOCK = re.compile(r"^\d{1,2}:?\d{2}(?::?\d{2}(?:[.,]\d+)?)?(?:\s*[AaPp][Mm])?$")
 _EPOCH = re.compile(r"^\d{9,19}$")
