@@ -8,6 +8,7 @@ variant) is unwrapped, a BOM and CRLF endings are dropped.
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 
@@ -114,27 +115,66 @@ def read_table(payload: bytes, layout: Layout | None = None, *, max_width: int =
         layout = sniff_layout(text[:8192])
     if layout is None:
         raise UnreadableFileError("not delimited text: no separator (tab ; | ,) found on the first lines")
-    if layout.wrapped:
-        text, _ = _unwrap(text)
+    fields = None if layout.wrapped else _read_fast(text, layout, max_width)
+    if fields is None:
+        fields = _split_lines(_unwrap(text)[0] if layout.wrapped else text, layout, max_width)
+    header: tuple[str, ...] | None = None
+    if layout.has_header and fields.height:
+        header = split_fields(fields.get_column("raw")[0], layout.separator)
+        fields = fields.slice(1)
+    return TextTable(fields, header, layout.separator)
+
+
+def _read_fast(text: str, layout: Layout, max_width: int) -> pl.DataFrame | None:
+    """polars' CSV parser (quotes honoured) when every physical line is one row; None sends the file to
+    :func:`_split_lines` (a quoted field spanning lines, CR-only endings, a parser refusal)."""
+    if "\r" in text and "\n" not in text:
+        return None
+    physical = text.split("\n")
+    if physical and physical[-1] == "":
+        physical.pop()
+    try:
+        frame = pl.read_csv(
+            io.BytesIO(text.encode()),
+            has_header=False,
+            separator=layout.separator,
+            infer_schema=False,
+            truncate_ragged_lines=True,
+            skip_rows=layout.banner,
+        )
+    except pl.exceptions.PolarsError:
+        return None
+    if frame.height != len(physical) - layout.banner:
+        return None
+    width = min(frame.width, max_width)
+    return (
+        frame.lazy()
+        .select(
+            pl.int_range(layout.banner + 1, len(physical) + 1, dtype=pl.UInt32).alias("line"),
+            pl.Series("raw", physical[layout.banner :], dtype=pl.String).str.strip_suffix("\r"),
+            *(pl.col(c).str.strip_chars().alias(f"f{i}") for i, c in enumerate(frame.columns[:width])),
+        )
+        .filter(pl.col("raw").str.strip_chars() != "")
+        .collect()
+    )
+
+
+def _split_lines(text: str, layout: Layout, max_width: int) -> pl.DataFrame:
+    """Every non-empty line split on the separator (quotes stripped per field): never fails on odd lines."""
     lines = (
         pl.DataFrame({"raw": text.splitlines()}, schema={"raw": pl.String()})
+        .lazy()
         .with_row_index("line", offset=1)
         .with_columns(pl.col("line").cast(pl.UInt32))
         .filter(pl.col("raw").str.strip_chars() != "")
+        .slice(layout.banner)
+        .collect()
     )
-    lines = lines.slice(layout.banner)
-    header: tuple[str, ...] | None = None
-    if layout.has_header and lines.height:
-        header = split_fields(lines.get_column("raw")[0], layout.separator)
-        lines = lines.slice(1)
-    parts = pl.col("raw").str.split(layout.separator)
-    width = lines.select(parts.list.len().max()).item() or 0
-    width = min(max(width, len(header or ())), max_width)
-    fields = lines.with_columns(
-        parts.list.get(i, null_on_oob=True).str.strip_chars().str.strip_chars('"').str.strip_chars().alias(f"f{i}")
-        for i in range(width)
-    )
-    return TextTable(fields, header, layout.separator)
+    separator = layout.separator
+    width = (lines.select(pl.col("raw").str.count_matches(separator, literal=True).max()).item() or 0) + 1
+    width = min(width, max_width)
+    split = pl.col("raw").str.split_exact(separator, width - 1).struct
+    return lines.with_columns(split.field(f"field_{i}").str.strip_chars(' "\t').alias(f"f{i}") for i in range(width))
 
 
 def to_float(values: pl.Series, decimal_comma: bool = False) -> pl.Series:
