@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 from core.errors import UnreadableFileError
@@ -181,6 +183,55 @@ def _canonical(day: str, month: str) -> pl.Expr:
     ).str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="ms", strict=False)
 
 
+_DIRECTIVES = {"y": "%Y", "m": "%m", "d": "%d", "H": "%H", "M": "%M", "S": "%S"}
+
+
+def strptime_format(sample: str, family: str, day: str, month: str) -> str | None:
+    """The chrono format that reads ``sample`` exactly (``2024.03.01 10:00`` -> ``%Y.%m.%d %H:%M``), or None.
+
+    Only a speed-up: a column this format does not read completely goes the regex way, so the format
+    of one sample never decides alone."""
+    match = re.match(_FAMILIES[family], sample)
+    if match is None or "%" in sample:
+        return None
+    spans = []
+    for group, value in match.groupdict().items():
+        if value is None:
+            continue
+        start, end = match.span(group)
+        if group in ("a", "b"):  # day and month groups of a/b/yyyy, as decided
+            directive = "%d" if group == day else "%m"
+        elif group == "H":
+            directive = "%I" if match.group("P") else "%H"
+        elif group == "F":
+            if sample[start - 1] != ".":
+                return None
+            start, directive = start - 1, "%.f"
+        elif group == "P":
+            directive = "%p"
+        elif group == "Z":
+            prefix = re.match(r"^(GMT|UTC)?\s?", value)
+            literal = prefix.group(0) if prefix else ""
+            directive = value if value in ("Z", "UTC", "GMT") else literal + "%z"
+        else:
+            directive = _DIRECTIVES[group]
+        spans.append((start, end, directive))
+    out, position = [], 0
+    for start, end, directive in sorted(spans):
+        out += [sample[position:start], directive]
+        position = end
+    return "".join([*out, sample[position:]])
+
+
+def _fast(text: pl.Series, fmt: str) -> pl.Series | None:
+    try:
+        parsed = text.str.to_datetime(fmt, time_unit="ms", strict=False)
+    except pl.exceptions.PolarsError:
+        return None
+    missed = pl.select((pl.lit(text).is_not_null() & (pl.lit(text) != "") & pl.lit(parsed).is_null()).any()).item()
+    return None if missed else parsed
+
+
 def strings_to_utc(
     text: pl.Series, options: ReaderOptions, *, stated: ZoneChoice | None = None, date_order: str | None = None
 ) -> tuple[pl.Series, ZoneChoice]:
@@ -203,6 +254,20 @@ def strings_to_utc(
     if family == "xy_year":
         told = options.date_order or date_order
         day, month = _date_order(int(stats["a_max"] or 0), int(stats["b_max"] or 0), sample, told)  # type: ignore[call-overload]
+    fmt = strptime_format(sample, family, day, month)
+    fast = _fast(text, fmt) if fmt else None
+    if fast is not None:
+        assert fmt is not None
+        if isinstance(fast.dtype, pl.Datetime) and fast.dtype.time_zone is not None:
+            return fast.dt.convert_time_zone("UTC").cast(TS_TYPE), EXPLICIT_UTC
+        if fmt.endswith(("Z", "UTC", "GMT")):
+            return fast.dt.replace_time_zone("UTC").cast(TS_TYPE), EXPLICIT_UTC
+        zone = stated or choose_zone(options)
+        try:
+            local = fast.dt.replace_time_zone(zone.zone, ambiguous="null", non_existent="null")
+        except pl.exceptions.PolarsError as exc:
+            raise UnreadableFileError(f"unknown time zone {zone.zone!r}: {exc}") from exc
+        return local.dt.convert_time_zone("UTC").cast(TS_TYPE), zone
     parts = text.to_frame("t").lazy().select(pl.col("t").str.extract_groups(_FAMILIES[family]).struct.unnest())
     counted = parts.select(
         (pl.col("Z").is_not_null() & pl.col("y").is_not_null()).sum().alias("zoned"),
