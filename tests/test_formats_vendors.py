@@ -415,3 +415,26 @@ def test_headerless_file_whose_columns_are_not_ohlc_is_refused() -> None:
     body = "".join(f"2024-03-01 10:0{m}:00,{o},{low},{h},{c},{v}\n" for m, o, h, low, c, v in BARS)  # O,L,H,C
     with pytest.raises(UnreadableFileError, match="column order is not O,H,L,C"):
         _read("x.csv", body)
+
+
+def test_thousands_separators_beside_a_point_and_mixed_time_shapes() -> None:
+    body = (
+        'Date,Open,High,Low,Close,Volume\n2024-03-01 10:00,"1,234.50","1,240.00","1,230.25","1,235.75",1\n'
+        "2024-03-01 10:01:00,1235.75,1236,1235,1235.5,2\n"
+    )
+    frame = _read("X.csv", body).frame
+    assert frame.select("ts", "open", "low").rows() == [
+        (_utc(2024, 3, 1, 10), 1234.5, 1230.25),
+        (_utc(2024, 3, 1, 10, 1), 1235.75, 1235.0),
+    ]
+
+
+def test_spreadsheet_serial_numbers_are_not_epoch_times() -> None:
+    body = "Date,Open,High,Low,Close,Volume\n45352.4166,1,2,0.5,1.5,1\n45352.4173,1,2,0.5,1.5,1\n"
+    with pytest.raises(UnreadableFileError, match="too small for epoch seconds"):
+        _read("X.csv", body)
+
+
+def test_tick_files_are_named_as_ticks() -> None:
+    with pytest.raises(UnreadableFileError, match="quote ticks, not bars"):
+        _read("EURUSD_Ticks.csv", "Gmt time,Ask,Bid,AskVolume,BidVolume\n01.03.2024 10:00:00.123,1.1,1.0,1,1\n")

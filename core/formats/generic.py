@@ -138,6 +138,7 @@ def _float(expr: pl.Expr) -> pl.Expr:
     return expr.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
 
 
+_THOUSANDS = r"^\s*[-+]?\d{1,3}(?:,\d{3})+\.\d+\s*$"
 _DECIMAL_COMMA = r"^[-+]?\d+,(?:\d{1,2}|\d{4,})$"  # "1,5" or "1,0835"; "1,234" could be a thousands separator
 
 
@@ -157,7 +158,16 @@ def _decimal_commas(data: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
         )
     ).row(0, named=True)
     comma = [c for c, yes in flags.items() if yes]
-    return data.with_columns(pl.col(c).str.replace(",", ".", literal=True) for c in comma) if comma else data
+    grouped = [c for c in text if c not in comma]  # "1,234.50": thousands separators beside a decimal point
+    return data.with_columns(
+        *(pl.col(c).str.replace(",", ".", literal=True) for c in comma),
+        *(
+            pl.when(pl.col(c).str.contains(_THOUSANDS))
+            .then(pl.col(c).str.replace_all(",", "", literal=True))
+            .otherwise(pl.col(c))
+            for c in grouped
+        ),
+    )
 
 
 def _symbol(data: pl.DataFrame, by_norm: Mapping[str, str]) -> str | None:

@@ -18,7 +18,7 @@ import polars as pl
 from core.errors import ConfigError, UnreadableFileError
 from core.formats.binance import BinanceReader
 from core.formats.frame import SourceFile, decode
-from core.formats.generic import GenericReader
+from core.formats.generic import DATE_ONLY, FULL_TIME, PRICE_ALIASES, TIME_ONLY, GenericReader
 from core.formats.headerless import HeaderlessReader
 from core.formats.histdata import HistDataReader
 from core.formats.kraken import KrakenReader
@@ -98,11 +98,16 @@ def _what_is_not_understood(head: str, names: Sequence[str]) -> str:
     layout = sniff_layout(head)
     if layout is not None and layout.has_header:
         columns = {normalize_name(f) for f in layout.first_fields}
+        listed = list(layout.first_fields)
         if "price" in columns and columns & {"amount", "size", "qty", "quantity", "volume"} and "open" not in columns:
-            return (
-                f"trade ticks, not bars (columns {list(layout.first_fields)}): the bar readers do not aggregate trades"
-            )
-        return f"header {shown!r} names no time column with open/high/low/close; set a column mapping"
+            return f"trade ticks, not bars (columns {listed}): the bar readers do not aggregate trades"
+        if columns & {"bid", "ask"} and not columns & {"open", "bidopen", "openbid"}:
+            return f"quote ticks, not bars (columns {listed}): the bar readers do not aggregate quotes"
+        has_time = bool(columns & {*FULL_TIME, *DATE_ONLY, *TIME_ONLY})
+        missing = [p for p, aliases in PRICE_ALIASES.items() if not columns & set(aliases)]
+        if not has_time:
+            return f"header {shown!r} names no time column; set a column mapping"
+        return f"header {shown!r} names no {'/'.join(missing)} column; set a column mapping"
     return f"first line {shown!r} is no layout a bar reader knows (readers: {', '.join(names)})"
 
 

@@ -80,6 +80,11 @@ def epoch_to_utc(values: pl.Series) -> pl.Series:
         raise UnreadableFileError(f"mixed_epoch_units ({names} in one time column; e.g. data row {first_odd})")
     if not seen:
         return pl.Series(values.name, [None] * values.len(), dtype=TS_TYPE)
+    if seen == [0] and (magnitude.max() or 0) < 1e8:  # type: ignore[operator]
+        raise UnreadableFileError(
+            f"time numbers up to {magnitude.max():.0f} are too small for epoch seconds (1973 at most): "
+            "not epoch times (spreadsheet serial dates?)"
+        )
     ints = values.cast(pl.String).str.strip_chars().cast(pl.Int64, strict=False) if values.dtype == pl.String else None
     if values.dtype.is_integer():
         ints = values.cast(pl.Int64, strict=False)
