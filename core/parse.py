@@ -10,7 +10,7 @@ from core.errors import ConfigError, UnreadableFileError
 from core.fingerprint import source_id
 from core.formats import SourceFile, binance
 from core.formats.naming import identify
-from core.formats.protocol import Reader, ReaderOptions, ReadResult
+from core.formats.protocol import DEFAULT_ZONE_RULES, Reader, ReaderOptions, ReadResult
 from core.formats.registry import available_readers, check_one_minute, detect_format, read_bars
 from core.formats.timeparse import EXPLICIT_UTC
 from core.identifiers import check_symbol, check_venue
@@ -62,13 +62,14 @@ class ParsedFile:
 
     @property
     def zone_defaulted(self) -> bool:
-        return self.zone_rule.split(":", 1)[0] in ("venue", "default_utc")
+        return self.zone_rule.split(":", 1)[0] in DEFAULT_ZONE_RULES
 
 
 def _identify(ref: FileRef, options: ReadOptions, parsed: ParsedFile, result: ReadResult | None = None) -> None:
-    """Venue and symbol: options, then what the reader proved, then the path; raises when none tells."""
+    """Venue: ``--venue``, a ``venue=NAME`` directory (both the operator's word), then what the reader proved
+    (Binance klines are binance whatever the file name), else generic. Symbol: ``--symbol``, the reader, the name."""
     named = identify(ref.path)
-    venue = check_venue(options.venue or (result.venue if result else None) or named.venue or "generic")
+    venue = check_venue(options.venue or named.venue or (result.venue if result else None) or "generic")
     symbol_hint = options.symbol or (result.symbol if result else None) or named.symbol
     if not symbol_hint:
         raise UnreadableFileError("cannot tell the symbol from the file name; pass --symbol")

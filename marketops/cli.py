@@ -75,7 +75,12 @@ def init() -> None:
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or directories to scan for raw 1m files.")],
     format: Annotated[
-        str | None, typer.Option("--format", help="binance | histdata | generic (default: detect).")
+        str | None,
+        typer.Option(
+            "--format",
+            help="A reader: binance | histdata | mt4 | mt5 | kraken | lean | dukascopy | fxcm | generic | headerless "
+            "or an installed plug-in (default: detect by content).",
+        ),
     ] = None,
     venue: Annotated[str | None, typer.Option(help="Venue of every file (default: from path or format).")] = None,
     symbol: Annotated[str | None, typer.Option(help="Symbol of every file (default: from the file name).")] = None,
