@@ -27,9 +27,11 @@ def side_symbol(symbol: str, side: pl.Expr) -> pl.Expr:
 
 
 def to_candidates(raw: pl.DataFrame, identity: Identity) -> pl.DataFrame:
-    """Columns of ``bars_1m`` plus ``line``/``raw`` for quarantine; ``trades`` 0, ``quote_volume`` NaN when unknown.
+    """Columns of ``bars_1m`` plus ``line``/``raw`` for quarantine.
 
-    A row with a quote side gets the side suffix on its symbol (:func:`side_symbol`)."""
+    ``trades`` is 0 and ``quote_volume`` NaN when unknown; a row with a quote side gets the side suffix on its
+    symbol (:func:`side_symbol`).
+    """
     side = pl.col("side") if "side" in raw.columns else pl.lit(None, pl.String)
     return raw.select(
         pl.lit(identity.venue, pl.String).alias("venue"),
