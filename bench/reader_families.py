@@ -24,11 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
-import polars as pl  # noqa: E402
+import numpy as np
+import polars as pl
 
-from core.formats import ReaderOptions, SourceFile, read_bars  # noqa: E402
-from core.formats.archive import expand  # noqa: E402
+from core.formats import ReaderOptions, SourceFile, read_bars
+from core.formats.archive import expand
 
 MINUTES = 1440
 

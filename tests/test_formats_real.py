@@ -19,8 +19,8 @@ from core.formats import ReaderOptions, SourceFile, read_bars
 from core.normalize import Identity, to_candidates
 
 
-def _utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+def _utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 @dataclass(frozen=True)

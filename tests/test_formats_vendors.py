@@ -30,8 +30,8 @@ BARS = [  # (minute, open, high, low, close, volume)
 ]
 
 
-def _utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+def _utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def _read(name: str, data: bytes | str, path: str = "", **options: object) -> ReadResult:
@@ -44,7 +44,9 @@ def _rows(result: ReadResult) -> list[tuple[object, ...]]:
 
 
 def _expected(start: datetime, sides: int = 1) -> list[tuple[object, ...]]:
-    rows = [(start.replace(minute=start.minute + m), o, h, low, c, v) for m, o, h, low, c, v in BARS]
+    rows: list[tuple[object, ...]] = [
+        (start.replace(minute=start.minute + m), o, h, low, c, v) for m, o, h, low, c, v in BARS
+    ]
     return rows * sides
 
 
@@ -390,10 +392,10 @@ class _Claims:
 def test_a_tie_or_low_confidence_is_refused_never_picked() -> None:
     source = SourceFile("X.csv", b"anything\n")
     with pytest.raises(UnreadableFileError, match="ambiguous format: readers a and b"):
-        choose_reader(source, None, [_Claims("a", 0.7), _Claims("b", 0.7)])  # type: ignore[list-item]
+        choose_reader(source, None, [_Claims("a", 0.7), _Claims("b", 0.7)])
     with pytest.raises(UnreadableFileError, match="no reader accepts"):
-        choose_reader(source, None, [_Claims("a", 0.4)])  # type: ignore[list-item]
-    assert choose_reader(source, None, [_Claims("a", 0.7), _Claims("b", 0.9)]).name == "b"  # type: ignore[list-item]
+        choose_reader(source, None, [_Claims("a", 0.4)])
+    assert choose_reader(source, None, [_Claims("a", 0.7), _Claims("b", 0.9)]).name == "b"
 
 
 @pytest.mark.parametrize(

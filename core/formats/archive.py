@@ -9,13 +9,14 @@ naming the codec, never a ``zlib.error`` escaping into the batch.
 from __future__ import annotations
 
 import bz2
+import functools
 import gzip
 import io
 import lzma
 import zipfile
 import zlib
 from collections.abc import Callable
-from typing import IO
+from typing import Protocol
 
 import zstandard
 
@@ -32,10 +33,19 @@ _ZIP = (b"PK\x03\x04", b"PK\x05\x06")
 PARQUET_MAGIC = b"PAR1"
 
 
-def _bounded(opener: Callable[[], IO[bytes]], codec: str) -> bytes:
+class _Stream(Protocol):
+    def read(self, size: int = ..., /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+def _bounded(opener: Callable[[], _Stream], codec: str) -> bytes:
     try:
-        with opener() as stream:
+        stream = opener()
+        try:
             data = stream.read(MAX_EXPANDED_BYTES + 1)
+        finally:
+            stream.close()
     except (OSError, EOFError, zlib.error, lzma.LZMAError, zstandard.ZstdError, ValueError) as exc:
         raise UnreadableFileError(f"corrupt {codec} stream: {type(exc).__name__}: {exc}") from exc
     if len(data) > MAX_EXPANDED_BYTES:
@@ -81,7 +91,7 @@ def _zip_members(data: bytes) -> list[tuple[str, bytes]]:
                 raise UnreadableFileError(f"zip archive expands beyond {MAX_EXPANDED_BYTES // 2**20} MiB; refused")
             out = []
             for info in infos:
-                out.append((info.filename, _bounded(lambda info=info: archive.open(info), "zip")))
+                out.append((info.filename, _bounded(functools.partial(archive.open, info), "zip")))
             return out
     except zipfile.BadZipFile as exc:
         raise UnreadableFileError(f"not a readable zip archive: {exc}") from exc

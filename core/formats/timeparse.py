@@ -80,14 +80,16 @@ def epoch_to_utc(values: pl.Series) -> pl.Series:
         raise UnreadableFileError(f"mixed_epoch_units ({names} in one time column; e.g. data row {first_odd})")
     if not seen:
         return pl.Series(values.name, [None] * values.len(), dtype=TS_TYPE)
-    if seen == [0] and (magnitude.max() or 0) < 1e8:  # type: ignore[operator]
+    largest = float(magnitude.max() or 0)  # type: ignore[arg-type]
+    if seen == [0] and largest < 1e8:
         raise UnreadableFileError(
-            f"time numbers up to {magnitude.max():.0f} are too small for epoch seconds (1973 at most): "
+            f"time numbers up to {largest:.0f} are too small for epoch seconds (1973 at most): "
             "not epoch times (spreadsheet serial dates?)"
         )
     ints = values.cast(pl.String).str.strip_chars().cast(pl.Int64, strict=False) if values.dtype == pl.String else None
     if values.dtype.is_integer():
         ints = values.cast(pl.Int64, strict=False)
+    millis: pl.Series
     if ints is not None and ints.null_count() == numbers.null_count():  # integers: exact arithmetic
         divisor = {0: None, 1: 1, 2: 1_000, 3: 1_000_000}[seen[0]]
         millis = ints * 1000 if divisor is None else ints // divisor
@@ -286,9 +288,9 @@ def strings_to_utc(
         utc = (naive - pl.duration(minutes=_offset_minutes(pl.col("Z")))).dt.replace_time_zone("UTC")
         return parts.select(utc.cast(TS_TYPE)).collect().to_series(), EXPLICIT_UTC
     zone = stated or choose_zone(options)
-    local = naive.dt.replace_time_zone(zone.zone, ambiguous="null", non_existent="null")
+    in_zone = naive.dt.replace_time_zone(zone.zone, ambiguous="null", non_existent="null")
     try:
-        return parts.select(local.dt.convert_time_zone("UTC").cast(TS_TYPE)).collect().to_series(), zone
+        return parts.select(in_zone.dt.convert_time_zone("UTC").cast(TS_TYPE)).collect().to_series(), zone
     except pl.exceptions.PolarsError as exc:
         raise UnreadableFileError(f"unknown time zone {zone.zone!r}: {exc}") from exc
 
