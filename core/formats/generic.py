@@ -146,6 +146,9 @@ def _decimal_commas(data: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
     """Columns whose numbers evidently use a decimal comma (some value has 1-2 or 4+ digits after the only
     comma, none has a point) read with a point; a column of only ``d,ddd`` values stays unparsed."""
     text = [c for c in dict.fromkeys(columns) if data.schema[c] == pl.String]
+    if text:  # only columns with a comma at all are worth a regex
+        commas = data.select(pl.col(c).str.contains(",", literal=True).any() for c in text).row(0, named=True)
+        text = [c for c in text if commas[c]]
     if not text:
         return data
     flags = data.select(

@@ -103,24 +103,38 @@ def epoch_to_utc(values: pl.Series) -> pl.Series:
 _COMPACT_DAY = r"^(?:19|20)\d{2}[01]\d[0-3]\d$"
 
 
+_SAMPLE_ROWS = 2000
+
+
 def _stats(text: pl.Series) -> dict[str, object]:
-    """Everything the layout decision needs, from one pass over the column."""
+    """The layout decision: shape from the first and last rows (every row is still parsed, and a row of
+    another shape is quarantined); the day/month evidence from every row of the file."""
     t = pl.col("t")
     present = t.is_not_null() & (t != "")
-    xy = _FAMILIES["xy_year"]
-    return (
-        text.to_frame("t")
+    head = pl.concat([text.head(_SAMPLE_ROWS), text.tail(_SAMPLE_ROWS)]) if text.len() > 2 * _SAMPLE_ROWS else text
+    stats = (
+        head.to_frame("t")
         .select(
-            present.sum().alias("n"),
             t.filter(present).first().alias("sample"),
             t.filter(present).str.contains(_EPOCH).all().alias("epoch"),
             t.filter(present).str.contains(_COMPACT_DAY).all().alias("compact"),
+            present.sum().alias("n"),
             *(t.str.contains(pattern).sum().alias(family) for family, pattern in _FAMILIES.items()),
-            t.str.extract(xy, 1).cast(pl.Int32, strict=False).max().alias("a_max"),
-            t.str.extract(xy, 2).cast(pl.Int32, strict=False).max().alias("b_max"),
         )
         .row(0, named=True)
     )
+    if int(stats["xy_year"] or 0) * 2 >= int(stats["n"] or 0):
+        xy = r"^\s*(\d{1,2})[-./](\d{1,2})[-./]\d{4}"  # the same a/b groups as the family, cheaper
+        stats |= (
+            text.to_frame("t")
+            .select(
+                t.str.extract(xy, 1).cast(pl.Int32, strict=False).max().alias("a_max"),
+                t.str.extract(xy, 2).cast(pl.Int32, strict=False).max().alias("b_max"),
+            )
+            .row(0, named=True)
+        )
+    stats["n"] = int(stats["n"] or 0)
+    return stats
 
 
 def _date_order(a_max: int, b_max: int, sample: str, told: str | None) -> tuple[str, str]:
@@ -249,7 +263,7 @@ def strings_to_utc(
     """
     text = text.cast(pl.String).str.strip_chars()
     stats = _stats(text)
-    n, sample = int(stats["n"] or 0), str(stats["sample"])  # type: ignore[call-overload]
+    n, sample = int(stats["n"]), str(stats["sample"])  # type: ignore[call-overload]
     if not n:
         raise UnreadableFileError("the time column is empty")
     if stats["epoch"] and not stats["compact"]:
