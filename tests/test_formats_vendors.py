@@ -440,3 +440,10 @@ def test_spreadsheet_serial_numbers_are_not_epoch_times() -> None:
 def test_tick_files_are_named_as_ticks() -> None:
     with pytest.raises(UnreadableFileError, match="quote ticks, not bars"):
         _read("EURUSD_Ticks.csv", "Gmt time,Ask,Bid,AskVolume,BidVolume\n01.03.2024 10:00:00.123,1.1,1.0,1,1\n")
+
+
+def test_compressed_names_keep_their_identity() -> None:
+    from core.formats.naming import identify
+
+    assert identify("/l/BTCUSDT-1m-2024-03-01.csv.gz") == identify("/l/BTCUSDT-1m-2024-03-01.csv")
+    assert identify("/l/DAT_ASCII_EURUSD_M1_202403.csv.zst").symbol == "EURUSD"
