@@ -447,3 +447,17 @@ def test_compressed_names_keep_their_identity() -> None:
 
     assert identify("/l/BTCUSDT-1m-2024-03-01.csv.gz") == identify("/l/BTCUSDT-1m-2024-03-01.csv")
     assert identify("/l/DAT_ASCII_EURUSD_M1_202403.csv.zst").symbol == "EURUSD"
+
+
+def test_interval_is_the_common_divisor_of_aligned_steps() -> None:
+    sparse = pl.DataFrame({"ts": [_utc(2024, 3, 1, 10, m) for m in (0, 2, 5, 9, 30)]})  # steps 2, 3, 4, 21 min
+    check_one_minute(sparse)
+    with pytest.raises(UnreadableFileError, match=r"interval 5m"):
+        check_one_minute(pl.DataFrame({"ts": [_utc(2024, 3, 1, 10, m) for m in (0, 5, 15, 20)]}))
+    seconds = pl.DataFrame({"ts": [datetime(2024, 3, 1, 10, 0, s, tzinfo=UTC) for s in range(0, 50, 1)]})
+    with pytest.raises(UnreadableFileError, match=r"interval 1s"):
+        check_one_minute(seconds)
+    one_odd = pl.DataFrame(
+        {"ts": [*(_utc(2024, 3, 1, 10, m) for m in range(5)), datetime(2024, 3, 1, 10, 5, 30, tzinfo=UTC)]}
+    )
+    check_one_minute(one_odd)  # one misaligned row is the row checks' business

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from importlib.metadata import entry_points
 
+import numpy as np
 import polars as pl
 
 from core.errors import ConfigError, UnreadableFileError
@@ -140,21 +141,38 @@ def interval_label(millis: int) -> str:
 
 
 def check_one_minute(frame: pl.DataFrame) -> None:
-    """Refuse bars whose most common spacing is not one minute (ties: the shorter spacing)."""
-    steps = (
+    """Refuse bars that are not one minute apart, naming the interval they are.
+
+    The interval is the greatest common divisor of the steps between minute-aligned bar times, so gaps
+    (a sparse 1m file has steps of 2, 3, 17 minutes) never make minutes look hourly, and one misaligned row
+    is left to the row checks. A file whose times are mostly not on minute boundaries (1s or tick-like
+    bars) is refused with its most common step.
+    """
+    ms = pl.col("ts").drop_nulls().unique().sort().dt.epoch("ms")
+    stats = (
         frame.lazy()
-        .select(pl.col("ts").drop_nulls().unique().sort().diff().dt.total_milliseconds().drop_nulls().alias("step"))
-        .group_by("step")
-        .len()
-        .sort(["len", "step"], descending=[True, False])
-        .head(1)
+        .select(ms.alias("t"))
+        .select(
+            (pl.col("t") % 60_000 == 0).mean().alias("aligned"),
+            pl.col("t").filter(pl.col("t") % 60_000 == 0).diff().drop_nulls().alias("steps").implode(),
+            pl.col("t").diff().drop_nulls().mode().min().alias("mode"),
+        )
         .collect()
     )
-    if steps.height == 0:
+    if stats.height == 0 or stats["aligned"][0] is None:
         return
-    common = int(steps["step"][0])
-    if common != 60_000:
-        raise UnreadableFileError(f"not_1m_bars (interval {interval_label(common)})")
+    if stats["aligned"][0] < 0.5:
+        mode = stats["mode"][0]
+        if mode is not None:
+            raise UnreadableFileError(f"not_1m_bars (interval {interval_label(int(mode))})")
+        return
+    steps = stats["steps"][0].to_numpy()
+    steps = steps[steps > 0]
+    if steps.size == 0:
+        return
+    interval = int(np.gcd.reduce(steps.astype(np.int64)))
+    if interval != 60_000:
+        raise UnreadableFileError(f"not_1m_bars (interval {interval_label(interval)})")
 
 
 def _combine(results: list[ReadResult], names: list[str]) -> ReadResult:
