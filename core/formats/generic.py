@@ -19,9 +19,9 @@ import polars as pl
 
 from core.errors import UnreadableFileError
 from core.formats.archive import PARQUET_MAGIC
-from core.formats.frame import RAW_SCHEMA, SourceFile, conform, strip_bom
+from core.formats.frame import RAW_SCHEMA, SourceFile, conform_exprs, strip_bom
 from core.formats.protocol import ReaderOptions, ReadResult, ZoneChoice
-from core.formats.tabular import TextTable, normalize_name, read_table, sniff_layout, to_float
+from core.formats.tabular import TextTable, normalize_name, read_table, sniff_layout
 from core.formats.timeparse import to_utc
 
 NAME = "generic"
@@ -125,9 +125,11 @@ def _volume(data: pl.DataFrame, by_norm: Mapping[str, str], notes: list[str]) ->
     if not present:
         notes.append("no volume column: volume 0")
         return pl.lit(0.0)
-    for column in present:
-        values = to_float(data.get_column(column))
-        if (values.fill_null(0) != 0).any():
+    if len(present) == 1:
+        return pl.col(present[0]).pipe(_float)
+    nonzero = data.select((pl.col(c).pipe(_float).fill_null(0) != 0).any().alias(c) for c in present).row(0)
+    for column, used in zip(present, nonzero, strict=True):
+        if used:
             if column != present[0]:
                 notes.append(f"volume from {column!r} ({present[0]!r} is all zero)")
             return pl.col(column).pipe(_float)
@@ -258,17 +260,23 @@ def bars_from_columns(
         if "raw" in data.columns
         else pl.concat_str([pl.col(c).cast(pl.String) for c in columns], separator=",", ignore_nulls=True)
     )
-    parts = []
-    for row_side, prices in frames:
-        part = data.select(
+    lazy = data.lazy()
+    parts = [
+        lazy.select(
             *common,
             *(pl.col(src).pipe(_float).alias(dst) for dst, src in prices.items()),
             raw_text.alias("raw"),
             pl.lit(row_side, pl.String).alias("side"),
         )
-        clean = pl.all_horizontal(pl.col(c).is_not_null() for c in ("ts", "open", "high", "low", "close", "volume"))
-        parts.append(part.with_columns(raw=pl.when(clean).then(None).otherwise(pl.coalesce("raw", pl.lit("<row>")))))
-    frame = conform(pl.concat(parts, how="vertical"))
+        for row_side, prices in frames
+    ]
+    clean = pl.all_horizontal(pl.col(c).is_not_null() for c in ("ts", "open", "high", "low", "close", "volume"))
+    frame = (
+        pl.concat(parts, how="vertical")
+        .with_columns(raw=pl.when(clean).then(None).otherwise(pl.coalesce("raw", pl.lit("<row>"))))
+        .select(conform_exprs([*RAW_SCHEMA]))
+        .collect()
+    )
     return ReadResult(frame, fmt, zone.label, result_side, venue, symbol, tuple(noted))
 
 
