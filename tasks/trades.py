@@ -21,6 +21,7 @@ from core.formats.registry import family_of
 from core.identifiers import check_symbol, check_venue
 from core.parse import FileRef, ReadOptions
 from core.trades.aggregate import empty_partials
+from core.trades import lean
 from core.trades.readers import BY_NAME, FAMILY, detect
 from core.trades.spec import TradeFormat, TradeHead
 from storage.trade_files import read_head, sha256_file, stream_batches
@@ -103,6 +104,7 @@ def judge_trade_file(
 
 
 def _manifest_row(
+    head: TradeHead | None,
     ref: FileRef,
     sha: str,
     sid: int,
@@ -124,6 +126,12 @@ def _manifest_row(
         .sort(["trades", "venue", "symbol"], descending=[True, False, False])
     )
     venue, symbol = (busiest.item(0, "venue"), busiest.item(0, "symbol")) if busiest.height else (None, None)
+    zone_rule = "explicit:UTC"  # trade times are epochs (UTC) or carry their offset
+    if head is not None and fmt_name.startswith("lean-"):
+        try:
+            zone_rule = f"format:{lean.zone_of(head)}"
+        except UnreadableFileError:
+            zone_rule = ""  # refused: outside the LEAN layout
     return {
         "path": ref.path,
         "size": ref.size,
@@ -143,6 +151,9 @@ def _manifest_row(
         "reasons": reasons_json(v),
         "run_id": run_id,
         "ingested_at": now,
+        "zone_rule": zone_rule,
+        "price_side": "+".join(sorted(v.partials.get_column("price_side").unique().to_list())),
+        "reader_notes": "",
     }
 
 
@@ -188,7 +199,7 @@ def load_trade_files(
         else:
             identity, verdict = judge_trade_file(ref, fmt, head, options, sha, threshold)
         members.append((ref.path, sha))
-        rows.append(_manifest_row(ref, sha, sid, fmt.name if fmt else FAMILY, identity, verdict, run_id, now))
+        rows.append(_manifest_row(head, ref, sha, sid, fmt.name if fmt else FAMILY, identity, verdict, run_id, now))
         partials.append(verdict.partials)
         quarantine.append(quarantine_rows(verdict, sid, run_id, now))
         anomalies.append(anomaly_rows(verdict, sid, run_id, now))

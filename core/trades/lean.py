@@ -53,6 +53,11 @@ def _identity(head: TradeHead) -> tuple[str | None, str | None]:
     return market, match.group("ticker").upper() if match else None
 
 
+def zone_of(head: TradeHead) -> str:
+    """The data time zone of a LEAN file (from its path)."""
+    return _ZONE.get(security(head)[0], "UTC")
+
+
 def _ts(head: TradeHead) -> pl.Expr:
     match = _member(head)
     assert match is not None

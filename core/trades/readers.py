@@ -418,9 +418,15 @@ BY_NAME = {f.name: f for f in FORMATS}
 FAMILY = "trades"
 
 
+# Vendor minute candles are bar files: the bar readers (core/formats) own them; here only by explicit name.
+BY_NAME_ONLY = frozenset({"lean-minute-trades", "lean-minute-quotes"})
+
+
 def detect(head: TradeHead) -> TradeFormat | None:
     """The first trade/quote format whose sniff accepts ``head``, or None (not a trade file)."""
     for fmt in FORMATS:
+        if fmt.name in BY_NAME_ONLY:
+            continue
         try:
             if fmt.sniff(head):
                 return fmt
