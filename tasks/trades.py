@@ -20,8 +20,8 @@ from core.formats.naming import identify
 from core.formats.registry import family_of
 from core.identifiers import check_symbol, check_venue
 from core.parse import FileRef, ReadOptions
-from core.trades.aggregate import empty_partials
 from core.trades import lean
+from core.trades.aggregate import empty_partials
 from core.trades.readers import BY_NAME, FAMILY, detect
 from core.trades.spec import TradeFormat, TradeHead
 from storage.trade_files import read_head, sha256_file, stream_batches

@@ -52,7 +52,7 @@ def test_every_real_file_loads_or_is_quarantined_with_its_reason(settings: Setti
     with open_warehouse(settings) as warehouse:
         files = warehouse.query_df(
             "SELECT path, status, rows_read, rows_loaded, rows_quarantined, rows_duplicate, reasons, zone_rule, "
-            "price_side, venue, symbol FROM ingest_files FINAL"
+            "price_side, venue, symbol, format FROM ingest_files FINAL"
         )
         symbols = dict(
             warehouse.query_df(
@@ -65,6 +65,7 @@ def test_every_real_file_loads_or_is_quarantined_with_its_reason(settings: Setti
     for name, (fmt, rows, zone) in TRADES.items():
         row = by_name[name]
         assert row["status"] == "loaded" and row["rows_loaded"] == rows, (name, row["reasons"])
+        assert row["format"] == fmt, name
         assert (row["zone_rule"], row["price_side"]) == (zone, "trade"), name
     for name, (rows, zone, side) in LOADED.items():
         row = by_name[name]

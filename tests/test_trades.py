@@ -336,7 +336,7 @@ def test_real_lean_minute_quote_and_trade_zips_give_side_bars_equal_to_the_file(
         with zipfile.ZipFile(path) as archive:
             rows = [line.split(",") for line in archive.read(archive.namelist()[0]).decode().splitlines()]
         day = datetime.strptime(path.name[:8], "%Y%m%d").replace(tzinfo=ZoneInfo(zone))
-        bars = _bars(judge(path, threshold=0.05))
+        bars = _bars(judge(path, ReadOptions(format="lean-minute-quotes"), threshold=0.05))
         for side, offset in (("BID", 1), ("ASK", 6)):
             mine = bars.filter(pl.col("symbol") == f"{symbol}.{side}").sort("ts")
             assert mine["price_side"].unique().to_list() == [side.lower()]
@@ -352,7 +352,9 @@ def test_real_lean_minute_quote_and_trade_zips_give_side_bars_equal_to_the_file(
                 for r in mine.select("ts", "open", "high", "low", "close").iter_rows()
             ]
             assert found == expected, relative
-    trades = _bars(judge(lean / "crypto/coinbase/minute/ethusd/20180404_trade.zip"))
+    trades = _bars(
+        judge(lean / "crypto/coinbase/minute/ethusd/20180404_trade.zip", ReadOptions(format="lean-minute-trades"))
+    )
     assert trades.height == 1009 and trades["symbol"].unique().to_list() == ["ETHUSD"]
     assert trades["price_side"].unique().to_list() == ["trade"] and trades["trades"].sum() == 0
 
