@@ -46,23 +46,24 @@ def to_candidates(raw: pl.DataFrame, identity: Identity) -> pl.DataFrame:
         pl.col("quote_volume").fill_null(float("nan")).alias("quote_volume"),
         pl.lit(identity.source_id, pl.UInt64).alias("source_id"),
         pl.lit(identity.version, pl.UInt64).alias("version"),
-        *candle_order_flow(),
+        *candle_order_flow(raw.columns),
         "line",
         "raw",
     )
 
 
-def candle_order_flow() -> list[pl.Expr]:
+def candle_order_flow(columns: list[str]) -> list[pl.Expr]:
     """Order-flow columns of a vendor candle: buy volume as published (Binance taker-buy base volume),
     sell = volume - buy, vwap = quote volume / volume (both are sums over the minute's trades); null
     where the vendor does not publish them, never guessed."""
-    buy = pl.col("buy_volume")
+    buy = pl.col("buy_volume") if "buy_volume" in columns else pl.lit(None, pl.Float64)
     quote = pl.col("quote_volume")
+    side = pl.col("side").fill_null("trade") if "side" in columns else pl.lit("trade", pl.String)
     known_quote = quote.is_not_null() & quote.is_not_nan() & (pl.col("volume") > 0)
     return [
         buy.alias("buy_volume"),
         pl.when(buy.is_not_null()).then(pl.max_horizontal(pl.col("volume") - buy, 0.0)).alias("sell_volume"),
         pl.when(known_quote).then(quote / pl.col("volume")).alias("vwap"),
-        pl.lit("trade", pl.String).alias("price_side"),
+        side.alias("price_side"),
         pl.lit("candles", pl.String).alias("bar_source"),
     ]
