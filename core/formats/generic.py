@@ -274,7 +274,7 @@ def bars_from_columns(
     frame = (
         pl.concat(parts, how="vertical")
         .with_columns(raw=pl.when(clean).then(None).otherwise(pl.coalesce("raw", pl.lit("<row>"))))
-        .select(conform_exprs([*RAW_SCHEMA]))
+        .select(conform_exprs([c for c in RAW_SCHEMA if c != "buy_volume"]))  # no taker-buy column here
         .collect()
     )
     return ReadResult(frame, fmt, zone.label, result_side, venue, symbol, tuple(noted))
