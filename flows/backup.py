@@ -11,6 +11,7 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 from core.alerts import RESTORE_DRILL_FAILED
 from core.errors import MarketopsError
 from core.settings import load_settings
+from flows import events
 from flows.guards import warehouse_maintenance
 from flows.hooks import alert_on_failure
 from tasks.maintenance import list_backups, prune_backups, sweep_backups, take_backup, verify_backup
@@ -76,6 +77,7 @@ def backup(full: bool = False, verify: bool = True, prune: bool = True) -> dict[
     create_link_artifact(
         key="backup-location", link=snapshot["location"], link_text=f"{snapshot['name']} ({snapshot['kind']})"
     )
+    events.backup_drill(settings, snapshot, drill)
     if verify and not drill["verified"]:
         raise RestoreDrillFailed(f"backup {snapshot['name']} did not pass its restore drill: {drill['detail']}")
     return summary

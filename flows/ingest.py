@@ -13,13 +13,16 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from core.batching import BatchSpec
 from core.errors import MarketopsError
+from core.lineage import landing
 from core.parse import ReadOptions
 from core.run_summary import IngestSummary, summarize
 from core.settings import load_settings
+from flows import events
 from flows.bounded import run_bounded
 from flows.hooks import alert_on_failure, run_link
 from tasks.alerts import check_freshness
 from tasks.ingest import failed_outcomes, load_batch, outcomes_frame, plan_ingest
+from tasks.lineage import bind_lineage
 from tasks.retry import with_retry_policy
 from tasks.runs import record_run
 from tasks.setup import ensure_schema
@@ -70,7 +73,7 @@ def ingest(
         "%d files seen, %d unchanged, %d batches to load", plan.files_seen, plan.files_skipped, len(plan.batches)
     )
 
-    load_task = with_retry_policy(load_batch, settings)
+    load_task = bind_lineage(with_retry_policy(load_batch, settings), settings, sources=landing(scan))
     rows: list[dict[str, object]] = []
 
     def submit(batch: BatchSpec) -> Any:
@@ -101,6 +104,7 @@ def ingest(
         {"paths": scan, "format": format, "venue": venue, "symbol": symbol, "force": force},
         summary.as_dict(),
     )
+    events.ingest_loaded(settings, run_id)  # what it loaded, for the triggers (validate, warmup)
     if not summary.ok:
         raise IngestFailed(f"{summary.files_failed} files failed to load: {summary.headline()}")
     return summary.as_dict()

@@ -14,6 +14,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from core.alerts import DQ_PASS_RATE, Alert
 from core.errors import ConfigError, MarketopsError
 from core.settings import load_settings
+from flows import events
 from flows.bounded import run_bounded
 from flows.hooks import alert_on_failure, run_link
 from tasks.alerts import notify
@@ -96,6 +97,7 @@ def validate(since: date | None = None, until: date | None = None, report: bool 
                 details={"report": (written or {}).get("path")},
             ),
         )
+    events.dq_breach(settings, rates, (written or {}).get("path"))
     summary = {**rates, "report": (written or {}).get("path")}
     with_retry_policy(record_run, settings)(
         settings,

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from prefect import task
+from prefect.assets import materialize
 
 from core.cache_plan import affected, build_outputs
 from core.cold_layout import file_path
@@ -17,6 +18,7 @@ from storage.cold.manifest import merge_manifest, read_state, write_state
 from storage.cold.store import LocalColdStore
 from storage.warm import open_warehouse
 from storage.warm.cache_source import bars_between, changed_days, lookback_start, max_version, symbol_days
+from tasks.lineage import cold, warm
 from tasks.retry import task_options
 
 _OPTIONS = task_options()
@@ -42,7 +44,7 @@ def plan_caches(settings: Settings, full: bool, since: date | None) -> dict[str,
     }
 
 
-@task(name="build_symbol_caches", **_OPTIONS)
+@materialize(cold("datasets"), asset_deps=[warm("bars_1m")], name="build_symbol_caches", **_OPTIONS)
 def build_symbol_caches(
     settings: Settings, venue: str, symbol: str, days: list[date], watermark: int, now: datetime
 ) -> list[dict[str, Any]]:
@@ -82,7 +84,7 @@ def build_symbol_caches(
     return rows
 
 
-@task(name="publish_caches", **_OPTIONS)
+@materialize(cold("catalog"), asset_deps=[cold("datasets")], name="publish_caches", **_OPTIONS)
 def publish_caches(
     settings: Settings, rows: list[dict[str, Any]], watermark: int, built_at: datetime
 ) -> dict[str, Any]:

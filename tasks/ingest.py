@@ -10,6 +10,7 @@ from pathlib import Path
 
 import polars as pl
 from prefect import task
+from prefect.assets import materialize
 
 from core.batching import BatchSpec, plan_batches, unchanged
 from core.parse import ReadOptions, parse_files
@@ -18,6 +19,7 @@ from core.settings import Settings
 from storage.landing import list_files, read_file
 from storage.warm import open_warehouse
 from storage.warm.ingest_ledger import settled_files, settled_versions, write_batch
+from tasks.lineage import LANDING, warm
 from tasks.retry import task_options
 from validation.batch import STATUS_FAILED, judge_batch
 from validation.known_events import load_allowlist
@@ -48,7 +50,14 @@ def plan_ingest(settings: Settings, paths: list[str], options: ReadOptions, forc
     )
 
 
-@task(name="load_batch", **task_options())
+@materialize(
+    warm("bars_1m"),
+    warm("quarantine_bars"),
+    warm("ingest_files"),
+    asset_deps=[LANDING],
+    name="load_batch",
+    **task_options(),
+)
 def load_batch(
     settings: Settings, batch: BatchSpec, options: ReadOptions, run_id: str, force: bool = False
 ) -> list[dict[str, object]]:

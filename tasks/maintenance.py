@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prefect import task
+from prefect.assets import materialize
 
 from core.optimize_plan import plan_partitions
 from core.settings import Settings
@@ -13,7 +14,8 @@ from storage.backups import snapshots as backups
 from storage.backups.factory import backup_target
 from storage.warm import open_warehouse
 from storage.warm.optimize import last_optimized, log_results, optimize_partition, part_stats
-from storage.warm.schema import OPTIMIZE_TABLES
+from storage.warm.schema import BACKUP_TABLES, OPTIMIZE_TABLES
+from tasks.lineage import BACKUPS, warm
 from tasks.retry import task_options
 
 _OPTIONS = task_options(5.0)
@@ -55,7 +57,7 @@ def sweep_backups(settings: Settings) -> list[str]:
         return backups.sweep_interrupted(warehouse, backup_target(settings))
 
 
-@task(name="take_backup", **_OPTIONS)
+@materialize(BACKUPS, asset_deps=[warm(t) for t in BACKUP_TABLES], name="take_backup", **_OPTIONS)
 def take_backup(settings: Settings, full: bool, now: datetime) -> dict[str, Any]:
     target = backup_target(settings)
     with open_warehouse(settings) as warehouse:

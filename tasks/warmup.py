@@ -8,6 +8,7 @@ from typing import Any
 
 import polars as pl
 from prefect import task
+from prefect.assets import materialize
 
 from core.errors import StorageError
 from core.hot_layout import (
@@ -26,6 +27,7 @@ from storage.cold.store import LocalColdStore
 from storage.hot import epochs, open_hot_store
 from storage.warm import open_warehouse
 from storage.warm.hot_source import latest_bars, recent_bars, source_version
+from tasks.lineage import cold, hot, warm
 from tasks.retry import task_options
 
 _OPTIONS = task_options()
@@ -54,7 +56,7 @@ def check_hot(settings: Settings) -> list[str]:
         return epochs.health(hot, expected) if symbols else []
 
 
-@task(name="rebuild_hot", **_OPTIONS)
+@materialize(hot("maps"), asset_deps=[warm("bars_1m"), cold("features_1m")], name="rebuild_hot", **_OPTIONS)
 def rebuild_hot(settings: Settings, force: bool) -> dict[str, Any]:
     """Write a new epoch, read it back, switch the pointer, drop older epochs.
 
