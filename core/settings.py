@@ -80,6 +80,12 @@ class Settings(BaseSettings):
         default_factory=list, description="Allowlist files read besides the bundled one."
     )
     validate_batch_symbols: int = Field(default=200, ge=1, description="Symbols per validate task.")
+    reports_port: int = Field(
+        default=4280,
+        ge=0,
+        le=65535,
+        description="Port `marketops up` serves the reports on (127.0.0.1; 0 = no server).",
+    )
     validate_ge_max_rows: int = Field(
         default=2_000_000, ge=0, description="Rows of the run's batch the Great Expectations suite sees (0 = off)."
     )

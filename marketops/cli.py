@@ -560,6 +560,7 @@ def up(port: Annotated[int, typer.Option(help="Port of the Prefect server on 127
     out.print(
         f"marketops stack is up: Prefect UI at {info.ui_url} "
         f"(server pid {info.server_pid}, worker pid {info.worker_pid})"
+        + (f"; reports at {info.reports_url}" if info.reports_url else "")
     )
 
 

@@ -204,6 +204,16 @@ def test_an_ingest_event_triggers_validate_and_warmup_and_assets_chain_raw_warm_
             r["prefect.resource.id"] == f"prefect.flow-run.{validate_runs[0]['id']}" for r in breach[0]["related"]
         )
 
+        # no reports server in this test: the report link is file:// and the artifact says why
+        artifact = httpx.post(
+            f"{_api()}/artifacts/filter",
+            json={
+                "artifacts": {"key": {"any_": ["validate-report"]}, "flow_run_id": {"any_": [validate_runs[0]["id"]]}}
+            },
+            timeout=10,
+        ).json()[0]
+        assert "(file:///" in artifact["data"] and "no reports server is running" in artifact["description"]
+
         caches()
         warmed = _execute("warmup", warmup_runs[0])
         assert warmed["status"] == "rebuilt"

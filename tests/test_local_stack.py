@@ -4,6 +4,7 @@ shows them in headless Chromium, a deployment run completes through the worker, 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -57,6 +58,7 @@ def _chromium(url: str, tmp: Path, *mode: str) -> str:
 def test_up_deploys_everything_the_ui_shows_it_and_down_stops_it(settings: Settings, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
     port = _free_port()
+    env["MARKETOPS_REPORTS_PORT"] = str(_free_port())
     started = subprocess.run(
         [MARKETOPS, "up", "--port", str(port)], env=env, capture_output=True, text=True, timeout=400
     )
@@ -95,10 +97,26 @@ def test_up_deploys_everything_the_ui_shows_it_and_down_stops_it(settings: Setti
                 break
             time.sleep(2)
         assert state == "COMPLETED"
+
+        # the report of that run opens over http:// from the artifact (the UI cannot open file:// links)
+        assert info.reports_url and httpx.get(info.reports_url, timeout=10).status_code == 200
+        artifacts = httpx.post(
+            f"{api}/artifacts/filter",
+            json={"artifacts": {"key": {"any_": ["validate-report"]}}, "sort": "CREATED_DESC", "limit": 1},
+            timeout=10,
+        ).json()
+        link = re.search(r"\((http://127\.0\.0\.1:\d+/[^)]+)\)", artifacts[0]["data"])
+        assert link is not None, artifacts[0]["data"]
+        page = httpx.get(link.group(1), timeout=10)
+        assert page.status_code == 200 and "<html" in page.text.lower()
+
+        # every trigger of prefect.yaml became an automation
+        automations = httpx.post(f"{api}/automations/filter", json={}, timeout=10).json()
+        assert len(automations) == sum(len(e.triggers) for e in load_catalogue())
         status = subprocess.run([MARKETOPS, "status", "--json"], env=env, capture_output=True, text=True, timeout=120)
         assert '"daily": {"schedules": [], "last_run": {"state": "COMPLETED"' in status.stdout
     finally:
         stopped = subprocess.run([MARKETOPS, "down"], env=env, capture_output=True, text=True, timeout=120)
     assert stopped.returncode == 0
-    assert not alive(info.server_pid) and not alive(info.worker_pid)
+    assert not alive(info.server_pid) and not alive(info.worker_pid) and not alive(info.reports_pid)
     assert read_stack(settings) is None
