@@ -28,7 +28,8 @@ def emit(event: events.MarketopsEvent | None) -> dict[str, Any] | None:
     if event is None:
         return None
     emit_event(event=event.event, resource=event.resource, payload=event.payload)
-    get_run_logger().info("event %s: %s", event.event, {k: v for k, v in event.payload.items() if k != "days"})
+    brief = {k: v for k, v in event.payload.items() if not isinstance(v, list | dict)}  # lists can be long
+    get_run_logger().info("event %s: %s", event.event, brief)
     return {"event": event.event, "resource": event.resource, "payload": event.payload}
 
 

@@ -237,29 +237,38 @@ def test_an_ingest_event_triggers_validate_and_warmup_and_assets_chain_raw_warm_
 
 
 @pytest.mark.usefixtures("prefect_api")
-def test_a_failed_incremental_drill_triggers_a_full_backup_and_a_failed_full_one_does_not_loop(
+def test_a_failed_incremental_drill_triggers_a_full_backup_and_stale_hot_a_warmup_without_loops(
     settings: Settings,
 ) -> None:
     from prefect import flow
 
-    from flows.events import backup_drill
+    from flows.events import backup_drill, hot_stale
 
     @flow(name="drill-reporter")
-    def report(kind: str) -> None:
+    def report_drill(kind: str) -> None:
         backup_drill(settings, {"name": f"{kind}-1", "kind": kind, "base": None}, {"verified": False, "detail": "x"})
 
-    ids = _deploy({"backup"})
+    @flow(name="hot-checker")
+    def report_stale(rebuilding: bool) -> None:
+        hot_stale(settings, ["no epoch pointer"], "auto" if rebuilding else "check", rebuilding)
+
+    ids = _deploy({"backup", "warmup"})
     try:
         time.sleep(2)
         started = datetime.now(UTC)
-        report("full")
-        report("incremental")
+        report_drill("full")  # a full chain that fails its drill must not start another full backup (a loop)
+        report_drill("incremental")
+        report_stale(True)  # warmup-check rebuilds by itself: no second warmup
+        report_stale(False)  # a check-only run found the hole: warm now
         failed = _events(events.BACKUP_DRILL_FAILED, started, expected=2)
         assert [e["resource"][events.LABEL_BACKUP_KIND] for e in failed] == ["full", "incremental"]
-        runs = _runs_of(ids["backup"])
+        assert len(_events(events.HOT_STALE, started, expected=2)) == 2
+        _runs_of(ids["backup"])
+        _runs_of(ids["warmup"])
         time.sleep(5)  # give a (wrong) second trigger time to fire
-        runs = _runs_of(ids["backup"])
-        assert len(runs) == 1 and runs[0]["parameters"] == {"full": True, "verify": True, "prune": False}
+        backups, warmups = _runs_of(ids["backup"]), _runs_of(ids["warmup"])
+        assert len(backups) == 1 and backups[0]["parameters"] == {"full": True, "verify": True, "prune": False}
+        assert len(warmups) == 1 and warmups[0]["parameters"] == {"mode": "force"}
     finally:
         _undeploy(ids)
 

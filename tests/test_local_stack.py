@@ -107,8 +107,32 @@ def test_up_deploys_everything_the_ui_shows_it_and_down_stops_it(settings: Setti
         ).json()
         link = re.search(r"\((http://127\.0\.0\.1:\d+/[^)]+)\)", artifacts[0]["data"])
         assert link is not None, artifacts[0]["data"]
-        page = httpx.get(link.group(1), timeout=10)
-        assert page.status_code == 200 and "<html" in page.text.lower()
+        report = httpx.get(link.group(1), timeout=10)
+        assert report.status_code == 200 and "<html" in report.text.lower()
+
+        # lineage: the self-hosted UI has no asset pages; a materialization shows on its event page with the
+        # assets it was built from (the daily run's caches flow wrote the cold catalog from the cold datasets)
+        built = None
+        deadline = time.monotonic() + 60
+        while built is None and time.monotonic() < deadline:
+            materialized = httpx.post(
+                f"{api}/events/filter",
+                json={"filter": {"event": {"name": ["prefect.asset.materialization.succeeded"]}}, "limit": 50},
+                timeout=10,
+            ).json()["events"]
+            built = next(
+                (e for e in materialized if any(r["prefect.resource.role"] == "asset" for r in e["related"])), None
+            )
+            time.sleep(0 if built else 2)
+        assert built is not None, "no asset materialization event"
+        source = next(r["prefect.resource.id"] for r in built["related"] if r["prefect.resource.role"] == "asset")
+        page = f"{info.ui_url}/events/event/{built['occurred'][:10]}/{built['id']}"
+        shot = tmp_path / "asset-materialization.png"
+        _chromium(page, tmp_path, f"--screenshot={shot}")
+        assert shot.stat().st_size > 20_000
+        dom = _chromium(page, tmp_path, "--dump-dom")
+        assert "Asset materialization succeeded" in dom
+        assert built["resource"]["prefect.resource.id"] in dom and source in dom
 
         # every trigger of prefect.yaml became an automation
         automations = httpx.post(f"{api}/automations/filter", json={}, timeout=10).json()
