@@ -280,6 +280,8 @@ def quarantine_replay(
 @app.command()
 def report(open_: Annotated[bool, typer.Option("--open", help="Open it in the default browser.")] = False) -> None:
     """Print the path of the latest data-quality report (HTML), or open it."""
+    from core.report_links import report_link
+    from storage.report_server import served_url
     from storage.reports import latest_report
 
     settings = load_settings()
@@ -287,11 +289,14 @@ def report(open_: Annotated[bool, typer.Option("--open", help="Open it in the de
     if path is None:
         raise _fail(f"no report yet in {settings.reports_dir}: run `marketops validate` first")
     out.print(str(path), highlight=False)
+    link = report_link(path, settings.reports_dir, served_url(settings))
+    if link.served:
+        out.print(f"served at {link.url}", highlight=False)
     if open_:
         import webbrowser
 
-        if not webbrowser.open(path.as_uri()):
-            raise _fail(f"no browser to open {path.as_uri()}")
+        if not webbrowser.open(link.url):
+            raise _fail(f"no browser to open {link.url}")
 
 
 @app.command()

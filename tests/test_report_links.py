@@ -8,9 +8,11 @@ import time
 from pathlib import Path
 
 import httpx
+from typer.testing import CliRunner
 
 from core.report_links import report_link
 from core.settings import Settings
+from marketops.cli import app
 from storage import report_server
 
 
@@ -48,6 +50,8 @@ def test_served_url_follows_a_real_server_and_forgets_it_when_it_stops(settings:
         report_server.record(settings, process.pid, url)
         assert report_server.served_url(settings) == url
         assert httpx.get(f"{url}/latest.html", timeout=5).text == "<html>ok</html>"
+        printed = CliRunner().invoke(app, ["report"])
+        assert printed.exit_code == 0 and f"served at {url}/latest.html" in printed.output
     finally:
         process.terminate()
         process.wait(timeout=10)
