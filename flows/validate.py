@@ -17,7 +17,7 @@ from core.report_links import ReportLink
 from core.settings import load_settings
 from flows import events
 from flows.bounded import run_bounded
-from flows.hooks import alert_on_failure, run_link
+from flows.hooks import RUN_HOOKS, run_link
 from tasks.alerts import notify
 from tasks.reports import link_report
 from tasks.retry import with_retry_policy
@@ -43,8 +43,7 @@ def default_range(since: date | None, until: date | None, now: datetime) -> tupl
 @flow(
     name="validate",
     task_runner=ThreadPoolTaskRunner(max_workers=4),  # type: ignore[arg-type]  # prefect annotates the invariant TaskRunner[PrefectFuture[Any]], no concrete runner matches
-    on_failure=[alert_on_failure],
-    on_crashed=[alert_on_failure],
+    **RUN_HOOKS,
 )
 def validate(since: date | None = None, until: date | None = None, report: bool = True) -> dict[str, Any]:
     """Check UTC days ``since``..``until`` (default: yesterday).
