@@ -10,7 +10,7 @@ from prefect import task
 from core.optimize_plan import plan_partitions
 from core.settings import Settings
 from storage.backups import snapshots as backups
-from storage.backups.factory import backup_target
+from storage.backups.factory import backup_target, owner_of
 from storage.warm import open_warehouse
 from storage.warm.optimize import last_optimized, log_results, optimize_partition, part_stats
 from storage.warm.schema import OPTIMIZE_TABLES
@@ -50,9 +50,13 @@ def optimize_partitions(
 
 
 @task(name="sweep_backups", **_OPTIONS)
-def sweep_backups(settings: Settings) -> list[str]:
+def sweep_backups(settings: Settings) -> dict[str, Any]:
+    """Interrupted snapshots settled, then every kept one checked structurally (missing data or base: broken)."""
+    target = backup_target(settings)
     with open_warehouse(settings) as warehouse:
-        return backups.sweep_interrupted(warehouse, backup_target(settings))
+        swept = backups.sweep_interrupted(warehouse, target)
+        broken = backups.check_chains(warehouse, target, owner_of(settings, target))
+    return {"swept": swept, "broken": broken}
 
 
 @task(name="take_backup", **_OPTIONS)
@@ -60,29 +64,37 @@ def take_backup(settings: Settings, full: bool, now: datetime) -> dict[str, Any]
     target = backup_target(settings)
     with open_warehouse(settings) as warehouse:
         result = backups.take_snapshot(
-            warehouse, target, now, force_full=full, full_every_h=settings.backup_full_every_h
+            warehouse,
+            target,
+            now,
+            force_full=full,
+            full_every_h=settings.backup_full_every_h,
+            owner=owner_of(settings, target),
         )
     return result.__dict__ | {"location": target.location(result.name)}
 
 
 @task(name="verify_backup", **_OPTIONS)
 def verify_backup(settings: Settings, name: str) -> dict[str, Any]:
+    target = backup_target(settings)
     with open_warehouse(settings) as warehouse:
-        ok, detail = backups.drill(warehouse, backup_target(settings), name)
+        ok, detail = backups.drill(warehouse, target, name, owner_of(settings, target))
     return {"name": name, "verified": ok, "detail": detail}
 
 
 @task(name="prune_backups", **_OPTIONS)
 def prune_backups(settings: Settings, now: datetime, dry_run: bool) -> dict[str, list[str]]:
+    target = backup_target(settings)
     with open_warehouse(settings) as warehouse:
         plan = backups.prune(
             warehouse,
-            backup_target(settings),
+            target,
             now,
             settings.backup_keep_days,
             settings.backup_min_chains,
             settings.backup_max_chains,
             dry_run,
+            owner_of(settings, target),
         )
     return {"keep": [r.name for r in plan.keep], "delete": [r.name for r in plan.delete]}
 
