@@ -41,13 +41,15 @@ def resample(bars: pl.DataFrame, timeframe: str, session: str, now: datetime) ->
             pl.col("high").max(),
             pl.col("low").min(),
             pl.col("close").last(),
-            pl.col("volume").sum(),
-            pl.when(pl.col("volume").sum() > 0)
-            .then((typical * pl.col("volume")).sum() / pl.col("volume").sum())
-            .alias("vwap"),
+            # Float sums as lists summed per bar: a hash aggregation adds partial sums in an order that
+            # depends on threads and chunking (two builds differed by ~1e-12), a list keeps row order.
+            pl.col("volume").alias("_volume"),
+            (typical * pl.col("volume")).alias("_turnover"),
             pl.len().cast(pl.UInt32).alias("minutes"),
             pl.col("trades").sum().cast(pl.UInt64).alias("trades"),
         )
+        .with_columns(pl.col("_volume").list.sum().alias("volume"), pl.col("_turnover").list.sum().alias("_turnover"))
+        .with_columns(pl.when(pl.col("volume") > 0).then(pl.col("_turnover") / pl.col("volume")).alias("vwap"))
         .filter(pl.col("bucket") + length <= pl.lit(now).cast(pl.Datetime("ms", "UTC")))
         .rename({"bucket": "ts"})
         .with_columns(pl.col("ts").cast(pl.Datetime("ms", "UTC")))

@@ -610,26 +610,38 @@ def caches_build(
 
     summary = _run_flow(caches_flow, full=full, since=since_day)
     out.print(
-        f"[bold]caches:[/] {summary['symbols']} symbols, {summary['days']} changed days -> {summary['files_written']} files "
-        f"({summary['rows_written']:,} rows); views: {', '.join(summary['views'])}"
+        f"[bold]caches:[/] {summary['symbols']} symbols, {summary['days']} changed days -> "
+        f"{summary['files_written']} files ({summary['rows_written']:,} rows), {summary['stale_removed']} stale removed; "
+        f"views: {', '.join(summary['views'])}"
     )
 
 
 @caches_app.command("verify")
 def caches_verify() -> None:
-    """Recompute every cached file's sha256 and row count against the manifest (exit 1 on any mismatch)."""
-    from storage.cold.manifest import read_manifest, verify
+    """Check the cold tier against its manifest (sha256, rows, unlisted files) AND against the warm tier (per
+    symbol-day row counts and content hash); exit 1 on any difference. `caches build` repairs what it flags."""
+    from core.cache_plan import warm_disagreements
+    from storage.cold.manifest import cold_day_rows, read_manifest, read_sources, verify
     from storage.cold.store import LocalColdStore
+    from storage.warm import open_warehouse
+    from storage.warm.cache_source import day_fingerprints
 
-    store = LocalColdStore.from_settings(_settings())
+    settings = _settings()
+    store = LocalColdStore.from_settings(settings)
     problems = verify(store)
+    try:
+        with open_warehouse(settings) as warehouse:
+            current = day_fingerprints(warehouse)
+    except MarketopsError as exc:
+        raise _fail(f"cannot compare with the warm tier: {exc}") from exc
+    problems += warm_disagreements(current, read_sources(store), cold_day_rows(store))
     files = read_manifest(store).height
     if not problems:
-        out.print(f"cold cache verified: {files} files match the manifest")
+        out.print(f"cold cache verified: {files} files match the manifest and {current.height} warm symbol-days")
         return
     for problem in problems:
-        out.print(f"[red]{problem['path']}[/]: {problem['problem']}")
-    raise _fail(f"{len(problems)} of {files} files do not match the manifest")
+        out.print(f"[red]{problem['path']}[/]: {problem['problem']}", highlight=False)
+    raise _fail(f"{len(problems)} problems ({files} files in the manifest); `marketops caches build` repairs them")
 
 
 @app.command()
