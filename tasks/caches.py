@@ -19,6 +19,8 @@ from storage.cold.store import LocalColdStore
 from storage.warm import open_warehouse
 from storage.warm.cache_source import bars_between, day_fingerprints, lookback_start, max_version, symbol_days
 from tasks.retry import task_options
+from validation.contracts import enforce
+from validation.contracts_tiers import CacheInputBars, cold_output_contract
 
 _OPTIONS = task_options()
 
@@ -76,13 +78,14 @@ def build_symbol_caches(
             datetime(first_feature.year, first_feature.month, first_feature.day, tzinfo=UTC),
             LOOKBACK_BARS,
         )
-        bars = bars_between(warehouse, venue, symbol, min(start, back) if back else start, end)
+        bars = enforce(CacheInputBars, bars_between(warehouse, venue, symbol, min(start, back) if back else start, end))
     outputs = build_outputs(bars, what, session_of(venue, settings.venue_sessions), now)
     rows = []
     built_at = datetime.now(UTC)
     for output in outputs:
         relative = file_path(output.dataset, venue, symbol, output.period)
-        digest = store.write_parquet(relative, output.frame, durable=False)  # synced once before the manifest
+        frame = enforce(cold_output_contract(output.dataset), output.frame)
+        digest = store.write_parquet(relative, frame, durable=False)  # synced once before the manifest
         rows.append(
             {
                 "path": relative,

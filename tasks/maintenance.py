@@ -15,6 +15,8 @@ from storage.warm import open_warehouse
 from storage.warm.optimize import last_optimized, log_results, optimize_partition, part_stats
 from storage.warm.schema import OPTIMIZE_TABLES
 from tasks.retry import task_options
+from validation.contracts import enforce
+from validation.contracts_tiers import BackupCatalog
 
 _OPTIONS = task_options(5.0)
 
@@ -101,7 +103,8 @@ def prune_backups(settings: Settings, now: datetime, dry_run: bool) -> dict[str,
 
 @task(name="list_backups", **_OPTIONS)
 def list_backups(settings: Settings) -> list[dict[str, Any]]:
-    """The catalog as rows of text, for a table artifact."""
+    """The catalog as rows of text, for a table artifact; every row checked against its contract first."""
     with open_warehouse(settings) as warehouse:
-        frame = backups.catalog(warehouse).select("name", "kind", "base", "status", "size_bytes", "rows", "verified_at")
+        frame = enforce(BackupCatalog, backups.catalog(warehouse))
+    frame = frame.select("name", "kind", "base", "status", "size_bytes", "rows", "verified_at")
     return [{k: "" if v is None else str(v) for k, v in row.items()} for row in frame.to_dicts()]

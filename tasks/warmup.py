@@ -27,6 +27,8 @@ from storage.hot import epochs, open_hot_store
 from storage.warm import open_warehouse
 from storage.warm.hot_source import latest_bars, recent_bars, source_version
 from tasks.retry import task_options
+from validation.contracts import enforce
+from validation.contracts_tiers import HotPayload
 
 _OPTIONS = task_options()
 
@@ -41,7 +43,7 @@ def _build_maps(settings: Settings) -> tuple[dict[str, pl.DataFrame], dict[str, 
     features = feature_values(latest_features(LocalColdStore.from_settings(settings)))
     if features.height:  # only once the caches flow has built features
         maps[FEATURES_MAP] = features
-    return maps, version
+    return {name: enforce(HotPayload, frame) for name, frame in maps.items()}, version
 
 
 @task(name="check_hot", **_OPTIONS)

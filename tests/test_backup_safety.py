@@ -19,8 +19,7 @@ from typer.testing import CliRunner
 from core.backup_policy import FULL, INCREMENTAL
 from core.settings import Settings, load_settings
 from storage.backups import snapshots as backups
-from storage.backups.factory import backup_target, owner_of
-from storage.backups.restore import restore_snapshot
+from storage.backups.factory import backup_target
 from storage.backups.target import BackupTarget
 from storage.warm import open_warehouse
 from storage.warm.base import Warehouse
@@ -183,6 +182,8 @@ def test_a_moved_backups_directory_still_restores_its_incrementals(
     settings.home_dir.rename(moved)  # the whole home, backups included, now lives somewhere else
     monkeypatch.setenv("MARKETOPS_HOME", str(moved))
     moved_settings = load_settings()
+    from storage.backups.restore import restore_snapshot
+
     with open_warehouse(moved_settings) as wh:
         result = restore_snapshot(wh, backup_target(moved_settings), inc2.name)
         assert wh.query_scalar(f"SELECT count() FROM {result['into']}.bars_1m") == 90
@@ -230,6 +231,8 @@ class OtherDriverTarget(BackupTarget):
 def test_after_a_driver_switch_retention_deletes_each_snapshot_through_its_own_driver(
     settings: Settings, warehouse: Warehouse
 ) -> None:
+    from storage.backups.factory import owner_of
+
     native = backup_target(settings)
     _bars(warehouse, T0, 10, 1)
     old = _verified(warehouse, native, T0)
@@ -243,6 +246,12 @@ def test_after_a_driver_switch_retention_deletes_each_snapshot_through_its_own_d
     assert [r.name for r in plan.delete] == [old.name]
     assert not native.path(old.name).exists()  # type: ignore[attr-defined]
     assert _status(warehouse) == {old.name: "deleted", new.name: "verified"}
+
+
+def restore_snapshot(*args: object, **kwargs: object) -> dict[str, object]:
+    from storage.backups.restore import restore_snapshot as restore
+
+    return restore(*args, **kwargs)  # type: ignore[arg-type]
 
 
 def _june_july_snapshot(settings: Settings, wh: Warehouse) -> tuple[BackupTarget, str]:

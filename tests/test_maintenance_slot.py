@@ -12,7 +12,7 @@ import time
 import pytest
 
 from core.settings import Settings
-from flows.guards import holder_is_dead, warehouse_maintenance
+from flows.guards import warehouse_maintenance
 
 KILLED_HOLDER = textwrap.dedent(
     """
@@ -78,6 +78,8 @@ def test_a_live_holder_is_waited_for_and_logged_then_the_slot_passes_on(
 
 
 def test_a_heartbeat_decides_whether_a_holder_is_dead() -> None:
+    from flows.guards import holder_is_dead
+
     now = time.time()
     alive = {"host": "elsewhere", "pid": 1, "renewed": now - 5}
     assert holder_is_dead(alive, waited_s=100, stale_after_s=30, now=now) == ""
