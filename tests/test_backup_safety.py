@@ -6,6 +6,7 @@ backups directory, a driver switch, a partition restore with --swap, a restore w
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -114,18 +115,21 @@ def test_snapshots_whose_base_was_deleted_are_marked_broken_and_listed_so(
     inc1 = _verified(warehouse, target, T0 + timedelta(hours=6))
     _bars(warehouse, T0 + timedelta(days=2), 20, 1)
     inc2 = _verified(warehouse, target, T0 + timedelta(hours=12))
-    shutil.rmtree(target.path(inc1.name))  # type: ignore[attr-defined]
-    found = backups.check_chains(warehouse, target)
-    assert [f["name"] for f in found] == [inc1.name, inc2.name]
-    assert inc1.name in found[1]["problem"]
-    assert _status(warehouse) == {full.name: "verified", inc1.name: "broken", inc2.name: "broken"}
-    # the CLI list runs the same check: after a base is deleted by hand it shows broken, not verified
-    shutil.rmtree(target.path(full.name))  # type: ignore[attr-defined]
+    shutil.rmtree(target.path(inc1.name))  # type: ignore[attr-defined]  # deleted by hand, or by a disk problem
     listed = CliRunner().invoke(__import__("marketops.cli", fromlist=["app"]).app, ["backups", "list", "--json"])
     assert listed.exit_code == 0, listed.output
-    assert '"status": "verified"' not in listed.output and listed.output.count('"status": "broken"') == 3
+    rows = {r["name"]: r for r in json.loads(listed.output)}
+    assert {n: r["status"] for n, r in rows.items()} == {
+        full.name: "verified",
+        inc1.name: "broken",
+        inc2.name: "broken",
+    }
+    assert inc1.name in rows[inc2.name]["detail"]  # the dependent says which base is gone
+    shutil.rmtree(target.path(full.name))  # type: ignore[attr-defined]
+    found = backups.check_chains(warehouse, target)
+    assert found == [{"name": full.name, "problem": f"snapshot data missing at File('{full.name}')"}]
     nxt = backups.take_snapshot(warehouse, target, T0 + timedelta(hours=18))
-    assert nxt.kind == FULL
+    assert nxt.kind == FULL and nxt.base is None
 
 
 def test_backups_verify_without_a_name_checks_every_snapshot_and_drills_each_chain(
@@ -182,13 +186,11 @@ def test_a_moved_backups_directory_still_restores_its_incrementals(
     settings.home_dir.rename(moved)  # the whole home, backups included, now lives somewhere else
     monkeypatch.setenv("MARKETOPS_HOME", str(moved))
     moved_settings = load_settings()
-    from storage.backups.restore import restore_snapshot
-
     with open_warehouse(moved_settings) as wh:
+        ok, detail = backups.drill(wh, backup_target(moved_settings), inc2.name)  # before: the base path was gone
+        assert ok, detail
         result = restore_snapshot(wh, backup_target(moved_settings), inc2.name)
         assert wh.query_scalar(f"SELECT count() FROM {result['into']}.bars_1m") == 90
-        ok, detail = backups.drill(wh, backup_target(moved_settings), inc2.name)
-    assert ok, detail
     assert not settings.home_dir.exists()
 
 
