@@ -56,14 +56,15 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def holder_is_dead(heartbeat: dict[str, Any] | None, waited_s: float, stale_after_s: float, now: float) -> str:
+def holder_is_dead(heartbeat: dict[str, Any] | None, missing_s: float, stale_after_s: float, now: float) -> str:
     """Why the current holder is presumed dead ('' while it looks alive).
 
     No heartbeat at all (a holder killed between taking the slot and its first heartbeat, or a slot left by
-    an older version) counts as dead once we have waited ``stale_after_s`` ourselves.
+    an older version) counts as dead once it has been missing for ``stale_after_s`` in a row: a live holder
+    writes its heartbeat right after it takes the slot.
     """
     if heartbeat is None:
-        return f"no heartbeat for {waited_s:.0f} s" if waited_s >= stale_after_s else ""
+        return f"no heartbeat for {missing_s:.0f} s" if missing_s >= stale_after_s else ""
     if heartbeat.get("host") == socket.gethostname() and not _process_alive(int(heartbeat.get("pid", 0))):
         return f"process {heartbeat.get('pid')} on this host is gone"
     age = now - float(heartbeat.get("renewed", 0))
@@ -82,15 +83,24 @@ def _try_acquire(client: SyncPrefectClient, limit: str) -> UUID | None:
     return UUID(str(response.json()["lease_id"]))
 
 
-def _reap(client: SyncPrefectClient, limit: str, heartbeat: dict[str, Any] | None) -> None:
-    """Free the slot a dead holder left: its lease when we know it, else the limit's active slots."""
-    lease_id = (heartbeat or {}).get("lease_id")
-    if lease_id:
+def _reap(client: SyncPrefectClient, limit: str, heartbeat: dict[str, Any] | None, tried: dict[str, float]) -> None:
+    """Free the slot a dead holder left: its lease when we know it, else the limit's active slots.
+
+    A known lease is released once: if that fails (another waiter reaped it) the slot may be a new holder's
+    by now. Still held with the same dead heartbeat well after that (a new holder would have written its
+    own), the slot belongs to a lease nobody can name, and the limit's active slots are reset. The heartbeat
+    is not removed here; the next holder overwrites it.
+    """
+    lease_id = str((heartbeat or {}).get("lease_id") or "")
+    if lease_id and lease_id not in tried:
+        tried[lease_id] = time.monotonic()
         try:
             client.release_concurrency_slots_with_lease(UUID(lease_id))
-            return
         except (httpx.HTTPStatusError, ObjectNotFound, ValueError):
-            pass  # the lease is gone already; make sure the slot is too
+            pass
+        return
+    if lease_id and time.monotonic() - tried[lease_id] < 3 * RENEW_S:
+        return
     client.update_global_concurrency_limit(limit, GlobalConcurrencyLimitUpdate(active_slots=0))
 
 
@@ -112,26 +122,34 @@ def warehouse_maintenance(
     beat = _heartbeat_name(limit)
     started = time.monotonic()
     last_said = 0.0
+    missing_since: float | None = None
+    tried: dict[str, float] = {}
     with get_client(sync_client=True) as client:
         try:
             client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=limit, limit=1))
         except ObjectAlreadyExists:
             pass
-        while (lease_id := _try_acquire(client, limit)) is None:
+        lease_id = _try_acquire(client, limit)
+        while lease_id is None:
             waited = time.monotonic() - started
             heartbeat = _read_heartbeat(beat)
-            dead = holder_is_dead(heartbeat, waited, stale_after_s, time.time())
+            if heartbeat is None:
+                missing_since = time.monotonic() if missing_since is None else missing_since
+            else:
+                missing_since = None
+            missing = time.monotonic() - missing_since if missing_since is not None else 0.0
+            dead = holder_is_dead(heartbeat, missing, stale_after_s, time.time())
             if dead:
                 log.warning("maintenance slot was held by a dead run (%s; %s): releasing it", heartbeat, dead)
-                _reap(client, limit, heartbeat)
-                Variable.unset(beat)
-                continue
-            if waited >= timeout_s:
+                _reap(client, limit, heartbeat, tried)
+                missing_since = None
+            elif waited >= timeout_s:
                 raise TimeoutError(f"maintenance slot still held after {timeout_s:.0f} s by {heartbeat}")
-            if waited - last_said >= 10 or last_said == 0.0:
+            elif waited - last_said >= 10 or last_said == 0.0:
                 log.warning("waiting for the maintenance slot (held by %s) for %.0f s", heartbeat, waited)
                 last_said = waited or 0.001
-            time.sleep(1.0)
+            time.sleep(0.2 if dead else 1.0)
+            lease_id = _try_acquire(client, limit)
     me = {"host": socket.gethostname(), "pid": os.getpid(), "lease_id": str(lease_id), "since": str(datetime.now(UTC))}
     stop = threading.Event()
 

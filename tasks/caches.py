@@ -36,8 +36,9 @@ def plan_caches(settings: Settings, full: bool, since: date | None) -> dict[str,
     with open_warehouse(settings) as warehouse:
         watermark = max_version(warehouse)  # informational only: change detection is by content
         current = day_fingerprints(warehouse, since_ts)
+    stale: list[str] = []
     if full or since:
-        changed, stale = current.select("venue", "symbol", "day"), []
+        changed = current.select("venue", "symbol", "day")
     else:
         changed = changed_symbol_days(current, read_sources(store))
         repair, stale = repair_days([p["path"] for p in verify(store)], current)

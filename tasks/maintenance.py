@@ -56,8 +56,9 @@ def sweep_backups(settings: Settings) -> dict[str, Any]:
     """Interrupted snapshots settled, then every kept one checked structurally (missing data or base: broken)."""
     target = backup_target(settings)
     with open_warehouse(settings) as warehouse:
-        swept = backups.sweep_interrupted(warehouse, target)
-        broken = backups.check_chains(warehouse, target, owner_of(settings, target))
+        owner = owner_of(settings, target)
+        swept = backups.sweep_interrupted(warehouse, target, owner)
+        broken = backups.check_chains(warehouse, target, owner)
     return {"swept": swept, "broken": broken}
 
 

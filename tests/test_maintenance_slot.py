@@ -82,7 +82,27 @@ def test_a_heartbeat_decides_whether_a_holder_is_dead() -> None:
 
     now = time.time()
     alive = {"host": "elsewhere", "pid": 1, "renewed": now - 5}
-    assert holder_is_dead(alive, waited_s=100, stale_after_s=30, now=now) == ""
-    assert "old" in holder_is_dead(alive | {"renewed": now - 31}, waited_s=0, stale_after_s=30, now=now)
-    assert holder_is_dead(None, waited_s=10, stale_after_s=30, now=now) == ""
-    assert "no heartbeat" in holder_is_dead(None, waited_s=31, stale_after_s=30, now=now)
+    assert holder_is_dead(alive, missing_s=100, stale_after_s=30, now=now) == ""
+    assert "old" in holder_is_dead(alive | {"renewed": now - 31}, missing_s=0, stale_after_s=30, now=now)
+    assert holder_is_dead(None, missing_s=10, stale_after_s=30, now=now) == ""
+    assert "no heartbeat" in holder_is_dead(None, missing_s=31, stale_after_s=30, now=now)
+
+
+def test_a_slot_taken_without_a_heartbeat_is_released_once_the_heartbeat_stays_missing(
+    settings: Settings, prefect_api: None
+) -> None:
+    """As a slot left by a run of an older version (Prefect's own 300 s lease, no heartbeat) would be."""
+    from prefect.client.orchestration import get_client
+
+    from flows.guards import maintenance_limit_name
+
+    with warehouse_maintenance(settings, timeout_s=10):  # creates the limit
+        pass
+    with get_client(sync_client=True) as client:
+        client.increment_concurrency_slots_with_lease(
+            names=[maintenance_limit_name(settings)], slots=1, mode="concurrency", lease_duration=300
+        )
+    started = time.monotonic()
+    with warehouse_maintenance(settings, timeout_s=60, stale_after_s=3):
+        waited = time.monotonic() - started
+    assert 3 <= waited < 15, waited

@@ -114,12 +114,12 @@ def fingerprint(warehouse: Warehouse, database: str, tables: tuple[str, ...] | l
     return pl.concat(frames).sort("table", "partition") if frames else pl.DataFrame(schema=schema)
 
 
-def sweep_interrupted(warehouse: Warehouse, target: BackupTarget) -> list[str]:
+def sweep_interrupted(warehouse: Warehouse, target: BackupTarget, owner: Owner | None = None) -> list[str]:
     """A catalog row still 'running' belongs to a process that died mid-backup: broken unless
     ClickHouse finished writing it. Only one backup runs at a time (embedded lock / flow concurrency)."""
     swept = []
     for row in warehouse.query_df("SELECT * FROM backups FINAL WHERE status = 'running'").iter_rows(named=True):
-        complete = target.is_complete(row["name"])
+        complete = _owner(target, owner)(row["location"]).is_complete(row["name"])
         save(
             warehouse,
             row
