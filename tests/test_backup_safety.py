@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -250,10 +251,10 @@ def test_after_a_driver_switch_retention_deletes_each_snapshot_through_its_own_d
     assert _status(warehouse) == {old.name: "deleted", new.name: "verified"}
 
 
-def restore_snapshot(*args: object, **kwargs: object) -> dict[str, object]:
+def restore_snapshot(*args: Any, **kwargs: Any) -> dict[str, Any]:
     from storage.backups.restore import restore_snapshot as restore
 
-    return restore(*args, **kwargs)  # type: ignore[arg-type]
+    return restore(*args, **kwargs)
 
 
 def _june_july_snapshot(settings: Settings, wh: Warehouse) -> tuple[BackupTarget, str]:

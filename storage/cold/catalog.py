@@ -50,7 +50,8 @@ def _write_views(path: Path, root: Path, created: list[str]) -> None:
             columns += ", date" if dataset in DAILY else ", month"  # the hive key, for partition pruning
             source = str(root / glob_for(dataset)).replace("'", "''")
             connection.execute(
-                f"CREATE OR REPLACE VIEW {dataset} AS SELECT {columns} FROM read_parquet('{source}', hive_partitioning = true, union_by_name = true)"
+                f"CREATE OR REPLACE VIEW {dataset} AS SELECT {columns} "
+                f"FROM read_parquet('{source}', hive_partitioning = true, union_by_name = true)"
             )
             created.append(dataset)
     finally:
