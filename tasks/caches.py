@@ -20,7 +20,7 @@ from storage.warm import open_warehouse
 from storage.warm.cache_source import bars_between, day_fingerprints, lookback_start, max_version, symbol_days
 from tasks.retry import task_options
 from validation.contracts import enforce
-from validation.contracts_tiers import CacheInputBars, cold_output_contract
+from validation.contracts_tiers import CacheInputBars, check_outputs
 
 _OPTIONS = task_options()
 
@@ -81,12 +81,12 @@ def build_symbol_caches(
         )
         bars = enforce(CacheInputBars, bars_between(warehouse, venue, symbol, min(start, back) if back else start, end))
     outputs = build_outputs(bars, what, session_of(venue, settings.venue_sessions), now)
+    check_outputs(outputs)
     rows = []
     built_at = datetime.now(UTC)
     for output in outputs:
         relative = file_path(output.dataset, venue, symbol, output.period)
-        frame = enforce(cold_output_contract(output.dataset), output.frame)
-        digest = store.write_parquet(relative, frame, durable=False)  # synced once before the manifest
+        digest = store.write_parquet(relative, output.frame, durable=False)  # synced once before the manifest
         rows.append(
             {
                 "path": relative,

@@ -8,11 +8,18 @@ from datetime import UTC, date, datetime, timedelta
 import polars as pl
 import pytest
 
-from core.cache_plan import affected, build_outputs
+from core.cache_plan import Output, affected, build_outputs
 from core.errors import ContractViolation
 from core.hot_layout import latest_values
 from validation.contracts import enforce
-from validation.contracts_tiers import BackupCatalog, CacheInputBars, ColdResampled, HotPayload, cold_output_contract
+from validation.contracts_tiers import (
+    BackupCatalog,
+    CacheInputBars,
+    ColdResampled,
+    HotPayload,
+    check_outputs,
+    cold_output_contract,
+)
 
 T0 = datetime(2024, 6, 3, tzinfo=UTC)
 
@@ -50,6 +57,13 @@ def test_every_cold_output_of_a_build_meets_its_contract() -> None:
     }
     for output in outputs:
         enforce(cold_output_contract(output.dataset), output.frame)
+    check_outputs(outputs)  # what the build task runs: one check per dataset
+    broken = [
+        Output(o.dataset, o.period, o.frame.with_columns(pl.col("low") * 2)) if o.dataset == "bars_1h" else o
+        for o in outputs
+    ]
+    with pytest.raises(ContractViolation, match=r"ColdResampled.*ohlc_consistent"):
+        check_outputs(broken)
 
 
 def test_broken_cache_input_reports_every_failure_at_once() -> None:
