@@ -148,6 +148,12 @@ class Settings(BaseSettings):
         default=None, gt=0, description="Alert when a symbol's newest bar is older (off when unset)."
     )
 
+    # the background Prefect server an ad-hoc flow command starts when no stack is up (deployments/background_server.py)
+    prefect_idle_stop_minutes: float = Field(
+        default=30.0, gt=0, description="The background Prefect server stops itself after this long unused."
+    )
+    prefect_server_startup_timeout_s: float = Field(default=180.0, gt=0)
+
     # retries of transient storage faults
     retries: int = Field(default=3, ge=0)
     retry_base_delay_s: float = Field(default=2.0, ge=0)
