@@ -20,8 +20,6 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from core.quality_rules import check_overrides
-
 DEFAULT_CONFIG_FILE = Path("marketops.toml")
 
 
@@ -161,6 +159,8 @@ class Settings(BaseSettings):
     @field_validator("dq_thresholds")
     @classmethod
     def _known_thresholds(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        from core.quality_rules import check_overrides  # it imports polars: not for `--help`
+
         check_overrides(value)
         return value
 
