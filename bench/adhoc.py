@@ -22,12 +22,14 @@ sys.path.insert(0, str(ROOT))
 from core.samples import SampleSpec, generate
 
 
-def wall(args: list[str], env: dict[str, str]) -> float:
+def wall(args: list[str], env: dict[str, str], show: bool = False) -> float:
     start = time.perf_counter()
     done = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    if show:
+        print(done.stdout.strip(), flush=True)
     return seconds
 
 
@@ -44,8 +46,8 @@ def main() -> int:
             path.write_bytes(sample.data)
             paths.append(path)
         try:
-            first_s = wall([py, "-m", "marketops", "ingest", str(paths[0])], env)
-            second_s = wall([py, "-m", "marketops", "ingest", str(paths[1])], env)
+            first_s = wall([py, "-m", "marketops", "ingest", str(paths[0])], env, show=True)
+            second_s = wall([py, "-m", "marketops", "ingest", str(paths[1])], env, show=True)
         finally:
             wall([py, "-m", "marketops", "down"], env)
         polars_read_s = wall([py, "-c", f"import polars as pl; pl.read_csv({str(paths[1])!r}, has_header=False)"], env)

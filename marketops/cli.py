@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -23,12 +24,22 @@ console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
 
-def _settings() -> Settings:
-    """Settings, Prefect defaults, and the local stack's API when it is up (no temporary server then)."""
-    import os
+def _api_configured() -> bool:
+    """A Prefect API is set: exported, or in Prefect's active settings when Prefect is already loaded (the test
+    harness sets it there; a fresh command process does not pay for importing Prefect to ask)."""
+    if "PREFECT_API_URL" in os.environ:
+        return True
+    if "prefect" not in sys.modules:
+        return False
+    from prefect.settings import PREFECT_API_URL
 
+    return bool(PREFECT_API_URL.value())
+
+
+def _settings() -> Settings:
+    """Settings, Prefect defaults, and the API of the local stack or background server when one is up."""
     settings = load_settings()
-    if "PREFECT_API_URL" not in os.environ:
+    if not _api_configured():
         from deployments.background_server import attach
 
         api_url = attach(settings)
@@ -41,9 +52,7 @@ def _settings() -> Settings:
 def _flow_settings() -> Settings:
     """:func:`_settings` for a command that runs a flow: without an API it starts the background Prefect server
     once (later commands reuse it; it stops itself when idle) instead of a temporary server per command."""
-    import os
-
-    if "PREFECT_API_URL" not in os.environ:
+    if not _api_configured():
         from deployments.background_server import ensure_server
 
         os.environ["PREFECT_API_URL"] = ensure_server(load_settings())
