@@ -133,7 +133,12 @@ def _start(settings: Settings) -> ServerInfo:
     settings.prefect_home.mkdir(parents=True, exist_ok=True)
     log = settings.home_dir / "logs" / "prefect-background-server.log"
     watchdog = _spawn(
-        [sys.executable, "-m", "deployments.background_server", "--port", str(port)], stack_env(settings, api_url), log
+        [
+            *(sys.executable, "-m", "deployments.background_server", "--port", str(port)),
+            *("--idle-minutes", str(settings.prefect_idle_stop_minutes)),
+        ],
+        stack_env(settings, api_url),
+        log,
     )
     deadline = time.monotonic() + settings.prefect_server_startup_timeout_s
     while not healthy(api_url, timeout_s=1.0):
@@ -176,10 +181,13 @@ def _idle(settings: Settings, idle_s: float) -> bool:
     return True
 
 
-def _watch(port: int) -> int:
-    """The watchdog: run the server as a child, stop both when idle; exits when the server does."""
+def _watch(port: int, idle_minutes: float) -> int:
+    """The watchdog: run the server as a child, stop both when idle; exits when the server does.
+
+    The home comes from the environment the starting command gave it; the idle time from that command's settings.
+    """
     settings = load_settings()
-    idle_s = settings.prefect_idle_stop_minutes * 60
+    idle_s = idle_minutes * 60
     server = subprocess.Popen(
         [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
         cwd=PROJECT_ROOT,
@@ -191,7 +199,7 @@ def _watch(port: int) -> int:
             info = read_server(settings)
             if info is not None and info.pid == os.getpid():
                 server_file(settings).unlink(missing_ok=True)
-            print(f"idle for {settings.prefect_idle_stop_minutes} min: stopping the server", flush=True)
+            print(f"idle for {idle_minutes} min: stopping the server", flush=True)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             os.killpg(os.getpgrp(), signal.SIGTERM)  # the server and its workers; not this process
             try:
@@ -205,4 +213,6 @@ def _watch(port: int) -> int:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Background Prefect server with an idle stop.")
     parser.add_argument("--port", type=int, required=True)
-    sys.exit(_watch(parser.parse_args().port))
+    parser.add_argument("--idle-minutes", type=float, required=True)
+    cli = parser.parse_args()
+    sys.exit(_watch(cli.port, cli.idle_minutes))
