@@ -20,8 +20,6 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from core.quality_rules import check_overrides
-
 DEFAULT_CONFIG_FILE = Path("marketops.toml")
 
 
@@ -157,6 +155,12 @@ class Settings(BaseSettings):
         default=None, gt=0, description="Alert when a symbol's newest bar is older (off when unset)."
     )
 
+    # the background Prefect server an ad-hoc flow command starts when no stack is up (deployments/background_server.py)
+    prefect_idle_stop_minutes: float = Field(
+        default=30.0, gt=0, description="The background Prefect server stops itself after this long unused."
+    )
+    prefect_server_startup_timeout_s: float = Field(default=180.0, gt=0)
+
     # retries of transient storage faults
     retries: int = Field(default=3, ge=0)
     retry_base_delay_s: float = Field(default=2.0, ge=0)
@@ -164,6 +168,8 @@ class Settings(BaseSettings):
     @field_validator("dq_thresholds")
     @classmethod
     def _known_thresholds(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        from core.quality_rules import check_overrides  # it imports polars: not for `--help`
+
         check_overrides(value)
         return value
 

@@ -125,6 +125,9 @@ def up(
     if current is not None:
         progress("already running")
         return current
+    from deployments.background_server import stop_server
+
+    stop_server(settings)  # one Prefect server per home: the stack's replaces an ad-hoc command's background one
     api_url = f"http://127.0.0.1:{port}/api"
     if healthy(api_url):
         raise StackError(f"something else already answers on 127.0.0.1:{port}; pass another --port")

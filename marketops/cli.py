@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -23,19 +24,39 @@ console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
 
+def _api_configured() -> bool:
+    """A Prefect API is set: exported, or in Prefect's active settings when Prefect is already loaded (the test
+    harness sets it there; a fresh command process does not pay for importing Prefect to ask)."""
+    if "PREFECT_API_URL" in os.environ:
+        return True
+    if "prefect" not in sys.modules:
+        return False
+    from prefect.settings import PREFECT_API_URL
+
+    return bool(PREFECT_API_URL.value())
+
+
 def _settings() -> Settings:
-    """Settings, Prefect defaults, and the local stack's API when it is up (no temporary server then)."""
-    import os
-
+    """Settings, Prefect defaults, and the API of the local stack or background server when one is up."""
     settings = load_settings()
-    if "PREFECT_API_URL" not in os.environ:
-        from deployments.local_stack import running_stack
+    if not _api_configured():
+        from deployments.background_server import attach
 
-        stack = running_stack(settings)
-        if stack is not None:
-            os.environ["PREFECT_API_URL"] = stack.api_url
+        api_url = attach(settings)
+        if api_url is not None:
+            os.environ["PREFECT_API_URL"] = api_url
     configure_prefect(settings)
     return settings
+
+
+def _flow_settings() -> Settings:
+    """:func:`_settings` for a command that runs a flow: without an API it starts the background Prefect server
+    once (later commands reuse it; it stops itself when idle) instead of a temporary server per command."""
+    if not _api_configured():
+        from deployments.background_server import ensure_server
+
+        os.environ["PREFECT_API_URL"] = ensure_server(load_settings())
+    return _settings()
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -123,7 +144,7 @@ def ingest(
 
     if date_order is not None and date_order not in DATE_ORDERS:
         raise _fail(f"--date-order must be one of {', '.join(DATE_ORDERS)}, not {date_order!r}", 2)
-    _settings()
+    _flow_settings()
     from flows.ingest import ingest as ingest_flow
 
     summary = _run_flow(
@@ -169,7 +190,7 @@ def demo(
     from core.samples import InjectionManifest, SampleSpec, generate
     from storage.landing import write_file
 
-    settings = _settings()
+    settings = _flow_settings()
     landing = settings.default_landing_dir  # where scheduled and UI-triggered runs look by default
     manifest = InjectionManifest()
     spec = SampleSpec(symbols=symbols, days=days, seed=seed)
@@ -235,7 +256,7 @@ def validate(
 ) -> None:
     """Re-check the warm store for a range of days: gaps, duplicates, spikes, stale runs; pass rates and a report."""
     first, last = _date(since, "--since"), _date(until, "--until")
-    _settings()
+    _flow_settings()
     from flows.validate import validate as validate_flow
 
     summary = _run_flow(validate_flow, since=first, until=last, report=report)
@@ -297,7 +318,7 @@ def quarantine_replay(
     day = _date(since, "--since")
     if not file and day is None:
         raise _fail("say which files: --file PATH (repeatable) or --since YYYY-MM-DD", 2)
-    _settings()
+    _flow_settings()
     from flows.replay import replay
 
     summary = _run_flow(replay, paths=[str(p.resolve()) for p in file or []] or None, since=day, revalidate=revalidate)
@@ -408,7 +429,7 @@ def optimize(
     cutoff: Annotated[str | None, typer.Option(help="HH:MM UTC after which no new partition is started.")] = None,
 ) -> None:
     """OPTIMIZE ... FINAL the partitions that changed since they were last optimized (a rerun is a cheap no-op)."""
-    _settings()
+    _flow_settings()
     from flows.optimize import optimize as optimize_flow
 
     summary = _run_flow(optimize_flow, cutoff_utc=cutoff)
@@ -426,7 +447,7 @@ def backup(
     verify: Annotated[bool, typer.Option(help="Run the restore drill after the snapshot.")] = True,
 ) -> None:
     """Take a native snapshot (incremental on the current chain unless a full is due), drill it, apply retention."""
-    _settings()
+    _flow_settings()
     from flows.backup import backup as backup_flow
 
     summary = _run_flow(backup_flow, full=full, verify=verify)
@@ -593,10 +614,12 @@ def up(port: Annotated[int, typer.Option(help="Port of the Prefect server on 127
 
 @app.command()
 def down() -> None:
-    """Stop exactly the processes `marketops up` started (by their recorded pids)."""
+    """Stop exactly the processes `marketops up` started and the background Prefect server (by recorded pids)."""
+    from deployments.background_server import stop_server
     from deployments.local_stack import down as stack_down
 
-    stopped = stack_down(load_settings())
+    settings = load_settings()
+    stopped = stack_down(settings) + stop_server(settings)
     out.print(f"stopped {len(stopped)} processes: {stopped}" if stopped else "the local stack was not running")
 
 
@@ -611,7 +634,7 @@ def caches_build(
 ) -> None:
     """Rebuild the cold files of the days whose bars changed since the last build."""
     since_day = _date(since, "--since")
-    _settings()
+    _flow_settings()
     from flows.caches import caches as caches_flow
 
     summary = _run_flow(caches_flow, full=full, since=since_day)
@@ -667,7 +690,7 @@ def warmup(
 
     ``--check-only`` compares key counts and every symbol's newest bar (warm vs hot) and exits 1 on drift.
     """
-    _settings()
+    _flow_settings()
     from flows.warmup import warmup as warmup_flow
 
     mode = "check" if check_only else "auto" if repair else "force"

@@ -123,8 +123,11 @@ class ChdbWarehouse(Warehouse):
         self._query(sql, "CSV", params)
 
     def query_arrow(self, sql: str, params: Params | None = None) -> pa.Table:
-        result = self._query(sql, "ArrowTable", params)
-        return result if isinstance(result, pa.Table) else pa.table({})
+        # raw Arrow IPC bytes read here: chDB's own "ArrowTable" conversion imports pandas (seconds per command)
+        result = self._query(sql, "Arrow", params)
+        if len(result) == 0:
+            return pa.table({})
+        return pa.ipc.open_file(result.get_memview().view()).read_all()
 
     def _insert(self, table: str, columns: list[str], data: pa.Table, settings: dict[str, str]) -> None:
         names = ", ".join(columns)
