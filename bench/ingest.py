@@ -86,7 +86,7 @@ def staged(data: Path, home: Path, nbytes: int) -> list[Stage]:
             parsed = parse_files([(ref, *read_file(ref.path)) for ref in batch.files], ReadOptions())
             t1 = time.perf_counter()
             verdict = judge_batch(
-                parsed, version=time.time_ns() // 1000, run_id="bench", threshold=0.05, now=datetime.now(UTC)
+                parsed, run_id="bench", threshold=0.05, now=datetime.now(UTC)
             )
             t2 = time.perf_counter()
             write_batch(

@@ -46,10 +46,16 @@ class ParsedFile:
     reason: str | None = None  # why the whole file is quarantined
 
 
+# The venue a recognised vendor format implies, when neither --venue nor the path names one
+# (a Binance klines file stays ``binance`` whatever it is called).
+FORMAT_VENUES = {binance.NAME: "binance", "histdata": "histdata"}
+
+
 def _identify(ref: FileRef, options: ReadOptions, parsed: ParsedFile) -> None:
-    """Venue and symbol from options, then the path; raises with a reason when neither tells."""
+    """Venue and symbol from options, then the path, then the reader's format; raises with a reason when
+    nothing tells the symbol."""
     named = identify(ref.path)
-    venue = check_venue(options.venue or named.venue or "generic")
+    venue = check_venue(options.venue or named.venue or FORMAT_VENUES.get(parsed.format) or "generic")
     symbol_hint = options.symbol or named.symbol
     if not symbol_hint:
         raise UnreadableFileError("cannot tell the symbol from the file name; pass --symbol")
@@ -60,10 +66,10 @@ def parse_file(ref: FileRef, source: SourceFile, sha256: str, options: ReadOptio
     """Parse one file into the raw frame; an unreadable file comes back with ``reason`` set, never raises."""
     parsed = ParsedFile(ref=ref, sha256=sha256, source_id=source_id(ref.path, sha256))
     try:
-        _identify(ref, options, parsed)
         parsed.format, parsed.raw = read_source(
             source, options.format, columns=options.columns, timezone=options.timezone
         )
+        _identify(ref, options, parsed)
     except (UnreadableFileError, ConfigError) as exc:
         parsed.reason = str(exc)
         return parsed
@@ -92,9 +98,13 @@ def parse_files(items: list[tuple[FileRef, SourceFile, str]], options: ReadOptio
                 _identify(ref, options, parsed)
                 results[index] = parsed
                 klines.append(index)
-        except (UnreadableFileError, ConfigError):
-            continue  # the per-file path below gives the reason
-    frames = binance.read_many([items[i][1] for i in klines]) if len(klines) > 1 else None
+        except Exception:  # noqa: BLE001 - whatever one file raises, the per-file path below gives the reason
+            results.pop(index, None)
+            continue
+    try:
+        frames = binance.read_many([items[i][1] for i in klines]) if len(klines) > 1 else None
+    except Exception:  # noqa: BLE001 - one bad member must not sink the combined read: read file by file
+        frames = None
     if frames is None:
         for i in klines:
             del results[i]

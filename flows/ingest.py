@@ -39,9 +39,12 @@ def ingest(
     venue: str | None = None,
     symbol: str | None = None,
     timezone: str | None = None,
-    force: bool = False,
+    reprocess: bool = False,
 ) -> dict[str, object]:
-    """Load new/changed raw 1m files under ``paths`` (default: MARKETOPS_LANDING_PATHS, else $MARKETOPS_HOME/landing) into the warm tier."""
+    """Load new/changed raw 1m files under ``paths`` (default: MARKETOPS_LANDING_PATHS, else $MARKETOPS_HOME/landing) into the warm tier.
+
+    ``reprocess``: judge already-settled files again (new options, a reader fix, an allowlist change) and
+    replace what their earlier load wrote; nothing loads twice."""
     logger = get_run_logger()
     settings = load_settings()
     started = datetime.now(UTC)
@@ -60,14 +63,16 @@ def ingest(
     )
 
     with_retry_policy(ensure_schema, settings)(settings)
-    plan = with_retry_policy(plan_ingest, settings)(settings, scan, options, force)
+    plan = with_retry_policy(plan_ingest, settings)(settings, scan, options, reprocess, run_id)
     logger.info(
         "%d files seen, %d unchanged, %d batches to load", plan.files_seen, plan.files_skipped, len(plan.batches)
     )
 
     load_task = with_retry_policy(load_batch, settings)
-    rows: list[dict[str, object]] = []
-    submit = lambda batch: load_task.submit(settings, batch, options, run_id, force)  # noqa: E731
+    rows: list[dict[str, object]] = list(plan.skipped)
+    for skipped in plan.skipped:
+        logger.warning("skipped %s: %s", skipped["path"], skipped["reasons"])
+    submit = lambda batch: load_task.submit(settings, batch, options, run_id, reprocess)  # noqa: E731
     for batch, result, done in run_bounded(plan.batches, submit, settings.ingest_workers):
         if isinstance(result, BaseException):  # failed for good after retries: every file of it failed
             logger.error("batch %s failed: %s", batch.key, result)
@@ -90,7 +95,7 @@ def ingest(
         "completed" if summary.ok else "failed",
         started,
         datetime.now(UTC),
-        {"paths": scan, "format": format, "venue": venue, "symbol": symbol, "force": force},
+        {"paths": scan, "format": format, "venue": venue, "symbol": symbol, "reprocess": reprocess},
         summary.as_dict(),
     )
     if not summary.ok:
@@ -101,7 +106,7 @@ def ingest(
 def _publish(summary: IngestSummary, outcomes: pl.DataFrame) -> None:
     create_table_artifact(key="ingest-summary", table=[summary.as_dict()], description=summary.headline())
     problems = (
-        outcomes.filter(pl.col("status").is_in(["quarantined", "partial", "failed"]))
+        outcomes.filter(pl.col("status").is_in(["quarantined", "partial", "failed", "skipped", "duplicate"]))
         .sort("rows_quarantined", descending=True)
         .head(100)
     )

@@ -46,7 +46,7 @@ def replay(paths: list[str] | None = None, since: date | None = None, revalidate
                 venue=opts.get("venue"),
                 symbol=opts.get("symbol"),
                 timezone=opts.get("timezone"),
-                force=True,
+                reprocess=True,
             )
         )
     validated = None

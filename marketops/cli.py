@@ -106,7 +106,8 @@ def _print_ingest(summary: dict[str, Any]) -> None:
     out.print(
         f"[bold]ingest:[/] {summary['files_seen']:,} files seen, {summary['files_skipped']:,} unchanged, {processed:,} processed — "
         f"{summary['pass_rate_files']:.2%} passed ({summary['files_loaded']:,} loaded, {summary['files_partial']:,} partial), "
-        f"{summary['files_quarantined']:,} quarantined, {summary['files_failed']:,} failed"
+        f"{summary['files_quarantined']:,} quarantined, {summary.get('files_duplicate', 0):,} duplicate, "
+        f"{summary.get('files_unreadable', 0):,} skipped, {summary['files_failed']:,} failed"
     )
     out.print(
         f"[bold]rows:[/] {summary['rows_loaded']:,} loaded of {summary['rows_read']:,} read ({summary['pass_rate_rows']:.2%}), "

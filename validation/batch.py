@@ -8,23 +8,28 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import polars as pl
 
 from core.errors import ContractViolation
+from core.fingerprint import file_version
 from core.formats.frame import RAW_SCHEMA, TS_TYPE
 from core.normalize import Identity, to_candidates
 from core.parse import ParsedFile
-from validation.catalogue import ERROR, WARN
+from validation.catalogue import ANOMALY_SCHEMA, ERROR, WARN, empty_anomalies
 from validation.contracts import BARS_COLUMNS, Bars, CandidateBars, RawBars, enforce
-from validation.gate import GateResult, gate_check, isolate_files
+from validation.duplicates import conflicting_copies
+from validation.gate import GateResult, Plausibility, gate_check, isolate_files
 from validation.known_events import Allowlist, annotate
 
 STATUS_LOADED = "loaded"
 STATUS_PARTIAL = "partial"
 STATUS_QUARANTINED = "quarantined"
 STATUS_FAILED = "failed"
+STATUS_DUPLICATE = "duplicate"  # the same bytes are settled under another path: reported, not loaded again
+STATUS_SUPERSEDED = "superseded"  # an older version of a path whose newer version has been loaded
+STATUS_SKIPPED = "skipped"  # a landing entry that is not a regular readable file: never opened
 
 MANIFEST_SCHEMA: dict[str, pl.DataType] = {
     "path": pl.String(),
@@ -47,18 +52,27 @@ MANIFEST_SCHEMA: dict[str, pl.DataType] = {
     "ingested_at": pl.Datetime("us", "UTC"),
 }
 _EPOCH = pl.lit(0).cast(TS_TYPE)
+_STORABLE_FROM = pl.lit(datetime(1900, 1, 1, tzinfo=UTC)).cast(TS_TYPE)
+_STORABLE_UNTIL = pl.lit(datetime(2299, 12, 31, tzinfo=UTC)).cast(TS_TYPE)
+_ANOMALY_COLUMNS = [*ANOMALY_SCHEMA, "known_event"]
 
 
 @dataclass(frozen=True)
 class BatchVerdict:
     bars: pl.DataFrame  # exactly the bars_1m columns, Bars contract enforced
     quarantine: pl.DataFrame  # quarantine_bars rows
-    anomalies: pl.DataFrame  # one row per (rejected row, failed check)
+    anomalies: pl.DataFrame  # one row per (rejected row, failed check), plus cross-file conflicts
     manifest: pl.DataFrame  # one ingest_files row per file
 
 
+def failure_reason(exc: BaseException) -> str:
+    """``Class: first line of the message`` — what a person needs to know why a file was refused."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0][:500]}" if text else type(exc).__name__
+
+
 def _contract_candidates(parsed: ParsedFile, version: int) -> pl.DataFrame | None:
-    """RawBars -> normalise -> CandidateBars for one file; a violation quarantines that file alone."""
+    """RawBars -> normalise -> CandidateBars for one file; anything it raises quarantines that file alone."""
     assert parsed.raw is not None
     try:
         raw = enforce(RawBars, parsed.raw)
@@ -67,10 +81,12 @@ def _contract_candidates(parsed: ParsedFile, version: int) -> pl.DataFrame | Non
         )
     except ContractViolation as exc:
         parsed.reason = str(exc)
-        return None
+    except Exception as exc:
+        parsed.reason = failure_reason(exc)
+    return None
 
 
-def _batch_candidates(files: list[ParsedFile], version: int) -> list[pl.DataFrame]:
+def _batch_candidates(files: list[ParsedFile], versions: dict[int, int]) -> list[pl.DataFrame]:
     """Contracts once over the whole batch (a pandera call costs milliseconds, a batch holds many
     files); only when that fails, file by file, so the violation quarantines just its own file."""
     readable = [f for f in files if f.reason is None and f.raw is not None]
@@ -79,13 +95,13 @@ def _batch_candidates(files: list[ParsedFile], version: int) -> list[pl.DataFram
     try:
         enforce(RawBars, pl.concat([f.raw for f in readable if f.raw is not None], how="vertical"))
         frames = [
-            to_candidates(f.raw, Identity(f.venue, f.symbol, f.source_id, version))
+            to_candidates(f.raw, Identity(f.venue, f.symbol, f.source_id, versions[f.source_id]))
             for f in readable
             if f.raw is not None
         ]
         return [enforce(CandidateBars, pl.concat(frames, how="vertical"))]
-    except ContractViolation:
-        return [c for f in readable if (c := _contract_candidates(f, version)) is not None]
+    except Exception:
+        return [c for f in readable if (c := _contract_candidates(f, versions[f.source_id])) is not None]
 
 
 def _row_anomalies(rows: pl.DataFrame, severity: str, allowlist: Allowlist) -> pl.DataFrame:
@@ -121,25 +137,97 @@ def _explained(rejected: pl.DataFrame, allowlist: Allowlist) -> pl.DataFrame:
     return rejected.join(known, on=["source_id", "line"], how="left").with_columns(pl.col("explained").fill_null(False))
 
 
+def _storable_ts(frame: pl.DataFrame) -> pl.DataFrame:
+    """Times ClickHouse's DateTime64 cannot hold (before 1900, after 2299) become null in quarantine
+    rows: the detail keeps the value, and an insert never wraps or fails on a row we refused anyway."""
+    ok = (pl.col("ts") >= _STORABLE_FROM) & (pl.col("ts") <= _STORABLE_UNTIL)
+    return frame.with_columns(pl.when(ok).then(pl.col("ts")).otherwise(None).alias("ts"))
+
+
+@dataclass(frozen=True)
+class _Judged:
+    bars: pl.DataFrame
+    rejected: pl.DataFrame
+    warnings: pl.DataFrame
+    dropped: pl.DataFrame
+    isolated: set[int]
+
+
+def _judge(
+    files: list[ParsedFile], versions: dict[int, int], allowlist: Allowlist, threshold: float, plausible: Plausibility
+) -> _Judged:
+    candidates = _batch_candidates(files, versions)
+    if not candidates:  # every file unreadable: judge an empty frame so the outputs keep their shape
+        candidates = [to_candidates(pl.DataFrame(schema=RAW_SCHEMA), Identity("generic", "X", 0, 0))]
+    gated = gate_check(pl.concat(candidates, how="vertical"), plausible)
+    gated = GateResult(gated.passed, _explained(gated.rejected, allowlist), gated.duplicates_dropped, gated.warnings)
+    result, isolated = isolate_files(gated, threshold)
+    bars = enforce(Bars, result.passed.select(BARS_COLUMNS)).select(BARS_COLUMNS)
+    rejected = _storable_ts(result.rejected.drop("explained"))
+    return _Judged(bars, rejected, result.warnings, result.duplicates_dropped, isolated)
+
+
+def _judge_isolated(
+    files: list[ParsedFile], versions: dict[int, int], allowlist: Allowlist, threshold: float, plausible: Plausibility
+) -> _Judged:
+    """The whole batch at once (fast); if anything raises, file by file, so that whatever one file
+    contains (an overflowing time, a value pandera cannot report) quarantines that file alone."""
+    try:
+        return _judge(files, versions, allowlist, threshold, plausible)
+    except Exception:
+        parts: list[_Judged] = []
+        for f in files:
+            try:
+                parts.append(_judge([f], versions, allowlist, threshold, plausible))
+            except Exception as exc:
+                f.reason, f.raw = failure_reason(exc), None
+                parts.append(_judge([f], versions, allowlist, threshold, plausible))
+        return _Judged(
+            pl.concat([p.bars for p in parts], how="vertical"),
+            pl.concat([p.rejected for p in parts], how="vertical_relaxed"),
+            pl.concat([p.warnings for p in parts], how="vertical_relaxed"),
+            pl.concat([p.dropped for p in parts], how="vertical"),
+            set().union(*(p.isolated for p in parts)),
+        )
+
+
+def cross_file_conflicts(bars: pl.DataFrame, existing: pl.DataFrame, paths: pl.DataFrame) -> pl.DataFrame:
+    """``duplicate_across_files`` anomalies for minutes this batch holds in more than one file, or that a
+    file of an earlier run already holds, with different values. Identical copies are silent.
+
+    ``existing``: bars_1m rows of other source files at minutes of this batch (venue, symbol, ts, source_id,
+    version, OHLCV). The verdict is the same whether the overlap came in one run or across runs."""
+    cols = ["venue", "symbol", "ts", "source_id", "version", "open", "high", "low", "close", "volume"]
+    both = pl.concat([bars.select(cols), existing.select(cols).cast(dict(bars.select(cols).schema))], how="vertical")
+    shared = both.filter(pl.struct("venue", "symbol", "ts").is_duplicated())
+    if shared.height == 0:
+        return empty_anomalies()
+    return conflicting_copies(shared, paths)
+
+
 def judge_batch(
     files: list[ParsedFile],
     *,
-    version: int,
     run_id: str,
     threshold: float,
     now: datetime,
     allowlist: Allowlist | None = None,
+    plausibility: Plausibility | None = None,
+    generations: dict[int, int] | None = None,
+    duplicates: set[int] | None = None,
 ) -> BatchVerdict:
+    """Everything the load of one batch writes; never raises for anything a file contains.
+
+    ``generations``: source_id -> reprocess generation (0 for a first load); ``duplicates``: source ids of
+    files whose bytes are already settled under another path (reported, not loaded). Minutes two files of
+    the batch both hold with different values become ``duplicate_across_files`` anomalies.
+    """
     allowlist = allowlist or Allowlist((), "none")
-    candidates = _batch_candidates(files, version)
-    if not candidates:  # every file unreadable: judge an empty frame so the outputs keep their shape
-        candidates = [to_candidates(pl.DataFrame(schema=RAW_SCHEMA), Identity("generic", "X", 0, version))]
-    gated = gate_check(pl.concat(candidates, how="vertical"))
-    gated = GateResult(gated.passed, _explained(gated.rejected, allowlist), gated.duplicates_dropped, gated.warnings)
-    result, isolated = isolate_files(gated, threshold)
-    bars = enforce(Bars, result.passed.select(BARS_COLUMNS)).select(BARS_COLUMNS)
-    rejected = result.rejected.drop("explained")
-    quarantine = rejected.select(
+    plausible = plausibility or Plausibility.default(now)
+    generations = generations or {}
+    versions = {f.source_id: file_version(f.ref.path, f.ref.size, generations.get(f.source_id, 0)) for f in files}
+    judged = _judge_isolated(files, versions, allowlist, threshold, plausible)
+    quarantine = judged.rejected.select(
         *BARS_COLUMNS,
         "line",
         "raw",
@@ -148,14 +236,54 @@ def judge_batch(
         pl.lit(run_id).alias("run_id"),
         pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("quarantined_at"),
     )
+    paths = pl.DataFrame(
+        {"source_id": [f.source_id for f in files], "path": [f.ref.path for f in files]},
+        schema={"source_id": pl.UInt64, "path": pl.String},
+    )
+    conflicts = annotate(cross_file_conflicts(judged.bars, judged.bars.clear(), paths), allowlist)
     anomalies = pl.concat(
-        [_row_anomalies(rejected, ERROR, allowlist), _row_anomalies(result.warnings, WARN, allowlist)], how="vertical"
+        [
+            _row_anomalies(judged.rejected, ERROR, allowlist),
+            _row_anomalies(judged.warnings, WARN, allowlist),
+            conflicts.select(_ANOMALY_COLUMNS),
+        ],
+        how="vertical_relaxed",
     ).with_columns(
         pl.lit(run_id).alias("run_id"),
         pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("detected_at"),
     )
-    manifest = _manifest(files, bars, rejected, result.duplicates_dropped, isolated, run_id, now)
-    return BatchVerdict(bars=bars, quarantine=quarantine, anomalies=anomalies, manifest=manifest)
+    manifest = _manifest(
+        files, judged.bars, judged.rejected, judged.dropped, judged.isolated, duplicates or set(), run_id, now
+    )
+    return BatchVerdict(bars=judged.bars, quarantine=quarantine, anomalies=anomalies, manifest=manifest)
+
+
+def with_store_conflicts(
+    verdict: BatchVerdict, existing: pl.DataFrame, known_paths: pl.DataFrame, allowlist: Allowlist | None = None
+) -> BatchVerdict:
+    """Add ``duplicate_across_files`` anomalies for minutes the store already serves from another file
+    (``existing``: venue, symbol, ts, source_id, version, OHLCV; ``known_paths``: source_id, path), so an
+    overlap with an earlier run is reported at ingest exactly like an overlap inside this run."""
+    if existing.height == 0:
+        return verdict
+    allowlist = allowlist or Allowlist((), "none")
+    paths = verdict.manifest.select("source_id", "path")
+    paths = pl.concat([paths, known_paths.select(paths.columns).cast(paths.schema)], how="vertical").unique(
+        "source_id", keep="first"
+    )
+    found = annotate(cross_file_conflicts(verdict.bars, existing, paths), allowlist)
+    if found.height == 0:
+        return verdict
+    stamp = verdict.anomalies.select("run_id", "detected_at").head(1)
+    run_id = stamp["run_id"][0] if stamp.height else ""
+    detected = stamp["detected_at"][0] if stamp.height else datetime.now(UTC)
+    extra = found.select(_ANOMALY_COLUMNS).with_columns(
+        pl.lit(run_id).alias("run_id"), pl.lit(detected).cast(pl.Datetime("us", "UTC")).alias("detected_at")
+    )
+    anomalies = pl.concat([verdict.anomalies, extra], how="vertical_relaxed").unique(
+        ["venue", "symbol", "ts", "check", "source_id", "line"], keep="first", maintain_order=True
+    )
+    return BatchVerdict(verdict.bars, verdict.quarantine, anomalies, verdict.manifest)
 
 
 def _manifest(
@@ -164,6 +292,7 @@ def _manifest(
     rejected: pl.DataFrame,
     dropped: pl.DataFrame,
     isolated: set[int],
+    duplicates: set[int],
     run_id: str,
     now: datetime,
 ) -> pl.DataFrame:
@@ -190,7 +319,9 @@ def _manifest(
     for f in files:
         s = stats.get(f.source_id, {})
         n_loaded, n_bad, n_dup = s.get("loaded") or 0, s.get("quarantined") or 0, s.get("rows") or 0
-        if f.reason is not None:
+        if f.source_id in duplicates:
+            status, reasons = STATUS_DUPLICATE, [{"reason": f.reason or "duplicate file"}]
+        elif f.reason is not None:
             status, reasons = STATUS_QUARANTINED, [{"reason": f.reason}]
         else:
             reasons = [{"check": c["check"], "rows": c["rows"]} for c in (s.get("by_check") or [])]

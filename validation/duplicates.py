@@ -1,8 +1,10 @@
 """Duplicates across files: the same (venue, symbol, minute) delivered by two source files.
 
 Identical copies are harmless (ReplacingMergeTree keeps one) and are dropped silently. Conflicting
-copies are an anomaly naming both sources; the store keeps the newest version. Two versions of the
-same path are a corrected re-delivery, not a conflict.
+copies are an anomaly naming both sources; the store keeps the copy with the greatest ``version``, a
+pure function of each file (``core.fingerprint.file_version``: the larger file), so the winner never
+depends on which file was ingested first or in which run. Two versions of the same path are a
+corrected re-delivery, not a conflict (the newer one supersedes the older at ingest).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ def conflicting_copies(copies: pl.DataFrame, paths: pl.DataFrame) -> pl.DataFram
         return empty_anomalies()
     conflicts = conflicts.with_columns(
         detail=pl.format(
-            "conflicting values in {} (close {}, kept as newest) and {} (close {})",
+            "conflicting values in {} (close {}, kept: larger file) and {} (close {})",
             "kept",
             "kept_close",
             "other",
