@@ -23,6 +23,48 @@ class ReadOptions:
     symbol: str | None = None
     timezone: str = "UTC"
     columns: dict[str, str] = field(default_factory=dict)
+    date_order: str | None = None  # "dmy" | "mdy" | "ymd" when a file's dates cannot tell (None: decide from evidence)
+
+
+DATE_ORDERS = ("dmy", "mdy", "ymd")
+
+
+def checked_options(
+    format: str | None,
+    venue: str | None,
+    symbol: str | None,
+    timezone: str,
+    date_order: str | None = None,
+    columns: dict[str, str] | None = None,
+) -> ReadOptions:
+    """Read options checked before any file is touched; a bad one raises :class:`ConfigError` naming
+    the allowed values (the CLI exits 2 with it)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from core.formats.registry import FORMATS
+
+    if format is not None and format not in FORMATS:
+        raise ConfigError(f"unknown --format {format!r}; allowed: {', '.join(FORMATS)}")
+    try:
+        ZoneInfo(timezone)  # raises for unknown names, empty or path-like ones
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise ConfigError(
+            f"unknown --timezone {timezone!r}; allowed: an IANA zone name such as UTC, America/New_York, "
+            "Europe/London, Asia/Tokyo (see `python -c 'import zoneinfo; print(zoneinfo.available_timezones())'`)"
+        ) from exc
+    if date_order is not None and date_order not in DATE_ORDERS:
+        raise ConfigError(f"unknown --date-order {date_order!r}; allowed: {', '.join(DATE_ORDERS)}")
+    try:
+        venue = check_venue(venue) if venue is not None else None
+    except ConfigError as exc:
+        raise ConfigError(f"invalid --venue {venue!r}; allowed: lower-case letters, digits, _ (1-32)") from exc
+    try:
+        symbol = check_symbol(symbol.upper()) if symbol is not None else None
+    except ConfigError as exc:
+        raise ConfigError(f"invalid --symbol {symbol!r}; allowed: letters, digits, . _ - (1-32)") from exc
+    return ReadOptions(
+        format=format, venue=venue, symbol=symbol, timezone=timezone, columns=dict(columns or {}), date_order=date_order
+    )
 
 
 @dataclass(frozen=True)

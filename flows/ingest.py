@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import polars as pl
 from prefect import flow, get_run_logger
@@ -11,7 +12,7 @@ from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from core.errors import MarketopsError
-from core.parse import ReadOptions
+from core.parse import checked_options
 from core.run_summary import IngestSummary, summarize
 from core.settings import load_settings
 from flows.bounded import run_bounded
@@ -27,11 +28,31 @@ class IngestFailed(MarketopsError):
     """Some files could not be loaded (not quarantined: failed) and will be retried next run."""
 
 
+def record_crash(flow: Any, flow_run: Any, state: Any) -> None:
+    """On-crashed hook (SIGTERM, SIGINT, a killed worker): the run's record says ``crashed``, not ``running``.
+
+    Its files stay unsettled or settled exactly as far as their manifest rows got, so the next run
+    finishes the work; the warehouse lock is the process's and goes with it."""
+    settings = load_settings()
+    started = flow_run.start_time or datetime.now(UTC)
+    message = (state.message or state.type.value).strip().splitlines()
+    record_run.fn(
+        settings,
+        str(flow_run.id),
+        "ingest",
+        "crashed",
+        started,
+        datetime.now(UTC),
+        dict(flow_run.parameters or {}),
+        {"error": message[0][:500] if message else "crashed"},
+    )
+
+
 @flow(
     name="ingest",
     task_runner=ThreadPoolTaskRunner(max_workers=8),
     on_failure=[alert_on_failure],
-    on_crashed=[alert_on_failure],
+    on_crashed=[alert_on_failure, record_crash],
 )
 def ingest(
     paths: list[str] | None = None,
@@ -40,6 +61,7 @@ def ingest(
     symbol: str | None = None,
     timezone: str | None = None,
     reprocess: bool = False,
+    date_order: str | None = None,
 ) -> dict[str, object]:
     """Load new/changed raw 1m files under ``paths`` (default: MARKETOPS_LANDING_PATHS, else $MARKETOPS_HOME/landing) into the warm tier.
 
@@ -54,15 +76,14 @@ def ingest(
             parents=True, exist_ok=True
         )  # an empty default landing is simply nothing to do
     scan = paths or [str(p) for p in settings.landing_dirs]
-    options = ReadOptions(
-        format=format,
-        venue=venue,
-        symbol=symbol,
-        timezone=timezone or settings.generic_timezone,
-        columns=settings.generic_columns,
+    # Checked before any file is touched: a bad option is a configuration error, not 1,000 quarantined files.
+    options = checked_options(
+        format, venue, symbol, timezone or settings.generic_timezone, date_order, settings.generic_columns
     )
 
     with_retry_policy(ensure_schema, settings)(settings)
+    parameters = {"paths": scan, "format": format, "venue": venue, "symbol": symbol, "reprocess": reprocess}
+    with_retry_policy(record_run, settings)(settings, run_id, "ingest", "running", started, started, parameters, {})
     plan = with_retry_policy(plan_ingest, settings)(settings, scan, options, reprocess, run_id)
     logger.info(
         "%d files seen, %d unchanged, %d batches to load", plan.files_seen, plan.files_skipped, len(plan.batches)
@@ -95,12 +116,22 @@ def ingest(
         "completed" if summary.ok else "failed",
         started,
         datetime.now(UTC),
-        {"paths": scan, "format": format, "venue": venue, "symbol": symbol, "reprocess": reprocess},
+        parameters,
         summary.as_dict(),
     )
     if not summary.ok:
         raise IngestFailed(f"{summary.files_failed} files failed to load: {summary.headline()}")
-    return summary.as_dict()
+    return {**summary.as_dict(), "problems": _problems(outcomes)}
+
+
+def _problems(outcomes: pl.DataFrame, limit: int = 50) -> list[dict[str, object]]:
+    """The files that did not load whole, with their reasons (what a replay or a person acts on)."""
+    return (
+        outcomes.filter(~pl.col("status").is_in(["loaded", "unchanged"]))
+        .select("path", "status", "rows_loaded", "reasons")
+        .head(limit)
+        .to_dicts()
+    )
 
 
 def _publish(summary: IngestSummary, outcomes: pl.DataFrame) -> None:

@@ -46,6 +46,7 @@ def replay(paths: list[str] | None = None, since: date | None = None, revalidate
                 venue=opts.get("venue"),
                 symbol=opts.get("symbol"),
                 timezone=opts.get("timezone"),
+                date_order=opts.get("date_order"),
                 reprocess=True,
             )
         )
@@ -53,7 +54,10 @@ def replay(paths: list[str] | None = None, since: date | None = None, revalidate
     days = replayed_days(settings, [f["source_id"] for f in todo]) if revalidate else None
     if days is not None:
         validated = validate(since=days[0], until=days[1])
+    problems = [p for r in results for p in r.get("problems", [])]
     summary = {
+        "problems": problems,
+        "files_still_quarantined": sum(1 for p in problems if p["status"] == "quarantined"),
         "files_found": len(found),
         "files_replayed": len(todo),
         "files_missing": missing,
