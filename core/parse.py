@@ -140,12 +140,12 @@ def parse_files(items: list[tuple[FileRef, SourceFile, str]], options: ReadOptio
                 _identify(ref, options, parsed)
                 results[index] = parsed
                 klines.append(index)
-        except Exception:  # noqa: BLE001 - whatever one file raises, the per-file path below gives the reason
+        except Exception:
             results.pop(index, None)
             continue
     try:
         frames = binance.read_many([items[i][1] for i in klines]) if len(klines) > 1 else None
-    except Exception:  # noqa: BLE001 - one bad member must not sink the combined read: read file by file
+    except Exception:
         frames = None
     if frames is None:
         for i in klines:

@@ -194,7 +194,11 @@ class Settings(BaseSettings):
 
     def bounds_for(self, venue: str) -> dict[str, float]:
         """The plausibility bounds of ``venue``: defaults, then "*", then the venue's own."""
-        return {**PLAUSIBLE_BOUND_DEFAULTS, **self.plausible_bounds.get("*", {}), **self.plausible_bounds.get(venue, {})}
+        return {
+            **PLAUSIBLE_BOUND_DEFAULTS,
+            **self.plausible_bounds.get("*", {}),
+            **self.plausible_bounds.get(venue, {}),
+        }
 
     @field_validator(
         "known_events_files",

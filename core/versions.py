@@ -23,9 +23,11 @@ def touched_versions(read: list[tuple[FileRef, str]], settled: pl.DataFrame) -> 
         schema={"path": pl.String, "sha256": pl.String, "_mtime": pl.Int64},
     )
     joined = settled.join(now, on=["path", "sha256"], how="inner")
-    return joined.filter(pl.col("_mtime") != pl.col("mtime_ns")).with_columns(
-        pl.col("_mtime").alias("mtime_ns")
-    ).drop("_mtime")
+    return (
+        joined.filter(pl.col("_mtime") != pl.col("mtime_ns"))
+        .with_columns(pl.col("_mtime").alias("mtime_ns"))
+        .drop("_mtime")
+    )
 
 
 def duplicate_contents(read: list[tuple[str, str]], twins: pl.DataFrame) -> dict[str, str]:

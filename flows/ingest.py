@@ -63,7 +63,8 @@ def ingest(
     reprocess: bool = False,
     date_order: str | None = None,
 ) -> dict[str, object]:
-    """Load new/changed raw 1m files under ``paths`` (default: MARKETOPS_LANDING_PATHS, else $MARKETOPS_HOME/landing) into the warm tier.
+    """Load new/changed raw 1m files under ``paths`` into the warm tier
+    (default: MARKETOPS_LANDING_PATHS, else $MARKETOPS_HOME/landing).
 
     ``reprocess``: judge already-settled files again (new options, a reader fix, an allowlist change) and
     replace what their earlier load wrote; nothing loads twice."""

@@ -36,7 +36,7 @@ def replay(paths: list[str] | None = None, since: date | None = None, revalidate
     groups: dict[str, list[dict[str, Any]]] = {}  # one ingest per set of reader options
     for f in todo:
         groups.setdefault(json.dumps(f["options"], sort_keys=True), []).append(f)
-    results = []
+    results: list[dict[str, Any]] = []
     for group in groups.values():
         opts = group[0]["options"]
         results.append(

@@ -70,7 +70,10 @@ def _run_flow(flow_fn: Any, **params: Any) -> dict[str, Any]:
         state = flow_fn(**params, return_state=True)
     except (_Stopped, KeyboardInterrupt, TerminationSignal) as exc:
         signum = getattr(exc, "signum", None) or getattr(exc, "signal", None) or signal.SIGINT
-        console.print(f"[bold red]stopped:[/] {flow_fn.name} interrupted by {signal.Signals(signum).name}; run recorded as crashed")
+        console.print(
+            f"[bold red]stopped:[/] {flow_fn.name} interrupted by {signal.Signals(signum).name}; "
+            "run recorded as crashed"
+        )
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(128 + signum)
@@ -324,7 +327,9 @@ def quarantine_replay(
         out.print(f"  validate: {summary['validated']}")
     nothing = summary["files_replayed"] > 0 and summary["rows_loaded"] == 0
     if nothing:  # say so plainly, with the reasons, and do not report success
-        console.print("[bold red]replay loaded nothing:[/] the files are still refused, with the same options as before")
+        console.print(
+            "[bold red]replay loaded nothing:[/] the files are still refused, with the same options as before"
+        )
         for problem in summary.get("problems", [])[:20]:
             console.print(f"  {problem['status']:<11} {problem['path']}: {problem['reasons'][:300]}", highlight=False)
         console.print(

@@ -23,7 +23,7 @@ def klines(start_ms: int, n: int, price: float = 100.0, step_ms: int = 60_000) -
     lines = []
     for i in range(n):
         t = start_ms + i * step_ms
-        p = price + (i % 7) * 0.5
+        p = price + ((t // 60_000) % 7) * 0.5  # a function of the minute: overlapping files agree
         lines.append(f"{t},{p:.2f},{p + 1:.2f},{p - 1:.2f},{p + 0.25:.2f},1.5,{t + 59_999},150.0,3,0.7,70.0,0")
     return lines
 

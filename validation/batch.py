@@ -198,7 +198,7 @@ def cross_file_conflicts(bars: pl.DataFrame, existing: pl.DataFrame, paths: pl.D
     ``existing``: bars_1m rows of other source files at minutes of this batch (venue, symbol, ts, source_id,
     version, OHLCV). The verdict is the same whether the overlap came in one run or across runs."""
     cols = ["venue", "symbol", "ts", "source_id", "version", "open", "high", "low", "close", "volume"]
-    both = pl.concat([bars.select(cols), existing.select(cols).cast(dict(bars.select(cols).schema))], how="vertical")
+    both = pl.concat([bars.select(cols), existing.select(cols).cast(bars.select(cols).schema)], how="vertical")
     shared = both.filter(pl.struct("venue", "symbol", "ts").is_duplicated())
     if shared.height == 0:
         return empty_anomalies()

@@ -190,7 +190,8 @@ def write_batch(
             [
                 manifest,
                 superseded.select(manifest.columns).with_columns(
-                    pl.lit("superseded").alias("status"), pl.lit(now).cast(manifest["ingested_at"].dtype).alias("ingested_at")
+                    pl.lit("superseded").alias("status"),
+                    pl.lit(now).cast(manifest["ingested_at"].dtype).alias("ingested_at"),
                 ),
             ],
             how="vertical_relaxed",
