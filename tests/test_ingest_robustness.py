@@ -242,3 +242,24 @@ def test_a_redelivered_path_supersedes_its_old_version_and_a_copy_under_a_new_pa
     dup = _query(settings, "SELECT reasons FROM ingest_files FINAL WHERE status = 'duplicate'")
     assert dup.height == 1 and str(path) in dup["reasons"][0]
     assert ingest(paths=[str(landing)])["files_skipped"] == 3 - 1  # settled, superseded aside: nothing re-read
+
+
+def test_quarantine_replay_says_plainly_when_it_loaded_nothing_and_does_not_claim_success(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from marketops.cli import app
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    bad = landing / "EURUSD.csv"
+    bad.write_text("time,open,high,low,close,volume\n" + "".join(f"not a time {i},1,1,1,1,1\n" for i in range(20)))
+    runner = CliRunner()
+    first = runner.invoke(app, ["ingest", str(landing)])
+    assert first.exit_code == 0, first.output
+    assert _manifest(settings)["EURUSD.csv"]["status"] == "quarantined"
+    replay = runner.invoke(app, ["quarantine", "replay", "--file", str(bad), "--no-revalidate"])
+    assert replay.exit_code == 1, replay.output
+    assert "replay loaded nothing" in replay.output and "EURUSD.csv" in replay.output
+    assert "--reprocess" in replay.output  # and what to do instead
