@@ -11,6 +11,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from core.batching import BatchSpec
 from core.errors import MarketopsError
 from core.parse import checked_options
 from core.run_summary import IngestSummary, summarize
@@ -50,7 +51,7 @@ def record_crash(flow: Any, flow_run: Any, state: Any) -> None:
 
 @flow(
     name="ingest",
-    task_runner=ThreadPoolTaskRunner(max_workers=8),
+    task_runner=ThreadPoolTaskRunner(max_workers=8),  # type: ignore[arg-type]  # prefect annotates the invariant TaskRunner[PrefectFuture[Any]], no concrete runner matches
     on_failure=[alert_on_failure],
     on_crashed=[alert_on_failure, record_crash],
 )
@@ -62,7 +63,7 @@ def ingest(
     timezone: str | None = None,
     reprocess: bool = False,
     date_order: str | None = None,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Load new/changed raw 1m files under ``paths`` into the warm tier
     (default: MARKETOPS_LANDING_PATHS, else $MARKETOPS_HOME/landing).
 
@@ -94,7 +95,10 @@ def ingest(
     rows: list[dict[str, object]] = list(plan.skipped)
     for skipped in plan.skipped:
         logger.warning("skipped %s: %s", skipped["path"], skipped["reasons"])
-    submit = lambda batch: load_task.submit(settings, batch, options, run_id, reprocess)  # noqa: E731
+
+    def submit(batch: BatchSpec) -> Any:
+        return load_task.submit(settings, batch, options, run_id, reprocess)
+
     for batch, result, done in run_bounded(plan.batches, submit, settings.ingest_workers):
         if isinstance(result, BaseException):  # failed for good after retries: every file of it failed
             logger.error("batch %s failed: %s", batch.key, result)

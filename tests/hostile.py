@@ -9,6 +9,7 @@ import gzip
 import io
 import os
 import zipfile
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,7 +29,10 @@ def klines(start_ms: int, n: int, price: float = 100.0, step_ms: int = 60_000) -
     return lines
 
 
-def generic(rows: list[tuple[str, float, float, float, float, float]]) -> str:
+Row = tuple[str, float, float, float, float, float]
+
+
+def generic(rows: Sequence[Row]) -> str:
     return "time,open,high,low,close,volume\n" + "".join(f"{t},{o},{h},{lo},{c},{v}\n" for t, o, h, lo, c, v in rows)
 
 
@@ -87,7 +91,7 @@ def write_hostile_landing(root: Path) -> dict[str, str]:
     ns_lines[50] = ",".join(fields)
     put("SOLUSDT-1m-2024-01-05.csv", "\n".join(ns_lines) + "\n", "")
     # absurd values: 1850, 2500, a 1e308 price, a 1e300 volume among 60 good rows -> quarantined whole (ratio)
-    absurd = [(f"2024-01-03 00:{i:02d}:00", 10, 11, 9, 10.5, 1) for i in range(ABSURD_GOOD)]
+    absurd: list[Row] = [(f"2024-01-03 00:{i:02d}:00", 10, 11, 9, 10.5, 1) for i in range(ABSURD_GOOD)]
     absurd += [
         ("1850-01-01 00:00:00", 10, 11, 9, 10.5, 1),
         ("2500-01-01 00:00:00", 10, 11, 9, 10.5, 1),

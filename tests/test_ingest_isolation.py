@@ -21,7 +21,7 @@ from core.settings import load_settings
 from core.versions import duplicate_contents, older_versions, touched_versions
 from storage.landing import FileTooLargeError, NotARegularFileError, read_file, scan
 from validation.batch import judge_batch
-from validation.gate import Plausibility, gate_check
+from validation.gate import GateResult, Plausibility, gate_check
 
 NOW = datetime(2024, 6, 4, tzinfo=UTC)
 
@@ -148,12 +148,10 @@ def test_two_files_of_one_batch_sharing_minutes_both_load_and_conflicts_name_bot
 def test_whatever_one_file_raises_while_judged_quarantines_that_file_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     import validation.batch as batch
 
-    real = batch.gate_check
-
-    def exploding(frame: pl.DataFrame, plausibility: Plausibility | None = None):  # type: ignore[no-untyped-def]
+    def exploding(frame: pl.DataFrame, plausibility: Plausibility | None = None) -> GateResult:
         if (frame["source_id"] == 2).any():
             raise OverflowError("date value out of range")
-        return real(frame, plausibility)
+        return gate_check(frame, plausibility)
 
     monkeypatch.setattr(batch, "gate_check", exploding)
     verdict = judge_batch(

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -25,7 +26,7 @@ def _query(settings: Settings, sql: str) -> pl.DataFrame:
         return warehouse.query_df(sql)
 
 
-def _manifest(settings: Settings) -> dict[str, dict[str, object]]:
+def _manifest(settings: Settings) -> dict[str, dict[str, Any]]:
     rows = _query(
         settings,
         "SELECT path, toString(status) AS status, rows_loaded, rows_quarantined, reasons FROM ingest_files FINAL",
@@ -204,7 +205,7 @@ def test_reprocess_with_a_new_timezone_replaces_the_earlier_load_nothing_twice(
     again = ingest(paths=[str(landing)], timezone="America/New_York", reprocess=True)
     assert again["rows_loaded"] == 30 and again["files_loaded"] == 1
     bars = _bars(settings)
-    assert bars.height == 30 and bars["ts"].min().hour == 15  # 10:00 New York (EST) = 15:00 UTC
+    assert bars.height == 30 and bars["ts"].dt.hour().min() == 15  # 10:00 New York (EST) = 15:00 UTC
     assert _query(settings, "SELECT count() AS n FROM bars_1m")["n"][0] == 30  # the UTC reading is gone, not hidden
     files = _query(settings, "SELECT count() AS n, any(read_options) AS o FROM ingest_files FINAL")
     assert files["n"][0] == 1 and "America/New_York" in files["o"][0]

@@ -29,8 +29,7 @@ def settled_rows(warehouse: Warehouse, paths: list[str]) -> pl.DataFrame:
     if not paths:
         return pl.DataFrame(schema={"path": pl.String, "sha256": pl.String, "source_id": pl.UInt64})
     return warehouse.query_df(
-        """SELECT * FROM ingest_files FINAL
-           WHERE status IN {settled:Array(String)} AND path IN {paths:Array(String)}""",
+        "SELECT * FROM ingest_files FINAL WHERE status IN {settled:Array(String)} AND path IN {paths:Array(String)}",
         {"settled": list(SETTLED), "paths": paths},
     )
 
