@@ -84,6 +84,12 @@ def write_hostile_landing(root: Path) -> dict[str, str]:
         ),
         "",
     )
+    # one bar a month for 13 years: one insert touching 156 monthly partitions (ClickHouse's default limit is 100)
+    put(
+        "LONGHIST.csv",
+        generic([(f"{2010 + m // 12}-{m % 12 + 1:02d}-01 00:00:00", 10, 11, 9, 10.5, 1) for m in range(156)]),
+        "",
+    )
     # one row's time in epoch nanoseconds inside a millisecond file: that row is quarantined, the rest loads
     ns_lines = klines(DAY_MS + 3 * 86_400_000, NS_FILE_ROWS)
     fields = ns_lines[50].split(",")

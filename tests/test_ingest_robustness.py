@@ -62,6 +62,7 @@ def test_a_hostile_landing_loads_the_good_rows_exactly_and_refuses_each_bad_entr
             assert word.lower() in row["reasons"].lower(), (name, row)
     assert files["BTCUSDT-1m-2024-01-02.csv"]["rows_loaded"] == GOOD_BINANCE
     assert files["ETHUSD.csv"]["rows_loaded"] == GOOD_GENERIC
+    assert files["LONGHIST.csv"]["rows_loaded"] == 156
     ns_file = files["SOLUSDT-1m-2024-01-05.csv"]
     assert (ns_file["rows_loaded"], ns_file["rows_quarantined"]) == (NS_FILE_ROWS - 1, 1)
     assert "ts_implausible" in ns_file["reasons"] or "row_unparseable" in ns_file["reasons"]
@@ -72,7 +73,7 @@ def test_a_hostile_landing_loads_the_good_rows_exactly_and_refuses_each_bad_entr
     loaded = sum(int(r["rows_loaded"]) for r in files.values())
     assert _query(settings, "SELECT count() AS n FROM bars_1m FINAL")["n"][0] == loaded
     bounds = _query(settings, "SELECT min(ts) AS lo, max(ts) AS hi FROM bars_1m FINAL").row(0)
-    assert bounds[0].year == 2024 and bounds[1].year == 2024  # nothing from 1850, 2500 or an ns time loaded
+    assert bounds[0].year == 2010 and bounds[1].year == 2024  # nothing from 1850, 2500 or an ns time loaded
     assert _query(settings, "SELECT max(high) AS h FROM bars_1m FINAL")["h"][0] < 1e6
 
     again = ingest(paths=[str(landing)])  # a rerun loads nothing and still refuses nothing new
