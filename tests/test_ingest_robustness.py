@@ -68,6 +68,7 @@ def test_a_hostile_landing_loads_the_good_rows_exactly_and_refuses_each_bad_entr
     assert "ts_implausible" in ns_file["reasons"] or "row_unparseable" in ns_file["reasons"]
     absurd = files["XRPUSD.csv"]
     assert absurd["status"] == "quarantined" and absurd["rows_loaded"] == 0
+    assert json.loads(absurd["reasons"])[0]["reason"].startswith("4 of 64 rows failed error checks")
     for check in ("ts_implausible", "price_implausible", "volume_implausible"):
         assert check in absurd["reasons"], absurd
     loaded = sum(int(r["rows_loaded"]) for r in files.values())

@@ -327,11 +327,14 @@ def _manifest(
             reasons = [{"check": c["check"], "rows": c["rows"]} for c in (s.get("by_check") or [])]
             if f.source_id in isolated:
                 status = STATUS_QUARANTINED
+                # rows moved to quarantine only because of the ratio did not fail a check themselves
+                moved = sum(int(r["rows"]) for r in reasons if r["check"] == "file_error_ratio")
                 reasons.insert(
                     0,
                     {
                         "reason": (
-                            f"{n_bad} of {n_bad + n_loaded + n_dup} rows failed error checks, above the file threshold"
+                            f"{n_bad - moved} of {n_bad + n_loaded + n_dup} rows failed error checks, "
+                            "above the file threshold"
                         )
                     },
                 )
