@@ -85,7 +85,9 @@ def staged(data: Path, home: Path, nbytes: int) -> list[Stage]:
             t0 = time.perf_counter()
             parsed = parse_files([(ref, *read_file(ref.path)) for ref in batch.files], ReadOptions())
             t1 = time.perf_counter()
-            verdict = judge_batch(parsed, run_id="bench", threshold=0.05, now=datetime.now(UTC))
+            verdict = judge_batch(
+                parsed, version=time.time_ns() // 1000, run_id="bench", threshold=0.05, now=datetime.now(UTC)
+            )
             t2 = time.perf_counter()
             write_batch(
                 warehouse,

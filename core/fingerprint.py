@@ -27,33 +27,18 @@ def batch_token(members: Iterable[tuple[str, str]], purpose: str) -> str:
     return h.hexdigest()
 
 
-# Precedence of a file version when two files hold the same minute with different values
-# (ReplacingMergeTree keeps the greatest ``version``). Bit 62 set: every precedence version beats
-# the ingest-time versions written before it existed.
-_PRECEDENCE_BASE = 1 << 62
-_SIZE_BITS = 38  # sizes up to 256 GiB compare exactly; larger ones tie at the cap
+_SIZE_BITS = 47  # sizes up to 128 TiB compare exactly
 _PATH_BITS = 16
-_GENERATION_BITS = 8
 
 
-def file_version(path: str, size: int, generation: int = 0) -> int:
-    """``bars_1m.version`` of every bar of one file version: the larger file wins, then the path hash.
+def file_precedence(path: str, size: int) -> int:
+    """Which file's bar the store keeps when two files hold the same minute: the greater precedence.
 
-    A pure function of the file (never of when or in which run it was ingested), so an overlap in
-    one run resolves exactly like an overlap across runs, and a replay cannot change the winner.
-    The larger file is the fuller delivery (a monthly archive over the daily files of its days).
-    ``generation`` (low bits) only separates a reprocessed load of the same file version from its
-    earlier load; it never reorders two different files.
+    A pure function of the file version (never of when or in which run it was ingested), so an overlap
+    in one run resolves exactly like an overlap across runs, and a replay cannot change the winner. The
+    larger file wins — it is the fuller delivery (a monthly archive over the daily files of its days) —
+    and equal sizes are ordered by a hash of the path.
     """
     size_part = min(max(size, 0), (1 << _SIZE_BITS) - 1)
     path_part = int.from_bytes(hashlib.sha256(path.encode()).digest()[:2], "big")
-    return (
-        _PRECEDENCE_BASE
-        | size_part << (_PATH_BITS + _GENERATION_BITS)
-        | path_part << _GENERATION_BITS
-        | (generation % (1 << _GENERATION_BITS))
-    )
-
-
-def generation_of(version: int) -> int:
-    return version & ((1 << _GENERATION_BITS) - 1)
+    return size_part << _PATH_BITS | path_part

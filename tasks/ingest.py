@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,7 +12,7 @@ import polars as pl
 from prefect import task
 
 from core.batching import BatchSpec, plan_batches, unchanged
-from core.fingerprint import generation_of, source_id
+from core.fingerprint import source_id
 from core.formats import SourceFile
 from core.parse import FileRef, ParsedFile, ReadOptions, parse_files
 from core.run_summary import OUTCOME_SCHEMA
@@ -23,7 +24,6 @@ from storage.warm.base import Warehouse
 from storage.warm.ingest_ledger import (
     HOLDS_DATA,
     content_twins,
-    generations,
     record_skipped,
     settled_files,
     settled_rows,
@@ -32,7 +32,7 @@ from storage.warm.ingest_ledger import (
     write_batch,
 )
 from tasks.retry import task_options
-from validation.batch import STATUS_FAILED, STATUS_SKIPPED, BatchVerdict, judge_batch, with_store_conflicts
+from validation.batch import STATUS_FAILED, STATUS_SKIPPED, BatchVerdict, judge_batch, with_store_overlaps
 from validation.gate import Plausibility
 from validation.known_events import load_allowlist
 
@@ -115,23 +115,23 @@ def _load(
     if not items:
         return None
     now = datetime.now(UTC)
+    version = time.time_ns() // 1000  # newer loads win ReplacingMergeTree; also the caches' and hot tier's watermark
     parsed, duplicates = _parse(warehouse, items, options)
     ids = [p.source_id for p in parsed]
     superseded = older_versions(previous, [(p.ref.path, p.sha256) for p in parsed], HOLDS_DATA)
     allowlist = load_allowlist(settings.known_events_files)
-    stored = {k: generation_of(v) + 1 for k, v in generations(warehouse, ids).items()} if reprocess else None
     verdict = judge_batch(
         parsed,
+        version=version,
         run_id=run_id,
         threshold=settings.file_error_ratio_threshold,
         now=now,
         allowlist=allowlist,
         plausibility=Plausibility.from_settings(settings, now),
-        generations=stored,
         duplicates=duplicates,
     )
-    existing, paths = stored_copies(warehouse, verdict.bars, ids + superseded["source_id"].to_list())
-    verdict = with_store_conflicts(verdict, existing, paths, allowlist)
+    existing, files = stored_copies(warehouse, verdict.bars, ids + superseded["source_id"].to_list())
+    verdict = with_store_overlaps(verdict, existing, files, allowlist)
     manifest = verdict.manifest.with_columns(pl.lit(json.dumps(asdict(options), sort_keys=True)).alias("read_options"))
     write_batch(
         warehouse,
@@ -142,6 +142,7 @@ def _load(
         manifest,
         replay_of=run_id if reprocess else None,
         superseded=superseded,
+        version=version,
     )
     return verdict
 

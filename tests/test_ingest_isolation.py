@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from core.errors import ConfigError
-from core.fingerprint import file_version
+from core.fingerprint import file_precedence
 from core.formats.frame import RAW_SCHEMA
 from core.parse import FileRef, ParsedFile, checked_options
 from core.settings import load_settings
@@ -59,12 +59,11 @@ def test_reading_refuses_a_fifo_without_blocking_and_bounds_the_size(tmp_path: P
     assert len(source.data) == 1000 and len(sha) == 64
 
 
-def test_file_precedence_is_a_pure_function_of_the_file_larger_wins_generation_never_reorders() -> None:
-    small, large = file_version("/l/a.csv", 10), file_version("/l/b.csv", 11)
-    assert large > small and file_version("/l/a.csv", 10) == small
-    assert file_version("/l/a.csv", 10, generation=5) > small
-    assert file_version("/l/a.csv", 10, generation=255) < large  # a reprocess never beats a larger file
-    assert small > 2**62 > 1_800_000_000_000_000  # above every ingest-time version written before
+def test_file_precedence_is_a_pure_function_of_the_file_the_larger_wins() -> None:
+    small, large = file_precedence("/l/a.csv", 10), file_precedence("/l/b.csv", 11)
+    assert large > small and file_precedence("/l/a.csv", 10) == small
+    assert file_precedence("/l/a.csv", 5_000_000_000) > file_precedence("/l/z.csv", 4_999_999_999)
+    assert file_precedence("/l/a.csv", 10) != file_precedence("/l/b.csv", 10)  # equal sizes: the path decides
 
 
 def test_copies_of_settled_bytes_and_within_a_batch_are_duplicates_naming_the_original() -> None:
@@ -132,13 +131,17 @@ def test_two_files_of_one_batch_sharing_minutes_both_load_and_conflicts_name_bot
     b = _raw([(_minute(m), 10.0 if m != 7 else 12.0, 1.0) for m in range(5, 15)])
     verdict = judge_batch(
         [_parsed("/l/a.csv", a, 2**63 + 5, size=100), _parsed("/l/b.csv", b, 2**63 + 7, size=200)],
+        version=1,
         run_id="r",
         threshold=0.05,
         now=NOW,
     )
     manifest = {r["path"]: r for r in verdict.manifest.iter_rows(named=True)}
     assert manifest["/l/a.csv"]["status"] == manifest["/l/b.csv"]["status"] == "loaded"
-    assert verdict.bars.height == 20  # both copies go to the store; FINAL keeps the greater version
+    assert manifest["/l/a.csv"]["rows_loaded"] == manifest["/l/b.csv"]["rows_loaded"] == 10  # what each delivered
+    assert verdict.bars.height == 15  # each shared minute goes in once, from b (the larger file)
+    shared = verdict.bars.filter(pl.col("ts") >= _minute(5), pl.col("ts") < _minute(10))
+    assert shared["source_id"].unique().to_list() == [2**63 + 7]
     conflicts = verdict.anomalies.filter(pl.col("check") == "duplicate_across_files")
     assert conflicts.height == 1 and conflicts["ts"][0] == _minute(7)
     detail = conflicts["detail"][0]
@@ -159,6 +162,7 @@ def test_whatever_one_file_raises_while_judged_quarantines_that_file_alone(monke
             _parsed("/l/a.csv", _raw([(_minute(0), 10.0, 1.0)]), 1),
             _parsed("/l/b.csv", _raw([(_minute(1), 10.0, 1.0)]), 2),
         ],
+        version=1,
         run_id="r",
         threshold=0.05,
         now=NOW,

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import polars as pl
 
 from core.errors import ContractViolation
-from core.fingerprint import file_version
+from core.fingerprint import file_precedence
 from core.formats.frame import RAW_SCHEMA, TS_TYPE
 from core.normalize import Identity, to_candidates
 from core.parse import ParsedFile
@@ -191,42 +191,64 @@ def _judge_isolated(
         )
 
 
-def cross_file_conflicts(bars: pl.DataFrame, existing: pl.DataFrame, paths: pl.DataFrame) -> pl.DataFrame:
-    """``duplicate_across_files`` anomalies for minutes this batch holds in more than one file, or that a
-    file of an earlier run already holds, with different values. Identical copies are silent.
+_KEY = ["venue", "symbol", "ts"]
+_COPY_COLUMNS = [*_KEY, "source_id", "precedence", "open", "high", "low", "close", "volume"]
 
-    ``existing``: bars_1m rows of other source files at minutes of this batch (venue, symbol, ts, source_id,
-    version, OHLCV). The verdict is the same whether the overlap came in one run or across runs."""
-    cols = ["venue", "symbol", "ts", "source_id", "version", "open", "high", "low", "close", "volume"]
-    both = pl.concat([bars.select(cols), existing.select(cols).cast(bars.select(cols).schema)], how="vertical")
-    shared = both.filter(pl.struct("venue", "symbol", "ts").is_duplicated())
+
+def resolve_overlaps(
+    bars: pl.DataFrame, existing: pl.DataFrame, precedence: dict[int, int], paths: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(bars to insert, ``duplicate_across_files`` anomalies) when minutes are held by more than one file.
+
+    ``bars``: this batch's bars; ``existing``: what the store serves at minutes of the batch from other
+    files; ``precedence``: source_id -> :func:`core.fingerprint.file_precedence` of every file involved;
+    ``paths``: source_id, path. At each shared minute only the copy of the file with the greatest
+    precedence may go in (a later insert wins ``ReplacingMergeTree``, so a losing copy is not inserted
+    at all): the result is the same in one batch, in one run or across runs, in any order. Identical
+    copies are silent; different values are one anomaly per minute naming both files.
+    """
+    mapping = {int(k): int(v) for k, v in precedence.items()}
+
+    def ranked(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.with_columns(
+            pl.col("source_id").replace_strict(mapping, default=0, return_dtype=pl.UInt64).alias("precedence")
+        ).select(_COPY_COLUMNS)
+
+    mine = ranked(bars)
+    both = pl.concat([mine, ranked(existing).cast(mine.schema)], how="vertical") if existing.height else mine
+    shared = both.filter(pl.struct(_KEY).is_duplicated())
     if shared.height == 0:
-        return empty_anomalies()
-    return conflicting_copies(shared, paths)
+        return bars, empty_anomalies()
+    best = shared.sort(["precedence", "source_id"], descending=True).group_by(_KEY, maintain_order=True).first()
+    losers = shared.join(best.select(*_KEY, "source_id"), on=[*_KEY, "source_id"], how="anti")
+    kept = bars.join(losers.select(*_KEY, "source_id"), on=[*_KEY, "source_id"], how="anti")
+    anomalies = conflicting_copies(shared.with_columns(pl.col("precedence").alias("version")), paths)
+    return kept, anomalies
 
 
 def judge_batch(
     files: list[ParsedFile],
     *,
+    version: int,
     run_id: str,
     threshold: float,
     now: datetime,
     allowlist: Allowlist | None = None,
     plausibility: Plausibility | None = None,
-    generations: dict[int, int] | None = None,
     duplicates: set[int] | None = None,
 ) -> BatchVerdict:
     """Everything the load of one batch writes; never raises for anything a file contains.
 
-    ``generations``: source_id -> reprocess generation (0 for a first load); ``duplicates``: source ids of
-    files whose bytes are already settled under another path (reported, not loaded). Minutes two files of
-    the batch both hold with different values become ``duplicate_across_files`` anomalies.
+    ``version``: the load's ``bars_1m.version`` (newer loads win ``ReplacingMergeTree``); ``duplicates``:
+    source ids of files whose bytes are already settled under another path (reported, not loaded).
+    Minutes two files of the batch both hold go in once, from the file of greater precedence
+    (:func:`resolve_overlaps`); the manifest still counts every row a file delivered that passed.
     """
     allowlist = allowlist or Allowlist((), "none")
     plausible = plausibility or Plausibility.default(now)
-    generations = generations or {}
-    versions = {f.source_id: file_version(f.ref.path, f.ref.size, generations.get(f.source_id, 0)) for f in files}
-    judged = _judge_isolated(files, versions, allowlist, threshold, plausible)
+    judged = _judge_isolated(
+        files, dict.fromkeys((f.source_id for f in files), version), allowlist, threshold, plausible
+    )
     quarantine = judged.rejected.select(
         *BARS_COLUMNS,
         "line",
@@ -240,12 +262,13 @@ def judge_batch(
         {"source_id": [f.source_id for f in files], "path": [f.ref.path for f in files]},
         schema={"source_id": pl.UInt64, "path": pl.String},
     )
-    conflicts = annotate(cross_file_conflicts(judged.bars, judged.bars.clear(), paths), allowlist)
+    precedence = {f.source_id: file_precedence(f.ref.path, f.ref.size) for f in files}
+    bars, conflicts = resolve_overlaps(judged.bars, judged.bars.clear(), precedence, paths)
     anomalies = pl.concat(
         [
             _row_anomalies(judged.rejected, ERROR, allowlist),
             _row_anomalies(judged.warnings, WARN, allowlist),
-            conflicts.select(_ANOMALY_COLUMNS),
+            annotate(conflicts, allowlist).select(_ANOMALY_COLUMNS),
         ],
         how="vertical_relaxed",
     ).with_columns(
@@ -255,35 +278,38 @@ def judge_batch(
     manifest = _manifest(
         files, judged.bars, judged.rejected, judged.dropped, judged.isolated, duplicates or set(), run_id, now
     )
-    return BatchVerdict(bars=judged.bars, quarantine=quarantine, anomalies=anomalies, manifest=manifest)
+    return BatchVerdict(bars=bars, quarantine=quarantine, anomalies=anomalies, manifest=manifest)
 
 
-def with_store_conflicts(
-    verdict: BatchVerdict, existing: pl.DataFrame, known_paths: pl.DataFrame, allowlist: Allowlist | None = None
+def with_store_overlaps(
+    verdict: BatchVerdict, existing: pl.DataFrame, known: pl.DataFrame, allowlist: Allowlist | None = None
 ) -> BatchVerdict:
-    """Add ``duplicate_across_files`` anomalies for minutes the store already serves from another file
-    (``existing``: venue, symbol, ts, source_id, version, OHLCV; ``known_paths``: source_id, path), so an
-    overlap with an earlier run is reported at ingest exactly like an overlap inside this run."""
+    """Resolve the batch against what the store already serves at its minutes from other files
+    (``existing``: venue, symbol, ts, source_id, OHLCV; ``known``: source_id, path, size of those files):
+    copies that lose to a stored file of greater precedence are not inserted, and conflicts become
+    ``duplicate_across_files`` anomalies — exactly as if both files had come in this batch."""
     if existing.height == 0:
         return verdict
-    allowlist = allowlist or Allowlist((), "none")
-    paths = verdict.manifest.select("source_id", "path")
-    paths = pl.concat([paths, known_paths.select(paths.columns).cast(paths.schema)], how="vertical").unique(
-        "source_id", keep="first"
-    )
-    found = annotate(cross_file_conflicts(verdict.bars, existing, paths), allowlist)
+    files = pl.concat(
+        [verdict.manifest.select("source_id", "path", "size"), known.select("source_id", "path", "size")],
+        how="vertical_relaxed",
+    ).unique("source_id", keep="first")
+    precedence = {int(i): file_precedence(p, int(z)) for i, p, z in files.iter_rows()}
+    bars, found = resolve_overlaps(verdict.bars, existing, precedence, files.select("source_id", "path"))
     if found.height == 0:
-        return verdict
-    stamp = verdict.anomalies.select("run_id", "detected_at").head(1)
-    run_id = stamp["run_id"][0] if stamp.height else ""
-    detected = stamp["detected_at"][0] if stamp.height else datetime.now(UTC)
-    extra = found.select(_ANOMALY_COLUMNS).with_columns(
-        pl.lit(run_id).alias("run_id"), pl.lit(detected).cast(pl.Datetime("us", "UTC")).alias("detected_at")
+        return BatchVerdict(bars, verdict.quarantine, verdict.anomalies, verdict.manifest)
+    stamp = verdict.manifest.select("run_id", "ingested_at").head(1)
+    extra = annotate(found, allowlist or Allowlist((), "none")).select(_ANOMALY_COLUMNS)
+    extra = extra.with_columns(
+        pl.lit(stamp["run_id"][0] if stamp.height else "").alias("run_id"),
+        pl.lit(stamp["ingested_at"][0] if stamp.height else datetime.now(UTC))
+        .cast(pl.Datetime("us", "UTC"))
+        .alias("detected_at"),
     )
     anomalies = pl.concat([verdict.anomalies, extra], how="vertical_relaxed").unique(
         ["venue", "symbol", "ts", "check", "source_id", "line"], keep="first", maintain_order=True
     )
-    return BatchVerdict(verdict.bars, verdict.quarantine, anomalies, verdict.manifest)
+    return BatchVerdict(bars, verdict.quarantine, anomalies, verdict.manifest)
 
 
 def _manifest(

@@ -79,8 +79,8 @@ Bars = pa.DataFrameSchema(
     name="Bars",
     strict="filter",
     ordered=False,
-    # One bar per minute per source file: two files of one batch may hold the same minute, and the
-    # store keeps the one with the greater version (``core.fingerprint.file_version``), as across runs.
+    # One bar per minute per source file: two files may hold the same minute; which copy is stored is
+    # decided by file precedence (``validation.batch.resolve_overlaps``), never by a contract failure.
     unique=["venue", "symbol", "ts", "source_id"],
     checks=[pa.Check(_ohlc_consistent, name="ohlc_consistent")],
 )

@@ -1,9 +1,11 @@
 """Duplicates across files: the same (venue, symbol, minute) delivered by two source files.
 
 Identical copies are harmless (ReplacingMergeTree keeps one) and are dropped silently. Conflicting
-copies are an anomaly naming both sources; the store keeps the copy with the greatest ``version``, a
-pure function of each file (``core.fingerprint.file_version``: the larger file), so the winner never
-depends on which file was ingested first or in which run. Two versions of the same path are a
+copies are an anomaly naming both sources and the one kept: the file of greater precedence
+(``core.fingerprint.file_precedence``: the larger file; ingest inserts only its copy, and later than what it
+replaces), so the winner never depends on which file was ingested first or in which run. Here the copies are
+ranked by ``version``: at ingest that column holds the precedence, in the store the load time (the later
+insert is the winner by construction). Two versions of the same path are a
 corrected re-delivery, not a conflict (the newer one supersedes the older at ingest).
 """
 

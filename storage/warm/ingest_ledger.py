@@ -51,21 +51,11 @@ def content_twins(warehouse: Warehouse, shas: list[str]) -> pl.DataFrame:
     )
 
 
-def generations(warehouse: Warehouse, source_ids: list[int]) -> dict[int, int]:
-    """source_id -> the greatest ``version`` its bars carry now (a reprocess loads the next generation)."""
-    if not source_ids:
-        return {}
-    frame = warehouse.query_df(
-        "SELECT source_id, max(version) AS v FROM bars_1m WHERE source_id IN {ids:Array(UInt64)} GROUP BY source_id",
-        {"ids": source_ids},
-    )
-    return dict(frame.iter_rows())
-
-
 def stored_copies(warehouse: Warehouse, bars: pl.DataFrame, exclude: list[int]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(copies, paths): what the store serves (FINAL) at the minutes of ``bars`` from files other than
-    ``exclude``, and the path of each such file — so a batch judges cross-run overlaps like in-run ones."""
-    paths_schema = {"source_id": pl.UInt64, "path": pl.String}
+    """(copies, files): what the store serves (FINAL) at the minutes of ``bars`` from files other than
+    ``exclude``, and the source_id, path and size of each such file — so a batch resolves overlaps with
+    earlier runs exactly like overlaps inside itself."""
+    paths_schema = {"source_id": pl.UInt64, "path": pl.String, "size": pl.UInt64}
     if bars.height == 0:
         return bars.clear(), pl.DataFrame(schema=paths_schema)
     found = warehouse.query_df(
@@ -87,7 +77,7 @@ def stored_copies(warehouse: Warehouse, bars: pl.DataFrame, exclude: list[int]) 
         bars.select("venue", "symbol", "ts"), on=["venue", "symbol", "ts"], how="semi"
     )
     paths = warehouse.query_df(
-        "SELECT DISTINCT source_id, path FROM ingest_files WHERE source_id IN {ids:Array(UInt64)}",
+        "SELECT DISTINCT source_id, path, size FROM ingest_files WHERE source_id IN {ids:Array(UInt64)}",
         {"ids": found["source_id"].unique().to_list() or [0]},
     )
     return found, paths
@@ -143,6 +133,7 @@ def write_batch(
     manifest: pl.DataFrame,
     replay_of: str | None = None,
     superseded: pl.DataFrame | None = None,
+    version: int | None = None,
 ) -> None:
     """Write a judged batch: data first, manifest last, each insert with a deterministic token.
 
@@ -153,7 +144,8 @@ def write_batch(
     A reprocess or replay (``replay_of`` = its run id) judges the same file versions again: its tokens are
     salted so the inserts are not dropped as repeats, the earlier quarantine rows and ingest anomalies of
     those files are deleted first (rows that pass now must leave quarantine), and after the new bars are in,
-    the bars of earlier generations of those files go (a time-zone fix moves bars: none may stay twice).
+    the bars of earlier loads of those files go (every ``version`` but this load's: a time-zone fix moves
+    bars, and none may stay twice).
     A crash in between leaves the old manifest row, so the replay picks the file again.
 
     ``superseded``: manifest rows of older versions of the batch's paths. Their bars, quarantine rows and
@@ -169,7 +161,7 @@ def write_batch(
         )
     warehouse.insert_df("bars_1m", bars, batch_token(members, "bars_1m" + salt))
     if replay_of:
-        keep = bars["version"].unique().to_list() or [0]
+        keep = sorted({*bars["version"].unique().to_list(), *([version] if version is not None else [])}) or [0]
         warehouse.execute(
             "DELETE FROM bars_1m WHERE source_id IN {ids:Array(UInt64)} AND version NOT IN {keep:Array(UInt64)}",
             {"ids": ids, "keep": keep},
