@@ -195,6 +195,20 @@ _KEY = ["venue", "symbol", "ts"]
 _COPY_COLUMNS = [*_KEY, "source_id", "precedence", "open", "high", "low", "close", "volume"]
 
 
+def _ranges_overlap(bars: pl.DataFrame) -> bool:
+    """Whether two files of ``bars`` could share a minute: their [first, last] ranges of one symbol meet."""
+    spans = (
+        bars.group_by("venue", "symbol", "source_id")
+        .agg(pl.col("ts").min().alias("first"), pl.col("ts").max().alias("last"))
+        .sort("venue", "symbol", "first")
+    )
+    if spans.height < 2:
+        return False
+    same = (pl.col("venue") == pl.col("venue").shift()) & (pl.col("symbol") == pl.col("symbol").shift())
+    reach = pl.col("last").cum_max().over("venue", "symbol").shift()
+    return bool(spans.select((same & (pl.col("first") <= reach)).fill_null(False).any()).item())
+
+
 def resolve_overlaps(
     bars: pl.DataFrame, existing: pl.DataFrame, precedence: dict[int, int], paths: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -207,6 +221,8 @@ def resolve_overlaps(
     at all): the result is the same in one batch, in one run or across runs, in any order. Identical
     copies are silent; different values are one anomaly per minute naming both files.
     """
+    if existing.height == 0 and not _ranges_overlap(bars):
+        return bars, empty_anomalies()  # the common case, decided on one row per file instead of every bar
     mapping = {int(k): int(v) for k, v in precedence.items()}
 
     def ranked(frame: pl.DataFrame) -> pl.DataFrame:
