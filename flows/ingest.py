@@ -53,7 +53,7 @@ def record_crash(flow: Any, flow_run: Any, state: Any) -> None:
 @flow(
     name="ingest",
     task_runner=ThreadPoolTaskRunner(max_workers=8),  # type: ignore[arg-type]  # prefect annotates the invariant TaskRunner[PrefectFuture[Any]], no concrete runner matches
-    **{**RUN_HOOKS, "on_crashed": [*RUN_HOOKS["on_crashed"], record_crash]},
+    **{**RUN_HOOKS, "on_crashed": [record_crash, *RUN_HOOKS["on_crashed"]]},
 )
 def ingest(
     paths: list[str] | None = None,
