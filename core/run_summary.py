@@ -14,7 +14,9 @@ OUTCOME_SCHEMA: dict[str, pl.DataType] = {
     "rows_quarantined": pl.UInt64(),
     "rows_duplicate": pl.UInt64(),
     "reasons": pl.String(),
+    "zone_rule": pl.String(),  # "<rule>:<zone>"; rules venue/default_utc mean a default zone was assumed
 }
+DEFAULT_ZONE_RULES = ("venue", "default_utc")
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ class IngestSummary:
     rows_duplicate: int
     pass_rate_files: float  # files that loaded (wholly or partly) / files judged (duplicates and skipped entries aside)
     pass_rate_rows: float  # rows loaded / rows read
+    files_zone_defaulted: int = 0  # files whose naive times were read in a default zone (no statement, no option)
+    zone_defaults: tuple[str, ...] = ()  # those default rules, e.g. ("default_utc:UTC",)
 
     @property
     def ok(self) -> bool:
@@ -41,6 +45,15 @@ class IngestSummary:
 
     def as_dict(self) -> dict[str, object]:
         return {**asdict(self), "ok": self.ok}
+
+    def warnings(self) -> list[str]:
+        """Lines a person must see: naive times read in a zone nobody stated."""
+        if not self.files_zone_defaulted:
+            return []
+        return [
+            f"{self.files_zone_defaulted:,} files had naive times read in a default zone "
+            f"({', '.join(self.zone_defaults)}); pass --timezone if that is wrong"
+        ]
 
     def headline(self) -> str:
         processed = self.files_seen - self.files_skipped
@@ -64,6 +77,12 @@ def summarize(outcomes: pl.DataFrame, files_seen: int, files_skipped: int) -> In
 
     unchanged = count("unchanged")  # touched but unchanged: found out only by hashing
     judged = outcomes.height - unchanged - count("duplicate") - count("skipped")
+    zones = (
+        outcomes.get_column("zone_rule").fill_null("")
+        if "zone_rule" in outcomes.columns
+        else pl.Series([], dtype=pl.String)
+    )
+    defaulted = zones.filter(zones.str.split(":").list.first().is_in(DEFAULT_ZONE_RULES))
     passed = count("loaded") + count("partial")
     rows_read = total("rows_read")
     return IngestSummary(
@@ -81,4 +100,6 @@ def summarize(outcomes: pl.DataFrame, files_seen: int, files_skipped: int) -> In
         rows_duplicate=total("rows_duplicate"),
         pass_rate_files=passed / judged if judged else 1.0,
         pass_rate_rows=total("rows_loaded") / rows_read if rows_read else 1.0,
+        files_zone_defaulted=defaulted.len(),
+        zone_defaults=tuple(sorted(defaulted.unique().to_list())),
     )

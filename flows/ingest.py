@@ -110,6 +110,8 @@ def ingest(
     outcomes = outcomes_frame(rows)
     summary = summarize(outcomes, plan.files_seen, plan.files_skipped)
     logger.info(summary.headline())
+    for line in summary.warnings():
+        logger.warning(line)
     _publish(summary, outcomes)
     if summary.rows_loaded:  # the hot tier follows: the touched symbols' keys, in the live epoch
         try:

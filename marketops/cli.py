@@ -120,7 +120,12 @@ def init() -> None:
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or directories to scan for raw 1m files.")],
     format: Annotated[
-        str | None, typer.Option("--format", help="binance | histdata | generic (default: detect).")
+        str | None,
+        typer.Option(
+            "--format",
+            help="A reader: binance | histdata | mt4 | mt5 | kraken | lean | dukascopy | fxcm | generic | headerless "
+            "or an installed plug-in (default: detect by content).",
+        ),
     ] = None,
     venue: Annotated[str | None, typer.Option(help="Venue of every file (default: from path or format).")] = None,
     symbol: Annotated[str | None, typer.Option(help="Symbol of every file (default: from the file name).")] = None,
@@ -128,7 +133,11 @@ def ingest(
         str | None, typer.Option(help="IANA zone of naive timestamps in generic files (default: settings).")
     ] = None,
     date_order: Annotated[
-        str | None, typer.Option("--date-order", help="dmy | mdy | ymd for files whose dates cannot tell.")
+        str | None,
+        typer.Option(
+            "--date-order",
+            help="dmy | mdy: order of a/b/yyyy dates when no day above 12 decides (default: refuse as ambiguous).",
+        ),
     ] = None,
     reprocess: Annotated[
         bool,
@@ -180,6 +189,11 @@ def _print_ingest(summary: dict[str, Any]) -> None:
         f"({summary['pass_rate_rows']:.2%}), "
         f"{summary['rows_quarantined']:,} quarantined, {summary['rows_duplicate']:,} exact duplicates dropped"
     )
+    if summary.get("files_zone_defaulted"):
+        out.print(
+            f"[yellow]warning:[/] {summary['files_zone_defaulted']:,} files had naive times read in a default zone "
+            f"({', '.join(summary.get('zone_defaults') or ())}); pass --timezone if that is wrong"
+        )
 
 
 @app.command()
