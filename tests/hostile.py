@@ -85,17 +85,19 @@ def write_hostile_landing(root: Path) -> dict[str, str]:
         "",
     )
     # one bar a month for 13 years: one insert touching 156 monthly partitions (ClickHouse's default limit is 100)
-    put(
-        "LONGHIST.csv",
-        generic([(f"{2010 + m // 12}-{m % 12 + 1:02d}-01 00:00:00", 10, 11, 9, 10.5, 1) for m in range(156)]),
-        "",
-    )
+    # two consecutive minutes a month for 13 years (1m bars, sparse): one insert touching 156 monthly
+    # partitions (ClickHouse's default limit is 100)
+    long_rows: list[Row] = [
+        (f"{2010 + m // 12}-{m % 12 + 1:02d}-01 00:0{k}:00", 10, 11, 9, 10.5, 1) for m in range(156) for k in (0, 1)
+    ]
+    put("LONGHIST.csv", generic(long_rows), "")
     # one row's time in epoch nanoseconds inside a millisecond file: that row is quarantined, the rest loads
     ns_lines = klines(DAY_MS + 3 * 86_400_000, NS_FILE_ROWS)
     fields = ns_lines[50].split(",")
     fields[0] = str(int(fields[0]) * 1_000_000)
     ns_lines[50] = ",".join(fields)
-    put("SOLUSDT-1m-2024-01-05.csv", "\n".join(ns_lines) + "\n", "")
+    put("SOLUSDT-1m-2024-01-05.csv", "\n".join(ns_lines) + "\n", "")  # a file mixing epoch units: refused whole
+    expected["SOLUSDT-1m-2024-01-05.csv"] = "?"
     # absurd values: 1850, 2500, a 1e308 price, a 1e300 volume among 60 good rows -> quarantined whole (ratio)
     absurd: list[Row] = [(f"2024-01-03 00:{i:02d}:00", 10, 11, 9, 10.5, 1) for i in range(ABSURD_GOOD)]
     absurd += [
