@@ -8,6 +8,7 @@ temporary home and never touch global state.
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,6 +22,15 @@ from pydantic_settings import (
 )
 
 DEFAULT_CONFIG_FILE = Path("marketops.toml")
+
+# Bounds a bar must respect to be plausible at all (gate error checks). Keys of
+# ``MARKETOPS_PLAUSIBLE_BOUNDS``: a venue name or "*" (every venue) -> some of these names.
+PLAUSIBLE_BOUND_DEFAULTS: dict[str, float] = {
+    "min_price": 1e-12,  # below it a price is a unit or parse error, not a quote
+    "max_price": 1e9,  # above any traded instrument's price
+    "max_volume": 1e18,  # above any venue's volume in one minute (meme tokens trade ~1e13 units)
+    "max_range_ratio": 100.0,  # high / low within one minute
+}
 
 
 class Settings(BaseSettings):
@@ -136,6 +146,19 @@ class Settings(BaseSettings):
     generic_columns: dict[str, str] = Field(
         default_factory=dict, description="Canonical name -> source column, for generic files."
     )
+    ingest_max_file_bytes: int = Field(
+        default=4 * 2**30, ge=1, description="A landing file larger than this is quarantined unread (bounded reads)."
+    )
+    plausible_since: date = Field(
+        default=date(1990, 1, 1), description="Bars before this UTC day are quarantined (ts_implausible)."
+    )
+    plausible_future_s: float = Field(
+        default=86400.0, ge=0, description="Bars later than now + this many seconds are quarantined."
+    )
+    plausible_bounds: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description='Per venue (or "*"): min_price, max_price, max_volume, max_range_ratio over the defaults.',
+    )
 
     # alerts (the local alert log is always written)
     alert_webhook_urls: Annotated[list[str], NoDecode] = Field(
@@ -172,6 +195,25 @@ class Settings(BaseSettings):
 
         check_overrides(value)
         return value
+
+    @field_validator("plausible_bounds")
+    @classmethod
+    def _known_bounds(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for venue, bounds in value.items():
+            unknown = set(bounds) - set(PLAUSIBLE_BOUND_DEFAULTS)
+            if unknown:
+                raise ValueError(
+                    f"plausible_bounds[{venue!r}]: unknown {sorted(unknown)}; known: {sorted(PLAUSIBLE_BOUND_DEFAULTS)}"
+                )
+        return value
+
+    def bounds_for(self, venue: str) -> dict[str, float]:
+        """The plausibility bounds of ``venue``: defaults, then "*", then the venue's own."""
+        return {
+            **PLAUSIBLE_BOUND_DEFAULTS,
+            **self.plausible_bounds.get("*", {}),
+            **self.plausible_bounds.get(venue, {}),
+        }
 
     @field_validator(
         "known_events_files",

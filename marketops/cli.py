@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from datetime import date
 from pathlib import Path
@@ -64,28 +65,51 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _crash_on_hangup(signum: int, frame: Any) -> None:
-    from prefect.exceptions import TerminationSignal
+class _Stopped(BaseException):
+    """SIGTERM/SIGINT/SIGHUP while a flow runs: unwinds the flow (Prefect marks the run crashed, hooks record it)."""
 
-    raise TerminationSignal(signal=signum)  # the engine records CRASHED and runs the on-crashed alert hook
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+        self.signum = signum
+
+
+def _stop(signum: int, _frame: Any) -> None:
+    raise _Stopped(signum)
 
 
 def _run_flow(flow_fn: Any, **params: Any) -> dict[str, Any]:
     """Run a flow in-process; its final state decides the exit code, not the absence of exceptions.
 
-    A closed terminal (SIGHUP) ends the run CRASHED like SIGTERM/Ctrl-C do (Prefect handles those), so it
-    alerts instead of staying RUNNING; a SIGKILL is settled by the next run through the run lease.
-    """
-    import signal
+    SIGTERM, SIGINT and a closed terminal (SIGHUP) stop the run cleanly: the flow unwinds as crashed (its
+    on-crashed hooks alert and record it), then the process exits at once with 128 + the signal, so no worker
+    thread can keep it, or the warehouse lock it holds, alive. A SIGKILL is settled by the next run through
+    the run lease."""
     import threading
 
+    from prefect.exceptions import TerminationSignal
+
+    stops = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
     main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGHUP, _crash_on_hangup) if main else None
+    previous = {sig: signal.signal(sig, _stop) for sig in stops} if main else {}
     try:
         state = flow_fn(**params, return_state=True)
+    except (_Stopped, KeyboardInterrupt, TerminationSignal) as exc:
+        signum = getattr(exc, "signum", None) or getattr(exc, "signal", None) or signal.SIGINT
+        console.print(
+            f"[bold red]stopped:[/] {flow_fn.name} interrupted by {signal.Signals(signum).name}; "
+            "run recorded as crashed"
+        )
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(128 + signum)
     finally:
-        if main:
-            signal.signal(signal.SIGHUP, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if state.is_crashed() and isinstance(state.message, str) and "stopped by SIG" in state.message:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        name = next((s for s in ("SIGINT", "SIGHUP") if s in state.message), "SIGTERM")
+        os._exit(128 + signal.Signals[name])
     if not state.is_completed():
         raise _fail(f"{flow_fn.name} run ended {state.type.value}: {state.message}")
     result = state.result()
@@ -126,7 +150,7 @@ def ingest(
     venue: Annotated[str | None, typer.Option(help="Venue of every file (default: from path or format).")] = None,
     symbol: Annotated[str | None, typer.Option(help="Symbol of every file (default: from the file name).")] = None,
     timezone: Annotated[
-        str | None, typer.Option(help="Zone of naive timestamps in generic files (default: settings).")
+        str | None, typer.Option(help="IANA zone of naive timestamps in generic files (default: settings).")
     ] = None,
     date_order: Annotated[
         str | None,
@@ -135,26 +159,37 @@ def ingest(
             help="dmy | mdy: order of a/b/yyyy dates when no day above 12 decides (default: refuse as ambiguous).",
         ),
     ] = None,
+    reprocess: Annotated[
+        bool,
+        typer.Option(
+            "--reprocess", help="Judge already-loaded files again with these options; replaces their earlier load."
+        ),
+    ] = False,
 ) -> None:
     """Load new or changed raw files into the warm tier; bad files and rows are quarantined with reasons."""
-    missing = [str(p) for p in paths if not p.exists()]
+    from core.errors import ConfigError
+    from core.parse import checked_options
+
+    missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
     if missing:
         raise _fail(f"no such file or directory: {', '.join(missing)}", 2)
-    from core.formats.protocol import DATE_ORDERS
-
-    if date_order is not None and date_order not in DATE_ORDERS:
-        raise _fail(f"--date-order must be one of {', '.join(DATE_ORDERS)}, not {date_order!r}", 2)
+    settings = load_settings()
+    try:  # every option checked before any file is touched or a Prefect server started
+        checked_options(format, venue, symbol, timezone or settings.generic_timezone, date_order)
+    except ConfigError as exc:
+        raise _fail(str(exc), 2) from exc
     _flow_settings()
     from flows.ingest import ingest as ingest_flow
 
     summary = _run_flow(
         ingest_flow,
-        paths=[str(p.resolve()) for p in paths],
+        paths=[str(p.absolute()) for p in paths],
         format=format,
         venue=venue,
         symbol=symbol,
         timezone=timezone,
         date_order=date_order,
+        reprocess=reprocess,
     )
     _print_ingest(summary)
 
@@ -166,7 +201,8 @@ def _print_ingest(summary: dict[str, Any]) -> None:
         f"{processed:,} processed — "
         f"{summary['pass_rate_files']:.2%} passed ({summary['files_loaded']:,} loaded, "
         f"{summary['files_partial']:,} partial), "
-        f"{summary['files_quarantined']:,} quarantined, {summary['files_failed']:,} failed"
+        f"{summary['files_quarantined']:,} quarantined, {summary.get('files_duplicate', 0):,} duplicate, "
+        f"{summary.get('files_unreadable', 0):,} skipped, {summary['files_failed']:,} failed"
     )
     out.print(
         f"[bold]rows:[/] {summary['rows_loaded']:,} loaded of {summary['rows_read']:,} read "
@@ -323,8 +359,9 @@ def quarantine_replay(
 
     summary = _run_flow(replay, paths=[str(p.resolve()) for p in file or []] or None, since=day, revalidate=revalidate)
     out.print(
-        f"[bold]replay:[/] {summary['files_replayed']} of {summary['files_found']} quarantined files loaded again — "
-        f"{summary['rows_loaded']:,} rows loaded, {summary['rows_quarantined']:,} still quarantined"
+        f"[bold]replay:[/] {summary['files_replayed']} of {summary['files_found']} quarantined files judged again — "
+        f"{summary['rows_loaded']:,} rows loaded, {summary['rows_quarantined']:,} still quarantined, "
+        f"{summary.get('files_still_quarantined', 0)} files still quarantined whole"
     )
     if summary["files_found"] == 0:
         out.print(
@@ -335,7 +372,18 @@ def quarantine_replay(
         out.print(f"  source files gone (not replayed): {', '.join(summary['files_missing'])}")
     if summary["validated"]:
         out.print(f"  validate: {summary['validated']}")
-    if summary["files_missing"]:
+    nothing = summary["files_replayed"] > 0 and summary["rows_loaded"] == 0
+    if nothing:  # say so plainly, with the reasons, and do not report success
+        console.print(
+            "[bold red]replay loaded nothing:[/] the files are still refused, with the same options as before"
+        )
+        for problem in summary.get("problems", [])[:20]:
+            console.print(f"  {problem['status']:<11} {problem['path']}: {problem['reasons'][:300]}", highlight=False)
+        console.print(
+            "  a replay reads each file with the options of its first load; to read it differently use "
+            "`marketops ingest --reprocess PATH --timezone/--date-order/--format/--venue/--symbol ...`"
+        )
+    if summary["files_missing"] or nothing:
         raise typer.Exit(1)
 
 

@@ -54,7 +54,9 @@ class Warehouse(ABC):
         columns = [check_sql_name(c) for c in data.column_names]
         if data.num_rows == 0:
             return
-        settings = {"insert_deduplicate": "1"}
+        # One source file may span years of minutes (or a hostile one, centuries of quarantined rows): an
+        # insert touching more than ClickHouse's default 100 monthly partitions must not fail its batch forever.
+        settings = {"insert_deduplicate": "1", "max_partitions_per_insert_block": "0"}
         if dedup_token:
             settings["insert_deduplication_token"] = check_token(dedup_token)
         self._insert(table, columns, data, settings)

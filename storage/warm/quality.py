@@ -40,7 +40,7 @@ def symbols_in_scope(warehouse: Warehouse, start: datetime, end: datetime) -> pl
         f"""
         SELECT toString(venue) AS venue, symbol, min(first_ts) AS first_seen, max(last_ts) AS last_seen
         FROM ingest_files FINAL
-        WHERE first_ts IS NOT NULL AND status != 'failed'
+        WHERE first_ts IS NOT NULL AND status IN ('loaded', 'partial', 'quarantined')
         GROUP BY venue, symbol
         HAVING max(last_ts) >= {{recent:{_TS}}} AND min(first_ts) < {{end:{_TS}}}
         ORDER BY venue, symbol
@@ -155,13 +155,16 @@ def quarantined_in_range(
 
 def files_in_scope(warehouse: Warehouse, start: datetime, end: datetime) -> pl.DataFrame:
     """The newest manifest row of every file with a bar or a quarantined row in the range, or no readable
-    row at all and ingested in it: source_id, path, status, rows_read, rows_quarantined, reasons."""
+    row at all and ingested in it: source_id, path, status, rows_read, rows_quarantined, reasons.
+
+    Only versions that hold data now count: superseded and reprocessed-away versions, duplicate copies and
+    skipped landing entries tell nothing about the data's quality."""
     return warehouse.query_df(
         f"""
         SELECT source_id, path, toString(status) AS status, rows_read, rows_loaded, rows_quarantined, reasons,
                ingested_at
         FROM ingest_files FINAL
-        WHERE status != 'failed' AND (
+        WHERE status IN ('loaded', 'partial', 'quarantined') AND (
             source_id IN (SELECT DISTINCT source_id FROM bars_1m WHERE ts >= {{start:{_TS}}} AND ts < {{end:{_TS}}})
             OR source_id IN (SELECT DISTINCT source_id FROM quarantine_bars
                              WHERE ts >= {{start:{_TS}}} AND ts < {{end:{_TS}}})
