@@ -199,15 +199,15 @@ def drill(warehouse: Warehouse, target: BackupTarget, name: str) -> tuple[bool, 
         {"n": name},
     )
     scratch = drill_database(name)
-    warehouse.execute(f"DROP DATABASE IF EXISTS {scratch}")
-    warehouse.execute(f"CREATE DATABASE {scratch}")
+    warehouse.drop_database(scratch)
+    warehouse.create_database(scratch)
     try:
         target.restore_into(warehouse, list(row["tables"]), name, scratch)
         found = fingerprint(warehouse, scratch, row["tables"])
     except StorageError as exc:
         found, error = None, str(exc)
     finally:
-        warehouse.execute(f"DROP DATABASE IF EXISTS {scratch}")
+        warehouse.drop_database(scratch)
     if found is None:
         ok, detail = False, f"restore failed: {error}"
     else:
@@ -274,7 +274,7 @@ def restore_snapshot(
     if unknown:
         raise StorageError(f"backup {name} holds no table {', '.join(unknown)} (it holds {', '.join(row['tables'])})")
     shadow = check_sql_name(into or "restore_" + name.replace("-", "_").lower())
-    warehouse.execute(f"CREATE DATABASE IF NOT EXISTS {shadow}")
+    warehouse.create_database(shadow)
     occupied = [t for t in chosen if _rows_in(warehouse, shadow, t)]
     if occupied and not force:
         raise StorageError(
@@ -284,9 +284,7 @@ def restore_snapshot(
     counts = {t: _rows_in(warehouse, shadow, t) for t in chosen}
     if swap:
         for table in chosen:
-            warehouse.execute(
-                f"EXCHANGE TABLES {warehouse.database}.{check_sql_name(table)} AND {shadow}.{check_sql_name(table)}"
-            )
+            warehouse.exchange(table, shadow)
     return {"backup": name, "into": shadow, "tables": counts, "swapped": swap}
 
 

@@ -11,7 +11,7 @@ import polars as pl
 import pyarrow as pa
 
 from core.identifiers import check_partition_id, check_sql_name, check_token
-from storage.warm.cluster import distributed_ddl, local_name, on_cluster
+from storage.warm.cluster import backup_statement, local_name, on_cluster, optimize_statement, restore_statements
 
 Params = Mapping[str, Any]
 
@@ -78,11 +78,7 @@ class Warehouse(ABC):
     def optimize(self, table: str, partition: str | None = None, final: bool = True) -> None:
         """``OPTIMIZE TABLE``; ``partition`` is a partition id such as ``202406``. On a cluster it merges
         ``<table>_local`` on every shard."""
-        sql = f"OPTIMIZE TABLE {local_name(table, self.cluster)}{on_cluster(self.cluster)}"
-        if partition is not None:
-            sql += " PARTITION ID {partition:String}"
-        if final:
-            sql += " FINAL"
+        sql = optimize_statement(table, self.cluster, partition is not None, final)
         self.execute(sql, {"partition": check_partition_id(partition)} if partition is not None else None)
 
     def create_database(self, name: str) -> None:
@@ -106,11 +102,7 @@ class Warehouse(ABC):
         """Native ``BACKUP`` of ``tables`` of this database; ``destination``/``base`` are BACKUP
         destination expressions built by a backup target (``File('...')``, ``Disk('...', '...')``).
         On a cluster every shard backs up its ``<table>_local`` (``BACKUP … ON CLUSTER``)."""
-        listing = ", ".join(f"TABLE {self.database}.{local_name(t, self.cluster)}" for t in tables)
-        sql = f"BACKUP {listing}{on_cluster(self.cluster)} TO {destination}"
-        if base:
-            sql += f" SETTINGS base_backup = {base}"
-        self.execute(sql)
+        self.execute(backup_statement(self.database, tables, self.cluster, destination, base))
 
     def restore(
         self,
@@ -121,23 +113,12 @@ class Warehouse(ABC):
         allow_non_empty: bool = False,
     ) -> None:
         """Native ``RESTORE`` of ``tables`` (as backed up from this database) into ``into_database``.
-        On a cluster every shard restores its ``<table>_local``, and ``into_database`` gets read-only
+        On a cluster every shard restores its ``<table>_local`` and ``into_database`` gets read-only
         Distributed fronts named like the tables, so readers address the restore as they do the original."""
-        into = check_sql_name(into_database)
-        parts = ""
-        if partitions:
-            parts = " PARTITIONS " + ", ".join(f"'{check_partition_id(p)}'" for p in partitions)
-        locals_ = [local_name(t, self.cluster) for t in tables]
-        listing = ", ".join(f"TABLE {self.database}.{t} AS {into}.{t}{parts}" for t in locals_)
-        sql = f"RESTORE {listing}{on_cluster(self.cluster)} FROM {source}"
-        if allow_non_empty:
-            sql += " SETTINGS allow_non_empty_tables = true"
-        if self.cluster:
-            self.create_database(into)
-        self.execute(sql)
-        if self.cluster:
-            for table in tables:
-                self.execute(distributed_ddl(check_sql_name(table), into, self.cluster, None))
+        for sql in restore_statements(
+            self.database, tables, self.cluster, source, into_database, partitions, allow_non_empty
+        ):
+            self.execute(sql)
 
     def __enter__(self) -> Warehouse:
         return self

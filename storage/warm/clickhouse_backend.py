@@ -85,7 +85,10 @@ class ClickHouseWarehouse(Warehouse):
             if not config.is_file() or config.read_text() != text:
                 config.write_text(text)
             client = clickhouse_connect.get_client(
-                interface="chdb", path=str(data_dir), chdb_options={"config-file": str(config)}, settings=_CLIENT_SETTINGS
+                interface="chdb",
+                path=str(data_dir),
+                chdb_options={"config-file": str(config)},
+                settings=_CLIENT_SETTINGS,
             )
         except BaseException as exc:
             chdb_lock.release(data_dir)

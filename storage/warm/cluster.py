@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 
 from core.errors import ConfigError
-from core.identifiers import check_sql_name
+from core.identifiers import check_partition_id, check_sql_name
 
 LOCAL_SUFFIX = "_local"
 
@@ -32,7 +32,9 @@ _ORDER_BY = re.compile(r"\bORDER\s+BY\s+(\(([^)]*)\)|[\w]+)", re.IGNORECASE)
 _ALTER = re.compile(r"^\s*ALTER\s+TABLE\s+(\w+)\s+(.*)$", re.IGNORECASE | re.DOTALL)
 _COLUMN_ACTION = re.compile(r"^\s*(ADD|DROP|MODIFY|RENAME|COMMENT|CLEAR)\s+COLUMN\b", re.IGNORECASE)
 _DROP = re.compile(r"^\s*DROP\s+TABLE\s+(IF\s+EXISTS\s+)?(\w+)\s*(SYNC)?\s*$", re.IGNORECASE)
-_LOCAL_ONLY = re.compile(r"^\s*(TRUNCATE\s+TABLE|OPTIMIZE\s+TABLE)\s+(IF\s+EXISTS\s+)?(\w+)\b(.*)$", re.IGNORECASE | re.DOTALL)
+_LOCAL_ONLY = re.compile(
+    r"^\s*(TRUNCATE\s+TABLE|OPTIMIZE\s+TABLE)\s+(IF\s+EXISTS\s+)?(\w+)\b(.*)$", re.IGNORECASE | re.DOTALL
+)
 _PASS_THROUGH = re.compile(r"^\s*(INSERT|SELECT|WITH)\b", re.IGNORECASE)
 
 
@@ -89,7 +91,9 @@ def for_cluster(statement: str, database: str, cluster: str | None) -> list[str]
             return [_CREATE.sub(lambda m: f"CREATE TABLE {m.group(1) or ''}{table}{where} ", statement, count=1)]
         local = local_name(table, cluster)
         args = engine.group(3).strip() if engine.group(3) else ""
-        replicated = f"'/clickhouse/tables/{{shard}}/{{database}}/{local}', '{{replica}}'" + (f", {args}" if args else "")
+        replicated = f"'/clickhouse/tables/{{shard}}/{{database}}/{local}', '{{replica}}'" + (
+            f", {args}" if args else ""
+        )
         body = _CREATE.sub(lambda m: f"CREATE TABLE {m.group(1) or ''}{local}{where} ", statement, count=1)
         body = _ENGINE.sub(lambda m: f"ENGINE = Replicated{m.group(1)}MergeTree({replicated})", body, count=1)
         body = re.sub(r"\bnon_replicated_deduplication_window\b", "replicated_deduplication_window", body)
@@ -112,3 +116,45 @@ def for_cluster(statement: str, database: str, cluster: str | None) -> list[str]
     if _PASS_THROUGH.match(statement):
         return [statement]
     raise ConfigError(f"no cluster rule for schema statement: {statement.strip()[:120]}")
+
+
+def optimize_statement(table: str, cluster: str | None, partition: bool, final: bool) -> str:
+    """``OPTIMIZE`` of ``table``'s data (``<table>_local`` on every shard of a cluster); ``partition``
+    adds a ``{partition:String}`` placeholder for the partition id."""
+    sql = f"OPTIMIZE TABLE {local_name(table, cluster)}{on_cluster(cluster)}"
+    if partition:
+        sql += " PARTITION ID {partition:String}"
+    return sql + (" FINAL" if final else "")
+
+
+def backup_statement(database: str, tables: list[str], cluster: str | None, destination: str, base: str | None) -> str:
+    """``BACKUP`` of the tables' data; on a cluster every shard writes its ``<table>_local``."""
+    listing = ", ".join(f"TABLE {check_sql_name(database)}.{local_name(t, cluster)}" for t in tables)
+    sql = f"BACKUP {listing}{on_cluster(cluster)} TO {destination}"
+    return sql + (f" SETTINGS base_backup = {base}" if base else "")
+
+
+def restore_statements(
+    database: str,
+    tables: list[str],
+    cluster: str | None,
+    source: str,
+    into: str,
+    partitions: list[str] | None,
+    allow_non_empty: bool,
+) -> list[str]:
+    """``RESTORE`` of the tables' data into ``into``. On a cluster: the database on every host first,
+    every shard restores its ``<table>_local``, then read-only Distributed fronts named like the tables."""
+    check_sql_name(database)
+    check_sql_name(into)
+    parts = " PARTITIONS " + ", ".join(f"'{check_partition_id(p)}'" for p in partitions) if partitions else ""
+    listing = ", ".join(
+        f"TABLE {database}.{local_name(t, cluster)} AS {into}.{local_name(t, cluster)}{parts}" for t in tables
+    )
+    restore = f"RESTORE {listing}{on_cluster(cluster)} FROM {source}"
+    if allow_non_empty:
+        restore += " SETTINGS allow_non_empty_tables = true"
+    if not cluster:
+        return [restore]
+    fronts = [distributed_ddl(check_sql_name(t), into, cluster, None) for t in tables]
+    return [f"CREATE DATABASE IF NOT EXISTS {into}{on_cluster(cluster)}", restore, *fronts]

@@ -50,7 +50,10 @@ def test_the_lock_is_released_on_close(settings: Settings) -> None:
 
 
 def test_one_process_cannot_open_two_paths(settings: Settings, tmp_path: object) -> None:
-    with ClickHouseWarehouse.from_settings(settings), pytest.raises(WarehouseLockedError, match="one data path per process"):
+    with (
+        ClickHouseWarehouse.from_settings(settings),
+        pytest.raises(WarehouseLockedError, match="one data path per process"),
+    ):
         ClickHouseWarehouse.embedded(settings.home_dir / "other", "marketops", settings.backups_dir)
 
 
