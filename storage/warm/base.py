@@ -81,6 +81,11 @@ class Warehouse(ABC):
         sql = optimize_statement(table, self.cluster, partition is not None, final)
         self.execute(sql, {"partition": check_partition_id(partition)} if partition is not None else None)
 
+    def delete(self, table: str, where: str, params: Params | None = None) -> None:
+        """Lightweight ``DELETE FROM table WHERE …`` (``where`` binds values as ``{name:Type}``); on a
+        cluster it deletes from ``<table>_local`` on every shard (a Distributed table takes no DELETE)."""
+        self.execute(f"DELETE FROM {local_name(table, self.cluster)}{on_cluster(self.cluster)} WHERE {where}", params)
+
     def create_database(self, name: str) -> None:
         """``CREATE DATABASE IF NOT EXISTS`` (on every host of a cluster)."""
         self.execute(f"CREATE DATABASE IF NOT EXISTS {check_sql_name(name)}{on_cluster(self.cluster)}")

@@ -8,11 +8,12 @@ Cluster: every ``…MergeTree`` table ``t`` of the schema becomes two tables on 
 - ``t_local``: the data, ``Replicated…MergeTree('/clickhouse/tables/{shard}/{database}/t_local', '{replica}', …)``
   (same columns, partitioning, ordering; ``non_replicated_deduplication_window`` becomes
   ``replicated_deduplication_window`` so dedup tokens keep working);
-- ``t``: ``Distributed(cluster, database, t_local, cityHash64(<ORDER BY columns>))``.
+- ``t``: ``Distributed(cluster, database, t_local, cityHash64(<leading ORDER BY columns>))``.
 
 Every query and insert keeps naming ``t`` (the Distributed table), so no code outside this module and
-the maintenance verbs knows about the split. The sharding key is a hash of the sorting key, so all
-versions of one row key land on one shard and ``FINAL`` (ReplacingMergeTree) stays correct. Maintenance
+the maintenance verbs knows about the split. The sharding key hashes the sorting key's columns before
+its first time column (see :func:`sharding_key`), so all versions of one row key land on one shard and
+``FINAL`` (ReplacingMergeTree) stays correct. Maintenance
 addresses the data: ``OPTIMIZE``, ``BACKUP``, ``RESTORE``, ``EXCHANGE`` and mutations name ``t_local``
 ``ON CLUSTER``; column changes go to both tables.
 """
@@ -28,7 +29,7 @@ LOCAL_SUFFIX = "_local"
 
 _CREATE = re.compile(r"^\s*CREATE\s+TABLE\s+(IF\s+NOT\s+EXISTS\s+)?(\w+)\s*(?=\()", re.IGNORECASE)
 _ENGINE = re.compile(r"ENGINE\s*=\s*(\w*)MergeTree\b(\s*\(([^)]*)\))?", re.IGNORECASE)
-_ORDER_BY = re.compile(r"\bORDER\s+BY\s+(\(([^)]*)\)|[\w]+)", re.IGNORECASE)
+_ORDER_BY = re.compile(r"\bORDER\s+BY\s+(tuple\(\)|\(([^)]*)\)|\w+)", re.IGNORECASE)
 _ALTER = re.compile(r"^\s*ALTER\s+TABLE\s+(\w+)\s+(.*)$", re.IGNORECASE | re.DOTALL)
 _COLUMN_ACTION = re.compile(r"^\s*(ADD|DROP|MODIFY|RENAME|COMMENT|CLEAR)\s+COLUMN\b", re.IGNORECASE)
 _DROP = re.compile(r"^\s*DROP\s+TABLE\s+(IF\s+EXISTS\s+)?(\w+)\s*(SYNC)?\s*$", re.IGNORECASE)
@@ -55,12 +56,20 @@ def parts_source(cluster: str | None, system_table: str) -> str:
 
 
 def sharding_key(create_sql: str) -> str:
-    """A hash of the table's ORDER BY columns: every version of a row key lands on the same shard."""
+    """A hash of the ORDER BY columns that come before the first time column (all of them when the
+    first is one): a prefix of the sorting key, so every version of a row key lands on one shard and
+    ``FINAL`` stays correct, while a symbol's history stays together (``venue, symbol`` for bars)."""
     match = _ORDER_BY.search(create_sql)
-    columns = (match.group(2) if match and match.group(2) is not None else match.group(1) if match else "").strip()
-    if not columns or columns.lower() == "tuple()":
+    text = (match.group(2) if match.group(2) is not None else match.group(1)) if match else ""
+    columns = [c.strip() for c in text.split(",") if c.strip()]
+    if not columns or columns == ["tuple()"]:
         return "rand()"
-    return f"cityHash64({columns})"
+    leading = []
+    for column in columns:
+        if re.search(rf"(^|[(,])\s*`?{re.escape(column)}`?\s+(Nullable\()?(Date|DateTime)", create_sql, re.MULTILINE):
+            break
+        leading.append(column)
+    return f"cityHash64({', '.join(leading or columns)})"
 
 
 def distributed_ddl(table: str, database: str, cluster: str, key: str | None) -> str:

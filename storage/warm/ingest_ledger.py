@@ -53,10 +53,8 @@ def write_batch(
     salt = f":replay:{replay_of}" if replay_of else ""
     if replay_of:
         ids = manifest["source_id"].to_list()
-        warehouse.execute("DELETE FROM quarantine_bars WHERE source_id IN {ids:Array(UInt64)}", {"ids": ids})
-        warehouse.execute(
-            "DELETE FROM anomalies WHERE origin = 'ingest' AND source_id IN {ids:Array(UInt64)}", {"ids": ids}
-        )
+        warehouse.delete("quarantine_bars", "source_id IN {ids:Array(UInt64)}", {"ids": ids})
+        warehouse.delete("anomalies", "origin = 'ingest' AND source_id IN {ids:Array(UInt64)}", {"ids": ids})
     warehouse.insert_df("bars_1m", bars, batch_token(members, "bars_1m" + salt))
     warehouse.insert_df("quarantine_bars", quarantine, batch_token(members, "quarantine_bars" + salt))
     warehouse.insert_df("anomalies", anomalies, batch_token(members, "anomalies" + salt))

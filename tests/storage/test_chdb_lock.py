@@ -62,3 +62,14 @@ def test_adapters_in_one_process_share_the_path(settings: Settings) -> None:
         first.execute("CREATE TABLE t (x UInt8) ENGINE = Memory")
         first.execute("INSERT INTO t VALUES (1)")
         assert second.query_scalar("SELECT count() FROM t") == 1
+
+
+def test_closing_and_reopening_in_one_process_keeps_the_data(settings: Settings) -> None:
+    with ClickHouseWarehouse.from_settings(settings) as first:
+        first.execute("CREATE TABLE kept (x UInt8) ENGINE = MergeTree ORDER BY x")
+        first.execute("INSERT INTO kept VALUES (7)")
+    with ClickHouseWarehouse.from_settings(settings) as again:  # the engine was shut down and comes back
+        assert again.query_scalar("SELECT sum(x) FROM kept") == 7
+    other = settings.home_dir / "other"
+    with ClickHouseWarehouse.embedded(other, "marketops", settings.backups_dir) as moved:  # a new path once closed
+        assert moved.query_scalar("SELECT count() FROM system.tables WHERE name = 'kept'") == 0
