@@ -76,9 +76,9 @@ class ClickHouseWarehouse(Warehouse):
         try:
             data_dir.mkdir(parents=True, exist_ok=True)
             backups_dir.mkdir(parents=True, exist_ok=True)
+            chdb_lock.lease(data_dir, lock_timeout_s)
         except OSError as exc:
             raise PermanentStorageError(f"cannot open the embedded warehouse at {data_dir}: {exc}") from exc
-        chdb_lock.lease(data_dir, lock_timeout_s)
         try:
             config = data_dir.parent / f".{data_dir.name}.config.xml"
             text = chdb_config_xml(backups_dir.resolve())
