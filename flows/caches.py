@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -23,11 +24,11 @@ class CacheBuildFailed(MarketopsError):
 
 @flow(
     name="caches",
-    task_runner=ThreadPoolTaskRunner(max_workers=8),
+    task_runner=ThreadPoolTaskRunner(max_workers=8),  # type: ignore[arg-type]  # prefect annotates the invariant TaskRunner[PrefectFuture[Any]], no concrete runner matches
     on_failure=[alert_on_failure],
     on_crashed=[alert_on_failure],
 )
-def caches(full: bool = False, since: date | None = None) -> dict[str, object]:
+def caches(full: bool = False, since: date | None = None) -> dict[str, Any]:
     """1m daily Parquet, 5m/15m/1h/4h/1d bars and features for the changed days (``full``: everything)."""
     logger = get_run_logger()
     settings = load_settings()
@@ -37,11 +38,12 @@ def caches(full: bool = False, since: date | None = None) -> dict[str, object]:
     batches = plan["batches"]
     logger.info("%d symbols with changed days", len(batches))
     build = with_retry_policy(build_symbol_caches, settings)
-    rows: list[dict[str, object]] = []
+    rows: list[dict[str, Any]] = []
     failed: list[str] = []
-    submit = lambda batch: build.submit(
-        settings, batch["venue"], batch["symbol"], batch["days"], plan["watermark"], started
-    )
+
+    def submit(batch: dict[str, Any]) -> Any:
+        return build.submit(settings, batch["venue"], batch["symbol"], batch["days"], plan["watermark"], started)
+
     for batch, result, done in run_bounded(batches, submit, settings.ingest_workers):
         if isinstance(result, BaseException):
             failed.append(f"{batch['venue']}:{batch['symbol']}: {result}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import polars as pl
 from prefect import flow, get_run_logger
@@ -10,6 +11,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from core.batching import BatchSpec
 from core.errors import MarketopsError
 from core.parse import ReadOptions
 from core.run_summary import IngestSummary, summarize
@@ -29,7 +31,7 @@ class IngestFailed(MarketopsError):
 
 @flow(
     name="ingest",
-    task_runner=ThreadPoolTaskRunner(max_workers=8),
+    task_runner=ThreadPoolTaskRunner(max_workers=8),  # type: ignore[arg-type]  # prefect annotates the invariant TaskRunner[PrefectFuture[Any]], no concrete runner matches
     on_failure=[alert_on_failure],
     on_crashed=[alert_on_failure],
 )
@@ -40,8 +42,11 @@ def ingest(
     symbol: str | None = None,
     timezone: str | None = None,
     force: bool = False,
-) -> dict[str, object]:
-    """Load new/changed raw 1m files under ``paths`` (default: MARKETOPS_LANDING_PATHS, else $MARKETOPS_HOME/landing) into the warm tier."""
+) -> dict[str, Any]:
+    """Load new/changed raw 1m files under ``paths`` into the warm tier.
+
+    ``paths`` defaults to MARKETOPS_LANDING_PATHS, else $MARKETOPS_HOME/landing.
+    """
     logger = get_run_logger()
     settings = load_settings()
     started = datetime.now(UTC)
@@ -67,7 +72,10 @@ def ingest(
 
     load_task = with_retry_policy(load_batch, settings)
     rows: list[dict[str, object]] = []
-    submit = lambda batch: load_task.submit(settings, batch, options, run_id, force)  # noqa: E731
+
+    def submit(batch: BatchSpec) -> Any:
+        return load_task.submit(settings, batch, options, run_id, force)
+
     for batch, result, done in run_bounded(plan.batches, submit, settings.ingest_workers):
         if isinstance(result, BaseException):  # failed for good after retries: every file of it failed
             logger.error("batch %s failed: %s", batch.key, result)

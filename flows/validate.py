@@ -39,12 +39,15 @@ def default_range(since: date | None, until: date | None, now: datetime) -> tupl
 
 @flow(
     name="validate",
-    task_runner=ThreadPoolTaskRunner(max_workers=4),
+    task_runner=ThreadPoolTaskRunner(max_workers=4),  # type: ignore[arg-type]  # prefect annotates the invariant TaskRunner[PrefectFuture[Any]], no concrete runner matches
     on_failure=[alert_on_failure],
     on_crashed=[alert_on_failure],
 )
 def validate(since: date | None = None, until: date | None = None, report: bool = True) -> dict[str, Any]:
-    """Check UTC days ``since``..``until`` (default: yesterday): gaps, duplicates, spikes, stale runs; pass rates; report."""
+    """Check UTC days ``since``..``until`` (default: yesterday).
+
+    Gaps, duplicates, spikes, stale runs; pass rates; report.
+    """
     logger = get_run_logger()
     settings = load_settings()
     started = datetime.now(UTC)
@@ -57,7 +60,10 @@ def validate(since: date | None = None, until: date | None = None, report: bool 
     check = with_retry_policy(check_symbols, settings)
     counts: list[pl.DataFrame] = []
     failed: list[str] = []
-    submit = lambda batch: check.submit(settings, batch, first, last, started, run_id)  # noqa: E731
+
+    def submit(batch: list[dict[str, Any]]) -> Any:
+        return check.submit(settings, batch, first, last, started, run_id)
+
     for batch, result, done in run_bounded(batches, submit, settings.ingest_workers):
         if isinstance(result, BaseException):
             failed.append(f"{batch[0]['venue']}:{batch[0]['symbol']}..({len(batch)} symbols): {result}")
@@ -113,7 +119,8 @@ def _publish(rates: dict[str, Any], written: dict[str, Any] | None) -> None:
         "|---|---:|---:|---:|",
         f"| files | {rates['files_checked']:,} | {rates['files_passed']:,} | {rates['pass_rate_files']:.3%} |",
         f"| rows | {rates['rows_checked']:,} | {rates['rows_passed']:,} | {rates['pass_rate_rows']:.3%} |",
-        f"| symbol-days | {rates['symbol_days']:,} | {rates['symbol_days'] - rates['symbol_days_failed']:,} | {rates['pass_rate_symbol_days']:.3%} |",
+        f"| symbol-days | {rates['symbol_days']:,} | {rates['symbol_days'] - rates['symbol_days_failed']:,} | "
+        f"{rates['pass_rate_symbol_days']:.3%} |",
     ]
     if rates["breach"]:
         lines.append(f"\n**Below the {rates['threshold']:.2%} threshold.**")

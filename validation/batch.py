@@ -199,7 +199,9 @@ def _manifest(
                 reasons.insert(
                     0,
                     {
-                        "reason": f"{n_bad} of {n_bad + n_loaded + n_dup} rows failed error checks, above the file threshold"
+                        "reason": (
+                            f"{n_bad} of {n_bad + n_loaded + n_dup} rows failed error checks, above the file threshold"
+                        )
                     },
                 )
             else:

@@ -8,6 +8,7 @@ the suite, and here we prove it is exactly the statements as written.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pytest
 
@@ -27,7 +28,7 @@ CLUSTER = "prod"
 
 
 @pytest.fixture
-def embedded(settings: Settings) -> Warehouse:
+def embedded(settings: Settings) -> Iterator[Warehouse]:
     with open_warehouse(settings.model_copy(update={"clickhouse_url": None})) as wh:
         yield wh
 
@@ -56,8 +57,8 @@ def test_single_node_runs_the_statements_as_written(embedded: Warehouse) -> None
 def test_every_data_table_becomes_replicated_local_plus_distributed(embedded: Warehouse) -> None:
     sql = _all_cluster_sql()
     creates = [s for s in sql if re.match(r"\s*CREATE TABLE", s)]
-    local = {re.search(r"EXISTS (\w+)_local ON CLUSTER prod", s).group(1) for s in creates if "_local ON CLUSTER" in s}  # type: ignore[union-attr]
-    fronts = {re.search(r"EXISTS marketops\.(\w+) ON CLUSTER prod", s).group(1) for s in creates if "Distributed" in s}  # type: ignore[union-attr]
+    local = {m.group(1) for s in creates if (m := re.search(r"EXISTS (\w+)_local ON CLUSTER prod", s))}
+    fronts = {m.group(1) for s in creates if (m := re.search(r"EXISTS marketops\.(\w+) ON CLUSTER prod", s))}
     assert local == fronts and {"bars_1m", "ingest_files", "anomalies", "symbol_days", "schema_migrations"} <= local
     assert all(" ON CLUSTER prod" in s for s in sql)
     bars = next(s for s in sql if "bars_1m_local ON CLUSTER" in s)
