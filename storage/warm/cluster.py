@@ -13,9 +13,9 @@ Cluster: every ``…MergeTree`` table ``t`` of the schema becomes two tables on 
 Every query and insert keeps naming ``t`` (the Distributed table), so no code outside this module and
 the maintenance verbs knows about the split. The sharding key hashes the sorting key's columns before
 its first time column (see :func:`sharding_key`), so all versions of one row key land on one shard and
-``FINAL`` (ReplacingMergeTree) stays correct. Maintenance
-addresses the data: ``OPTIMIZE``, ``BACKUP``, ``RESTORE``, ``EXCHANGE`` and mutations name ``t_local``
-``ON CLUSTER``; column changes go to both tables.
+``FINAL`` (ReplacingMergeTree) stays correct. Maintenance addresses the data: ``OPTIMIZE``, ``BACKUP``,
+``RESTORE``, ``EXCHANGE``, ``DELETE`` and mutations name ``t_local`` ``ON CLUSTER``; column changes go to
+both tables. The embedded warehouse is one node and never takes this layout.
 """
 
 from __future__ import annotations
