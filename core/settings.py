@@ -40,7 +40,7 @@ class Settings(BaseSettings):
 
     # warm tier
     clickhouse_url: str | None = Field(
-        default=None, description="http(s)://host:port of a server; unset = embedded chDB (both via clickhouse-connect)."
+        default=None, description="http(s)://host:port of a server; unset = embedded chDB (both clickhouse-connect)."
     )
     clickhouse_user: str = "default"
     clickhouse_password: SecretStr = SecretStr("")
@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     )
 
     clickhouse_cluster: str | None = Field(
-        default=None, description="Cluster layout: Replicated <t>_local + Distributed <t>, DDL/OPTIMIZE/BACKUP ON CLUSTER."
+        default=None, description="Cluster layout: Replicated <t>_local + Distributed <t>, maintenance ON CLUSTER."
     )
     clickhouse_backup_disk: str | None = Field(default=None, description="Server backup disk name for native BACKUP.")
     clickhouse_backup_path: Path | None = Field(default=None, description="That backup disk mounted on this machine.")
