@@ -12,7 +12,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from core.errors import MarketopsError
 from core.settings import load_settings
 from flows.bounded import run_bounded
-from flows.hooks import alert_on_failure
+from flows.hooks import RUN_HOOKS
 from tasks.caches import build_symbol_caches, plan_caches, publish_caches
 from tasks.retry import with_retry_policy
 from tasks.setup import ensure_schema
@@ -25,8 +25,7 @@ class CacheBuildFailed(MarketopsError):
 @flow(
     name="caches",
     task_runner=ThreadPoolTaskRunner(max_workers=8),  # type: ignore[arg-type]  # prefect annotates the invariant TaskRunner[PrefectFuture[Any]], no concrete runner matches
-    on_failure=[alert_on_failure],
-    on_crashed=[alert_on_failure],
+    **RUN_HOOKS,
 )
 def caches(full: bool = False, since: date | None = None) -> dict[str, Any]:
     """1m daily Parquet, 5m/15m/1h/4h/1d bars and features for the changed days (``full``: everything)."""

@@ -15,7 +15,7 @@ from core.alerts import DQ_PASS_RATE, Alert
 from core.errors import ConfigError, MarketopsError
 from core.settings import load_settings
 from flows.bounded import run_bounded
-from flows.hooks import alert_on_failure, run_link
+from flows.hooks import RUN_HOOKS, run_link
 from tasks.alerts import notify
 from tasks.retry import with_retry_policy
 from tasks.runs import record_run
@@ -40,8 +40,7 @@ def default_range(since: date | None, until: date | None, now: datetime) -> tupl
 @flow(
     name="validate",
     task_runner=ThreadPoolTaskRunner(max_workers=4),  # type: ignore[arg-type]  # prefect annotates the invariant TaskRunner[PrefectFuture[Any]], no concrete runner matches
-    on_failure=[alert_on_failure],
-    on_crashed=[alert_on_failure],
+    **RUN_HOOKS,
 )
 def validate(since: date | None = None, until: date | None = None, report: bool = True) -> dict[str, Any]:
     """Check UTC days ``since``..``until`` (default: yesterday).
