@@ -10,6 +10,7 @@ error vocabulary (:mod:`storage.warm.errors`).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import clickhouse_connect
 import polars as pl
 import pyarrow as pa
 from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.query import to_arrow
 
 from core.errors import PermanentStorageError
 from core.identifiers import check_sql_name
@@ -29,6 +31,7 @@ _CLIENT_SETTINGS: dict[str, Any] = {"output_format_arrow_string_as_string": 1}
 # In cluster mode an insert into a Distributed table returns only once every shard has its rows, so
 # "data first, manifest row last" holds and a retry's dedup token meets the first attempt's blocks.
 _CLUSTER_SETTINGS: dict[str, Any] = {"distributed_foreground_insert": 1}
+_INSERT = re.compile(r"^\s*INSERT\b", re.IGNORECASE)
 
 
 def chdb_config_xml(backups_dir: Path) -> str:
@@ -139,8 +142,16 @@ class ClickHouseWarehouse(Warehouse):
             raise translate(exc, "warehouse statement failed") from exc
 
     def query_arrow(self, sql: str, params: Params | None = None) -> pa.Table:
+        """The result as Arrow; a statement without a result set (DDL, INSERT typed into ``marketops sql``)
+        runs and gives an empty table, as it would in a ClickHouse client."""
+        bound = dict(params) if params else None
         try:
-            return self.client.query_arrow(sql, parameters=dict(params) if params else None)
+            if _INSERT.match(sql):  # its data (VALUES …) runs to the end of the text: no FORMAT clause may follow
+                self.client.command(sql, parameters=bound)
+                return pa.table({})
+            # what client.query_arrow does, minus decoding an empty body (a statement that returned nothing)
+            body = self.client.raw_query(sql, parameters=bound, fmt="Arrow")
+            return to_arrow(body) if body else pa.table({})
         except Exception as exc:
             raise translate(exc, "warehouse query failed") from exc
 
