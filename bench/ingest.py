@@ -1,11 +1,12 @@
 """Ingest throughput: rows/s and MB/s per stage beside polars' raw glob read of the same files.
 
-Usage: python bench/ingest.py [--rows 10000000] [--data DIR]
+Usage: python bench/ingest.py [--rows 10000000] [--data DIR] [--family-rows 200000] [--families-only]
 
 Generates deterministic Binance-layout daily files once (cached under bench/.data), then measures in
 one run: polars' raw glob read (the baseline), parse, contracts + gate checks, load into a fresh
 embedded warehouse, and the real ingest flow end to end on another fresh home. Goals are ratios to the
-baseline measured here, never absolute seconds.
+baseline measured here, never absolute seconds. Then a per-reader-family table
+(``bench/reader_families.py``): every built-in reader beside polars' raw read of the same bytes.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 import polars as pl
 
+from bench.reader_families import measure, table
 from core.batching import plan_batches
 from core.parse import ReadOptions, parse_files
 from core.samples import MINUTES, SampleSpec, generate
@@ -129,7 +131,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000, help="at least this many rows (default 10M)")
     parser.add_argument("--data", type=Path, default=ROOT / "bench" / ".data", help="where generated files are cached")
+    parser.add_argument("--family-rows", type=int, default=200_000, help="rows per reader family (default 200k)")
+    parser.add_argument("--families-only", action="store_true", help="only the per-reader-family table")
     args = parser.parse_args()
+    if args.families_only:
+        print(table(measure(args.family_rows)))
+        print("\nsame rows, 30-day files (per-file overhead amortised):\n" + table(measure(args.family_rows, 30)))
+        return 0
     data = ensure_data(args.rows, args.data)
     nbytes = sum(p.stat().st_size for p in data.rglob("*.csv"))
     files = sum(1 for _ in data.rglob("*.csv"))
@@ -151,6 +159,8 @@ def main() -> int:
         )
     e2e = stages[-1].rate() / base
     print(f"\ngoal: end to end >= 0.50x of the raw glob read: {'met' if e2e >= 0.5 else 'NOT met'} ({e2e:.2f}x)")
+    print("\n" + table(measure(args.family_rows)))
+    print("\nsame rows, 30-day files (per-file overhead amortised):\n" + table(measure(args.family_rows, 30)))
     return 0
 
 
