@@ -30,17 +30,21 @@ def backup(full: bool = False, verify: bool = True, prune: bool = True) -> dict[
     logger = get_run_logger()
     settings = load_settings()
     with_retry_policy(ensure_schema, settings)(settings)
-    with warehouse_maintenance(settings):  # never at the same time as an optimize of this warehouse
-        swept = with_retry_policy(sweep_backups, settings)(settings)
+    with warehouse_maintenance(settings, logger=logger):  # never at the same time as an optimize of this warehouse
+        checked = with_retry_policy(sweep_backups, settings)(settings)
+        swept = checked["swept"]
         if swept:
             logger.warning("marked interrupted backups: %s", swept)
+        for item in checked["broken"]:
+            logger.warning("backup %s is broken: %s", item["name"], item["problem"])
         snapshot = with_retry_policy(take_backup, settings)(settings, full, datetime.now(UTC))
         logger.info(
-            "%s snapshot %s (base %s): %s bytes",
+            "%s snapshot %s (base %s): %s bytes; why: %s",
             snapshot["kind"],
             snapshot["name"],
             snapshot["base"],
             snapshot["size_bytes"],
+            snapshot["reason"],
         )
         drill = (
             with_retry_policy(verify_backup, settings)(settings, snapshot["name"])
@@ -56,13 +60,15 @@ def backup(full: bool = False, verify: bool = True, prune: bool = True) -> dict[
         "snapshot": snapshot,
         "drill": drill,
         "swept": swept,
+        "broken": [item["name"] for item in checked["broken"]],
         "deleted": retention["delete"],
         "kept": len(retention["keep"]),
     }
     create_markdown_artifact(
         key="backup-summary",
         markdown=(
-            f"# Backup {snapshot['name']}\n\n- kind: {snapshot['kind']} (base: {snapshot['base']})\n"
+            f"# Backup {snapshot['name']}\n\n"
+            f"- kind: {snapshot['kind']} (base: {snapshot['base']}; {snapshot['reason']})\n"
             f"- size: {snapshot['size_bytes']:,} bytes\n"
             f"- rows: {snapshot['rows']:,}\n- restore drill: {drill['detail']}\n"
             f"- deleted by retention: {retention['delete'] or 'nothing'}\n"

@@ -427,10 +427,12 @@ def backup(
     summary = _run_flow(backup_flow, full=full, verify=verify)
     snap, drill = summary["snapshot"], summary["drill"]
     out.print(
-        f"[bold]backup:[/] {snap['kind']} {snap['name']} (base {snap['base']}), "
+        f"[bold]backup:[/] {snap['kind']} {snap['name']} (base {snap['base']}: {snap['reason']}), "
         f"{snap['size_bytes']:,} bytes, {snap['rows']:,} rows; "
         f"drill: {drill['detail']}; deleted by retention: {', '.join(summary['deleted']) or 'nothing'}"
     )
+    if summary.get("broken"):
+        out.print(f"marked broken (data or base gone): {', '.join(summary['broken'])}")
 
 
 backups_app = typer.Typer(help="List, verify and prune backup snapshots.", no_args_is_help=True)
@@ -442,10 +444,14 @@ def backups_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
     """Every snapshot with its chain, base, size and verification."""
     import polars as pl
 
-    from storage.backups.snapshots import catalog
+    from storage.backups.factory import backup_target, owner_of
+    from storage.backups.snapshots import catalog, check_chains
     from storage.warm import open_warehouse
 
-    with open_warehouse(_settings()) as warehouse:
+    settings = _settings()
+    target = backup_target(settings)
+    with open_warehouse(settings) as warehouse:
+        check_chains(warehouse, target, owner_of(settings, target))  # a deleted base shows as broken, not verified
         frame = catalog(warehouse)
     if as_json:
         sys.stdout.write(json.dumps(frame.to_dicts(), default=str) + "\n")
@@ -459,25 +465,38 @@ def backups_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
 
 @backups_app.command("verify")
 def backups_verify(
-    name: Annotated[str | None, typer.Argument(help="Snapshot to drill (default: the newest).")] = None,
+    name: Annotated[
+        str | None, typer.Argument(help="Snapshot to drill (default: check every kept one, drill each chain's newest).")
+    ] = None,
 ) -> None:
-    """Restore a snapshot into a scratch database and compare it with its fingerprints."""
-    from storage.backups.factory import backup_target
-    from storage.backups.snapshots import backup_status, drill
+    """Restore snapshots into a scratch database and compare them with their fingerprints.
+
+    Without a name every kept snapshot is checked structurally (data and base still there) and the newest of
+    each chain is drilled (its restore reads every older member). Exit 1 when anything is broken or unverified.
+    """
+    from storage.backups.factory import backup_target, owner_of
+    from storage.backups.snapshots import drill, verify_all
     from storage.warm import open_warehouse
 
     settings = _settings()
+    target = backup_target(settings)
     try:
         with open_warehouse(settings) as warehouse:
-            chosen = name or backup_status(warehouse)["latest"]
-            if chosen is None:
-                raise _fail("there is no snapshot to verify")
-            ok, detail = drill(warehouse, backup_target(settings), chosen)
+            if name is not None:
+                ok, detail = drill(warehouse, target, name, owner_of(settings, target))
+                results = [{"name": name, "status": "verified" if ok else "unverified", "detail": detail}]
+            else:
+                results = verify_all(warehouse, target, owner_of(settings, target))
     except MarketopsError as exc:
         raise _fail(str(exc)) from exc
-    out.print(f"{chosen}: {'verified' if ok else 'UNVERIFIED'} — {detail}")
-    if not ok:
-        raise typer.Exit(1)
+    if not results:
+        raise _fail("there is no snapshot to verify")
+    for item in results:
+        colour = "green" if item["status"] in ("verified", "created") else "red"
+        out.print(f"{item['name']}: [{colour}]{item['status']}[/] — {item['detail']}")
+    bad = [r["name"] for r in results if r["status"] not in ("verified", "created")]
+    if bad:
+        raise _fail(f"{len(bad)} of {len(results)} snapshots are not restorable: {', '.join(bad)}")
 
 
 @backups_app.command("prune")
@@ -514,27 +533,39 @@ def restore(
         list[str] | None, typer.Option("--partition", help="Restore only this partition id, e.g. 202406 (repeatable).")
     ] = None,
     into: Annotated[str | None, typer.Option(help="Target database (default: a new restore_<name>).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Restore into a target that already holds data.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Replace what the target already holds (moved aside to <target>_replaced_<time>)."
+        ),
+    ] = False,
     swap: Annotated[
-        bool, typer.Option("--swap", help="Swap the restored tables into place atomically (EXCHANGE TABLES).")
+        bool,
+        typer.Option(
+            "--swap",
+            help="Put the restored data into the live tables: whole tables (EXCHANGE TABLES), or with --partition "
+            "exactly those partitions (REPLACE PARTITION; the old ones are kept in <db>_replaced_<time>).",
+        ),
     ] = False,
 ) -> None:
-    """Restore a snapshot into a shadow database, and optionally swap it into place."""
-    from storage.backups.factory import backup_target
-    from storage.backups.snapshots import restore_snapshot
+    """Restore a snapshot into a shadow database, and optionally swap it into place. Nothing is deleted: every
+    replaced row is moved or copied aside, and the output says where."""
+    from storage.backups.factory import backup_target, owner_of
+    from storage.backups.restore import restore_snapshot
     from storage.warm import open_warehouse
 
     settings = _settings()
+    target = backup_target(settings)
     try:
         with open_warehouse(settings) as warehouse:
-            result = restore_snapshot(warehouse, backup_target(settings), name, table, partition, into, force, swap)
+            result = restore_snapshot(
+                warehouse, target, name, table, partition, into, force, swap, owner_of(settings, target)
+            )
     except MarketopsError as exc:
         raise _fail(str(exc)) from exc
-    out.print(
-        f"restored {name} into {result['into']}: "
-        + ", ".join(f"{t} {n:,} rows" for t, n in result["tables"].items())
-        + (" — swapped into place; the replaced data is in " + result["into"] if swap else "")
-    )
+    out.print(f"[bold]restore {name}[/]:")
+    for change in result["changes"]:
+        out.print(f"  - {change}", highlight=False)
 
 
 @app.command()
@@ -580,26 +611,37 @@ def caches_build(
     summary = _run_flow(caches_flow, full=full, since=since_day)
     out.print(
         f"[bold]caches:[/] {summary['symbols']} symbols, {summary['days']} changed days -> "
-        f"{summary['files_written']} files "
-        f"({summary['rows_written']:,} rows); views: {', '.join(summary['views'])}"
+        f"{summary['files_written']} files ({summary['rows_written']:,} rows), "
+        f"{summary['stale_removed']} stale removed; views: {', '.join(summary['views'])}"
     )
 
 
 @caches_app.command("verify")
 def caches_verify() -> None:
-    """Recompute every cached file's sha256 and row count against the manifest (exit 1 on any mismatch)."""
-    from storage.cold.manifest import read_manifest, verify
+    """Check the cold tier against its manifest (sha256, rows, unlisted files) AND against the warm tier (per
+    symbol-day row counts and content hash); exit 1 on any difference. `caches build` repairs what it flags."""
+    from core.cache_plan import warm_disagreements
+    from storage.cold.manifest import cold_day_rows, read_manifest, read_sources, verify
     from storage.cold.store import LocalColdStore
+    from storage.warm import open_warehouse
+    from storage.warm.cache_source import day_fingerprints
 
-    store = LocalColdStore.from_settings(_settings())
+    settings = _settings()
+    store = LocalColdStore.from_settings(settings)
     problems = verify(store)
+    try:
+        with open_warehouse(settings) as warehouse:
+            current = day_fingerprints(warehouse)
+    except MarketopsError as exc:
+        raise _fail(f"cannot compare with the warm tier: {exc}") from exc
+    problems += warm_disagreements(current, read_sources(store), cold_day_rows(store))
     files = read_manifest(store).height
     if not problems:
-        out.print(f"cold cache verified: {files} files match the manifest")
+        out.print(f"cold cache verified: {files} files match the manifest and {current.height} warm symbol-days")
         return
     for problem in problems:
-        out.print(f"[red]{problem['path']}[/]: {problem['problem']}")
-    raise _fail(f"{len(problems)} of {files} files do not match the manifest")
+        out.print(f"[red]{problem['path']}[/]: {problem['problem']}", highlight=False)
+    raise _fail(f"{len(problems)} problems ({files} files in the manifest); `marketops caches build` repairs them")
 
 
 @app.command()

@@ -31,6 +31,8 @@ from storage.hot import epochs, open_hot_store
 from storage.warm import open_warehouse
 from storage.warm.hot_source import latest_bars, newest_bar_times, recent_bars, source_version, symbols_loaded_by
 from tasks.retry import task_options
+from validation.contracts import enforce
+from validation.contracts_tiers import HotPayload
 
 _OPTIONS = task_options()
 
@@ -62,7 +64,7 @@ def _build_maps(
     features = feature_values(latest_features(LocalColdStore.from_settings(settings), only))
     if features.height:  # only once the caches flow has built features
         maps[FEATURES_MAP] = features
-    return maps, version
+    return {name: enforce(HotPayload, frame) for name, frame in maps.items()}, version
 
 
 def _freshness(settings: Settings, symbols: pl.DataFrame | None = None) -> pl.DataFrame:
