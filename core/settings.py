@@ -48,7 +48,7 @@ class Settings(BaseSettings):
 
     # warm tier
     clickhouse_url: str | None = Field(
-        default=None, description="http(s)://host:port of a server; unset = embedded chDB."
+        default=None, description="http(s)://host:port of a server; unset = embedded chDB (both clickhouse-connect)."
     )
     clickhouse_user: str = "default"
     clickhouse_password: SecretStr = SecretStr("")
@@ -58,7 +58,9 @@ class Settings(BaseSettings):
         default=30.0, ge=0, description="How long a second process waits for the embedded warehouse."
     )
 
-    clickhouse_cluster: str | None = Field(default=None, description="Run OPTIMIZE/DDL ON CLUSTER this name.")
+    clickhouse_cluster: str | None = Field(
+        default=None, description="Cluster layout: Replicated <t>_local + Distributed <t>, maintenance ON CLUSTER."
+    )
     clickhouse_backup_disk: str | None = Field(default=None, description="Server backup disk name for native BACKUP.")
     clickhouse_backup_path: Path | None = Field(default=None, description="That backup disk mounted on this machine.")
 

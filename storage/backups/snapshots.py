@@ -258,15 +258,15 @@ def drill(warehouse: Warehouse, target: BackupTarget, name: str, owner: Owner | 
         {"n": name},
     )
     scratch = drill_database(name)
-    warehouse.execute(f"DROP DATABASE IF EXISTS {scratch}")
-    warehouse.execute(f"CREATE DATABASE {scratch}")
+    warehouse.drop_database(scratch)
+    warehouse.create_database(scratch)
     try:
         _owner(target, owner)(row["location"]).restore_into(warehouse, list(row["tables"]), name, scratch)
         found = fingerprint(warehouse, scratch, row["tables"])
     except StorageError as exc:
         found, error = None, str(exc)
     finally:
-        warehouse.execute(f"DROP DATABASE IF EXISTS {scratch}")
+        warehouse.drop_database(scratch)
     if found is None:
         ok, detail = False, f"restore failed: {error}"
     else:

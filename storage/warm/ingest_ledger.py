@@ -155,24 +155,21 @@ def write_batch(
     salt = f":replay:{replay_of}" if replay_of else ""
     ids = manifest["source_id"].to_list()
     if replay_of:
-        warehouse.execute("DELETE FROM quarantine_bars WHERE source_id IN {ids:Array(UInt64)}", {"ids": ids})
-        warehouse.execute(
-            "DELETE FROM anomalies WHERE origin = 'ingest' AND source_id IN {ids:Array(UInt64)}", {"ids": ids}
-        )
+        warehouse.delete("quarantine_bars", "source_id IN {ids:Array(UInt64)}", {"ids": ids})
+        warehouse.delete("anomalies", "origin = 'ingest' AND source_id IN {ids:Array(UInt64)}", {"ids": ids})
     warehouse.insert_df("bars_1m", bars, batch_token(members, "bars_1m" + salt))
     if replay_of:
         keep = sorted({*bars["version"].unique().to_list(), *([version] if version is not None else [])}) or [0]
-        warehouse.execute(
-            "DELETE FROM bars_1m WHERE source_id IN {ids:Array(UInt64)} AND version NOT IN {keep:Array(UInt64)}",
+        warehouse.delete(
+            "bars_1m",
+            "source_id IN {ids:Array(UInt64)} AND version NOT IN {keep:Array(UInt64)}",
             {"ids": ids, "keep": keep},
         )
     old_ids = superseded["source_id"].to_list() if superseded is not None and superseded.height else []
     if old_ids:
         for table in ("bars_1m", "quarantine_bars"):
-            warehouse.execute(f"DELETE FROM {table} WHERE source_id IN {{ids:Array(UInt64)}}", {"ids": old_ids})
-        warehouse.execute(
-            "DELETE FROM anomalies WHERE origin = 'ingest' AND source_id IN {ids:Array(UInt64)}", {"ids": old_ids}
-        )
+            warehouse.delete(table, "source_id IN {ids:Array(UInt64)}", {"ids": old_ids})
+        warehouse.delete("anomalies", "origin = 'ingest' AND source_id IN {ids:Array(UInt64)}", {"ids": old_ids})
     warehouse.insert_df("quarantine_bars", quarantine, batch_token(members, "quarantine_bars" + salt))
     warehouse.insert_df("anomalies", anomalies, batch_token(members, "anomalies" + salt))
     if superseded is not None and superseded.height:

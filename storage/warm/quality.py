@@ -97,15 +97,15 @@ def delete_validate_anomalies(
     ``stretched``: intervals found now that start before the range (venue, symbol, check, ts, end_ts);
     an older, shorter copy of each (seen before its end had arrived) lies outside the range and goes too.
     """
-    warehouse.execute(
-        f"DELETE FROM anomalies WHERE origin = 'validate' AND ts < {{end:{_TS}}} AND end_ts >= {{start:{_TS}}} "
-        f"AND {_SYMBOLS}",
+    warehouse.delete(
+        "anomalies",
+        f"origin = 'validate' AND ts < {{end:{_TS}}} AND end_ts >= {{start:{_TS}}} AND {_SYMBOLS}",
         {"start": start, "end": end, **_pairs(symbols)},
     )
     for row in stretched.iter_rows(named=True):
-        warehouse.execute(
-            f"""DELETE FROM anomalies WHERE origin = 'validate'
-                AND venue = {{venue:String}} AND symbol = {{symbol:String}}
+        warehouse.delete(
+            "anomalies",
+            f"""origin = 'validate' AND venue = {{venue:String}} AND symbol = {{symbol:String}}
                 AND check = {{check:String}} AND ts <= {{end_ts:{_TS}}} AND end_ts >= {{ts:{_TS}}}""",
             row,
         )
@@ -179,9 +179,7 @@ def write_symbol_days(
     warehouse: Warehouse, days: pl.DataFrame, first: date, last: date, run_id: str, now: datetime
 ) -> None:
     """Replace the quality rows of ``first``..``last`` (a symbol that has left the range leaves no stale row)."""
-    warehouse.execute(
-        "DELETE FROM symbol_days WHERE day >= {first:Date} AND day <= {last:Date}", {"first": first, "last": last}
-    )
+    warehouse.delete("symbol_days", "day >= {first:Date} AND day <= {last:Date}", {"first": first, "last": last})
     if days.height == 0:
         return
     rows = days.with_columns(
