@@ -8,6 +8,7 @@ from typing import Any
 
 import polars as pl
 from prefect import task
+from prefect.assets import materialize
 
 from core.settings import Settings
 from storage.reports import write_report
@@ -30,6 +31,7 @@ from storage.warm.quality import (
     write_anomalies,
     write_symbol_days,
 )
+from tasks.lineage import warm
 from tasks.retry import task_options
 from validation.catalogue import ANOMALY_SCHEMA
 from validation.contracts import SymbolDays, enforce
@@ -66,7 +68,7 @@ def plan_validation(settings: Settings, first: date, last: date, now: datetime) 
     return [rows[i : i + size] for i in range(0, len(rows), size)]
 
 
-@task(name="check_symbols", **task_options())
+@materialize(warm("anomalies"), asset_deps=[warm("bars_1m")], name="check_symbols", **task_options())
 def check_symbols(
     settings: Settings, batch: list[dict[str, Any]], first: date, last: date, now: datetime, run_id: str
 ) -> pl.DataFrame:
@@ -88,7 +90,9 @@ def check_symbols(
     return outcome.day_counts
 
 
-@task(name="judge_range", **task_options())
+@materialize(
+    warm("symbol_days"), asset_deps=[warm("anomalies"), warm("ingest_files")], name="judge_range", **task_options()
+)
 def judge_range(
     settings: Settings, first: date, last: date, now: datetime, run_id: str, day_counts: list[pl.DataFrame]
 ) -> dict[str, Any]:

@@ -59,10 +59,8 @@ def write_trade_batch(
     salt = f":replay:{replay_of}" if replay_of else ""
     if replay_of:
         ids = manifest["source_id"].to_list()
-        warehouse.execute("DELETE FROM quarantine_trades WHERE source_id IN {ids:Array(UInt64)}", {"ids": ids})
-        warehouse.execute(
-            "DELETE FROM anomalies WHERE origin = 'ingest' AND source_id IN {ids:Array(UInt64)}", {"ids": ids}
-        )
+        warehouse.delete("quarantine_trades", "source_id IN {ids:Array(UInt64)}", {"ids": ids})
+        warehouse.delete("anomalies", "origin = 'ingest' AND source_id IN {ids:Array(UInt64)}", {"ids": ids})
     warehouse.insert_df("quarantine_trades", quarantine, batch_token(members, "quarantine_trades" + salt))
     warehouse.insert_df("anomalies", anomalies, batch_token(members, "anomalies:trades" + salt))
     warehouse.insert_df(
