@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import random
 import zipfile
 from pathlib import Path
@@ -405,3 +406,24 @@ def test_zipped_and_gzipped_trade_files_read_like_the_plain_ones(tmp_path: Path,
     gz = write(tmp_path / "binance-futures_trades_2020-02-22_BTCUSDT.csv.gz", gzip.compress(source.read_bytes()))
     exact = pl.exclude("source_id", "quote_volume", "vwap")  # float sums: summation order differs by batch
     assert _bars(judge(gz)).select(exact).equals(_bars(judge(source)).select(exact))
+
+
+def test_trade_files_pass_the_landing_check_before_they_are_sniffed(tmp_path: Path) -> None:
+    """An entry that became a FIFO (or grew past the bound) after listing is skipped, never opened by the trade
+    sniffer (opening a FIFO would block the run); a regular file within the bound goes on to the trades path."""
+    from core.parse import FileRef
+    from tasks.ingest import _regular_files
+    from tasks.trades import split_trade_files
+
+    os.mkfifo(tmp_path / "late-fifo.csv")
+    (tmp_path / "big.csv").write_bytes(b"x" * 200)
+    good = tmp_path / "trades.csv"
+    good.write_text("timestamp,price,amount,side\n1700000000000,100.0,1.0,buy\n")
+    refs = [FileRef(str(tmp_path / n), 0, 0) for n in ("late-fifo.csv", "big.csv", "trades.csv")]
+    kept, outcomes = _regular_files(refs, max_bytes=150)
+    reasons = {Path(str(o["path"])).name: str(o["reasons"]) for o in outcomes}
+    assert {o["status"] for o in outcomes} == {"skipped"}
+    assert "FIFO" in reasons["late-fifo.csv"] and "MARKETOPS_INGEST_MAX_FILE_BYTES" in reasons["big.csv"]
+    assert [Path(r.path).name for r in kept] == ["trades.csv"]
+    trades, bars = split_trade_files(kept, ReadOptions(format="trades"))
+    assert [Path(ref.path).name for ref, *_ in trades] == ["trades.csv"] and bars == []
