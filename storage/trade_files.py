@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -74,7 +75,7 @@ def read_head(path: str) -> TradeHead:
     try:
         with _payload(path) as (stream, member):
             data = stream.read(HEAD_BYTES)
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:  # a corrupt .gz is unreadable, not a crash
         raise UnreadableFileError(f"cannot read file: {exc}") from exc
     return TradeHead(path, member, data.decode("utf-8", errors="replace"))
 
