@@ -6,13 +6,13 @@ from datetime import UTC, date, datetime
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from core.errors import MarketopsError
 from core.settings import load_settings
 from flows.bounded import run_bounded
 from flows.hooks import alert_on_failure
-from tasks.caches import build_symbol_caches, plan_caches, publish_caches
+from flows.runners import SettingsTaskRunner, warehouse_in_flow
+from tasks.caches import build_symbol_caches, plan_caches, publish_caches, read_cache_source, write_symbol_caches
 from tasks.retry import with_retry_policy
 from tasks.setup import ensure_schema
 
@@ -23,7 +23,7 @@ class CacheBuildFailed(MarketopsError):
 
 @flow(
     name="caches",
-    task_runner=ThreadPoolTaskRunner(max_workers=8),
+    task_runner=SettingsTaskRunner(max_threads=8),
     on_failure=[alert_on_failure],
     on_crashed=[alert_on_failure],
 )
@@ -36,12 +36,18 @@ def caches(full: bool = False, since: date | None = None) -> dict[str, object]:
     plan = with_retry_policy(plan_caches, settings)(settings, full, since)
     batches = plan["batches"]
     logger.info("%d symbols with changed days", len(batches))
-    build = with_retry_policy(build_symbol_caches, settings)
     rows: list[dict[str, object]] = []
     failed: list[str] = []
-    submit = lambda batch: build.submit(
-        settings, batch["venue"], batch["symbol"], batch["days"], plan["watermark"], started
-    )
+    if warehouse_in_flow(settings):  # this process reads the bars, workers resample and write Parquet
+        read, write = with_retry_policy(read_cache_source, settings), with_retry_policy(write_symbol_caches, settings)
+        submit = lambda batch: write.submit(  # noqa: E731
+            settings, read(settings, batch["venue"], batch["symbol"], batch["days"]), plan["watermark"], started
+        )
+    else:
+        build = with_retry_policy(build_symbol_caches, settings)
+        submit = lambda batch: build.submit(  # noqa: E731
+            settings, batch["venue"], batch["symbol"], batch["days"], plan["watermark"], started
+        )
     for batch, result, done in run_bounded(batches, submit, settings.ingest_workers):
         if isinstance(result, BaseException):
             failed.append(f"{batch['venue']}:{batch['symbol']}: {result}")
@@ -65,6 +71,7 @@ def caches(full: bool = False, since: date | None = None) -> dict[str, object]:
         "rows_written": sum(int(r["rows"]) for r in rows),
         "manifest_files": published["files"],
         "views": published["views"],
+        "catalog_note": published["catalog_note"],
     }
     logger.info("caches: %s", summary)
     by_dataset: dict[str, int] = {}

@@ -8,7 +8,6 @@ import polars as pl
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from core.errors import MarketopsError
 from core.parse import ReadOptions
@@ -16,8 +15,17 @@ from core.run_summary import IngestSummary, summarize
 from core.settings import load_settings
 from flows.bounded import run_bounded
 from flows.hooks import alert_on_failure, run_link
+from flows.runners import SettingsTaskRunner, outcome, warehouse_in_flow
 from tasks.alerts import check_freshness
-from tasks.ingest import failed_outcomes, load_batch, outcomes_frame, plan_ingest
+from tasks.ingest import (
+    failed_outcomes,
+    judge_batch_files,
+    load_batch,
+    outcomes_frame,
+    plan_ingest,
+    settled_in_batch,
+    store_judged_batch,
+)
 from tasks.retry import with_retry_policy
 from tasks.runs import record_run
 from tasks.setup import ensure_schema
@@ -29,7 +37,7 @@ class IngestFailed(MarketopsError):
 
 @flow(
     name="ingest",
-    task_runner=ThreadPoolTaskRunner(max_workers=8),
+    task_runner=SettingsTaskRunner(max_threads=8),
     on_failure=[alert_on_failure],
     on_crashed=[alert_on_failure],
 )
@@ -65,10 +73,18 @@ def ingest(
         "%d files seen, %d unchanged, %d batches to load", plan.files_seen, plan.files_skipped, len(plan.batches)
     )
 
-    load_task = with_retry_policy(load_batch, settings)
     rows: list[dict[str, object]] = []
-    submit = lambda batch: load_task.submit(settings, batch, options, run_id, force)  # noqa: E731
+    in_flow = warehouse_in_flow(settings)  # workers judge, this process loads (embedded warehouse on Dask)
+    if in_flow:
+        judge, settled = with_retry_policy(judge_batch_files, settings), with_retry_policy(settled_in_batch, settings)
+        store = with_retry_policy(store_judged_batch, settings)
+        submit = lambda batch: judge.submit(settings, batch, options, run_id, settled(settings, batch, force))  # noqa: E731
+    else:
+        load_task = with_retry_policy(load_batch, settings)
+        submit = lambda batch: load_task.submit(settings, batch, options, run_id, force)  # noqa: E731
     for batch, result, done in run_bounded(plan.batches, submit, settings.ingest_workers):
+        if in_flow and not isinstance(result, BaseException):
+            result = outcome(store(settings, result, run_id, force, return_state=True))
         if isinstance(result, BaseException):  # failed for good after retries: every file of it failed
             logger.error("batch %s failed: %s", batch.key, result)
             rows.extend(failed_outcomes(batch, f"{type(result).__name__}: {result}"))

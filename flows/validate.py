@@ -9,18 +9,26 @@ import polars as pl
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from core.alerts import DQ_PASS_RATE, Alert
 from core.errors import ConfigError, MarketopsError
 from core.settings import load_settings
 from flows.bounded import run_bounded
 from flows.hooks import alert_on_failure, run_link
+from flows.runners import SettingsTaskRunner, outcome, warehouse_in_flow
 from tasks.alerts import notify
 from tasks.retry import with_retry_policy
 from tasks.runs import record_run
 from tasks.setup import ensure_schema
-from tasks.validate import check_symbols, judge_range, plan_validation, write_dq_report
+from tasks.validate import (
+    check_symbols,
+    judge_range,
+    judge_symbol_batch,
+    plan_validation,
+    read_symbols,
+    store_symbol_findings,
+    write_dq_report,
+)
 
 
 class ValidationFailed(MarketopsError):
@@ -39,7 +47,7 @@ def default_range(since: date | None, until: date | None, now: datetime) -> tupl
 
 @flow(
     name="validate",
-    task_runner=ThreadPoolTaskRunner(max_workers=4),
+    task_runner=SettingsTaskRunner(max_threads=4),
     on_failure=[alert_on_failure],
     on_crashed=[alert_on_failure],
 )
@@ -54,11 +62,19 @@ def validate(since: date | None = None, until: date | None = None, report: bool 
     batches = with_retry_policy(plan_validation, settings)(settings, first, last, started)
     logger.info("validating %s..%s: %d symbols in %d batches", first, last, sum(len(b) for b in batches), len(batches))
 
-    check = with_retry_policy(check_symbols, settings)
     counts: list[pl.DataFrame] = []
     failed: list[str] = []
-    submit = lambda batch: check.submit(settings, batch, first, last, started, run_id)  # noqa: E731
+    in_flow = warehouse_in_flow(settings)  # workers run the catalogue, this process reads and writes
+    if in_flow:
+        read, judge = with_retry_policy(read_symbols, settings), with_retry_policy(judge_symbol_batch, settings)
+        store = with_retry_policy(store_symbol_findings, settings)
+        submit = lambda batch: judge.submit(settings, read(settings, batch, first, last, started), first, last, started)  # noqa: E731
+    else:
+        check = with_retry_policy(check_symbols, settings)
+        submit = lambda batch: check.submit(settings, batch, first, last, started, run_id)  # noqa: E731
     for batch, result, done in run_bounded(batches, submit, settings.ingest_workers):
+        if in_flow and not isinstance(result, BaseException):
+            result = outcome(store(settings, result, first, last, started, run_id, return_state=True))
         if isinstance(result, BaseException):
             failed.append(f"{batch[0]['venue']}:{batch[0]['symbol']}..({len(batch)} symbols): {result}")
         else:

@@ -145,9 +145,10 @@ def demo(
     _print_ingest(result["ingest"])
     _print_validation(result["validate"])
     cached, warmed = result["caches"], result["warmup"]
+    where = settings.cold_url or settings.cold_dir
     out.print(
-        f"[bold]caches:[/] {cached['files_written']} Parquet files ({cached['rows_written']:,} rows) under {settings.cold_dir}; "
-        f"DuckDB views in {settings.cold_dir / 'catalog.duckdb'}"
+        f"[bold]caches:[/] {cached['files_written']} Parquet files ({cached['rows_written']:,} rows) under {where}; "
+        + (cached.get("catalog_note") or f"DuckDB views in {settings.cold_dir / 'catalog.duckdb'}")
     )
     out.print(f"[bold]warmup:[/] hot tier ({settings.hot_backend}) epoch {warmed['epoch']}, {warmed['keys']:,} keys")
     expected = manifest.as_dict()
@@ -486,13 +487,13 @@ def restore(
 
 
 def _cold_status(settings: Settings) -> dict[str, Any]:
+    from storage.cold.factory import cold_store
     from storage.cold.manifest import read_manifest, read_state
-    from storage.cold.store import LocalColdStore
 
-    store = LocalColdStore.from_settings(settings)
+    store = cold_store(settings)
     manifest = read_manifest(store)
     return {
-        "root": str(store.root),
+        "root": store.location,
         "files": manifest.height,
         "rows": int(manifest["rows"].sum() or 0) if manifest.height else 0,
         "last_build": read_state(store).get("last_build"),
@@ -579,17 +580,19 @@ def caches_build(
     summary = _run_flow(caches_flow, full=full, since=since_day)
     out.print(
         f"[bold]caches:[/] {summary['symbols']} symbols, {summary['days']} changed days -> {summary['files_written']} files "
-        f"({summary['rows_written']:,} rows); views: {', '.join(summary['views'])}"
+        f"({summary['rows_written']:,} rows); views: {', '.join(summary['views']) or 'none'}"
     )
+    if summary.get("catalog_note"):
+        out.print(f"[yellow]{summary['catalog_note']}[/]")
 
 
 @caches_app.command("verify")
 def caches_verify() -> None:
     """Recompute every cached file's sha256 and row count against the manifest (exit 1 on any mismatch)."""
+    from storage.cold.factory import cold_store
     from storage.cold.manifest import read_manifest, verify
-    from storage.cold.store import LocalColdStore
 
-    store = LocalColdStore.from_settings(_settings())
+    store = cold_store(_settings())
     problems = verify(store)
     files = read_manifest(store).height
     if not problems:

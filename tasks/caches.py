@@ -2,30 +2,41 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+import polars as pl
+import pyarrow as pa
 from prefect import task
 
-from core.cache_plan import affected, build_outputs
+from core.cache_plan import Affected, affected, build_outputs
 from core.cold_layout import file_path
 from core.features import LOOKBACK_BARS
 from core.sessions import session_of
 from core.settings import Settings
+from storage.cold.base import ColdStore
 from storage.cold.catalog import refresh_catalog
+from storage.cold.factory import cold_store
 from storage.cold.manifest import merge_manifest, read_state, write_state
-from storage.cold.store import LocalColdStore
 from storage.warm import open_warehouse
+from storage.warm.base import Warehouse
 from storage.warm.cache_source import bars_between, changed_days, lookback_start, max_version, symbol_days
 from tasks.retry import task_options
 
 _OPTIONS = task_options()
 
+NO_CATALOG_NOTE = (
+    "DuckDB catalog not built: the cold tier is on object storage ({location}) and DuckDB reads s3:// only "
+    "through its httpfs extension, which is not installed and cannot be downloaded offline (no PyPI build "
+    "for duckdb 2.0.0); read the files with polars/pyarrow, or install httpfs and query read_parquet('s3://...')"
+)
+
 
 @task(name="plan_caches", **_OPTIONS)
 def plan_caches(settings: Settings, full: bool, since: date | None) -> dict[str, Any]:
     """Symbols with their changed days since the last build's watermark (every day when ``full``)."""
-    store = LocalColdStore.from_settings(settings)
+    store = cold_store(settings)
     store.sweep_temporaries()
     state = read_state(store)
     after = 0 if full or since else int(state.get("watermark", 0))
@@ -42,36 +53,50 @@ def plan_caches(settings: Settings, full: bool, since: date | None) -> dict[str,
     }
 
 
-@task(name="build_symbol_caches", **_OPTIONS)
-def build_symbol_caches(
-    settings: Settings, venue: str, symbol: str, days: list[date], watermark: int, now: datetime
+@dataclass(frozen=True)
+class SymbolBars:
+    """One symbol's bars for a rebuild, read where the warehouse opens, as Arrow."""
+
+    venue: str
+    symbol: str
+    what: Affected
+    bars: pa.Table
+
+
+def read_symbol_bars(warehouse: Warehouse, venue: str, symbol: str, days: list[date]) -> SymbolBars:
+    """Which files the changed days touch and every bar they need (with the features' lookback)."""
+    what = affected(days, symbol_days(warehouse, venue, symbol))
+    start, end = what.fetch_range()
+    first_feature = min(what.feature_days)
+    back = lookback_start(
+        warehouse,
+        venue,
+        symbol,
+        datetime(first_feature.year, first_feature.month, first_feature.day, tzinfo=UTC),
+        LOOKBACK_BARS,
+    )
+    bars = bars_between(warehouse, venue, symbol, min(start, back) if back else start, end)
+    return SymbolBars(venue, symbol, what, bars.to_arrow())
+
+
+def write_symbol_files(
+    settings: Settings, store: ColdStore, source: SymbolBars, watermark: int, now: datetime
 ) -> list[dict[str, Any]]:
-    """Rewrite the cold files one symbol's changed days touch; returns their manifest rows."""
-    store = LocalColdStore.from_settings(settings)
-    with open_warehouse(settings) as warehouse:
-        what = affected(days, symbol_days(warehouse, venue, symbol))
-        start, end = what.fetch_range()
-        first_feature = min(what.feature_days)
-        back = lookback_start(
-            warehouse,
-            venue,
-            symbol,
-            datetime(first_feature.year, first_feature.month, first_feature.day, tzinfo=UTC),
-            LOOKBACK_BARS,
-        )
-        bars = bars_between(warehouse, venue, symbol, min(start, back) if back else start, end)
-    outputs = build_outputs(bars, what, session_of(venue, settings.venue_sessions), now)
+    """Resample, compute features and write the Parquet files (no warehouse: safe on any worker)."""
+    bars = pl.from_arrow(source.bars)
+    assert isinstance(bars, pl.DataFrame)
+    outputs = build_outputs(bars, source.what, session_of(source.venue, settings.venue_sessions), now)
     rows = []
     built_at = datetime.now(UTC)
     for output in outputs:
-        relative = file_path(output.dataset, venue, symbol, output.period)
+        relative = file_path(output.dataset, source.venue, source.symbol, output.period)
         digest = store.write_parquet(relative, output.frame, durable=False)  # synced once before the manifest
         rows.append(
             {
                 "path": relative,
                 "dataset": output.dataset,
-                "venue": venue,
-                "symbol": symbol,
+                "venue": source.venue,
+                "symbol": source.symbol,
                 "period": output.period.isoformat(),
                 "rows": output.frame.height,
                 "sha256": digest,
@@ -82,14 +107,39 @@ def build_symbol_caches(
     return rows
 
 
+@task(name="build_symbol_caches", **_OPTIONS)
+def build_symbol_caches(
+    settings: Settings, venue: str, symbol: str, days: list[date], watermark: int, now: datetime
+) -> list[dict[str, Any]]:
+    """Rewrite the cold files one symbol's changed days touch; returns their manifest rows."""
+    with open_warehouse(settings) as warehouse:
+        source = read_symbol_bars(warehouse, venue, symbol, days)
+    return write_symbol_files(settings, cold_store(settings), source, watermark, now)
+
+
+@task(name="read_cache_source", **_OPTIONS)
+def read_cache_source(settings: Settings, venue: str, symbol: str, days: list[date]) -> SymbolBars:
+    """The warehouse read of ``build_symbol_caches`` alone, for a runner whose workers cannot open it."""
+    with open_warehouse(settings) as warehouse:
+        return read_symbol_bars(warehouse, venue, symbol, days)
+
+
+@task(name="write_symbol_caches", **_OPTIONS)
+def write_symbol_caches(settings: Settings, source: SymbolBars, watermark: int, now: datetime) -> list[dict[str, Any]]:
+    """The CPU and Parquet part of ``build_symbol_caches`` alone (runs on a worker)."""
+    return write_symbol_files(settings, cold_store(settings), source, watermark, now)
+
+
 @task(name="publish_caches", **_OPTIONS)
 def publish_caches(
     settings: Settings, rows: list[dict[str, Any]], watermark: int, built_at: datetime
 ) -> dict[str, Any]:
     """Manifest, then the watermark, then the DuckDB views: each only after what it describes."""
-    store = LocalColdStore.from_settings(settings)
+    store = cold_store(settings)
     store.sync()  # every data file on disk before the manifest that vouches for it
     manifest = merge_manifest(store, rows) if rows else None
     write_state(store, watermark, built_at)
-    views = refresh_catalog(store.root)
-    return {"files": manifest.height if manifest is not None else None, "views": views}
+    catalog = store.catalog_root
+    views = refresh_catalog(catalog) if catalog is not None else []
+    note = None if catalog is not None else NO_CATALOG_NOTE.format(location=store.location)
+    return {"files": manifest.height if manifest is not None else None, "views": views, "catalog_note": note}

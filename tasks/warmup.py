@@ -21,8 +21,8 @@ from core.hot_layout import (
     recent_values,
 )
 from core.settings import Settings
+from storage.cold.factory import cold_store
 from storage.cold.manifest import latest_features
-from storage.cold.store import LocalColdStore
 from storage.hot import epochs, open_hot_store
 from storage.warm import open_warehouse
 from storage.warm.hot_source import latest_bars, recent_bars, source_version
@@ -38,7 +38,7 @@ def _build_maps(settings: Settings) -> tuple[dict[str, pl.DataFrame], dict[str, 
         for timeframe in settings.hot_timeframes:
             bars = recent_bars(warehouse, TIMEFRAME_MINUTES[timeframe], settings.hot_recent_bars)
             maps[recent_map(timeframe)] = recent_values(bars)
-    features = feature_values(latest_features(LocalColdStore.from_settings(settings)))
+    features = feature_values(latest_features(cold_store(settings)))
     if features.height:  # only once the caches flow has built features
         maps[FEATURES_MAP] = features
     return maps, version

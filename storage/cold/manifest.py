@@ -6,7 +6,6 @@ written atomically after the data files they describe.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import datetime
 from typing import Any
@@ -14,8 +13,7 @@ from typing import Any
 import polars as pl
 
 from core.cold_layout import MANIFEST, STATE
-from storage.atomic import write_atomic
-from storage.cold.store import LocalColdStore
+from storage.cold.base import ColdStore, parquet_rows, sha256_hex
 
 MANIFEST_SCHEMA = {
     "path": pl.String(),
@@ -30,13 +28,13 @@ MANIFEST_SCHEMA = {
 }
 
 
-def read_manifest(store: LocalColdStore) -> pl.DataFrame:
+def read_manifest(store: ColdStore) -> pl.DataFrame:
     if not store.exists(MANIFEST):
         return pl.DataFrame(schema=MANIFEST_SCHEMA)
     return store.read_parquet(MANIFEST)
 
 
-def merge_manifest(store: LocalColdStore, rows: list[dict[str, Any]]) -> pl.DataFrame:
+def merge_manifest(store: ColdStore, rows: list[dict[str, Any]]) -> pl.DataFrame:
     """Upsert rows by path and write the manifest atomically."""
     new = pl.DataFrame(rows, schema=MANIFEST_SCHEMA)
     merged = pl.concat([read_manifest(store).join(new.select("path"), on="path", how="anti"), new]).sort("path")
@@ -44,31 +42,29 @@ def merge_manifest(store: LocalColdStore, rows: list[dict[str, Any]]) -> pl.Data
     return merged
 
 
-def read_state(store: LocalColdStore) -> dict[str, Any]:
-    path = store.path(STATE)
-    return json.loads(path.read_text()) if path.exists() else {}
+def read_state(store: ColdStore) -> dict[str, Any]:
+    return json.loads(store.read_bytes(STATE)) if store.exists(STATE) else {}
 
 
-def write_state(store: LocalColdStore, watermark: int, built_at: datetime) -> None:
-    write_atomic(store.path(STATE), json.dumps({"watermark": watermark, "last_build": built_at.isoformat()}).encode())
+def write_state(store: ColdStore, watermark: int, built_at: datetime) -> None:
+    store.write_bytes(STATE, json.dumps({"watermark": watermark, "last_build": built_at.isoformat()}).encode())
 
 
-def verify(store: LocalColdStore) -> list[dict[str, Any]]:
+def verify(store: ColdStore) -> list[dict[str, Any]]:
     """Every disagreement between the manifest and the files: missing, altered (sha256/rows), unlisted."""
     manifest = read_manifest(store)
     problems: list[dict[str, Any]] = []
     listed = set(manifest.get_column("path").to_list())
     for row in manifest.iter_rows(named=True):
-        path = store.path(row["path"])
-        if not path.exists():
+        try:
+            data = store.read_bytes(row["path"])
+        except FileNotFoundError:
             problems.append({"path": row["path"], "problem": "missing"})
             continue
-        with open(path, "rb") as handle:
-            digest = hashlib.file_digest(handle, "sha256").hexdigest()
-        if digest != row["sha256"]:
+        if sha256_hex(data) != row["sha256"]:
             problems.append({"path": row["path"], "problem": "sha256 differs from the manifest"})
             continue
-        rows = pl.scan_parquet(path).select(pl.len()).collect().item()
+        rows = parquet_rows(data)
         if rows != row["rows"]:
             problems.append({"path": row["path"], "problem": f"{rows} rows, manifest says {row['rows']}"})
     for relative in store.list("**/data.parquet"):
@@ -77,7 +73,7 @@ def verify(store: LocalColdStore) -> list[dict[str, Any]]:
     return problems
 
 
-def latest_features(store: LocalColdStore) -> pl.DataFrame:
+def latest_features(store: ColdStore) -> pl.DataFrame:
     """The newest feature row of every symbol, reading only each symbol's newest daily file."""
     newest: dict[tuple[str, str], str] = {}
     for relative in store.list("features_1m/*/*/*/data.parquet"):
