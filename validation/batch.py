@@ -193,7 +193,9 @@ def _manifest(
         if f.reason is not None:
             status, reasons = STATUS_QUARANTINED, [{"reason": f.reason}]
         else:
-            reasons = [{"check": c["check"], "rows": c["rows"]} for c in (s.get("by_check") or [])]
+            # sorted: group_by order is arbitrary, and a rerun (or another runner) must store the same text
+            by_check = sorted(s.get("by_check") or [], key=lambda c: c["check"])
+            reasons = [{"check": c["check"], "rows": c["rows"]} for c in by_check]
             if f.source_id in isolated:
                 status = STATUS_QUARANTINED
                 reasons.insert(
