@@ -30,7 +30,10 @@ ANOMALIES = (
     "SELECT venue, symbol, ts, check, severity, detail, source_id, line FROM anomalies FINAL "
     "ORDER BY venue, symbol, ts, check, source_id, line, detail"
 )
-FILES = "SELECT path, status, rows_read, rows_loaded, rows_quarantined, rows_duplicate, reasons FROM ingest_files FINAL ORDER BY path"
+FILES = (
+    "SELECT path, status, rows_read, rows_loaded, rows_quarantined, rows_duplicate, reasons "
+    "FROM ingest_files FINAL ORDER BY path"
+)
 
 
 def _run_everything(home: Path, landing: Path, monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, Any]:
