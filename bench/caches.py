@@ -15,8 +15,10 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -24,16 +26,16 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import polars as pl  # noqa: E402
+import numpy as np
+import pandas as pd
+import polars as pl
 
-from core.features import compute_features  # noqa: E402
-from core.resample import TIMEFRAMES, resample  # noqa: E402
-from core.settings import load_settings  # noqa: E402
-from storage.warm import open_warehouse  # noqa: E402
-from storage.warm.schema import migrate  # noqa: E402
-from validation.contracts import BARS_COLUMNS  # noqa: E402
+from core.features import compute_features
+from core.resample import TIMEFRAMES, resample
+from core.settings import load_settings
+from storage.warm import open_warehouse
+from storage.warm.schema import migrate
+from validation.contracts import BARS_COLUMNS
 
 SYMBOLS = 20
 
@@ -105,7 +107,10 @@ def pandas_features(frame: pd.DataFrame) -> pd.DataFrame:
     ]
 
 
-def timed(fn):  # type: ignore[no-untyped-def]
+T = TypeVar("T")
+
+
+def timed(fn: Callable[[], T]) -> tuple[T, float]:
     start = time.perf_counter()
     value = fn()
     return value, time.perf_counter() - start

@@ -26,17 +26,17 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
-import polars as pl  # noqa: E402
+import polars as pl
 
-from core.batching import plan_batches  # noqa: E402
-from core.parse import ReadOptions, parse_files  # noqa: E402
-from core.samples import MINUTES, SampleSpec, generate  # noqa: E402
-from core.settings import load_settings  # noqa: E402
-from storage.landing import list_files, read_file, write_file  # noqa: E402
-from storage.warm import open_warehouse  # noqa: E402
-from storage.warm.ingest_ledger import write_batch  # noqa: E402
-from storage.warm.schema import migrate  # noqa: E402
-from validation.batch import judge_batch  # noqa: E402
+from core.batching import plan_batches
+from core.parse import ReadOptions, parse_files
+from core.samples import MINUTES, SampleSpec, generate
+from core.settings import load_settings
+from storage.landing import list_files, read_file, write_file
+from storage.warm import open_warehouse
+from storage.warm.ingest_ledger import write_batch
+from storage.warm.schema import migrate
+from validation.batch import judge_batch
 
 
 @dataclass
@@ -146,7 +146,8 @@ def main() -> int:
     print("|---|---:|---:|---:|---:|---:|")
     for s in stages:
         print(
-            f"| {s.name} | {s.rows:,} | {s.seconds:,.2f} | {s.rate():,.0f} | {s.nbytes / 1e6 / s.seconds:,.1f} | {s.rate() / base:.2f}x |"
+            f"| {s.name} | {s.rows:,} | {s.seconds:,.2f} | {s.rate():,.0f} | "
+            f"{s.nbytes / 1e6 / s.seconds:,.1f} | {s.rate() / base:.2f}x |"
         )
     e2e = stages[-1].rate() / base
     print(f"\ngoal: end to end >= 0.50x of the raw glob read: {'met' if e2e >= 0.5 else 'NOT met'} ({e2e:.2f}x)")

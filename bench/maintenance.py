@@ -17,16 +17,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
-import polars as pl  # noqa: E402
+import numpy as np
+import polars as pl
 
-from core.settings import load_settings  # noqa: E402
-from storage.backups import snapshots as backups  # noqa: E402
-from storage.backups.factory import backup_target  # noqa: E402
-from storage.warm import open_warehouse  # noqa: E402
-from storage.warm.optimize import optimize_partition, part_stats  # noqa: E402
-from storage.warm.schema import OPTIMIZE_TABLES, migrate  # noqa: E402
-from validation.contracts import BARS_COLUMNS  # noqa: E402
+from core.settings import load_settings
+from storage.backups import snapshots as backups
+from storage.backups.factory import backup_target
+from storage.warm import open_warehouse
+from storage.warm.optimize import optimize_partition, part_stats
+from storage.warm.schema import OPTIMIZE_TABLES, migrate
+from validation.contracts import BARS_COLUMNS
 
 SYMBOLS = 20
 START = datetime(2023, 1, 1, tzinfo=UTC)
@@ -149,10 +149,12 @@ def main() -> int:
     for name, rps, mbs, note in rows_table:
         print(f"| {name} | {rps:,.0f} | {mbs:,.1f} | {note} |")
     print(
-        f"\ngoal: restore >= 50% of plain copy: {'met' if restore_rate >= 0.5 * copy_rate else 'NOT met'} ({restore_rate / copy_rate:.0%})"
+        f"\ngoal: restore >= 50% of plain copy: {'met' if restore_rate >= 0.5 * copy_rate else 'NOT met'} "
+        f"({restore_rate / copy_rate:.0%})"
     )
     print(
-        f"goal: incremental after a day's ingest + optimize < 10% of full: {'met' if ratio < 0.10 else 'NOT met'} ({ratio:.1%})"
+        f"goal: incremental after a day's ingest + optimize < 10% of full: "
+        f"{'met' if ratio < 0.10 else 'NOT met'} ({ratio:.1%})"
     )
     return 0
 

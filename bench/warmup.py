@@ -16,19 +16,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
-import polars as pl  # noqa: E402
+import numpy as np
+import polars as pl
 
-from core.hot_layout import epoch_map  # noqa: E402
-from core.settings import load_settings  # noqa: E402
-from storage.hot import open_hot_store  # noqa: E402
-from storage.warm import open_warehouse  # noqa: E402
-from storage.warm.schema import migrate  # noqa: E402
-from tasks.warmup import _build_maps, rebuild_hot  # noqa: E402
-from validation.contracts import BARS_COLUMNS  # noqa: E402
+from core.hot_layout import epoch_map
+from core.settings import Settings, load_settings
+from storage.hot import open_hot_store
+from storage.warm import open_warehouse
+from storage.warm.schema import migrate
+from tasks.warmup import _build_maps, rebuild_hot
+from validation.contracts import BARS_COLUMNS
 
 
-def load_warm(settings: object, symbols: int) -> int:
+def load_warm(settings: Settings, symbols: int) -> int:
     minutes = 1440
     n = symbols * minutes
     rng = np.random.default_rng(3)
@@ -54,7 +54,7 @@ def load_warm(settings: object, symbols: int) -> int:
         .with_columns(pl.col("ts").cast(pl.Datetime("ms", "UTC")))
         .select(BARS_COLUMNS)
     )
-    with open_warehouse(settings) as wh:  # type: ignore[arg-type]
+    with open_warehouse(settings) as wh:
         migrate(wh)
         wh.insert_df("bars_1m", frame)
     return n
@@ -88,14 +88,17 @@ def main() -> int:
     e2e_rate, raw_rate = result["keys"] / e2e_s, raw_keys / raw_s
     print("\n| path | keys | MB | seconds | keys/s | MB/s |\n|---|---:|---:|---:|---:|---:|")
     print(
-        f"| raw put_all of the same payloads ({settings.hot_backend}) | {raw_keys:,} | {raw_bytes / 1e6:,.1f} | {raw_s:.2f} | {raw_rate:,.0f} | {raw_bytes / 1e6 / raw_s:,.1f} |"
+        f"| raw put_all of the same payloads ({settings.hot_backend}) | {raw_keys:,} | {raw_bytes / 1e6:,.1f} | "
+        f"{raw_s:.2f} | {raw_rate:,.0f} | {raw_bytes / 1e6 / raw_s:,.1f} |"
     )
     print(
-        f"| warmup end to end | {result['keys']:,} | {result['bytes'] / 1e6:,.1f} | {e2e_s:.2f} | {e2e_rate:,.0f} | {result['bytes'] / 1e6 / e2e_s:,.1f} |"
+        f"| warmup end to end | {result['keys']:,} | {result['bytes'] / 1e6:,.1f} | {e2e_s:.2f} | {e2e_rate:,.0f} | "
+        f"{result['bytes'] / 1e6 / e2e_s:,.1f} |"
     )
     ratio = e2e_rate / raw_rate
     print(
-        f"\ngoal: warmup end to end >= 50% of the raw put_all rate: {'met' if ratio >= 0.5 else 'NOT met'} ({ratio:.0%})"
+        f"\ngoal: warmup end to end >= 50% of the raw put_all rate: "
+        f"{'met' if ratio >= 0.5 else 'NOT met'} ({ratio:.0%})"
     )
     return 0
 

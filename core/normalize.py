@@ -18,7 +18,10 @@ class Identity:
 
 
 def to_candidates(raw: pl.DataFrame, identity: Identity) -> pl.DataFrame:
-    """Columns of ``bars_1m`` plus ``line``/``raw`` for quarantine; ``trades`` 0 and ``quote_volume`` NaN when unknown."""
+    """Columns of ``bars_1m`` plus ``line``/``raw`` for quarantine.
+
+    ``trades`` is 0 and ``quote_volume`` NaN when unknown.
+    """
     return raw.select(
         pl.lit(identity.venue, pl.String).alias("venue"),
         pl.lit(identity.symbol, pl.String).alias("symbol"),

@@ -6,14 +6,16 @@ from datetime import UTC, datetime, time, timedelta
 
 import polars as pl
 
-PARTS_SCHEMA = {
-    "table": pl.String(),
-    "partition": pl.String(),
-    "active_parts": pl.UInt64(),
-    "rows": pl.UInt64(),
-    "last_modified": pl.Datetime("us", "UTC"),
-}
-LAST_SCHEMA = {"table": pl.String(), "partition": pl.String(), "optimized_at": pl.Datetime("us", "UTC")}
+PARTS_SCHEMA = pl.Schema(
+    {
+        "table": pl.String(),
+        "partition": pl.String(),
+        "active_parts": pl.UInt64(),
+        "rows": pl.UInt64(),
+        "last_modified": pl.Datetime("us", "UTC"),
+    }
+)
+LAST_SCHEMA = pl.Schema({"table": pl.String(), "partition": pl.String(), "optimized_at": pl.Datetime("us", "UTC")})
 
 
 def plan_partitions(parts: pl.DataFrame, last_optimized: pl.DataFrame) -> pl.DataFrame:

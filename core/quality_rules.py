@@ -73,6 +73,7 @@ def check_overrides(overrides: Mapping[str, Mapping[str, Any]]) -> None:
         unknown = set(values) - set(CheckThresholds.model_fields)
         if unknown:
             raise ValueError(
-                f"dq_thresholds[{key!r}] has unknown keys {sorted(unknown)}; known: {sorted(CheckThresholds.model_fields)}"
+                f"dq_thresholds[{key!r}] has unknown keys {sorted(unknown)}; "
+                f"known: {sorted(CheckThresholds.model_fields)}"
             )
         CheckThresholds(**values)

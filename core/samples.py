@@ -89,7 +89,7 @@ def _session_mask(ts: pl.Series, venue: str) -> np.ndarray:
     local = ts.dt.convert_time_zone("America/New_York")
     wd, hour = local.dt.weekday().to_numpy(), local.dt.hour().to_numpy()  # Mon=1 .. Sun=7
     closed = (wd == 6) | ((wd == 5) & (hour >= 17)) | ((wd == 7) & (hour < 17))
-    return ~closed
+    return np.asarray(~closed, dtype=bool)
 
 
 def _symbol_series(rng: np.random.Generator, n: int, price0: float, minute_of_day: np.ndarray) -> dict[str, np.ndarray]:
@@ -231,7 +231,7 @@ def _inject_truncation(relative: str, frame: pl.DataFrame, manifest: InjectionMa
 def _ts_text(frame: pl.DataFrame, row: int) -> str:
     ms = int(frame["open_time"][row])
     ms = ms // 1000 if ms > 10**14 else ms  # microsecond files from 2025 on
-    return pl.Series([ms]).cast(pl.Datetime("ms")).dt.strftime("%Y-%m-%dT%H:%M:%SZ")[0]
+    return str(pl.Series([ms]).cast(pl.Datetime("ms")).dt.strftime("%Y-%m-%dT%H:%M:%SZ")[0])
 
 
 def _inject_stale_run(relative: str, frame: pl.DataFrame, manifest: InjectionManifest) -> tuple[bytes, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
@@ -24,7 +25,7 @@ class RestoreDrillFailed(MarketopsError):
 
 
 @flow(name="backup", on_failure=[alert_on_failure], on_crashed=[alert_on_failure])
-def backup(full: bool = False, verify: bool = True, prune: bool = True) -> dict[str, object]:
+def backup(full: bool = False, verify: bool = True, prune: bool = True) -> dict[str, Any]:
     """Snapshot the warm tier, prove it restores, and drop whole chains past retention."""
     logger = get_run_logger()
     settings = load_settings()
@@ -61,8 +62,10 @@ def backup(full: bool = False, verify: bool = True, prune: bool = True) -> dict[
     create_markdown_artifact(
         key="backup-summary",
         markdown=(
-            f"# Backup {snapshot['name']}\n\n- kind: {snapshot['kind']} (base: {snapshot['base']})\n- size: {snapshot['size_bytes']:,} bytes\n"
-            f"- rows: {snapshot['rows']:,}\n- restore drill: {drill['detail']}\n- deleted by retention: {retention['delete'] or 'nothing'}\n"
+            f"# Backup {snapshot['name']}\n\n- kind: {snapshot['kind']} (base: {snapshot['base']})\n"
+            f"- size: {snapshot['size_bytes']:,} bytes\n"
+            f"- rows: {snapshot['rows']:,}\n- restore drill: {drill['detail']}\n"
+            f"- deleted by retention: {retention['delete'] or 'nothing'}\n"
         ),
     )
     create_table_artifact(

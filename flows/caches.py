@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -27,7 +28,7 @@ class CacheBuildFailed(MarketopsError):
     on_failure=[alert_on_failure],
     on_crashed=[alert_on_failure],
 )
-def caches(full: bool = False, since: date | None = None) -> dict[str, object]:
+def caches(full: bool = False, since: date | None = None) -> dict[str, Any]:
     """1m daily Parquet, 5m/15m/1h/4h/1d bars and features for the changed days (``full``: everything)."""
     logger = get_run_logger()
     settings = load_settings()
@@ -36,18 +37,18 @@ def caches(full: bool = False, since: date | None = None) -> dict[str, object]:
     plan = with_retry_policy(plan_caches, settings)(settings, full, since)
     batches = plan["batches"]
     logger.info("%d symbols with changed days", len(batches))
-    rows: list[dict[str, object]] = []
+    build = with_retry_policy(build_symbol_caches, settings)
+    read, write = with_retry_policy(read_cache_source, settings), with_retry_policy(write_symbol_caches, settings)
+    in_flow = warehouse_in_flow(settings)  # this process reads the bars, workers resample and write Parquet
+    rows: list[dict[str, Any]] = []
     failed: list[str] = []
-    if warehouse_in_flow(settings):  # this process reads the bars, workers resample and write Parquet
-        read, write = with_retry_policy(read_cache_source, settings), with_retry_policy(write_symbol_caches, settings)
-        submit = lambda batch: write.submit(  # noqa: E731
-            settings, read(settings, batch["venue"], batch["symbol"], batch["days"]), plan["watermark"], started
-        )
-    else:
-        build = with_retry_policy(build_symbol_caches, settings)
-        submit = lambda batch: build.submit(  # noqa: E731
-            settings, batch["venue"], batch["symbol"], batch["days"], plan["watermark"], started
-        )
+
+    def submit(batch: dict[str, Any]) -> Any:
+        if in_flow:
+            source = read(settings, batch["venue"], batch["symbol"], batch["days"])
+            return write.submit(settings, source, plan["watermark"], started)
+        return build.submit(settings, batch["venue"], batch["symbol"], batch["days"], plan["watermark"], started)
+
     for batch, result, done in run_bounded(batches, submit, settings.ingest_workers):
         if isinstance(result, BaseException):
             failed.append(f"{batch['venue']}:{batch['symbol']}: {result}")

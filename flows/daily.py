@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
@@ -18,7 +19,7 @@ from tasks.validate import days_to_validate
 
 
 @flow(name="daily", on_failure=[alert_on_failure], on_crashed=[alert_on_failure])
-def daily(paths: list[str] | None = None) -> dict[str, object]:
+def daily(paths: list[str] | None = None) -> dict[str, Any]:
     """Run every stage of the day in order, as subflows, and summarise them (the report comes from validate)."""
     started = datetime.now(UTC)
     ingested = ingest(paths=paths)
@@ -29,7 +30,8 @@ def daily(paths: list[str] | None = None) -> dict[str, object]:
     create_markdown_artifact(
         key="daily-summary",
         markdown=(
-            f"# Daily run\n\n- ingest: {ingested}\n- validate: {validated['headline']} (report: {validated.get('report')})\n"
+            f"# Daily run\n\n- ingest: {ingested}\n"
+            f"- validate: {validated['headline']} (report: {validated.get('report')})\n"
             f"- caches: {cached}\n- warmup: {warmed}\n"
         ),
         description="Stages of the daily job",

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import polars as pl
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 
+from core.batching import BatchSpec
 from core.errors import MarketopsError
 from core.parse import ReadOptions
 from core.run_summary import IngestSummary, summarize
@@ -48,8 +50,11 @@ def ingest(
     symbol: str | None = None,
     timezone: str | None = None,
     force: bool = False,
-) -> dict[str, object]:
-    """Load new/changed raw 1m files under ``paths`` (default: MARKETOPS_LANDING_PATHS, else $MARKETOPS_HOME/landing) into the warm tier."""
+) -> dict[str, Any]:
+    """Load new/changed raw 1m files under ``paths`` into the warm tier.
+
+    ``paths`` defaults to MARKETOPS_LANDING_PATHS, else $MARKETOPS_HOME/landing.
+    """
     logger = get_run_logger()
     settings = load_settings()
     started = datetime.now(UTC)
@@ -75,13 +80,15 @@ def ingest(
 
     rows: list[dict[str, object]] = []
     in_flow = warehouse_in_flow(settings)  # workers judge, this process loads (embedded warehouse on Dask)
-    if in_flow:
-        judge, settled = with_retry_policy(judge_batch_files, settings), with_retry_policy(settled_in_batch, settings)
-        store = with_retry_policy(store_judged_batch, settings)
-        submit = lambda batch: judge.submit(settings, batch, options, run_id, settled(settings, batch, force))  # noqa: E731
-    else:
-        load_task = with_retry_policy(load_batch, settings)
-        submit = lambda batch: load_task.submit(settings, batch, options, run_id, force)  # noqa: E731
+    load_task = with_retry_policy(load_batch, settings)
+    judge, settled = with_retry_policy(judge_batch_files, settings), with_retry_policy(settled_in_batch, settings)
+    store = with_retry_policy(store_judged_batch, settings)
+
+    def submit(batch: BatchSpec) -> Any:
+        if in_flow:
+            return judge.submit(settings, batch, options, run_id, settled(settings, batch, force))
+        return load_task.submit(settings, batch, options, run_id, force)
+
     for batch, result, done in run_bounded(plan.batches, submit, settings.ingest_workers):
         if in_flow and not isinstance(result, BaseException):
             result = outcome(store(settings, result, run_id, force, return_state=True))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -18,7 +19,7 @@ from tasks.setup import ensure_schema
 
 
 @flow(name="optimize", on_failure=[alert_on_failure], on_crashed=[alert_on_failure])
-def optimize(cutoff_utc: str | None = None) -> dict[str, object]:
+def optimize(cutoff_utc: str | None = None) -> dict[str, Any]:
     """Merge changed partitions to one part each; stops starting partitions at ``cutoff_utc`` (HH:MM)."""
     logger = get_run_logger()
     settings = load_settings()

@@ -87,7 +87,7 @@ class SettingsTaskRunner(TaskRunner[PrefectFuture[Any]]):
             raise RuntimeError("The task runner must be started before submitting work.")
         return self._inner
 
-    def submit(  # type: ignore[override]
+    def submit(
         self,
         task: Any,
         parameters: dict[str, Any],

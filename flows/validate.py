@@ -52,7 +52,10 @@ def default_range(since: date | None, until: date | None, now: datetime) -> tupl
     on_crashed=[alert_on_failure],
 )
 def validate(since: date | None = None, until: date | None = None, report: bool = True) -> dict[str, Any]:
-    """Check UTC days ``since``..``until`` (default: yesterday): gaps, duplicates, spikes, stale runs; pass rates; report."""
+    """Check UTC days ``since``..``until`` (default: yesterday).
+
+    Gaps, duplicates, spikes, stale runs; pass rates; report.
+    """
     logger = get_run_logger()
     settings = load_settings()
     started = datetime.now(UTC)
@@ -65,13 +68,15 @@ def validate(since: date | None = None, until: date | None = None, report: bool 
     counts: list[pl.DataFrame] = []
     failed: list[str] = []
     in_flow = warehouse_in_flow(settings)  # workers run the catalogue, this process reads and writes
-    if in_flow:
-        read, judge = with_retry_policy(read_symbols, settings), with_retry_policy(judge_symbol_batch, settings)
-        store = with_retry_policy(store_symbol_findings, settings)
-        submit = lambda batch: judge.submit(settings, read(settings, batch, first, last, started), first, last, started)  # noqa: E731
-    else:
-        check = with_retry_policy(check_symbols, settings)
-        submit = lambda batch: check.submit(settings, batch, first, last, started, run_id)  # noqa: E731
+    check = with_retry_policy(check_symbols, settings)
+    read, judge = with_retry_policy(read_symbols, settings), with_retry_policy(judge_symbol_batch, settings)
+    store = with_retry_policy(store_symbol_findings, settings)
+
+    def submit(batch: list[dict[str, Any]]) -> Any:
+        if in_flow:
+            return judge.submit(settings, read(settings, batch, first, last, started), first, last, started)
+        return check.submit(settings, batch, first, last, started, run_id)
+
     for batch, result, done in run_bounded(batches, submit, settings.ingest_workers):
         if in_flow and not isinstance(result, BaseException):
             result = outcome(store(settings, result, first, last, started, run_id, return_state=True))
@@ -129,7 +134,8 @@ def _publish(rates: dict[str, Any], written: dict[str, Any] | None) -> None:
         "|---|---:|---:|---:|",
         f"| files | {rates['files_checked']:,} | {rates['files_passed']:,} | {rates['pass_rate_files']:.3%} |",
         f"| rows | {rates['rows_checked']:,} | {rates['rows_passed']:,} | {rates['pass_rate_rows']:.3%} |",
-        f"| symbol-days | {rates['symbol_days']:,} | {rates['symbol_days'] - rates['symbol_days_failed']:,} | {rates['pass_rate_symbol_days']:.3%} |",
+        f"| symbol-days | {rates['symbol_days']:,} | {rates['symbol_days'] - rates['symbol_days_failed']:,} | "
+        f"{rates['pass_rate_symbol_days']:.3%} |",
     ]
     if rates["breach"]:
         lines.append(f"\n**Below the {rates['threshold']:.2%} threshold.**")

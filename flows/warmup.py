@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
@@ -13,7 +15,7 @@ from tasks.warmup import check_hot, rebuild_hot
 
 
 @flow(name="warmup", on_failure=[alert_on_failure], on_crashed=[alert_on_failure])
-def warmup(mode: str = "force", rebuild: bool = False) -> dict[str, object]:
+def warmup(mode: str = "force", rebuild: bool = False) -> dict[str, Any]:
     """``force``: warm now (a new epoch when the warm tier changed or the hot tier is incomplete; else only
     the check time is recorded). ``auto``: only when the hot tier lost its epoch or maps (the restart
     check, every 5 min). ``check``: report what is wrong, change nothing. ``rebuild``: always a new epoch."""

@@ -66,7 +66,8 @@ def init() -> None:
     except MarketopsError as exc:
         raise _fail(str(exc)) from exc
     out.print(
-        f"warm tier ({settings.warm_backend}) at schema version {version}; applied now: {[m.version for m in applied] or 'nothing'}"
+        f"warm tier ({settings.warm_backend}) at schema version {version}; "
+        f"applied now: {[m.version for m in applied] or 'nothing'}"
     )
     out.print(f"home: {settings.home_dir}")
 
@@ -104,12 +105,15 @@ def ingest(
 def _print_ingest(summary: dict[str, Any]) -> None:
     processed = summary["files_seen"] - summary["files_skipped"]
     out.print(
-        f"[bold]ingest:[/] {summary['files_seen']:,} files seen, {summary['files_skipped']:,} unchanged, {processed:,} processed — "
-        f"{summary['pass_rate_files']:.2%} passed ({summary['files_loaded']:,} loaded, {summary['files_partial']:,} partial), "
+        f"[bold]ingest:[/] {summary['files_seen']:,} files seen, {summary['files_skipped']:,} unchanged, "
+        f"{processed:,} processed — "
+        f"{summary['pass_rate_files']:.2%} passed ({summary['files_loaded']:,} loaded, "
+        f"{summary['files_partial']:,} partial), "
         f"{summary['files_quarantined']:,} quarantined, {summary['files_failed']:,} failed"
     )
     out.print(
-        f"[bold]rows:[/] {summary['rows_loaded']:,} loaded of {summary['rows_read']:,} read ({summary['pass_rate_rows']:.2%}), "
+        f"[bold]rows:[/] {summary['rows_loaded']:,} loaded of {summary['rows_read']:,} read "
+        f"({summary['pass_rate_rows']:.2%}), "
         f"{summary['rows_quarantined']:,} quarantined, {summary['rows_duplicate']:,} exact duplicates dropped"
     )
 
@@ -147,14 +151,16 @@ def demo(
     cached, warmed = result["caches"], result["warmup"]
     where = settings.cold_url or settings.cold_dir
     out.print(
-        f"[bold]caches:[/] {cached['files_written']} Parquet files ({cached['rows_written']:,} rows) under {where}; "
-        + (cached.get("catalog_note") or f"DuckDB views in {settings.cold_dir / 'catalog.duckdb'}")
+        f"[bold]caches:[/] {cached['files_written']} Parquet files ({cached['rows_written']:,} rows) "
+        f"under {where}; " + (cached.get("catalog_note") or f"DuckDB views in {settings.cold_dir / 'catalog.duckdb'}")
     )
     out.print(f"[bold]warmup:[/] hot tier ({settings.hot_backend}) epoch {warmed['epoch']}, {warmed['keys']:,} keys")
     expected = manifest.as_dict()
     out.print(
-        f"[bold]planted:[/] {len(expected['injected'])} anomalies — expected {expected['expected_rows_quarantined']} rows and "
-        f"{expected['expected_files_quarantined']} files quarantined, {expected['expected_rows_duplicate']} exact duplicates (a rerun loads nothing new)"
+        f"[bold]planted:[/] {len(expected['injected'])} anomalies — "
+        f"expected {expected['expected_rows_quarantined']} rows and "
+        f"{expected['expected_files_quarantined']} files quarantined, "
+        f"{expected['expected_rows_duplicate']} exact duplicates (a rerun loads nothing new)"
     )
 
 
@@ -360,7 +366,8 @@ def optimize(
     summary = _run_flow(optimize_flow, cutoff_utc=cutoff)
     out.print(
         f"[bold]optimize:[/] {summary['partitions_optimized']} of {summary['partitions_planned']} partitions, parts "
-        f"{summary['parts_before']} -> {summary['parts_after']}, rows {summary['rows_before']:,} -> {summary['rows_after']:,} "
+        f"{summary['parts_before']} -> {summary['parts_after']}, "
+        f"rows {summary['rows_before']:,} -> {summary['rows_after']:,} "
         f"in {summary['seconds']} s ({summary['partitions_cut_off']} left for the cutoff)"
     )
 
@@ -377,7 +384,8 @@ def backup(
     summary = _run_flow(backup_flow, full=full, verify=verify)
     snap, drill = summary["snapshot"], summary["drill"]
     out.print(
-        f"[bold]backup:[/] {snap['kind']} {snap['name']} (base {snap['base']}), {snap['size_bytes']:,} bytes, {snap['rows']:,} rows; "
+        f"[bold]backup:[/] {snap['kind']} {snap['name']} (base {snap['base']}), "
+        f"{snap['size_bytes']:,} bytes, {snap['rows']:,} rows; "
         f"drill: {drill['detail']}; deleted by retention: {', '.join(summary['deleted']) or 'nothing'}"
     )
 
@@ -550,7 +558,8 @@ def up(port: Annotated[int, typer.Option(help="Port of the Prefect server on 127
     except MarketopsError as exc:
         raise _fail(str(exc)) from exc
     out.print(
-        f"marketops stack is up: Prefect UI at {info.ui_url} (server pid {info.server_pid}, worker pid {info.worker_pid})"
+        f"marketops stack is up: Prefect UI at {info.ui_url} "
+        f"(server pid {info.server_pid}, worker pid {info.worker_pid})"
     )
 
 
@@ -579,7 +588,8 @@ def caches_build(
 
     summary = _run_flow(caches_flow, full=full, since=since_day)
     out.print(
-        f"[bold]caches:[/] {summary['symbols']} symbols, {summary['days']} changed days -> {summary['files_written']} files "
+        f"[bold]caches:[/] {summary['symbols']} symbols, {summary['days']} changed days -> "
+        f"{summary['files_written']} files "
         f"({summary['rows_written']:,} rows); views: {', '.join(summary['views']) or 'none'}"
     )
     if summary.get("catalog_note"):
@@ -622,7 +632,8 @@ def warmup(
             raise typer.Exit(1)
         return
     out.print(
-        f"[bold]warmup:[/] {result['status']} — epoch {result['epoch']}, {result['keys']:,} keys, {result['bytes']:,} bytes "
+        f"[bold]warmup:[/] {result['status']} — epoch {result['epoch']}, {result['keys']:,} keys, "
+        f"{result['bytes']:,} bytes "
         f"in {result['seconds']:.2f} s"
     )
 

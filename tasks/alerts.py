@@ -39,7 +39,10 @@ def check_freshness(settings: Settings, flow: str, link: str | None) -> list[str
                 flow=flow,
                 subject=subject,
                 link=link,
-                summary=f"{subject}: newest bar {row['last_ts'].isoformat()} is older than {settings.stale_after_minutes:g} min",
+                summary=(
+                    f"{subject}: newest bar {row['last_ts'].isoformat()} "
+                    f"is older than {settings.stale_after_minutes:g} min"
+                ),
             ),
         )
         subjects.append(subject)

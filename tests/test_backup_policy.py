@@ -17,7 +17,11 @@ def _simulate(days: float, broken_at: set[int] | None = None) -> tuple[list[Back
         kind, base = next_backup(records, now)
         name = backup_name(kind, now)
         status = "broken" if broken_at and step in broken_at else "verified"
-        chain = name if kind == FULL else base.chain  # type: ignore[union-attr]
+        if kind == FULL:
+            chain = name
+        else:
+            assert base is not None  # an incremental always has a base
+            chain = base.chain
         records.append(
             BackupRecord(name, kind, base.name if base else None, chain, status, now, now + timedelta(minutes=5))
         )
@@ -45,7 +49,7 @@ def test_retention_over_ten_days_keeps_whole_chains_inside_seven_days() -> None:
     assert all(r.base in kept for r in plan.keep if r.kind == INCREMENTAL)
     # a chain goes only when its newest snapshot is older than 7 days
     assert all(c.newest_at >= now - timedelta(days=7) for c in kept_chains)
-    deleted_chains = chains([r for r in plan.delete])
+    deleted_chains = chains(list(plan.delete))
     assert all(c.newest_at < now - timedelta(days=7) for c in deleted_chains)
     assert len(kept_chains) == 8 and len(plan.delete) == 12  # the first 3 days: 3 whole chains of 4
     assert {r.name for r in plan.keep} | {r.name for r in plan.delete} == {r.name for r in records}

@@ -25,7 +25,8 @@ pytestmark = pytest.mark.usefixtures("prefect_api")
 
 SQL_INTRADAY = """
 SELECT venue, symbol, toDateTime64(toStartOfInterval(ts, toIntervalMinute({m:UInt32})), 3, 'UTC') AS bucket,
-       argMin(open, ts) AS open, max(high) AS high, min(low) AS low, argMax(close, ts) AS close, sum(volume) AS volume, count() AS minutes
+       argMin(open, ts) AS open, max(high) AS high, min(low) AS low, argMax(close, ts) AS close,
+       sum(volume) AS volume, count() AS minutes
 FROM bars_1m FINAL GROUP BY venue, symbol, bucket ORDER BY venue, symbol, bucket
 """
 # An independent statement of the session rules, in SQL: FX days open 17:00 New York, crypto at 00:00 UTC.
@@ -34,7 +35,8 @@ SELECT venue, symbol,
        toDateTime64(if(venue = 'dukascopy',
             toTimeZone(toStartOfDay(toTimeZone(ts, 'America/New_York') - INTERVAL 17 HOUR) + INTERVAL 17 HOUR, 'UTC'),
             toStartOfDay(ts, 'UTC')), 3, 'UTC') AS bucket,
-       argMin(open, ts) AS open, max(high) AS high, min(low) AS low, argMax(close, ts) AS close, sum(volume) AS volume, count() AS minutes
+       argMin(open, ts) AS open, max(high) AS high, min(low) AS low, argMax(close, ts) AS close,
+       sum(volume) AS volume, count() AS minutes
 FROM bars_1m FINAL GROUP BY venue, symbol, bucket ORDER BY venue, symbol, bucket
 """
 
@@ -65,7 +67,7 @@ def test_every_resampled_timeframe_equals_the_same_resample_in_sql(settings: Set
             expected = wh.query_df(SQL_INTRADAY, {"m": minutes}).rename({"bucket": "ts"})
             found = _cold(settings, f"bars_{timeframe}")
             assert_frame_equal(found.select(compare), expected.select(compare), check_dtypes=False)
-            assert_frame_equal(found.select("volume"), expected.select("volume"), check_dtypes=False, rtol=1e-9)
+            assert_frame_equal(found.select("volume"), expected.select("volume"), check_dtypes=False, rel_tol=1e-9)
         daily = wh.query_df(SQL_DAILY).rename({"bucket": "ts"})
         fx_bars = wh.query_scalar("SELECT count() FROM bars_1m FINAL WHERE symbol = 'EURUSD'")
     found = _cold(settings, "bars_1d")
@@ -134,9 +136,13 @@ def test_day_boundary_features_equal_a_full_recomputation(settings: Settings) ->
         pl.col("ts") < datetime(2024, 6, 6, 2, tzinfo=UTC)
     )
     assert_frame_equal(
-        cached.filter(boundary), full.filter(boundary).select(cached.columns), check_dtypes=False, rtol=1e-9, atol=1e-12
+        cached.filter(boundary),
+        full.filter(boundary).select(cached.columns),
+        check_dtypes=False,
+        rel_tol=1e-9,
+        abs_tol=1e-12,
     )
-    assert_frame_equal(cached, full.select(cached.columns), check_dtypes=False, rtol=1e-9, atol=1e-12)
+    assert_frame_equal(cached, full.select(cached.columns), check_dtypes=False, rel_tol=1e-9, abs_tol=1e-12)
 
 
 def test_verify_is_clean_then_catches_an_altered_file(settings: Settings) -> None:
@@ -178,7 +184,9 @@ KILLED_BUILD = textwrap.dedent(
     settings = load_settings()
     plan = plan_caches.fn(settings, True, None)
     batch = plan["batches"][0]
-    build_symbol_caches.fn(settings, batch["venue"], batch["symbol"], batch["days"], plan["watermark"], datetime.now(UTC))
+    build_symbol_caches.fn(
+        settings, batch["venue"], batch["symbol"], batch["days"], plan["watermark"], datetime.now(UTC)
+    )
     """
 )
 

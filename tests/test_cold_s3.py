@@ -67,7 +67,7 @@ def test_caches_build_and_verify_against_object_storage(s3_settings: Settings) -
     assert "not in the manifest" in tampered.output
 
     status = runner.invoke(app, ["status", "--json"])
-    assert status.exit_code == 0 and s3_settings.cold_url in status.output
+    assert status.exit_code == 0 and str(s3_settings.cold_url) in status.output
     for output in (built.output, clean.output, tampered.output, status.output):
         assert S3_TEST_SECRET not in output
 
@@ -95,7 +95,9 @@ KILLED_BUILD = textwrap.dedent(
     settings = load_settings()
     plan = plan_caches.fn(settings, True, None)
     batch = plan["batches"][0]
-    build_symbol_caches.fn(settings, batch["venue"], batch["symbol"], batch["days"], plan["watermark"], datetime.now(UTC))
+    build_symbol_caches.fn(
+        settings, batch["venue"], batch["symbol"], batch["days"], plan["watermark"], datetime.now(UTC)
+    )
     """
 )
 

@@ -128,6 +128,6 @@ def test_the_cpu_parts_are_plain_functions_returning_arrow(settings: Settings, t
     (batch,) = plan_batches(list_files([landing]), 10)
     judged = judge_files(settings, batch, ReadOptions(), "run", frozenset(), 1)
     assert isinstance(judged.bars, pa.Table) and judged.bars.num_rows == 1440
-    assert pl.from_arrow(judged.manifest)["status"].to_list() == ["loaded"]
+    assert pl.DataFrame(judged.manifest)["status"].to_list() == ["loaded"]
     settled = frozenset(judged.members)
     assert judge_files(settings, batch, ReadOptions(), "run", settled, 1).members == []  # settled files are skipped

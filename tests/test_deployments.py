@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from prefect import Flow
 
-from deployments.catalogue import load_catalogue, load_flow
+from deployments.catalogue import DeploymentEntry, load_catalogue, load_flow
 
 CATALOGUE = load_catalogue()
 
@@ -17,11 +17,11 @@ def test_the_catalogue_is_not_empty_and_names_are_unique() -> None:
 
 
 @pytest.mark.parametrize("entry", CATALOGUE, ids=[d.name for d in CATALOGUE])
-def test_entrypoint_imports_and_parameters_validate(entry: object) -> None:
-    flow = load_flow(entry)  # type: ignore[arg-type]
+def test_entrypoint_imports_and_parameters_validate(entry: DeploymentEntry) -> None:
+    flow = load_flow(entry)
     assert isinstance(flow, Flow)
-    validated = flow.validate_parameters(dict(entry.parameters))  # type: ignore[attr-defined]
-    assert set(validated) >= set(entry.parameters)  # type: ignore[attr-defined]
+    validated = flow.validate_parameters(dict(entry.parameters))
+    assert set(validated) >= set(entry.parameters)
 
 
 def test_schedules_are_in_utc() -> None:

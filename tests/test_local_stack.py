@@ -29,6 +29,7 @@ def _free_port() -> int:
 
 
 def _chromium(url: str, tmp: Path, *mode: str) -> str:
+    assert CHROMIUM is not None  # its callers skip without Chromium
     args = [
         CHROMIUM,
         "--headless",
@@ -45,7 +46,7 @@ def _chromium(url: str, tmp: Path, *mode: str) -> str:
         *mode,
         url,
     ]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=120)  # type: ignore[arg-type]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
 

@@ -16,6 +16,7 @@ from core.backup_policy import FULL, INCREMENTAL, chains
 from core.settings import Settings
 from storage.backups import snapshots as backups
 from storage.backups.factory import backup_target
+from storage.backups.target import DirectoryBackupTarget
 from storage.warm import open_warehouse
 from storage.warm.base import Warehouse
 from storage.warm.optimize import part_stats
@@ -84,7 +85,8 @@ def test_optimize_reduces_parts_keeps_final_identical_and_reruns_as_a_no_op(
         assert wh.query_df("SELECT * FROM bars_1m FINAL ORDER BY ts").equals(final_before)
         assert wh.query_scalar("SELECT count() FROM bars_1m") == 150  # replaced versions merged away
         logged = wh.query_df(
-            "SELECT parts_before, parts_after, rows_before, rows_after FROM optimize_log WHERE table = 'bars_1m' AND partition = '202406'"
+            "SELECT parts_before, parts_after, rows_before, rows_after FROM optimize_log "
+            "WHERE table = 'bars_1m' AND partition = '202406'"
         )
     assert logged.row(0) == (3, 1, 300, 100)
     second = optimize()
@@ -127,7 +129,8 @@ def test_a_drill_catches_a_backup_whose_base_is_gone(settings: Settings, warehou
     target.delete(full.name)  # ClickHouse would still call the incremental a success
     ok, detail = backups.drill(warehouse, target, inc.name)
     assert not ok and "restore failed" in detail
-    assert backups.record(warehouse, inc.name)["status"] == "unverified"  # type: ignore[index]
+    recorded = backups.record(warehouse, inc.name)
+    assert recorded is not None and recorded["status"] == "unverified"
     # and the next snapshot does not build on the broken chain
     nxt = backups.take_snapshot(warehouse, target, T0 + timedelta(hours=12))
     assert nxt.kind == FULL
@@ -149,7 +152,8 @@ def test_retention_over_eight_simulated_days_keeps_whole_restorable_chains(
     assert [r.name for r in plan.delete] == [r.name for r in dry.delete]
     kept = chains(plan.keep)
     assert len(kept) == 7 and all(c.newest_at >= now - timedelta(days=7) for c in kept)
-    assert not any(target.path(r.name).exists() for r in plan.delete)  # type: ignore[attr-defined]
+    assert isinstance(target, DirectoryBackupTarget)
+    assert not any(target.path(r.name).exists() for r in plan.delete)
     for record in plan.keep:
         ok, detail = backups.drill(warehouse, target, record.name)
         assert ok, (record.name, detail)

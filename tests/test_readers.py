@@ -6,6 +6,7 @@ import io
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -16,8 +17,8 @@ from core.formats.naming import identify
 from core.formats.registry import detect_format
 
 
-def _read(path: Path, **kwargs: object) -> tuple[str, pl.DataFrame]:
-    return read_source(SourceFile(path.name, path.read_bytes()), **kwargs)  # type: ignore[arg-type]
+def _read(path: Path, **kwargs: Any) -> tuple[str, pl.DataFrame]:
+    return read_source(SourceFile(path.name, path.read_bytes()), **kwargs)
 
 
 def test_binance_ms_day_with_real_outage_loads_every_row(real_data: Path) -> None:
@@ -60,8 +61,14 @@ def test_generic_csv_maps_columns_by_name_with_crlf_and_local_time(real_data: Pa
 
 
 def test_binance_with_header_and_zip_reads_the_same_rows() -> None:
-    body = b"1717200000000,1.0,2.0,0.5,1.5,10,1717200059999,15,3,5,7.5,0\n1717200060000,1.5,2.5,1.0,2.0,11,1717200119999,22,4,5,10,0\n"
-    header = b"open_time,open,high,low,close,volume,close_time,quote_volume,count,taker_buy_volume,taker_buy_quote_volume,ignore\n"
+    body = (
+        b"1717200000000,1.0,2.0,0.5,1.5,10,1717200059999,15,3,5,7.5,0\n"
+        b"1717200060000,1.5,2.5,1.0,2.0,11,1717200119999,22,4,5,10,0\n"
+    )
+    header = (
+        b"open_time,open,high,low,close,volume,close_time,quote_volume,count,"
+        b"taker_buy_volume,taker_buy_quote_volume,ignore\n"
+    )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("ETHUSDT-1m-2024-06-01.csv", header + body)
@@ -81,7 +88,7 @@ def test_truncated_binance_row_is_kept_for_quarantine_and_the_rest_parses() -> N
 
 def test_generic_explicit_mapping_wins_over_aliases() -> None:
     body = b"when;px_o;px_h;px_l;px_c;qty\n2024-01-02 10:00:00;1;2;0.5;1.5;3\n"
-    fmt, frame = read_source(
+    _fmt, frame = read_source(
         SourceFile("ABC.csv", body),
         "generic",
         columns={"ts": "when", "open": "px_o", "high": "px_h", "low": "px_l", "close": "px_c", "volume": "qty"},
@@ -145,4 +152,6 @@ def test_batch_parse_equals_file_by_file_parse_on_clean_and_dirty_files(real_dat
         batched = parse_files(group, ReadOptions())
         for a, b in zip(one_by_one, batched, strict=True):
             assert (a.format, a.venue, a.symbol, a.reason) == (b.format, b.venue, b.symbol, b.reason)
-            assert (a.raw is None and b.raw is None) or a.raw.equals(b.raw)  # type: ignore[union-attr]
+            assert (a.raw is None and b.raw is None) or (
+                a.raw is not None and b.raw is not None and a.raw.equals(b.raw)
+            )

@@ -37,8 +37,8 @@ def test_bars_are_ohlc_consistent_without_injection() -> None:
             has_header=False,
             new_columns=["t", "o", "h", "l", "c", *(f"x{i}" for i in range(7))],
         )
-        o, h, l, c = (frame[name] for name in ("o", "h", "l", "c"))
-        assert ((h >= o) & (h >= c) & (l <= o) & (l <= c) & (l > 0)).all()
+        o, h, lo, c = (frame[name] for name in ("o", "h", "l", "c"))
+        assert ((h >= o) & (h >= c) & (lo <= o) & (lo <= c) & (lo > 0)).all()
 
 
 def test_injection_manifest_lists_each_kind_once() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from core.settings import load_settings
 
@@ -40,8 +41,8 @@ def test_every_embedded_location_lives_under_home(tmp_path: Path, monkeypatch: p
 
 def test_settings_are_frozen() -> None:
     settings = load_settings()
-    with pytest.raises(Exception):
-        settings.ingest_workers = 9  # type: ignore[misc]
+    with pytest.raises(ValidationError):
+        settings.ingest_workers = 9
 
 
 def test_secrets_do_not_show_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:

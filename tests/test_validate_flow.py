@@ -1,4 +1,7 @@
-"""validate over the real samples in chDB: real events become the right anomalies; allowlist + replay; the report in Chromium."""
+"""validate over the real samples in chDB.
+
+Real events become the right anomalies; allowlist + replay; the report in Chromium.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +30,8 @@ HALT_DAY = date(2019, 6, 7)
 def _anomalies(settings: Settings) -> pl.DataFrame:
     with open_warehouse(settings) as warehouse:
         return warehouse.query_df(
-            "SELECT symbol, ts, end_ts, minutes, toString(check) AS check, known_event, toString(origin) AS origin FROM anomalies FINAL ORDER BY ts"
+            "SELECT symbol, ts, end_ts, minutes, toString(check) AS check, known_event, toString(origin) AS origin "
+            "FROM anomalies FINAL ORDER BY ts"
         )
 
 
@@ -107,7 +111,8 @@ def test_allowlist_then_replay_explains_and_loads_no_row_twice(
     events = tmp_path / "events.toml"
     events.write_text(
         'version = 2\n[[event]]\nid = "test-feed-glitch"\nvenue = "binance"\nsymbol = "BTCUSDT"\n'
-        'start = 2019-06-07T00:00:00Z\nend = 2019-06-08T00:00:00Z\nchecks = ["high_below_low", "high_below_open_close", "low_above_open_close"]\n'
+        "start = 2019-06-07T00:00:00Z\nend = 2019-06-08T00:00:00Z\n"
+        'checks = ["high_below_low", "high_below_open_close", "low_above_open_close"]\n'
         'note = "test: a known vendor glitch"\n'
     )
     monkeypatch.setenv("MARKETOPS_KNOWN_EVENTS_FILES", str(events))
@@ -204,9 +209,9 @@ def test_cli_validate_report_quarantine_and_status(settings: Settings, real_data
         "--window-size=1400,3200",
         "--virtual-time-budget=10000",
     ]
-    done = subprocess.run([*args, f"--screenshot={shot}", path.as_uri()], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0 and shot.stat().st_size > 50_000
-    console = [l for l in done.stderr.splitlines() if "CONSOLE" in l and ("Error" in l or "error" in l)]
+    shown = subprocess.run([*args, f"--screenshot={shot}", path.as_uri()], capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0 and shot.stat().st_size > 50_000
+    console = [line for line in shown.stderr.splitlines() if "CONSOLE" in line and ("Error" in line or "error" in line)]
     assert console == [], console
     dom = subprocess.run([*args, "--dump-dom", path.as_uri()], capture_output=True, text=True, timeout=120).stdout
     assert dom.count('class="plot-container plotly"') >= 5  # every chart drew

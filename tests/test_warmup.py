@@ -37,7 +37,8 @@ def _ingest(settings: Settings, days: int = 2, start_day: int = 3) -> None:
 def _hot_map(settings: Settings, logical: str) -> dict[str, str]:
     with open_hot_store(settings) as hot:
         epoch = current_epoch(hot)
-        name = epoch_map(logical, epoch)  # type: ignore[arg-type]
+        assert epoch is not None
+        name = epoch_map(logical, epoch)
         return hot.get_all(name, hot.keys(name))
 
 
@@ -81,10 +82,11 @@ def test_a_second_warmup_without_new_data_changes_only_timestamps(settings: Sett
     assert {logical: _hot_map(settings, logical) for logical in before} == before
     with open_hot_store(settings) as hot:
         record_after = last_warmup(hot)
-    assert record_after["checked_at"] != record_before["checked_at"]  # type: ignore[index]
+    assert record_before is not None and record_after is not None
+    assert record_after["checked_at"] != record_before["checked_at"]
     assert {k: v for k, v in record_after.items() if k != "checked_at"} == {
         k: v for k, v in record_before.items() if k != "checked_at"
-    }  # type: ignore[union-attr]
+    }
 
 
 def test_new_data_makes_a_new_epoch_and_drops_the_old_one(settings: Settings) -> None:

@@ -194,14 +194,16 @@ def _manifest(
             status, reasons = STATUS_QUARANTINED, [{"reason": f.reason}]
         else:
             # sorted: group_by order is arbitrary, and a rerun (or another runner) must store the same text
-            by_check = sorted(s.get("by_check") or [], key=lambda c: c["check"])
-            reasons = [{"check": c["check"], "rows": c["rows"]} for c in by_check]
+            checks = sorted(s.get("by_check") or [], key=lambda c: c["check"])
+            reasons = [{"check": c["check"], "rows": c["rows"]} for c in checks]
             if f.source_id in isolated:
                 status = STATUS_QUARANTINED
                 reasons.insert(
                     0,
                     {
-                        "reason": f"{n_bad} of {n_bad + n_loaded + n_dup} rows failed error checks, above the file threshold"
+                        "reason": (
+                            f"{n_bad} of {n_bad + n_loaded + n_dup} rows failed error checks, above the file threshold"
+                        )
                     },
                 )
             else:

@@ -66,7 +66,9 @@ def run_suite(bars: pl.DataFrame, project_dir: Path, run_name: str, build_docs: 
     definition = context.validation_definitions.add_or_update(
         gx.ValidationDefinition(name="bars_run", data=batch, suite=suite)
     )
-    actions = [gx.checkpoint.UpdateDataDocsAction(name="docs")] if build_docs else []
+    from great_expectations.checkpoint.actions import UpdateDataDocsAction, ValidationAction
+
+    actions: list[ValidationAction] = [UpdateDataDocsAction(name="docs")] if build_docs else []
     checkpoint = context.checkpoints.add_or_update(
         gx.Checkpoint(name="validate", validation_definitions=[definition], actions=actions)
     )
@@ -80,13 +82,15 @@ def run_suite(bars: pl.DataFrame, project_dir: Path, run_name: str, build_docs: 
         for r in validation.results:
             evaluated += 1
             if not r.success:
-                kwargs = r.expectation_config.kwargs
+                config = r.expectation_config
+                assert config is not None  # a result of a suite run always carries its expectation
+                kwargs = config.kwargs
                 where = (
                     kwargs.get("column")
                     or kwargs.get("column_list")
                     or f"{kwargs.get('column_A')}>={kwargs.get('column_B')}"
                 )
-                failed.append(f"{r.expectation_config.type}({where})")
+                failed.append(f"{config.type}({where})")
     docs_root = project_dir / "gx" / "uncommitted" / "data_docs" / "local_site"
     pages = (
         sorted((docs_root / "validations").rglob("*.html"), key=lambda p: p.stat().st_mtime)

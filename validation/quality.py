@@ -169,15 +169,17 @@ class PassRates:
 
     def headline(self) -> str:
         return (
-            f"{self.first}..{self.last}: {self.files_checked:,} files, {self.pass_rate_files:.2%} passed, {self.files_quarantined:,} quarantined; "
+            f"{self.first}..{self.last}: {self.files_checked:,} files, {self.pass_rate_files:.2%} passed, "
+            f"{self.files_quarantined:,} quarantined; "
             f"{self.rows_checked:,} rows, {self.pass_rate_rows:.3%} passed; {self.symbol_days:,} symbol-days "
             f"({self.symbol_days_ok} ok, {self.symbol_days_suspect} suspect, {self.symbol_days_failed} failed); "
-            f"{sum(self.anomalies_by_check.values()):,} anomalies, {sum(self.known_events.values()):,} explained by known events"
+            f"{sum(self.anomalies_by_check.values()):,} anomalies, "
+            f"{sum(self.known_events.values()):,} explained by known events"
             + (f" — BELOW the {self.threshold:.2%} threshold" if self.breach else "")
         )
 
     def as_dict(self) -> dict[str, Any]:
-        out = {k: v for k, v in self.__dict__.items()}
+        out = dict(self.__dict__.items())
         out.update(
             first=self.first.isoformat(),
             last=self.last.isoformat(),
@@ -212,7 +214,7 @@ def pass_rates(
     known = anomalies.filter(pl.col("known_event") != "")
     status = days["status"].value_counts() if days.height else pl.DataFrame({"status": [], "count": []})
     by_status = dict(zip(status["status"].to_list(), status["count"].to_list(), strict=True))
-    loaded = int(days["present"].sum() + days["off_session"].sum()) if days.height else 0
+    loaded = int(days["present"].sum()) + int(days["off_session"].sum()) if days.height else 0
     quarantined = int(days["quarantined"].sum()) if days.height else 0
     failed_rows = int(days["quarantined_unexplained"].sum()) if days.height else 0
     return PassRates(
@@ -245,7 +247,10 @@ def reannotate(stored: pl.DataFrame, allowlist: Allowlist) -> tuple[pl.DataFrame
 
 
 def explain_quarantine(quarantined: pl.DataFrame, anomalies: pl.DataFrame) -> pl.DataFrame:
-    """Adds ``explained`` to quarantined rows: every error anomaly of the row (same source and line) is a known event."""
+    """Adds ``explained`` to quarantined rows.
+
+    A row is explained when every error anomaly of it (same source and line) is a known event.
+    """
     errors = (
         anomalies.filter((pl.col("severity") == ERROR) & (pl.col("line") > 0))
         .group_by("source_id", "line")

@@ -90,7 +90,8 @@ def _heatmap_figure(days: pl.DataFrame) -> Any:
         text.append(
             [
                 (
-                    f"{c['status']}: {c['present']}/{c['expected']} bars, coverage {c['coverage']:.2%}, {c['quarantined']} quarantined<br>{c['by_check'] or 'no anomalies'}"
+                    f"{c['status']}: {c['present']}/{c['expected']} bars, coverage {c['coverage']:.2%}, "
+                    f"{c['quarantined']} quarantined<br>{c['by_check'] or 'no anomalies'}"
                     if (c := cells.get((key, day)))
                     else "no data expected"
                 )
@@ -174,7 +175,8 @@ def _table(frame: pl.DataFrame, columns: list[str], css: str = "") -> str:
         "<tr>" + "".join(f"<td>{html.escape(str(r[c]) if r[c] is not None else '')}</td>" for c in columns) + "</tr>"
         for r in frame.iter_rows(named=True)
     )
-    return f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>{body or f"<tr><td colspan={len(columns)}>none</td></tr>"}</tbody></table>'
+    empty = f"<tr><td colspan={len(columns)}>none</td></tr>"
+    return f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>{body or empty}</tbody></table>'
 
 
 def _readable_reasons(raw: str) -> str:
@@ -269,14 +271,17 @@ def render_report(inputs: ReportInputs) -> str:
     )
     meta = json.dumps({"run_id": inputs.run_id, "first": r["first"], "last": r["last"], "allowlist": r["allowlist"]})
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>marketops data quality {html.escape(r["first"])}..{html.escape(r["last"])}</title>
+<html lang="en"><head><meta charset="utf-8">
+<title>marketops data quality {html.escape(r["first"])}..{html.escape(r["last"])}</title>
 <script type="application/json" id="report-meta">{html.escape(meta)}</script>
 <script>{get_plotlyjs()}</script>
-<style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:1400px}} table{{border-collapse:collapse;margin:.5em 0}}
+<style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:1400px}}
+table{{border-collapse:collapse;margin:.5em 0}}
 td,th{{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}} table.small td{{font-size:12px}}
 .breach{{color:#c62828;font-weight:bold}} section{{margin-bottom:2em}}</style></head>
 <body><h1>Data quality {html.escape(r["first"])} .. {html.escape(r["last"])}</h1>
 <p id="headline">{html.escape(r["headline"])}</p>{breach}
-<p>Run <code>{html.escape(inputs.run_id)}</code>, generated {inputs.generated_at:%Y-%m-%d %H:%M} UTC, allowlist <code>{html.escape(r["allowlist"])}</code>.</p>
+<p>Run <code>{html.escape(inputs.run_id)}</code>, generated {inputs.generated_at:%Y-%m-%d %H:%M} UTC,
+allowlist <code>{html.escape(r["allowlist"])}</code>.</p>
 <nav>{nav}</nav>{body}</body></html>
 """

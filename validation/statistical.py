@@ -105,7 +105,8 @@ def find_spikes(bars: pl.DataFrame, th: CheckThresholds, blocks: pl.Series | Non
     )
     found = found.with_columns(
         detail=pl.format(
-            "1-minute {} move {}% from the previous close vs rolling median {}% and MAD {}% of the previous {} returns (robust z {})",
+            "1-minute {} move {}% from the previous close vs rolling median {}% "
+            "and MAD {}% of the previous {} returns (robust z {})",
             "kind",
             (pl.col("r") * 100).round(3),
             (pl.col("med") * 100).round(4),
@@ -167,7 +168,10 @@ def find_stale_runs(bars: pl.DataFrame, th: CheckThresholds) -> pl.DataFrame:
 
 
 def find_zero_volume_runs(bars: pl.DataFrame, th: CheckThresholds) -> pl.DataFrame:
-    """At least ``zero_volume_min_bars`` zero-volume bars in a row whose price still moves (a flat run is a stale run)."""
+    """At least ``zero_volume_min_bars`` zero-volume bars in a row whose price still moves.
+
+    A flat run is a stale run.
+    """
     if not th.volume_known:
         return empty_anomalies()
     zero = pl.col("volume") == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
+from typing import cast
 
 import polars as pl
 
@@ -84,12 +85,12 @@ def parse_timestamps(values: pl.Series, timezone: str) -> pl.Series:
     """Strings or epoch numbers to UTC milliseconds; unparseable values become null."""
     if values.dtype.is_numeric():
         ints = values.cast(pl.Int64, strict=False)
-        top = ints.abs().max() or 0
+        top = cast(int | None, ints.abs().max()) or 0  # the max of an Int64 series
         unit_ms = ints * 1000 if top < 100_000_000_000 else (ints // 1000 if top >= 100_000_000_000_000 else ints)
         return unit_ms.cast(pl.Datetime("ms")).dt.replace_time_zone("UTC")
     if isinstance(values.dtype, pl.Datetime):
         naive = values.dt.cast_time_unit("ms")
-        if values.dtype.time_zone is None:  # type: ignore[union-attr]
+        if values.dtype.time_zone is None:
             naive = naive.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
         return naive.dt.convert_time_zone("UTC")
     text = values.cast(pl.String).str.strip_chars()

@@ -13,6 +13,7 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from core.errors import ConfigError, PermanentStorageError, TransientStorageError
 from core.settings import Settings
@@ -90,17 +91,17 @@ class ClickhouseBackupTarget(BackupTarget):
         self._run(*args, check_backup_name(name))
         self._run("delete", "local", name)
 
-    def _remote(self) -> dict[str, dict[str, object]]:
+    def _remote(self) -> dict[str, dict[str, Any]]:
         listed = json.loads(self._run("list", "remote", "--format", "json") or "[]")
         return {str(item.get("BackupName", item.get("name"))): item for item in listed}
 
     def is_complete(self, name: str) -> bool:
-        item = self._remote().get(name)
-        return bool(item) and not str(item.get("Broken", item.get("broken", ""))).strip()  # type: ignore[union-attr]
+        item = self._remote().get(name) or {}
+        return bool(item) and not str(item.get("Broken", item.get("broken", ""))).strip()
 
     def size_bytes(self, name: str) -> int:
         item = self._remote().get(name) or {}
-        return int(item.get("Size", item.get("DataSize", 0)) or 0)  # type: ignore[call-overload]
+        return int(item.get("Size", item.get("DataSize", 0)) or 0)
 
     def delete(self, name: str) -> None:
         self._run("delete", "remote", check_backup_name(name))

@@ -26,7 +26,8 @@ _TS = pl.Datetime("us", "UTC")
 
 def load_records(warehouse: Warehouse) -> list[BackupRecord]:
     frame = warehouse.query_df(
-        "SELECT name, kind, base, chain, status, started_at, finished_at FROM backups FINAL WHERE status != 'deleted' ORDER BY started_at"
+        "SELECT name, kind, base, chain, status, started_at, finished_at FROM backups FINAL "
+        "WHERE status != 'deleted' ORDER BY started_at"
     )
     return [BackupRecord(**row) for row in frame.iter_rows(named=True)]
 
@@ -57,7 +58,7 @@ def save(warehouse: Warehouse, row: dict[str, Any]) -> None:
         "detail": row.get("detail", ""),
         "updated_at": datetime.now(UTC),
     }
-    schema = {
+    schema: dict[str, pl.DataType | type[pl.DataType]] = {
         "name": pl.String,
         "kind": pl.String,
         "base": pl.String,
@@ -89,13 +90,14 @@ def fingerprint(warehouse: Warehouse, database: str, tables: tuple[str, ...] | l
     db = check_sql_name(database)
     frames = [
         warehouse.query_df(
-            f"SELECT '{check_sql_name(t)}' AS table, _partition_id AS partition, count() AS rows, sum(cityHash64(*)) AS hash "
+            f"SELECT '{check_sql_name(t)}' AS table, _partition_id AS partition, count() AS rows, "
+            f"sum(cityHash64(*)) AS hash "
             f"FROM {db}.{check_sql_name(t)} GROUP BY partition"
         )
         for t in tables
     ]
-    schema = {"table": pl.String, "partition": pl.String, "rows": pl.UInt64, "hash": pl.UInt64}
-    frames = [f.cast(schema) for f in frames if f.height]  # type: ignore[arg-type]
+    schema = pl.Schema({"table": pl.String, "partition": pl.String, "rows": pl.UInt64, "hash": pl.UInt64})
+    frames = [f.cast(schema) for f in frames if f.height]
     return pl.concat(frames).sort("table", "partition") if frames else pl.DataFrame(schema=schema)
 
 
@@ -195,7 +197,8 @@ def drill(warehouse: Warehouse, target: BackupTarget, name: str) -> tuple[bool, 
     if row is None:
         raise StorageError(f"no backup named {name}")
     expected = warehouse.query_df(
-        "SELECT table, partition, rows, hash FROM backup_fingerprints FINAL WHERE backup = {n:String} ORDER BY table, partition",
+        "SELECT table, partition, rows, hash FROM backup_fingerprints FINAL WHERE backup = {n:String} "
+        "ORDER BY table, partition",
         {"n": name},
     )
     scratch = drill_database(name)

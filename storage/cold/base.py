@@ -8,6 +8,7 @@ Settings choose the implementation (``storage.cold.factory.cold_store``); caller
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import io
 import re
@@ -93,11 +94,11 @@ class ColdStore(ABC):
     def exists(self, relative: str) -> bool: ...
 
     @abstractmethod
-    def list(self, pattern: str = "**/*.parquet") -> list[str]:
+    def list(self, pattern: str = "**/*.parquet") -> builtins.list[str]:
         """Visible files matching ``pattern``, sorted; never a half-written one."""
 
     @abstractmethod
-    def sweep_temporaries(self) -> list[str]:
+    def sweep_temporaries(self) -> builtins.list[str]:
         """Remove what killed writers left behind; returns what was removed."""
 
     @abstractmethod

@@ -31,7 +31,8 @@ def refresh_catalog(root: Path) -> list[str]:
             columns += ", date" if dataset in DAILY else ", month"  # the hive key, for partition pruning
             source = str(root / glob_for(dataset)).replace("'", "''")
             connection.execute(
-                f"CREATE OR REPLACE VIEW {dataset} AS SELECT {columns} FROM read_parquet('{source}', hive_partitioning = true, union_by_name = true)"
+                f"CREATE OR REPLACE VIEW {dataset} AS SELECT {columns} "
+                f"FROM read_parquet('{source}', hive_partitioning = true, union_by_name = true)"
             )
             created.append(dataset)
     finally:

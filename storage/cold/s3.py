@@ -13,6 +13,7 @@ appear in ``repr``, ``location`` or errors.
 
 from __future__ import annotations
 
+import builtins
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -134,11 +135,11 @@ class S3ColdStore(ColdStore):
 
     def exists(self, relative: str) -> bool:
         try:
-            return self._fs.get_file_info(self._key(relative)).type == pafs.FileType.File
+            return bool(self._fs.get_file_info(self._key(relative)).type == pafs.FileType.File)
         except OSError as exc:
             raise _storage_error(exc, f"looking up {relative}") from exc
 
-    def list(self, pattern: str = "**/*.parquet") -> list[str]:
+    def list(self, pattern: str = "**/*.parquet") -> builtins.list[str]:
         base = "/".join([self.bucket, *([self.prefix] if self.prefix else [])])
         try:
             infos = self._fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
@@ -147,7 +148,7 @@ class S3ColdStore(ColdStore):
         relative = (info.path[len(base) + 1 :] for info in infos if info.type == pafs.FileType.File)
         return sorted(r for r in relative if glob_match(pattern, r))
 
-    def sweep_temporaries(self) -> list[str]:
+    def sweep_temporaries(self) -> builtins.list[str]:
         # No temporaries exist: an interrupted upload never becomes an object. Incomplete multipart
         # uploads are invisible and are reclaimed by the bucket's AbortIncompleteMultipartUpload rule.
         return []

@@ -6,6 +6,7 @@ is fsynced, then renamed over the target (``os.replace`` is atomic on one filesy
 
 from __future__ import annotations
 
+import builtins
 import os
 import uuid
 from pathlib import Path
@@ -79,14 +80,14 @@ class LocalColdStore(ColdStore):
     def exists(self, relative: str) -> bool:
         return self.path(relative).is_file()
 
-    def sweep_temporaries(self) -> list[str]:
+    def sweep_temporaries(self) -> builtins.list[str]:
         """Remove what killed writers left behind (only one build runs at a time)."""
         swept = [p for p in self.root.rglob(f"{TMP_PREFIX}*") if p.is_file()] if self.root.exists() else []
         for path in swept:
             path.unlink(missing_ok=True)
         return [str(p.relative_to(self.root)) for p in swept]
 
-    def list(self, pattern: str = "**/*.parquet") -> list[str]:
+    def list(self, pattern: str = "**/*.parquet") -> builtins.list[str]:
         """Visible files only: temporaries of an interrupted write are never listed."""
         return sorted(
             str(p.relative_to(self.root))

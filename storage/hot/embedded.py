@@ -29,7 +29,8 @@ class EmbeddedHotStore(HotStore):
         self._guard = threading.Lock()
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS entries (map TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (map, key)) WITHOUT ROWID"
+            "CREATE TABLE IF NOT EXISTS entries "
+            "(map TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (map, key)) WITHOUT ROWID"
         )
 
     @classmethod
@@ -49,7 +50,8 @@ class EmbeddedHotStore(HotStore):
             self._conn.execute("BEGIN")
             try:
                 self._conn.executemany(
-                    "INSERT INTO entries (map, key, value) VALUES (?, ?, ?) ON CONFLICT (map, key) DO UPDATE SET value = excluded.value",
+                    "INSERT INTO entries (map, key, value) VALUES (?, ?, ?) "
+                    "ON CONFLICT (map, key) DO UPDATE SET value = excluded.value",
                     ((map_name, k, v) for k, v in entries.items()),
                 )
                 self._conn.execute("COMMIT")

@@ -8,6 +8,7 @@ error vocabulary (connection loss is transient).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, ClassVar
@@ -85,7 +86,8 @@ class HazelcastHotStore(HotStore):
             raise StorageError(f"hazelcast {what}: {exc}") from exc
 
     def get(self, map_name: str, key: str) -> str | None:
-        return self._call("get", self._map(map_name).get, key)
+        value: str | None = self._call("get", self._map(map_name).get, key)
+        return value
 
     def set(self, map_name: str, key: str, value: str) -> None:
         self._call("set", self._map(map_name).set, key, value)
@@ -119,7 +121,7 @@ class HazelcastHotStore(HotStore):
         except Exception:
             locks = self._map("marketops_locks")
             acquired = locks.try_lock(name, timeout=timeout_s)
-            release = lambda: locks.unlock(name)  # noqa: E731
+            release = functools.partial(locks.unlock, name)
         if not acquired:
             raise StorageError(f"hazelcast lock {name!r} is held elsewhere; waited {timeout_s:g}s")
         try:

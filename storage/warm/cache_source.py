@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import polars as pl
 
@@ -25,7 +25,7 @@ def changed_days(warehouse: Warehouse, after_version: int, since: datetime | Non
     )
 
 
-def symbol_days(warehouse: Warehouse, venue: str, symbol: str) -> list:
+def symbol_days(warehouse: Warehouse, venue: str, symbol: str) -> list[date]:
     frame = warehouse.query_df(
         "SELECT DISTINCT toDate(ts) AS day FROM bars_1m WHERE venue = {v:String} AND symbol = {s:String} ORDER BY day",
         {"v": venue, "s": symbol},
@@ -38,7 +38,8 @@ def bars_between(warehouse: Warehouse, venue: str, symbol: str, start: datetime,
     return warehouse.query_df(
         """
         SELECT venue, symbol, ts, open, high, low, close, volume, trades, quote_volume FROM bars_1m FINAL
-        WHERE venue = {v:String} AND symbol = {s:String} AND ts >= {a:DateTime64(3, 'UTC')} AND ts < {b:DateTime64(3, 'UTC')}
+        WHERE venue = {v:String} AND symbol = {s:String}
+          AND ts >= {a:DateTime64(3, 'UTC')} AND ts < {b:DateTime64(3, 'UTC')}
         ORDER BY ts
         """,
         {"v": venue, "s": symbol, "a": start, "b": end},
@@ -47,12 +48,14 @@ def bars_between(warehouse: Warehouse, venue: str, symbol: str, start: datetime,
 
 def lookback_start(warehouse: Warehouse, venue: str, symbol: str, before: datetime, bars: int) -> datetime | None:
     """The time ``bars`` 1m bars before ``before`` (the start of a feature lookback), or None."""
-    return warehouse.query_scalar(
+    start: datetime | None = warehouse.query_scalar(
         """
         SELECT min(ts) FROM (
-            SELECT ts FROM bars_1m FINAL WHERE venue = {v:String} AND symbol = {s:String} AND ts < {b:DateTime64(3, 'UTC')}
+            SELECT ts FROM bars_1m FINAL
+            WHERE venue = {v:String} AND symbol = {s:String} AND ts < {b:DateTime64(3, 'UTC')}
             ORDER BY ts DESC LIMIT {n:UInt32}
         )
         """,
         {"v": venue, "s": symbol, "b": before, "n": bars},
     )
+    return start

@@ -55,9 +55,8 @@ def _param_text(value: Any) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        return value.isoformat(sep=" ")
+        naive = value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo is not None else value
+        return naive.isoformat(sep=" ")
     return str(value)
 
 
@@ -75,7 +74,8 @@ class ChdbWarehouse(Warehouse):
             other = next((p for p in _REGISTRY if p != self.data_dir), None)
             if other is not None:
                 raise WarehouseLockedError(
-                    f"this process already has the embedded warehouse {other} open; chDB serves one data path per process"
+                    f"this process already has the embedded warehouse {other} open; "
+                    "chDB serves one data path per process"
                 )
             entry = _REGISTRY.get(self.data_dir)
             if entry is None:

@@ -24,7 +24,8 @@ def settled_versions(warehouse: Warehouse, paths: list[str]) -> set[tuple[str, s
     if not paths:
         return set()
     frame = warehouse.query_df(
-        "SELECT path, sha256 FROM ingest_files FINAL WHERE status IN {settled:Array(String)} AND path IN {paths:Array(String)}",
+        "SELECT path, sha256 FROM ingest_files FINAL "
+        "WHERE status IN {settled:Array(String)} AND path IN {paths:Array(String)}",
         {"settled": list(SETTLED), "paths": paths},
     )
     return set(frame.iter_rows())

@@ -25,20 +25,22 @@ def part_stats(warehouse: Warehouse, tables: tuple[str, ...]) -> pl.DataFrame:
         """,
         {"tables": list(tables)},
     )
-    return frame.cast(PARTS_SCHEMA) if frame.height else pl.DataFrame(schema=PARTS_SCHEMA)  # type: ignore[arg-type]
+    return frame.cast(PARTS_SCHEMA) if frame.height else pl.DataFrame(schema=PARTS_SCHEMA)
 
 
 def last_optimized(warehouse: Warehouse) -> pl.DataFrame:
     frame = warehouse.query_df(
-        "SELECT table, partition, max(started_at) AS optimized_at FROM optimize_log WHERE status = 'done' GROUP BY table, partition"
+        "SELECT table, partition, max(started_at) AS optimized_at FROM optimize_log "
+        "WHERE status = 'done' GROUP BY table, partition"
     )
-    return frame.cast(LAST_SCHEMA) if frame.height else pl.DataFrame(schema=LAST_SCHEMA)  # type: ignore[arg-type]
+    return frame.cast(LAST_SCHEMA) if frame.height else pl.DataFrame(schema=LAST_SCHEMA)
 
 
 def running_merges(warehouse: Warehouse, table: str, partition: str) -> int:
     return int(
         warehouse.query_scalar(
-            "SELECT count() FROM system.merges WHERE database = currentDatabase() AND table = {t:String} AND partition_id = {p:String}",
+            "SELECT count() FROM system.merges "
+            "WHERE database = currentDatabase() AND table = {t:String} AND partition_id = {p:String}",
             {"t": table, "p": partition},
         )
         or 0

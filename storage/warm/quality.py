@@ -32,7 +32,10 @@ def _only(frame: pl.DataFrame, symbols: pl.DataFrame) -> pl.DataFrame:
 
 
 def symbols_in_scope(warehouse: Warehouse, start: datetime, end: datetime) -> pl.DataFrame:
-    """venue, symbol, first_seen, last_seen of every symbol with data up to ``RECENT_LIMIT`` before the range and not only after it."""
+    """venue, symbol, first_seen, last_seen of every symbol in scope.
+
+    In scope: data up to ``RECENT_LIMIT`` before the range and not only after it.
+    """
     return warehouse.query_df(
         f"""
         SELECT toString(venue) AS venue, symbol, min(first_ts) AS first_seen, max(last_ts) AS last_seen
@@ -95,12 +98,14 @@ def delete_validate_anomalies(
     an older, shorter copy of each (seen before its end had arrived) lies outside the range and goes too.
     """
     warehouse.execute(
-        f"DELETE FROM anomalies WHERE origin = 'validate' AND ts < {{end:{_TS}}} AND end_ts >= {{start:{_TS}}} AND {_SYMBOLS}",
+        f"DELETE FROM anomalies WHERE origin = 'validate' AND ts < {{end:{_TS}}} AND end_ts >= {{start:{_TS}}} "
+        f"AND {_SYMBOLS}",
         {"start": start, "end": end, **_pairs(symbols)},
     )
     for row in stretched.iter_rows(named=True):
         warehouse.execute(
-            f"""DELETE FROM anomalies WHERE origin = 'validate' AND venue = {{venue:String}} AND symbol = {{symbol:String}}
+            f"""DELETE FROM anomalies WHERE origin = 'validate'
+                AND venue = {{venue:String}} AND symbol = {{symbol:String}}
                 AND check = {{check:String}} AND ts <= {{end_ts:{_TS}}} AND end_ts >= {{ts:{_TS}}}""",
             row,
         )
@@ -122,7 +127,8 @@ def anomalies_in_range(warehouse: Warehouse, start: datetime, end: datetime) -> 
     """Every anomaly (ingest and validate) touching the range, one row per key."""
     return warehouse.query_df(
         f"""
-        SELECT toString(venue) AS venue, symbol, ts, end_ts, minutes, toString(check) AS check, toString(severity) AS severity,
+        SELECT toString(venue) AS venue, symbol, ts, end_ts, minutes, toString(check) AS check,
+               toString(severity) AS severity,
                detail, source_id, line, toString(origin) AS origin, known_event, run_id, detected_at
         FROM anomalies FINAL
         WHERE ts < {{end:{_TS}}} AND end_ts >= {{start:{_TS}}}
@@ -140,7 +146,8 @@ def quarantined_in_range(
         f" AND {_SYMBOLS}" if symbols is not None else ""
     )
     frame = warehouse.query_df(
-        f"SELECT toString(venue) AS venue, symbol, assumeNotNull(ts) AS ts, source_id, line FROM quarantine_bars FINAL WHERE {where}",
+        f"SELECT toString(venue) AS venue, symbol, assumeNotNull(ts) AS ts, source_id, line "
+        f"FROM quarantine_bars FINAL WHERE {where}",
         {"start": start, "end": end, **(_pairs(symbols) if symbols is not None else {})},
     ).with_columns(pl.col("ts").cast(TS_TYPE))
     return _only(frame, symbols) if symbols is not None else frame
@@ -151,11 +158,13 @@ def files_in_scope(warehouse: Warehouse, start: datetime, end: datetime) -> pl.D
     row at all and ingested in it: source_id, path, status, rows_read, rows_quarantined, reasons."""
     return warehouse.query_df(
         f"""
-        SELECT source_id, path, toString(status) AS status, rows_read, rows_loaded, rows_quarantined, reasons, ingested_at
+        SELECT source_id, path, toString(status) AS status, rows_read, rows_loaded, rows_quarantined, reasons,
+               ingested_at
         FROM ingest_files FINAL
         WHERE status != 'failed' AND (
             source_id IN (SELECT DISTINCT source_id FROM bars_1m WHERE ts >= {{start:{_TS}}} AND ts < {{end:{_TS}}})
-            OR source_id IN (SELECT DISTINCT source_id FROM quarantine_bars WHERE ts >= {{start:{_TS}}} AND ts < {{end:{_TS}}})
+            OR source_id IN (SELECT DISTINCT source_id FROM quarantine_bars
+                             WHERE ts >= {{start:{_TS}}} AND ts < {{end:{_TS}}})
             OR (first_ts IS NULL AND ingested_at >= {{start:{_TS}}} AND ingested_at < {{end:{_TS}}}))
         ORDER BY path
         """,
@@ -181,7 +190,8 @@ def write_symbol_days(
 
 def symbol_days_in_range(warehouse: Warehouse, first: date, last: date) -> pl.DataFrame:
     return warehouse.query_df(
-        """SELECT toString(venue) AS venue, symbol, day, expected, present, off_session, missing, quarantined, quarantined_unexplained,
+        """SELECT toString(venue) AS venue, symbol, day, expected, present, off_session, missing, quarantined,
+                  quarantined_unexplained,
                   anomalies, known, by_check, coverage, toString(status) AS status
            FROM symbol_days FINAL WHERE day >= {first:Date} AND day <= {last:Date} ORDER BY venue, symbol, day""",
         {"first": first, "last": last},
@@ -191,7 +201,8 @@ def symbol_days_in_range(warehouse: Warehouse, first: date, last: date) -> pl.Da
 def validation_history(warehouse: Warehouse, limit: int = 60) -> pl.DataFrame:
     """Earlier validate runs, oldest first: finished_at, run_id and their pass rates (for the trend)."""
     runs = warehouse.query_df(
-        "SELECT run_id, finished_at, summary FROM runs FINAL WHERE flow = 'validate' ORDER BY finished_at DESC LIMIT {n:UInt32}",
+        "SELECT run_id, finished_at, summary FROM runs FINAL WHERE flow = 'validate' "
+        "ORDER BY finished_at DESC LIMIT {n:UInt32}",
         {"n": limit},
     )
     rows = []
@@ -208,7 +219,7 @@ def validation_history(warehouse: Warehouse, limit: int = 60) -> pl.DataFrame:
                     "pass_rate_symbol_days": summary.get("pass_rate_symbol_days", 1.0),
                 }
             )
-    schema = {
+    schema: dict[str, pl.DataType | type[pl.DataType]] = {
         "run_id": pl.String,
         "finished_at": pl.Datetime("us", "UTC"),
         "range": pl.String,
@@ -248,7 +259,8 @@ def problem_files(files: pl.DataFrame, limit: int = 25) -> pl.DataFrame:
 def days_ingested_since(warehouse: Warehouse, since: datetime) -> tuple[date, date] | None:
     """First and last UTC day of the data in files ingested at or after ``since`` (what a daily run must validate)."""
     frame = warehouse.query_df(
-        "SELECT min(first_ts) AS first, max(last_ts) AS last FROM ingest_files FINAL WHERE ingested_at >= {since:DateTime64(6, 'UTC')} AND first_ts IS NOT NULL",
+        "SELECT min(first_ts) AS first, max(last_ts) AS last FROM ingest_files FINAL "
+        "WHERE ingested_at >= {since:DateTime64(6, 'UTC')} AND first_ts IS NOT NULL",
         {"since": since},
     )
     if frame.height == 0 or frame["first"][0] is None:

@@ -33,7 +33,8 @@ def quarantined_files(
         where.append("path IN {paths:Array(String)}")
         params["paths"] = paths
     return warehouse.query_df(
-        f"""SELECT path, sha256, source_id, toString(format) AS format, toString(venue) AS venue, symbol, toString(status) AS status,
+        f"""SELECT path, sha256, source_id, toString(format) AS format, toString(venue) AS venue, symbol,
+                   toString(status) AS status,
                    rows_read, rows_loaded, rows_quarantined, reasons, read_options, ingested_at, first_ts, last_ts
             FROM ingest_files FINAL WHERE {" AND ".join(where)} ORDER BY ingested_at DESC, path""",
         params,
@@ -47,7 +48,8 @@ def quarantined_span(warehouse: Warehouse, source_ids: list[int]) -> tuple[datet
     frame = warehouse.query_df(
         """SELECT min(t) AS first, max(t) AS last FROM (
                SELECT ts AS t FROM bars_1m WHERE source_id IN {ids:Array(UInt64)}
-               UNION ALL SELECT assumeNotNull(ts) AS t FROM quarantine_bars WHERE ts IS NOT NULL AND source_id IN {ids:Array(UInt64)})""",
+               UNION ALL SELECT assumeNotNull(ts) AS t FROM quarantine_bars
+                         WHERE ts IS NOT NULL AND source_id IN {ids:Array(UInt64)})""",
         {"ids": source_ids},
     )
     if frame.height == 0 or frame["first"][0] is None:

@@ -12,7 +12,8 @@ from storage.warm.quality import latest_validation
 
 def warm_status(warehouse: Warehouse) -> dict[str, Any]:
     bars = warehouse.query_df(
-        "SELECT count() AS bars, uniqExact(venue, symbol) AS symbols, min(ts) AS first_ts, max(ts) AS last_ts FROM bars_1m FINAL"
+        "SELECT count() AS bars, uniqExact(venue, symbol) AS symbols, min(ts) AS first_ts, max(ts) AS last_ts "
+        "FROM bars_1m FINAL"
     ).row(0, named=True)
     return {
         "backend": warehouse.backend,

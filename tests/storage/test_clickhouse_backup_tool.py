@@ -33,7 +33,10 @@ def test_selecting_the_driver_without_the_tool_is_a_clear_error(settings: Settin
         and os.environ.get("MARKETOPS_CLICKHOUSE_BACKUP_CONFIG")
         and os.environ.get("MARKETOPS_CLICKHOUSE_URL")
     ),
-    reason="clickhouse-backup driver suite: needs the clickhouse-backup binary on PATH, MARKETOPS_CLICKHOUSE_BACKUP_CONFIG and MARKETOPS_CLICKHOUSE_URL",
+    reason=(
+        "clickhouse-backup driver suite: needs the clickhouse-backup binary on PATH, "
+        "MARKETOPS_CLICKHOUSE_BACKUP_CONFIG and MARKETOPS_CLICKHOUSE_URL"
+    ),
 )
 def test_full_incremental_drill_and_prune_through_clickhouse_backup(settings: Settings) -> None:
     from storage.backups import snapshots as backups

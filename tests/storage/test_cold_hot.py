@@ -25,7 +25,7 @@ def test_parquet_write_is_atomic_and_checksummed(settings: Settings) -> None:
 
 def test_a_failed_write_leaves_no_file(settings: Settings) -> None:
     store = LocalColdStore.from_settings(settings)
-    with pytest.raises(Exception):
+    with pytest.raises(pl.exceptions.ComputeError):
         store.write_parquet("bad.parquet", pl.DataFrame({"x": [object()]}, schema={"x": pl.Object}))
     assert store.list() == [] and not store.exists("bad.parquet")
 

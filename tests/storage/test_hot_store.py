@@ -22,7 +22,8 @@ def hot(request: pytest.FixtureRequest, settings: Settings) -> Iterator[HotStore
         members = os.environ.get("MARKETOPS_HAZELCAST_MEMBERS")
         if not members:
             pytest.skip(
-                "Hazelcast suite: set MARKETOPS_HAZELCAST_MEMBERS (and MARKETOPS_HAZELCAST_CLUSTER) to run it; no member runs here"
+                "Hazelcast suite: set MARKETOPS_HAZELCAST_MEMBERS (and MARKETOPS_HAZELCAST_CLUSTER) to run it; "
+                "no member runs here"
             )
         from storage.hot.hazelcast_backend import HazelcastHotStore
 
@@ -66,9 +67,13 @@ def test_the_lock_is_exclusive(hot: HotStore, prefix: str) -> None:
             import subprocess
             import sys
 
+            from storage.hot.embedded import EmbeddedHotStore
+
+            assert isinstance(hot, EmbeddedHotStore)
+
             code = (
                 "from storage.hot.embedded import EmbeddedHotStore; from pathlib import Path; import sys\n"
-                f"store = EmbeddedHotStore(Path({str(hot._path)!r}))\n"  # type: ignore[attr-defined]
+                f"store = EmbeddedHotStore(Path({str(hot._path)!r}))\n"
                 "try:\n"
                 f"    with store.lock({prefix + 'lock'!r}, timeout_s=0.5): sys.exit(0)\n"
                 "except Exception as exc:\n    print(type(exc).__name__); sys.exit(3)\n"
