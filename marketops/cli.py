@@ -547,19 +547,22 @@ def _orchestration_status(settings: Settings) -> dict[str, Any]:
 
 
 @app.command()
-def up(port: Annotated[int, typer.Option(help="Port of the Prefect server on 127.0.0.1.")] = 4200) -> None:
-    """Start the local stack: Prefect server (state under MARKETOPS_HOME), work pool, every deployment, a worker."""
+def up(
+    port: Annotated[int, typer.Option(help="Port of the Prefect server on 127.0.0.1.")] = 4200,
+    workers: Annotated[int, typer.Option(min=1, help="Prefect workers to start on the work pool.")] = 1,
+) -> None:
+    """Start the local stack: Prefect server (state under MARKETOPS_HOME), work pool, every deployment, workers."""
     from deployments.local_stack import up as stack_up
 
     settings = _settings()
     try:
         with console.status("starting the local stack") as spinner:
-            info = stack_up(settings, port, progress=lambda step: spinner.update(step))
+            info = stack_up(settings, port, progress=lambda step: spinner.update(step), workers=workers)
     except MarketopsError as exc:
         raise _fail(str(exc)) from exc
     out.print(
         f"marketops stack is up: Prefect UI at {info.ui_url} "
-        f"(server pid {info.server_pid}, worker pid {info.worker_pid})"
+        f"(server pid {info.server_pid}, worker pids {', '.join(map(str, info.workers))})"
     )
 
 
