@@ -172,11 +172,10 @@ def up(
         _prefect(["--no-prompt", "deploy", "--all"], env, "prefect deploy --all")
         for index in range(1, workers + 1):
             progress(f"starting worker {index} of {workers}")
-            name = worker_name(index)
+            command = [sys.executable, "-m", "prefect", "worker", "start", "--pool", WORK_POOL, "--type", "process"]
             started.append(
                 _spawn(
-                    [sys.executable, "-m", "prefect", "worker", "start", "--pool", WORK_POOL, "--type", "process"]
-                    + ["--name", name],
+                    [*command, "--name", worker_name(index)],
                     env,
                     logs / ("prefect-worker.log" if index == 1 else f"prefect-worker-{index}.log"),
                 )
