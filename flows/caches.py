@@ -44,10 +44,12 @@ def caches(full: bool = False, since: date | None = None) -> dict[str, Any]:
     failed: list[str] = []
 
     def submit(batch: dict[str, Any]) -> Any:
-        if in_flow:
-            source = read(settings, batch["venue"], batch["symbol"], batch["days"])
-            return write.submit(settings, source, plan["watermark"], started)
-        return build.submit(settings, batch["venue"], batch["symbol"], batch["days"], plan["watermark"], started)
+        if not in_flow:
+            return build.submit(settings, batch["venue"], batch["symbol"], batch["days"], plan["watermark"], started)
+        source = read(settings, batch["venue"], batch["symbol"], batch["days"], return_state=True)
+        if source.is_failed():  # a failed state answers .result() like a failed future: the batch fails, not the run
+            return source
+        return write.submit(settings, source.result(), plan["watermark"], started)
 
     for batch, result, done in run_bounded(batches, submit, settings.ingest_workers):
         if isinstance(result, BaseException):

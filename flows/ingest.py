@@ -85,9 +85,12 @@ def ingest(
     store = with_retry_policy(store_judged_batch, settings)
 
     def submit(batch: BatchSpec) -> Any:
-        if in_flow:
-            return judge.submit(settings, batch, options, run_id, settled(settings, batch, force))
-        return load_task.submit(settings, batch, options, run_id, force)
+        if not in_flow:
+            return load_task.submit(settings, batch, options, run_id, force)
+        known = settled(settings, batch, force, return_state=True)
+        if known.is_failed():  # a failed state answers .result() like a failed future: the batch fails, not the run
+            return known
+        return judge.submit(settings, batch, options, run_id, known.result())
 
     for batch, result, done in run_bounded(plan.batches, submit, settings.ingest_workers):
         if in_flow and not isinstance(result, BaseException):

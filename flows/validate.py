@@ -73,9 +73,12 @@ def validate(since: date | None = None, until: date | None = None, report: bool 
     store = with_retry_policy(store_symbol_findings, settings)
 
     def submit(batch: list[dict[str, Any]]) -> Any:
-        if in_flow:
-            return judge.submit(settings, read(settings, batch, first, last, started), first, last, started)
-        return check.submit(settings, batch, first, last, started, run_id)
+        if not in_flow:
+            return check.submit(settings, batch, first, last, started, run_id)
+        inputs = read(settings, batch, first, last, started, return_state=True)
+        if inputs.is_failed():  # a failed state answers .result() like a failed future: the batch fails, not the run
+            return inputs
+        return judge.submit(settings, inputs.result(), first, last, started)
 
     for batch, result, done in run_bounded(batches, submit, settings.ingest_workers):
         if in_flow and not isinstance(result, BaseException):
