@@ -15,7 +15,7 @@ from flows.hooks import alert_on_failure
 from flows.runners import SettingsTaskRunner, warehouse_in_flow
 from tasks.caches import build_symbol_caches, plan_caches, publish_caches, read_cache_source, write_symbol_caches
 from tasks.retry import with_retry_policy
-from tasks.setup import ensure_schema
+from tasks.setup import ensure_schema, warehouse_held
 
 
 class CacheBuildFailed(MarketopsError):
@@ -51,7 +51,7 @@ def caches(full: bool = False, since: date | None = None) -> dict[str, Any]:
             return source
         return write.submit(settings, source.result(), plan["watermark"], started)
 
-    for batch, result, done in run_bounded(batches, submit, settings.ingest_workers):
+    for batch, result, done in warehouse_held(settings, in_flow, run_bounded(batches, submit, settings.ingest_workers)):
         if isinstance(result, BaseException):
             failed.append(f"{batch['venue']}:{batch['symbol']}: {result}")
         else:

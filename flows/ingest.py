@@ -30,7 +30,7 @@ from tasks.ingest import (
 )
 from tasks.retry import with_retry_policy
 from tasks.runs import record_run
-from tasks.setup import ensure_schema
+from tasks.setup import ensure_schema, warehouse_held
 
 
 class IngestFailed(MarketopsError):
@@ -92,7 +92,9 @@ def ingest(
             return known
         return judge.submit(settings, batch, options, run_id, known.result())
 
-    for batch, result, done in run_bounded(plan.batches, submit, settings.ingest_workers):
+    for batch, result, done in warehouse_held(
+        settings, in_flow, run_bounded(plan.batches, submit, settings.ingest_workers)
+    ):
         if in_flow and not isinstance(result, BaseException):
             result = outcome(store(settings, result, run_id, force, return_state=True))
         if isinstance(result, BaseException):  # failed for good after retries: every file of it failed

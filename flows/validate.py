@@ -19,7 +19,7 @@ from flows.runners import SettingsTaskRunner, outcome, warehouse_in_flow
 from tasks.alerts import notify
 from tasks.retry import with_retry_policy
 from tasks.runs import record_run
-from tasks.setup import ensure_schema
+from tasks.setup import ensure_schema, warehouse_held
 from tasks.validate import (
     check_symbols,
     judge_range,
@@ -80,7 +80,7 @@ def validate(since: date | None = None, until: date | None = None, report: bool 
             return inputs
         return judge.submit(settings, inputs.result(), first, last, started)
 
-    for batch, result, done in run_bounded(batches, submit, settings.ingest_workers):
+    for batch, result, done in warehouse_held(settings, in_flow, run_bounded(batches, submit, settings.ingest_workers)):
         if in_flow and not isinstance(result, BaseException):
             result = outcome(store(settings, result, first, last, started, run_id, return_state=True))
         if isinstance(result, BaseException):
