@@ -46,9 +46,12 @@ def glob_match(pattern: str, relative: str) -> bool:
 
 
 def parquet_bytes(frame: pl.DataFrame) -> bytes:
-    """The exact bytes a cache file holds (zstd, with statistics): serialized whole before any I/O starts."""
+    """The exact bytes a cache file holds (zstd, with statistics): serialized whole before any I/O starts.
+
+    Rechunked first: the writer follows the frame's chunks, which mirror the warehouse's result blocks
+    or an Arrow hand-over between processes; one chunk makes the file layout independent of both."""
     buffer = io.BytesIO()
-    frame.write_parquet(buffer, compression="zstd", statistics=True)
+    frame.rechunk().write_parquet(buffer, compression="zstd", statistics=True)
     return buffer.getvalue()
 
 
