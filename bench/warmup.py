@@ -1,7 +1,9 @@
 """Warmup throughput: keys/s and bytes/s end to end (warm read -> JSON -> write -> read-back -> cutover)
-beside a raw chunked put_all of the same payloads into the same hot store, in the same run.
+beside a raw chunked put_all of the same payloads into the same hot store, in the same run; then the
+incremental update after an ingest: a new minute for ``--touched`` symbols lands in warm, and the hot
+tier's lag (seconds from the warm insert until the hot keys serve it) and the update's keys/s.
 
-Usage: python bench/warmup.py [--symbols 2000] [--recent 50]
+Usage: python bench/warmup.py [--symbols 2000] [--recent 50] [--touched N]
 """
 
 from __future__ import annotations
@@ -19,17 +21,17 @@ sys.path.insert(0, str(ROOT))
 import numpy as np
 import polars as pl
 
-from core.hot_layout import epoch_map
+from core.hot_layout import LATEST_MAP, epoch_map
 from core.settings import Settings, load_settings
 from storage.hot import open_hot_store
+from storage.hot.epochs import live_values
 from storage.warm import open_warehouse
 from storage.warm.schema import migrate
-from tasks.warmup import _build_maps, rebuild_hot
+from tasks.warmup import _build_maps, rebuild_hot, update_hot
 from validation.contracts import BARS_COLUMNS
 
 
-def load_warm(settings: Settings, symbols: int) -> int:
-    minutes = 1440
+def load_warm(settings: Settings, symbols: int, minutes: int = 1440, first_minute: int = 0, version: int = 1) -> int:
     n = symbols * minutes
     rng = np.random.default_rng(3)
     close = 100 * np.exp(np.cumsum(rng.standard_normal(n) * 1e-3))
@@ -38,7 +40,7 @@ def load_warm(settings: Settings, symbols: int) -> int:
             {
                 "venue": "binance",
                 "symbol": np.repeat([f"S{i:05d}USDT" for i in range(symbols)], minutes),
-                "ts": np.tile(np.arange(minutes, dtype=np.int64) * 60_000, symbols)
+                "ts": np.tile(np.arange(first_minute, first_minute + minutes, dtype=np.int64) * 60_000, symbols)
                 + int(datetime(2024, 6, 3, tzinfo=UTC).timestamp() * 1000),
                 "open": close,
                 "high": close * 1.001,
@@ -48,7 +50,7 @@ def load_warm(settings: Settings, symbols: int) -> int:
                 "trades": rng.integers(1, 100, n).astype(np.uint32),
                 "quote_volume": close,
                 "source_id": np.uint64(1),
-                "version": np.uint64(1),
+                "version": np.uint64(version),
             }
         )
         .with_columns(pl.col("ts").cast(pl.Datetime("ms", "UTC")))
@@ -64,7 +66,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--symbols", type=int, default=2000)
     parser.add_argument("--recent", type=int, default=50, help="bars per symbol and timeframe")
+    parser.add_argument("--touched", type=int, default=0, help="symbols an ingest touches (default: all)")
     args = parser.parse_args()
+    touched = args.touched or args.symbols
     with tempfile.TemporaryDirectory(prefix="marketops-bench-warmup-") as tmp:
         settings = load_settings(home=Path(tmp) / "home", hot_recent_bars=args.recent)
         rows = load_warm(settings, args.symbols)
@@ -85,6 +89,16 @@ def main() -> int:
                 )
                 raw_keys += len(entries)
             raw_s = time.perf_counter() - start
+
+        # An ingest lands one new minute for `touched` symbols; the flow then updates those symbols' keys.
+        load_warm(settings, touched, minutes=1, first_minute=1440, version=2)
+        landed = time.perf_counter()
+        keys = [f"binance:S{i:05d}USDT" for i in range(touched)]
+        update = update_hot.fn(settings, keys, "bench")
+        lag_s = time.perf_counter() - landed
+        with open_hot_store(settings) as hot:
+            served = live_values(hot, LATEST_MAP, keys[:1])
+        assert '"ts":"2024-06-04T00:00:00Z"' in served[keys[0]], served
     e2e_rate, raw_rate = result["keys"] / e2e_s, raw_keys / raw_s
     print("\n| path | keys | MB | seconds | keys/s | MB/s |\n|---|---:|---:|---:|---:|---:|")
     print(
@@ -95,6 +109,12 @@ def main() -> int:
         f"| warmup end to end | {result['keys']:,} | {result['bytes'] / 1e6:,.1f} | {e2e_s:.2f} | {e2e_rate:,.0f} | "
         f"{result['bytes'] / 1e6 / e2e_s:,.1f} |"
     )
+    mb, secs = update["bytes"] / 1e6, update["seconds"]
+    print(
+        f"| incremental update after an ingest ({touched:,} symbols) | {update['keys']:,} | {mb:,.1f} "
+        f"| {secs:.2f} | {update['keys'] / secs:,.0f} | {mb / secs:,.1f} |"
+    )
+    print(f"\nhot-tier lag after the ingest: {lag_s:.2f} s (warm insert -> hot keys serve the new bar)")
     ratio = e2e_rate / raw_rate
     print(
         f"\ngoal: warmup end to end >= 50% of the raw put_all rate: "

@@ -4,7 +4,8 @@ Maps (``<logical>__e<epoch>``; readers take the epoch from the status map first)
   bars_latest_1m    key ``venue:SYMBOL`` -> the newest 1m bar
   bars_recent_<tf>  key ``venue:SYMBOL`` -> the last N bars of timeframe tf (oldest first)
   features_latest   key ``venue:SYMBOL`` -> the newest feature vector from the cold tier (when caches are built)
-Status map ``marketops_status`` (not versioned): ``epoch``, ``last_warmup``, ``quality``.
+Status map ``marketops_status`` (not versioned): ``epoch``, ``last_warmup``, ``last_update`` (the newest
+incremental update after an ingest), ``quality``.
 Values are JSON objects with explicit field names; times are UTC ISO-8601 with a ``Z``.
 """
 
@@ -18,6 +19,7 @@ import polars as pl
 STATUS_MAP = "marketops_status"
 EPOCH_KEY = "epoch"
 LAST_WARMUP_KEY = "last_warmup"
+LAST_UPDATE_KEY = "last_update"
 QUALITY_KEY = "quality"
 LATEST_MAP = "bars_latest_1m"
 FEATURES_MAP = "features_latest"
@@ -90,3 +92,34 @@ def feature_values(latest: pl.DataFrame) -> pl.DataFrame:
         .struct.json_encode()
         .alias("value"),
     ).sort("key")
+
+
+def symbol_keys(symbols: pl.DataFrame) -> list[str]:
+    """Hot keys (``venue:SYMBOL``) of a (venue, symbol) frame, sorted."""
+    return sorted(set(symbols.select(pl.concat_str("venue", pl.lit(":"), "symbol"))[:, 0].to_list()))
+
+
+def freshness(warm: pl.DataFrame, hot_latest: dict[str, str]) -> pl.DataFrame:
+    """Per symbol: the newest bar in warm vs in hot, the lag between them, and whether hot drifted.
+
+    ``warm``: (venue, symbol, last_ts) from the warm tier; ``hot_latest``: key -> latest-bar JSON from the
+    live epoch. ``lag_s`` is how far hot's newest bar is behind warm's (None when hot has no value);
+    ``drift`` is true when hot lacks the symbol or is behind.
+    """
+    hot = pl.DataFrame(
+        {"key": list(hot_latest), "value": list(hot_latest.values())}, schema={"key": pl.String, "value": pl.String}
+    ).select(
+        "key",
+        pl.col("value").str.json_path_match("$.ts").str.strptime(pl.Datetime("ms", "UTC"), _TS_FORMAT).alias("hot_ts"),
+    )
+    out = (
+        warm.select(
+            pl.concat_str("venue", pl.lit(":"), "symbol").alias("key"),
+            "venue",
+            "symbol",
+            pl.col("last_ts").cast(pl.Datetime("ms", "UTC")).alias("warm_ts"),
+        )
+        .join(hot, on="key", how="left")
+        .with_columns(lag_s=(pl.col("warm_ts") - pl.col("hot_ts")).dt.total_seconds().clip(lower_bound=0))
+    )
+    return out.with_columns(drift=pl.col("hot_ts").is_null() | (pl.col("hot_ts") < pl.col("warm_ts"))).sort("key")

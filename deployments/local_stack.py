@@ -226,24 +226,3 @@ def down(settings: Settings) -> list[int]:
     stopped = [pid for pid in (*info.workers, info.server_pid) if _stop_group(pid)]
     stack_file(settings).unlink(missing_ok=True)
     return stopped
-
-
-def last_runs(api_url: str) -> dict[str, dict[str, object]]:
-    """The newest flow run of every deployment: state and times, from the Prefect API."""
-    body = {"sort": "EXPECTED_START_TIME_DESC", "limit": 200}
-    deployments = httpx.post(f"{api_url}/deployments/filter", json={"limit": 200}, timeout=10).json()
-    result: dict[str, dict[str, object]] = {}
-    for deployment in deployments:
-        runs = httpx.post(
-            f"{api_url}/flow_runs/filter",
-            json={**body, "limit": 1, "flow_runs": {"deployment_id": {"any_": [deployment["id"]]}}},
-            timeout=10,
-        ).json()
-        last = runs[0] if runs else None
-        result[deployment["name"]] = {
-            "schedules": [s.get("schedule", {}).get("cron") for s in deployment.get("schedules", [])],
-            "last_run": None
-            if last is None
-            else {"state": last["state_type"], "start_time": last.get("start_time"), "name": last["name"]},
-        }
-    return result

@@ -12,7 +12,7 @@ from core.alerts import RESTORE_DRILL_FAILED
 from core.errors import MarketopsError
 from core.settings import load_settings
 from flows.guards import warehouse_maintenance
-from flows.hooks import alert_on_failure
+from flows.hooks import RUN_HOOKS
 from tasks.maintenance import list_backups, prune_backups, sweep_backups, take_backup, verify_backup
 from tasks.retry import with_retry_policy
 from tasks.setup import ensure_schema
@@ -24,7 +24,7 @@ class RestoreDrillFailed(MarketopsError):
     alert_kind = RESTORE_DRILL_FAILED
 
 
-@flow(name="backup", on_failure=[alert_on_failure], on_crashed=[alert_on_failure])
+@flow(name="backup", **RUN_HOOKS)
 def backup(full: bool = False, verify: bool = True, prune: bool = True) -> dict[str, Any]:
     """Snapshot the warm tier, prove it restores, and drop whole chains past retention."""
     logger = get_run_logger()

@@ -11,7 +11,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from core.errors import MarketopsError
 from core.settings import load_settings
 from flows.bounded import run_bounded
-from flows.hooks import alert_on_failure
+from flows.hooks import RUN_HOOKS
 from flows.runners import SettingsTaskRunner, warehouse_in_flow
 from tasks.caches import build_symbol_caches, plan_caches, publish_caches, read_cache_source, write_symbol_caches
 from tasks.retry import with_retry_policy
@@ -25,8 +25,7 @@ class CacheBuildFailed(MarketopsError):
 @flow(
     name="caches",
     task_runner=SettingsTaskRunner(max_threads=8),
-    on_failure=[alert_on_failure],
-    on_crashed=[alert_on_failure],
+    **RUN_HOOKS,
 )
 def caches(full: bool = False, since: date | None = None) -> dict[str, Any]:
     """1m daily Parquet, 5m/15m/1h/4h/1d bars and features for the changed days (``full``: everything)."""

@@ -10,7 +10,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from core.settings import load_settings
 from flows.caches import caches
-from flows.hooks import alert_on_failure
+from flows.hooks import RUN_HOOKS
 from flows.ingest import ingest
 from flows.validate import validate
 from flows.warmup import warmup
@@ -18,7 +18,7 @@ from tasks.retry import with_retry_policy
 from tasks.validate import days_to_validate
 
 
-@flow(name="daily", on_failure=[alert_on_failure], on_crashed=[alert_on_failure])
+@flow(name="daily", **RUN_HOOKS)
 def daily(paths: list[str] | None = None) -> dict[str, Any]:
     """Run every stage of the day in order, as subflows, and summarise them (the report comes from validate)."""
     started = datetime.now(UTC)

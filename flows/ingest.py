@@ -16,7 +16,7 @@ from core.parse import ReadOptions
 from core.run_summary import IngestSummary, summarize
 from core.settings import load_settings
 from flows.bounded import run_bounded
-from flows.hooks import alert_on_failure, run_link
+from flows.hooks import RUN_HOOKS, run_link
 from flows.runners import SettingsTaskRunner, outcome, warehouse_in_flow
 from tasks.alerts import check_freshness
 from tasks.ingest import (
@@ -31,6 +31,7 @@ from tasks.ingest import (
 from tasks.retry import with_retry_policy
 from tasks.runs import record_run
 from tasks.setup import ensure_schema, warehouse_held
+from tasks.warmup import refresh_hot_after_ingest
 
 
 class IngestFailed(MarketopsError):
@@ -40,8 +41,7 @@ class IngestFailed(MarketopsError):
 @flow(
     name="ingest",
     task_runner=SettingsTaskRunner(max_threads=8),
-    on_failure=[alert_on_failure],
-    on_crashed=[alert_on_failure],
+    **RUN_HOOKS,
 )
 def ingest(
     paths: list[str] | None = None,
@@ -108,6 +108,12 @@ def ingest(
     summary = summarize(outcomes, plan.files_seen, plan.files_skipped)
     logger.info(summary.headline())
     _publish(summary, outcomes)
+    if summary.rows_loaded:  # the hot tier follows: the touched symbols' keys, in the live epoch
+        try:
+            hot = with_retry_policy(refresh_hot_after_ingest, settings)(settings, run_id)
+            logger.info("hot tier: %s (%d symbols, %d keys)", hot["status"], hot["symbols"], hot["keys"])
+        except Exception as exc:  # the bars are loaded; warmup-check finds the drift and repairs it
+            logger.error("hot tier not updated (warmup-check will repair it): %s", exc)
     stale = with_retry_policy(check_freshness, settings)(settings, "ingest", run_link(run_id) if flow_run.id else None)
     if stale:
         logger.warning("stale symbols: %s", ", ".join(stale))

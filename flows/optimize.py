@@ -12,13 +12,13 @@ from prefect.runtime import flow_run
 from core.optimize_plan import cutoff_deadline
 from core.settings import load_settings
 from flows.guards import warehouse_maintenance
-from flows.hooks import alert_on_failure
+from flows.hooks import RUN_HOOKS
 from tasks.maintenance import optimize_partitions, plan_optimize
 from tasks.retry import with_retry_policy
 from tasks.setup import ensure_schema
 
 
-@flow(name="optimize", on_failure=[alert_on_failure], on_crashed=[alert_on_failure])
+@flow(name="optimize", **RUN_HOOKS)
 def optimize(cutoff_utc: str | None = None) -> dict[str, Any]:
     """Merge changed partitions to one part each; stops starting partitions at ``cutoff_utc`` (HH:MM)."""
     logger = get_run_logger()

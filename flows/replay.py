@@ -11,13 +11,13 @@ from prefect import flow, get_run_logger
 
 from core.errors import ConfigError
 from core.settings import load_settings
-from flows.hooks import alert_on_failure
+from flows.hooks import RUN_HOOKS
 from flows.ingest import ingest
 from flows.validate import validate
 from tasks.replay import find_replayable, replayed_days
 
 
-@flow(name="replay", on_failure=[alert_on_failure], on_crashed=[alert_on_failure])
+@flow(name="replay", **RUN_HOOKS)
 def replay(paths: list[str] | None = None, since: date | None = None, revalidate: bool = True) -> dict[str, Any]:
     """Re-ingest quarantined files (``paths``, or every one ingested ``since``) with the options they were read with.
 

@@ -14,7 +14,7 @@ from core.alerts import DQ_PASS_RATE, Alert
 from core.errors import ConfigError, MarketopsError
 from core.settings import load_settings
 from flows.bounded import run_bounded
-from flows.hooks import alert_on_failure, run_link
+from flows.hooks import RUN_HOOKS, run_link
 from flows.runners import SettingsTaskRunner, outcome, warehouse_in_flow
 from tasks.alerts import notify
 from tasks.retry import with_retry_policy
@@ -48,8 +48,7 @@ def default_range(since: date | None, until: date | None, now: datetime) -> tupl
 @flow(
     name="validate",
     task_runner=SettingsTaskRunner(max_threads=4),
-    on_failure=[alert_on_failure],
-    on_crashed=[alert_on_failure],
+    **RUN_HOOKS,
 )
 def validate(since: date | None = None, until: date | None = None, report: bool = True) -> dict[str, Any]:
     """Check UTC days ``since``..``until`` (default: yesterday).

@@ -8,28 +8,34 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from core.settings import load_settings
-from flows.hooks import alert_on_failure
+from flows.hooks import RUN_HOOKS
 from tasks.retry import with_retry_policy
 from tasks.setup import ensure_schema
-from tasks.warmup import check_hot, rebuild_hot
+from tasks.warmup import check_hot, rebuild_hot, update_hot
 
 
-@flow(name="warmup", on_failure=[alert_on_failure], on_crashed=[alert_on_failure])
+@flow(name="warmup", **RUN_HOOKS)
 def warmup(mode: str = "force", rebuild: bool = False) -> dict[str, Any]:
     """``force``: warm now (a new epoch when the warm tier changed or the hot tier is incomplete; else only
-    the check time is recorded). ``auto``: only when the hot tier lost its epoch or maps (the restart
-    check, every 5 min). ``check``: report what is wrong, change nothing. ``rebuild``: always a new epoch."""
+    the check time is recorded). ``auto`` (the check every 5 min): rebuild when the hot tier lost its epoch
+    or maps; when it is complete but some symbols' newest bar is behind the warm tier, update only those
+    keys. ``check``: report what is wrong, change nothing. ``rebuild``: always a new epoch."""
     if mode not in {"force", "auto", "check"}:
         raise ValueError(f"mode must be force, auto or check, not {mode!r}")
     logger = get_run_logger()
     settings = load_settings()
     with_retry_policy(ensure_schema, settings)(settings)
-    problems = with_retry_policy(check_hot, settings)(settings)
+    checked = with_retry_policy(check_hot, settings)(settings)
+    problems, drifted = checked["problems"], checked["drifted"]
     if problems:  # expected before an on-demand warmup; news for the restart check
         log = logger.info if mode == "force" else logger.warning
         log("hot tier needs a warmup: %s", "; ".join(problems))
     if mode == "check" or (mode == "auto" and not problems):
         return {"status": "checked", "problems": problems}
+    if mode == "auto" and drifted and len(problems) == 1:  # complete but behind: update those keys only
+        repaired = with_retry_policy(update_hot, settings)(settings, drifted, "warmup-check repair")
+        logger.info("repaired %d drifted symbols: %d keys", repaired["symbols"], repaired["keys"])
+        return repaired | {"status": "repaired", "problems": problems}
     result = with_retry_policy(rebuild_hot, settings)(settings, rebuild)
     logger.info(
         "warmup %s: epoch %s, %s keys, %s bytes", result["status"], result["epoch"], result["keys"], result["bytes"]

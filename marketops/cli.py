@@ -43,9 +43,28 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _crash_on_hangup(signum: int, frame: Any) -> None:
+    from prefect.exceptions import TerminationSignal
+
+    raise TerminationSignal(signal=signum)  # the engine records CRASHED and runs the on-crashed alert hook
+
+
 def _run_flow(flow_fn: Any, **params: Any) -> dict[str, Any]:
-    """Run a flow in-process; its final state decides the exit code, not the absence of exceptions."""
-    state = flow_fn(**params, return_state=True)
+    """Run a flow in-process; its final state decides the exit code, not the absence of exceptions.
+
+    A closed terminal (SIGHUP) ends the run CRASHED like SIGTERM/Ctrl-C do (Prefect handles those), so it
+    alerts instead of staying RUNNING; a SIGKILL is settled by the next run through the run lease.
+    """
+    import signal
+    import threading
+
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGHUP, _crash_on_hangup) if main else None
+    try:
+        state = flow_fn(**params, return_state=True)
+    finally:
+        if main:
+            signal.signal(signal.SIGHUP, previous)
     if not state.is_completed():
         raise _fail(f"{flow_fn.name} run ended {state.type.value}: {state.message}")
     result = state.result()
@@ -298,8 +317,15 @@ def report(open_: Annotated[bool, typer.Option("--open", help="Open it in the de
 def sql(
     query: Annotated[str, typer.Argument(help="ClickHouse SQL, run against the warm tier.")],
     format: Annotated[str, typer.Option("--format", help="auto | table | csv | json")] = "auto",
+    write: Annotated[
+        bool, typer.Option("--write", help="Allow statements that change data or schema (default: read-only).")
+    ] = False,
 ) -> None:
-    """Run a query against the warm tier and print the result (a single value prints bare in auto mode)."""
+    """Run a query against the warm tier and print the result (a single value prints bare in auto mode).
+
+    Read-only (ClickHouse ``readonly = 1``) unless ``--write``: an ``ALTER TABLE … DELETE`` typed by
+    mistake is refused by the server instead of rewriting the source of truth.
+    """
     import polars as pl
 
     from storage.warm import open_warehouse
@@ -309,8 +335,12 @@ def sql(
     settings = _settings()
     try:
         with open_warehouse(settings) as warehouse:
-            frame = warehouse.query_df(query)
+            frame = warehouse.query_df(query) if write else warehouse.query_df_readonly(query)
     except MarketopsError as exc:
+        if not write and "READONLY" in str(exc):
+            raise _fail(
+                f"refused: the statement writes and `marketops sql` is read-only without --write ({exc})"
+            ) from exc
         raise _fail(str(exc)) from exc
     if format == "auto" and frame.shape == (1, 1):
         out.print(frame.item(), highlight=False)
@@ -325,34 +355,25 @@ def sql(
 
 @app.command()
 def status(as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False) -> None:
-    """What the tiers hold and how ingestion went."""
-    from storage.backups.snapshots import backup_status
-    from storage.warm import open_warehouse
-    from storage.warm.schema import migrate, schema_version
-    from storage.warm.status import ingest_status, maintenance_status, validation_status, warm_status
+    """What the tiers hold, how fresh they are, what ran last and what is next; exit 2 when a store is unreachable.
+
+    Sections: warm, ingest, freshness (per venue:symbol newest bar, age, stale flag), quarantine_24h,
+    validation (state ok | breach | no_data), maintenance, backups (last one, its age, whether its drill
+    passed), cold, hot (epoch, age, per-symbol lag), orchestration (last finished run per flow and
+    deployment, next scheduled run). An unreachable store gives its sections an ``error``.
+    """
+    from marketops.status import failed_sections, gather, render
 
     settings = _settings()
-    try:
-        with open_warehouse(settings) as warehouse:
-            migrate(warehouse)  # idempotent: a fresh or older home reports zeros instead of failing
-            report: dict[str, Any] = {"home": str(settings.home_dir), "schema_version": schema_version(warehouse)}
-            report |= {
-                "warm": warm_status(warehouse),
-                "ingest": ingest_status(warehouse),
-                "validation": validation_status(warehouse),
-                "maintenance": maintenance_status(warehouse),
-                "backups": backup_status(warehouse),
-            }
-    except MarketopsError as exc:
-        raise _fail(str(exc)) from exc
-    report["cold"] = _cold_status(settings)
-    report["hot"] = _hot_status(settings)
-    report["orchestration"] = _orchestration_status(settings)
+    report = gather(settings)
     if as_json:
         sys.stdout.write(json.dumps(report, default=str) + "\n")
-        return
-    for section, values in report.items():
-        out.print(f"[bold]{section}[/]: {values}")
+    else:
+        render(report, out)
+    failed = failed_sections(report)
+    if failed:
+        console.print(f"[bold red]unreachable or failing:[/] {', '.join(failed)}")
+        raise typer.Exit(2)
 
 
 @app.command()
@@ -494,58 +515,6 @@ def restore(
     )
 
 
-def _cold_status(settings: Settings) -> dict[str, Any]:
-    from storage.cold.factory import cold_store
-    from storage.cold.manifest import read_manifest, read_state
-
-    store = cold_store(settings)
-    manifest = read_manifest(store)
-    return {
-        "root": store.location,
-        "files": manifest.height,
-        "rows": int(manifest["rows"].sum() or 0) if manifest.height else 0,
-        "last_build": read_state(store).get("last_build"),
-    }
-
-
-def _hot_status(settings: Settings) -> dict[str, Any]:
-    from core.hot_layout import epoch_map
-    from storage.hot import open_hot_store
-    from storage.hot.epochs import current_epoch, last_warmup
-
-    try:
-        with open_hot_store(settings) as hot:
-            epoch = current_epoch(hot)
-            record = last_warmup(hot)
-            keys = (
-                {logical: hot.size(epoch_map(logical, epoch)) for logical in (record or {}).get("keys", {})}
-                if epoch
-                else {}
-            )
-    except MarketopsError as exc:
-        return {"backend": settings.hot_backend, "error": str(exc)}
-    return {
-        "backend": settings.hot_backend,
-        "epoch": epoch,
-        "keys": sum(keys.values()),
-        "maps": keys,
-        "last_warmup": (record or {}).get("at"),
-        "last_check": (record or {}).get("checked_at"),
-    }
-
-
-def _orchestration_status(settings: Settings) -> dict[str, Any]:
-    import os
-
-    from deployments.local_stack import healthy, last_runs, running_stack
-
-    stack = running_stack(settings)
-    api = os.environ.get("PREFECT_API_URL") or (stack.api_url if stack else None)
-    if not api or not healthy(api):
-        return {"api": None, "deployments": {}}
-    return {"api": api, "ui": stack.ui_url if stack else None, "deployments": last_runs(api)}
-
-
 @app.command()
 def up(
     port: Annotated[int, typer.Option(help="Port of the Prefect server on 127.0.0.1.")] = 4200,
@@ -622,12 +591,25 @@ def warmup(
         bool, typer.Option("--check-only", help="Only report whether the hot tier needs a rebuild (exit 1 if so).")
     ] = False,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Write a new epoch even when nothing changed.")] = False,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair", help="What warmup-check does: rebuild a lost epoch, else update only symbols behind warm."
+        ),
+    ] = False,
 ) -> None:
-    """Warm the hot tier from the warm tier as a new verified epoch (readers switch in one step)."""
+    """Warm the hot tier from the warm tier as a new verified epoch (readers switch in one step).
+
+    ``--check-only`` compares key counts and every symbol's newest bar (warm vs hot) and exits 1 on drift.
+    """
     _settings()
     from flows.warmup import warmup as warmup_flow
 
-    result = _run_flow(warmup_flow, mode="check" if check_only else "force", rebuild=rebuild)
+    mode = "check" if check_only else "auto" if repair else "force"
+    result = _run_flow(warmup_flow, mode=mode, rebuild=rebuild)
+    if result["status"] in {"checked", "repaired"} and not check_only:
+        out.print(f"[bold]warmup:[/] {result['status']} — " + ("; ".join(result["problems"]) or "hot tier is current"))
+        return
     if check_only:
         problems = result["problems"]
         out.print("hot tier is complete" if not problems else "hot tier needs a warmup: " + "; ".join(problems))

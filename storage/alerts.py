@@ -1,8 +1,9 @@
 """Alert delivery: the local alert log (always), JSON and Slack webhooks, apprise URLs.
 
 Delivery never raises: an alert that cannot be sent is itself written to the log, so a broken
-webhook never hides the failure it was reporting. Repeats within the fold window are logged with
-``folded: true`` and not sent again.
+webhook never hides the failure it was reporting. Repeats of one fingerprint within the fold window
+after a *delivered* alert are logged with ``folded: true`` and not sent again; a failed run stays open
+until its flow next succeeds, which sends one ``resolved`` notification.
 """
 
 from __future__ import annotations
@@ -10,13 +11,15 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from core.alerts import Alert, plain_text, should_send, slack_payload
+from core.alerts import Alert, plain_text, resolved_alert, should_send, slack_payload
 from core.settings import Settings
 
 
@@ -43,29 +46,33 @@ class AlertLog:
 
 
 class FoldState:
-    """When each alert key was last sent, shared by every process of one home (file + flock)."""
+    """Per alert fingerprint: when it was last *delivered*, and the open run failures awaiting an all-clear.
+
+    Shared by every process of one home (a JSON file under an flock). The lock is held across the
+    delivery itself, so two processes never both send one fold window's alert, and a window is only
+    consumed by a delivery that reached at least one channel.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def claim(self, key: str, now: datetime, window: timedelta) -> bool:
-        """True when the caller should send; records the send atomically with the decision."""
+    @contextmanager
+    def locked(self) -> Iterator[dict[str, dict[str, Any]]]:
+        """The state, exclusively; whatever the block leaves in it is written back."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "a+", encoding="utf-8") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             handle.seek(0)
             try:
-                state: dict[str, str] = json.loads(handle.read() or "{}")
+                raw: dict[str, Any] = json.loads(handle.read() or "{}")
             except ValueError:
-                state = {}
-            last = datetime.fromisoformat(state[key]) if key in state else None
-            send = should_send(last, now, window)
-            if send:
-                state[key] = now.isoformat()
-                handle.seek(0)
-                handle.truncate()
-                handle.write(json.dumps(state))
-            return send
+                raw = {}
+            # an entry of the older format was only the time of the last send
+            state = {k: (v if isinstance(v, dict) else {"sent_at": v}) for k, v in raw.items()}
+            yield state
+            handle.seek(0)
+            handle.truncate()
+            handle.write(json.dumps(state, default=str))
 
 
 def _post(url: str, payload: dict[str, Any], timeout_s: float) -> None:
@@ -73,32 +80,97 @@ def _post(url: str, payload: dict[str, Any], timeout_s: float) -> None:
     response.raise_for_status()
 
 
-def deliver(settings: Settings, alert: Alert, now: datetime | None = None) -> dict[str, Any]:
-    """Send ``alert`` to every configured channel once per fold window; always log it."""
-    now = now or datetime.now(UTC)
-    log = AlertLog(settings.alerts_log)
-    send = FoldState(settings.home_dir / "alerts-state.json").claim(
-        alert.dedup_key(), now, timedelta(seconds=settings.alert_fold_window_s)
-    )
+def _channels(settings: Settings) -> int:
+    return len(settings.alert_webhook_urls) + len(settings.alert_slack_webhook_urls) + bool(settings.alert_apprise_urls)
+
+
+def _send(settings: Settings, alert: Alert) -> tuple[list[str], list[str]]:
     errors: list[str] = []
     sent: list[str] = []
-    if send:
-        for index, url in enumerate(settings.alert_webhook_urls):
-            _attempt(
-                errors,
-                sent,
-                f"webhook#{index}",
-                lambda u=url: _post(u, {"alert": alert.as_json()}, settings.alert_timeout_s),
+    for index, url in enumerate(settings.alert_webhook_urls):
+        _attempt(
+            errors,
+            sent,
+            f"webhook#{index}",
+            lambda u=url: _post(u, {"alert": alert.as_json()}, settings.alert_timeout_s),
+        )
+    for index, url in enumerate(settings.alert_slack_webhook_urls):
+        _attempt(errors, sent, f"slack#{index}", lambda u=url: _post(u, slack_payload(alert), settings.alert_timeout_s))
+    if settings.alert_apprise_urls:
+        _attempt(errors, sent, "apprise", lambda: _apprise(settings.alert_apprise_urls, alert))
+    return sent, errors
+
+
+def _fold_state(settings: Settings) -> FoldState:
+    return FoldState(settings.home_dir / "alerts-state.json")
+
+
+def deliver(settings: Settings, alert: Alert, now: datetime | None = None, run_failure: bool = False) -> dict[str, Any]:
+    """Send ``alert`` to every configured channel once per fold window; always log it.
+
+    A repeat is folded only when an earlier one was delivered within the window: if every channel
+    failed, the window stays open and the next repeat is sent. ``run_failure`` marks a failed or
+    crashed flow run, which stays open until :func:`resolve` sees the flow succeed.
+    """
+    now = now or datetime.now(UTC)
+    window = timedelta(seconds=settings.alert_fold_window_s)
+    key = alert.fingerprint()
+    with _fold_state(settings).locked() as state:
+        entry = state.get(key, {})
+        last = datetime.fromisoformat(entry["sent_at"]) if entry.get("sent_at") else None
+        send = should_send(last, now, window)
+        sent, errors = _send(settings, alert) if send else ([], [])
+        if send and (sent or _channels(settings) == 0):  # delivered (or the log is the only channel)
+            entry["sent_at"] = now.isoformat()
+        if run_failure and alert.flow:
+            entry.update(
+                flow=alert.flow,
+                deployment=alert.deployment,
+                summary=alert.summary[:300],
+                open=True,
+                first_at=entry.get("first_at") if entry.get("open") else now.isoformat(),
+                count=int(entry.get("count", 0)) + 1 if entry.get("open") else 1,
             )
-        for index, url in enumerate(settings.alert_slack_webhook_urls):
-            _attempt(
-                errors, sent, f"slack#{index}", lambda u=url: _post(u, slack_payload(alert), settings.alert_timeout_s)
-            )
-        if settings.alert_apprise_urls:
-            _attempt(errors, sent, "apprise", lambda: _apprise(settings.alert_apprise_urls, alert))
-    entry = alert.as_json() | {"folded": not send, "sent_to": sent, "delivery_errors": errors}
-    log.append(entry)
-    return entry
+        if entry:
+            state[key] = entry
+    line = alert.as_json() | {
+        "fingerprint": key,
+        "folded": not send,
+        "sent_to": sent,
+        "delivery_errors": errors,
+    }
+    AlertLog(settings.alerts_log).append(line)
+    return line
+
+
+def resolve(
+    settings: Settings, flow: str, deployment: str | None, link: str | None = None, now: datetime | None = None
+) -> dict[str, Any] | None:
+    """After a successful run: close the flow's open run failures and send one ``resolved`` notification.
+
+    Returns the logged resolution, or None when nothing was open. Closing forgets the fold window,
+    so the next failure of that flow pages at once.
+    """
+    with _fold_state(settings).locked() as state:
+        mine = [
+            {"fingerprint": k, **v}
+            for k, v in state.items()
+            if v.get("open") and v.get("flow") == flow and v.get("deployment") == deployment
+        ]
+        if not mine:
+            return None
+        alert = resolved_alert(flow, deployment, mine, link)
+        sent, errors = _send(settings, alert)
+        for item in mine:
+            del state[item["fingerprint"]]
+    line = alert.as_json() | {
+        "fingerprint": alert.fingerprint(),
+        "folded": False,
+        "sent_to": sent,
+        "delivery_errors": errors,
+    }
+    AlertLog(settings.alerts_log).append(line)
+    return line
 
 
 def _attempt(errors: list[str], sent: list[str], channel: str, action: Any) -> None:

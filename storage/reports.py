@@ -1,19 +1,62 @@
-"""Data-quality reports on disk: one HTML file per validate run plus ``latest.html``, written atomically."""
+"""Data-quality reports on disk: one HTML file per validate run, ``latest.html``, and an index of all of them.
+
+``latest.html`` is the report of the newest *range* (the latest run of the daily range in normal
+operation): re-validating an old range (a replay of 1970-01-01, a backfill) adds a report to the index
+but never replaces the current one. Every file is written atomically.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from storage.atomic import write_atomic
 
 LATEST = "latest.html"
+INDEX = "index.html"
+_ENTRIES = "index.json"
 
 
-def write_report(reports_dir: Path, name: str, document: str) -> Path:
-    """``<reports_dir>/<name>`` and ``latest.html`` (same content, so relative links work from both)."""
+def read_index(reports_dir: Path) -> list[dict[str, Any]]:
+    path = reports_dir / _ENTRIES
+    if not path.exists():
+        return []
+    try:
+        return list(json.loads(path.read_text()))
+    except ValueError:
+        return []
+
+
+def _rank(entry: dict[str, Any]) -> tuple[str, str]:
+    return entry["last"], entry.get("generated_at", "")
+
+
+def write_report(
+    reports_dir: Path,
+    name: str,
+    document: str,
+    entry: dict[str, Any] | None = None,
+    render_index: Callable[[list[dict[str, Any]]], str] | None = None,
+) -> Path:
+    """``<reports_dir>/<name>``, its line in the index, and ``latest.html`` when its range is the newest.
+
+    ``entry``: first, last (ISO days), state, headline, generated_at, run_id; ``render_index`` turns the
+    entries into ``index.html`` (the validation package owns the HTML). Without an entry (older callers)
+    the report becomes latest unconditionally.
+    """
     data = document.encode()
     path = write_atomic(reports_dir / name, data)
-    write_atomic(reports_dir / LATEST, data)
+    entries = [e for e in read_index(reports_dir) if e.get("name") != name]
+    current = max(entries, key=_rank) if entries else None
+    if entry is not None:
+        entries.append({**entry, "name": name})
+        write_atomic(reports_dir / _ENTRIES, json.dumps(entries, default=str).encode())
+        if render_index is not None:
+            write_atomic(reports_dir / INDEX, render_index(entries).encode())
+    if entry is None or current is None or _rank(entry) >= _rank(current):
+        write_atomic(reports_dir / LATEST, data)
     return path
 
 

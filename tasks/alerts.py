@@ -20,6 +20,11 @@ def notify(settings: Settings, alert: Alert) -> dict[str, Any]:
     return deliver(settings, alert)
 
 
+def notify_run_failure(settings: Settings, alert: Alert) -> dict[str, Any]:
+    """Deliver a failed/crashed run's alert and keep it open until the flow next succeeds."""
+    return deliver(settings, alert, run_failure=True)
+
+
 @task(name="check_freshness", **task_options())
 def check_freshness(settings: Settings, flow: str, link: str | None) -> list[str]:
     """Alert for every symbol whose newest bar is older than ``stale_after_minutes`` (when set)."""

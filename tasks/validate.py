@@ -40,12 +40,13 @@ from validation.duplicates import conflicting_copies
 from validation.expectations import run_suite
 from validation.known_events import load_allowlist
 from validation.quality import explain_quarantine, file_verdicts, pass_rates, reannotate, symbol_days
-from validation.report import ReportInputs, render_report
+from validation.report import ReportInputs, render_index, render_report
 from validation.warm_checks import (
     DAY_COUNTS_SCHEMA,
     CheckRules,
     ValidationRange,
     check_bars,
+    expected_windows,
     settle_findings,
     started_before,
 )
@@ -95,16 +96,7 @@ def read_symbol_inputs(
     rng = ValidationRange(first, last, now)
     ts = pl.Datetime("ms", "UTC")
     symbols = pl.DataFrame(batch, schema={"venue": pl.String, "symbol": pl.String, "first_seen": ts, "last_seen": ts})
-    # Bars are expected from a symbol's first bar (no gap before a listing) until RECENT_LIMIT after its
-    # last one (a feed that stopped is a gap for a week, then the symbol counts as retired).
-    windows = symbols.select(
-        "venue",
-        "symbol",
-        pl.max_horizontal(pl.col("first_seen"), pl.lit(rng.load_start).cast(ts)).alias("start"),
-        pl.min_horizontal(
-            pl.col("last_seen") + pl.duration(days=RECENT_LIMIT.days), pl.lit(rng.load_end).cast(ts)
-        ).alias("end"),
-    )
+    windows = expected_windows(symbols, rng, RECENT_LIMIT)
     bars = read_bars(warehouse, symbols, rng.load_start, rng.load_end)
     held = quarantined_in_range(warehouse, rng.load_start, rng.load_end, symbols)
     copies = cross_file_copies(warehouse, symbols, rng.start, rng.end)
@@ -244,7 +236,15 @@ def write_dq_report(settings: Settings, rates: dict[str, Any], now: datetime) ->
     document = render_report(
         ReportInputs(run_id, now, rates, anomalies, days, files, pl.concat([history, current]), expectations)
     )
-    path = write_report(settings.reports_dir, name, document)
+    entry = {
+        "first": rates["first"],
+        "last": rates["last"],
+        "state": rates.get("state", "breach" if rates["breach"] else "ok"),
+        "headline": rates["headline"],
+        "generated_at": now.isoformat(),
+        "run_id": run_id,
+    }
+    path = write_report(settings.reports_dir, name, document, entry, render_index)
     return {"path": str(path), "latest": str(settings.reports_dir / "latest.html"), "expectations": expectations}
 
 

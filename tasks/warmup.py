@@ -1,4 +1,5 @@
-"""Warmup tasks: check the hot tier against the warm tier; rebuild it as a new verified epoch."""
+"""Warmup tasks: check the hot tier against the warm tier (keys and per-symbol freshness); rebuild it as a new
+verified epoch; or update only the symbols an ingest touched in the live epoch."""
 
 from __future__ import annotations
 
@@ -14,44 +15,130 @@ from core.hot_layout import (
     FEATURES_MAP,
     LATEST_MAP,
     TIMEFRAME_MINUTES,
+    epoch_map,
     feature_values,
+    freshness,
     latest_values,
     new_epoch,
     recent_map,
     recent_values,
+    symbol_keys,
 )
 from core.settings import Settings
 from storage.cold.factory import cold_store
 from storage.cold.manifest import latest_features
 from storage.hot import epochs, open_hot_store
 from storage.warm import open_warehouse
-from storage.warm.hot_source import latest_bars, recent_bars, source_version
+from storage.warm.hot_source import latest_bars, newest_bar_times, recent_bars, source_version, symbols_loaded_by
 from tasks.retry import task_options
 
 _OPTIONS = task_options()
 
 
-def _build_maps(settings: Settings) -> tuple[dict[str, pl.DataFrame], dict[str, int]]:
+def _symbols_frame(keys: list[str]) -> pl.DataFrame:
+    pairs = [k.split(":", 1) for k in keys]
+    return pl.DataFrame(
+        {"venue": [p[0] for p in pairs], "symbol": [p[1] for p in pairs]},
+        schema={"venue": pl.String, "symbol": pl.String},
+    )
+
+
+def _keep(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    return frame.filter(pl.col("key").is_in(keys))
+
+
+def _build_maps(
+    settings: Settings, symbols: pl.DataFrame | None = None
+) -> tuple[dict[str, pl.DataFrame], dict[str, int]]:
+    """Every hot map's (key, value) frame, from the warm tier (and the cold tier's features once built);
+    only ``symbols``' keys when given."""
     with open_warehouse(settings) as warehouse:
         version = source_version(warehouse)
-        maps = {LATEST_MAP: latest_values(latest_bars(warehouse))}
+        maps = {LATEST_MAP: latest_values(latest_bars(warehouse, symbols))}
         for timeframe in settings.hot_timeframes:
-            bars = recent_bars(warehouse, TIMEFRAME_MINUTES[timeframe], settings.hot_recent_bars)
+            bars = recent_bars(warehouse, TIMEFRAME_MINUTES[timeframe], settings.hot_recent_bars, symbols=symbols)
             maps[recent_map(timeframe)] = recent_values(bars)
-    features = feature_values(latest_features(cold_store(settings)))
+    only = None if symbols is None else set(symbols.select("venue", "symbol").iter_rows())
+    features = feature_values(latest_features(cold_store(settings), only))
     if features.height:  # only once the caches flow has built features
         maps[FEATURES_MAP] = features
     return maps, version
 
 
-@task(name="check_hot", **_OPTIONS)
-def check_hot(settings: Settings) -> list[str]:
-    """Problems that call for a warmup: missing pointer or maps, fewer keys than symbols in warm."""
+def _freshness(settings: Settings, symbols: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Newest bar per symbol in warm vs in the live hot epoch (see :func:`core.hot_layout.freshness`)."""
     with open_warehouse(settings) as warehouse:
-        symbols = int(warehouse.query_scalar("SELECT uniqExact(venue, symbol) FROM bars_1m") or 0)
+        warm = newest_bar_times(warehouse, symbols)
+    with open_hot_store(settings) as hot:
+        hot_latest = epochs.live_values(hot, LATEST_MAP, symbol_keys(warm) if symbols is not None else None)
+    return freshness(warm, hot_latest)
+
+
+@task(name="check_hot", **_OPTIONS)
+def check_hot(settings: Settings) -> dict[str, Any]:
+    """What calls for a warmup: a missing pointer or maps, fewer keys than symbols in warm (``problems``,
+    a rebuild), or symbols whose newest bar in hot is behind warm (``drifted``, an update of those keys)."""
+    with open_warehouse(settings) as warehouse:
+        warm = newest_bar_times(warehouse)
+    symbols = warm.height
     expected = {LATEST_MAP: symbols, **{recent_map(tf): symbols for tf in settings.hot_timeframes}}
     with open_hot_store(settings) as hot:
-        return epochs.health(hot, expected) if symbols else []
+        problems = epochs.health(hot, expected) if symbols else []
+        hot_latest = epochs.live_values(hot, LATEST_MAP) if symbols and not problems else {}
+    if problems or not symbols:
+        return {"problems": problems, "drifted": []}
+    fresh = freshness(warm, hot_latest)
+    behind = fresh.filter(pl.col("drift"))
+    if behind.height:
+        first = behind.row(0, named=True)
+        problems.append(
+            f"{behind.height} of {symbols} symbols are behind the warm tier (e.g. {first['key']}: hot "
+            f"{first['hot_ts'].isoformat() if first['hot_ts'] else 'missing'}, warm {first['warm_ts'].isoformat()})"
+        )
+    return {"problems": problems, "drifted": behind["key"].to_list(), "max_lag_s": fresh["lag_s"].max()}
+
+
+@task(name="update_hot", **_OPTIONS)
+def update_hot(settings: Settings, keys: list[str], reason: str = "ingest") -> dict[str, Any]:
+    """Rewrite the hot keys of ``keys`` (``venue:SYMBOL``) in the live epoch from the warm tier: the latest
+    bar, the recent bars of every timeframe and, once caches ran, the feature vector. No new epoch.
+
+    With no live epoch (a fresh or restarted hot store) nothing is written: the restart check rebuilds.
+    """
+    started = time.perf_counter()
+    now = datetime.now(UTC)
+    if not keys:
+        return {"status": "nothing", "keys": 0, "symbols": 0, "seconds": 0.0}
+    symbols = _symbols_frame(sorted(set(keys)))
+    with open_hot_store(settings) as hot:
+        epoch = epochs.current_epoch(hot)
+        served = hot.size(epoch_map(LATEST_MAP, epoch)) if epoch else 0
+    # The warm queries narrowed to a few symbols are cheap; narrowed to most of them they cost more than
+    # reading every symbol (the IN-lists are applied after the join), so those read all and keep ours.
+    maps, version = _build_maps(settings, symbols if symbols.height * 2 < served else None)
+    maps = {name: _keep(frame, keys) for name, frame in maps.items()}
+    record = {"at": now.isoformat(), "reason": reason, "symbols": symbols.height, "source": version}
+    with open_hot_store(settings) as hot:
+        done = epochs.update_live(hot, maps, record, settings.hot_put_chunk)
+    if done is None:
+        return {"status": "no_epoch", "keys": 0, "symbols": symbols.height, "seconds": time.perf_counter() - started}
+    epoch, written = done
+    return {
+        "status": "updated",
+        "epoch": epoch,
+        "symbols": symbols.height,
+        "keys": written.keys,
+        "bytes": written.bytes,
+        "seconds": time.perf_counter() - started,
+    }
+
+
+@task(name="refresh_hot_after_ingest", **_OPTIONS)
+def refresh_hot_after_ingest(settings: Settings, run_id: str) -> dict[str, Any]:
+    """The hot keys of every symbol the ingest run ``run_id`` loaded bars for, updated in the live epoch."""
+    with open_warehouse(settings) as warehouse:
+        touched = symbols_loaded_by(warehouse, run_id)
+    return update_hot.fn(settings, symbol_keys(touched), f"ingest {run_id}")
 
 
 @task(name="rebuild_hot", **_OPTIONS)
@@ -92,11 +179,16 @@ def rebuild_hot(settings: Settings, force: bool) -> dict[str, Any]:
         }
         replaced = epochs.cut_over(hot, epoch, record)
         dropped = epochs.drop_other_epochs(hot, epoch)
+    # An ingest that committed after the warm tier was read above updated the epoch readers were on
+    # then; bring the new one up to date for those symbols (usually none).
+    behind = _freshness(settings).filter(pl.col("drift"))["key"].to_list()
+    repaired = update_hot.fn(settings, behind, "after rebuild") if behind else {"symbols": 0}
     return {
         "status": "rebuilt",
         "epoch": epoch,
         "replaced": replaced,
         "dropped_maps": len(dropped),
+        "repaired_symbols": repaired["symbols"],
         "keys": written.keys,
         "bytes": written.bytes,
         "seconds": time.perf_counter() - started,

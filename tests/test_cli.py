@@ -99,4 +99,35 @@ def test_maintenance_commands_backup_list_restore_and_status(settings: Settings,
 
     report = json.loads(runner.invoke(app, ["status", "--json"]).output)
     assert report["maintenance"]["last_optimize"] is not None
-    assert report["backups"] == {"count": 1, "latest": name, "latest_verified": name, "broken": 0}
+    backups = report["backups"]
+    assert {k: backups[k] for k in ("count", "latest", "latest_verified", "broken")} == {
+        "count": 1,
+        "latest": name,
+        "latest_verified": name,
+        "broken": 0,
+    }
+    assert backups["last"]["name"] == name and backups["last"]["drill_passed"] is True
+    assert backups["last"]["age_s"] >= 0
+
+
+def test_sql_is_read_only_unless_write(settings: Settings) -> None:
+    """`marketops sql "ALTER TABLE … DELETE"` used to run silently; now the server refuses it without --write."""
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    made = runner.invoke(app, ["sql", "CREATE TABLE scratch (a UInt8) ENGINE = MergeTree ORDER BY a"])
+    assert made.exit_code == 1 and "read-only" in made.output
+    assert (
+        runner.invoke(app, ["sql", "--write", "CREATE TABLE scratch (a UInt8) ENGINE = MergeTree ORDER BY a"]).exit_code
+        == 0
+    )
+    assert runner.invoke(app, ["sql", "--write", "INSERT INTO scratch VALUES (1), (2)"]).exit_code == 0
+    for statement in (
+        "ALTER TABLE scratch DELETE WHERE 1",
+        "INSERT INTO scratch SELECT 3",
+        "INSERT INTO scratch VALUES (4);",
+        "DROP TABLE scratch",
+        "TRUNCATE TABLE scratch",
+    ):
+        refused = runner.invoke(app, ["sql", statement])
+        assert refused.exit_code == 1, (statement, refused.output)
+    count = runner.invoke(app, ["sql", "SELECT count() FROM scratch;"])
+    assert count.exit_code == 0 and count.output.strip() == "2"

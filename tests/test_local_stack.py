@@ -3,6 +3,7 @@ shows them in headless Chromium, a deployment run completes through the worker, 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -96,7 +97,12 @@ def test_up_deploys_everything_the_ui_shows_it_and_down_stops_it(settings: Setti
             time.sleep(2)
         assert state == "COMPLETED"
         status = subprocess.run([MARKETOPS, "status", "--json"], env=env, capture_output=True, text=True, timeout=120)
-        assert '"daily": {"schedules": [], "last_run": {"state": "COMPLETED"' in status.stdout
+        assert status.returncode == 0, status.stdout + status.stderr
+        orchestration = json.loads(status.stdout)["orchestration"]
+        daily_status = orchestration["deployments"]["daily"]
+        assert daily_status["schedules"] == [] and daily_status["last_finished"]["state"] == "COMPLETED"
+        assert daily_status["last_finished"]["end"] and daily_status["next_scheduled"] is None
+        assert orchestration["flows"]["daily"]["last_finished"]["state"] == "COMPLETED"
     finally:
         stopped = subprocess.run([MARKETOPS, "down"], env=env, capture_output=True, text=True, timeout=120)
     assert stopped.returncode == 0

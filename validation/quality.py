@@ -126,6 +126,11 @@ def symbol_days(
     return rows.select(*(pl.col(c).cast(t) for c, t in SYMBOL_DAY_SCHEMA.items())).sort(keys)
 
 
+STATE_OK = "ok"
+STATE_BREACH = "breach"
+STATE_NO_DATA = "no_data"
+
+
 @dataclass(frozen=True)
 class PassRates:
     first: date
@@ -163,11 +168,20 @@ class PassRates:
         return self._rate(self.symbol_days - self.symbol_days_failed, self.symbol_days)
 
     @property
+    def state(self) -> str:
+        """``no_data`` when the range held no row to check (never shown as passed), else ``breach`` or ``ok``."""
+        if self.rows_checked == 0 and self.symbol_days == 0 and self.files_checked == 0:
+            return STATE_NO_DATA
+        return STATE_BREACH if self.breach else STATE_OK
+
+    @property
     def breach(self) -> bool:
         """Files or rows below the threshold (symbol-days are coarse: one bad day of ten is 90%)."""
         return self.pass_rate_files < self.threshold or self.pass_rate_rows < self.threshold
 
     def headline(self) -> str:
+        if self.state == STATE_NO_DATA:
+            return f"{self.first}..{self.last}: NO DATA — no file, row or symbol-day to check in the range"
         return (
             f"{self.first}..{self.last}: {self.files_checked:,} files, {self.pass_rate_files:.2%} passed, "
             f"{self.files_quarantined:,} quarantined; "
@@ -187,6 +201,7 @@ class PassRates:
             pass_rate_rows=self.pass_rate_rows,
             pass_rate_symbol_days=self.pass_rate_symbol_days,
             breach=self.breach,
+            state=self.state,
             headline=self.headline(),
         )
         return out

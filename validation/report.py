@@ -209,7 +209,13 @@ def render_report(inputs: ReportInputs) -> str:
     from plotly.offline import get_plotlyjs
 
     r = inputs.rates
+    state = r.get("state", "breach" if r["breach"] else "ok")
     breach = f'<p class="breach">Pass rate below the {r["threshold"]:.2%} threshold.</p>' if r["breach"] else ""
+    if state == "no_data":  # nothing was checked: a 100% here would be a lie
+        breach = (
+            '<p class="nodata">NO DATA: the range held no file, row or symbol-day to check. '
+            "This is not a pass — find out why nothing arrived.</p>"
+        )
     by_check = (
         inputs.anomalies.group_by("check", "severity")
         .agg(unexplained=(pl.col("known_event") == "").sum(), known=(pl.col("known_event") != "").sum())
@@ -226,9 +232,8 @@ def render_report(inputs: ReportInputs) -> str:
             "checked": [r["files_checked"], r["rows_checked"], r["symbol_days"]],
             "passed": [r["files_passed"], r["rows_passed"], r["symbol_days"] - r["symbol_days_failed"]],
             "pass rate": [
-                f"{r['pass_rate_files']:.3%}",
-                f"{r['pass_rate_rows']:.3%}",
-                f"{r['pass_rate_symbol_days']:.3%}",
+                f"{r[k]:.3%}" if state != "no_data" else "no data"
+                for k in ("pass_rate_files", "pass_rate_rows", "pass_rate_symbol_days")
             ],
         }
     )
@@ -236,7 +241,8 @@ def render_report(inputs: ReportInputs) -> str:
         (
             "pass-rates",
             "Pass rates",
-            _table(summary_rows, summary_rows.columns) + _figure_html(_pass_rates_figure(r), "fig-pass-rates"),
+            _table(summary_rows, summary_rows.columns)
+            + (_figure_html(_pass_rates_figure(r), "fig-pass-rates") if state != "no_data" else ""),
         ),
         (
             "anomalies-by-check",
@@ -278,10 +284,31 @@ def render_report(inputs: ReportInputs) -> str:
 <style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:1400px}}
 table{{border-collapse:collapse;margin:.5em 0}}
 td,th{{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}} table.small td{{font-size:12px}}
-.breach{{color:#c62828;font-weight:bold}} section{{margin-bottom:2em}}</style></head>
+.breach{{color:#c62828;font-weight:bold}} .nodata{{color:#fff;background:#616161;padding:.5em;font-weight:bold}}
+section{{margin-bottom:2em}}</style></head>
 <body><h1>Data quality {html.escape(r["first"])} .. {html.escape(r["last"])}</h1>
-<p id="headline">{html.escape(r["headline"])}</p>{breach}
+<p id="headline">{html.escape(r["headline"])}</p><p>State: <b id="state">{html.escape(state)}</b></p>{breach}
+<p><a href="index.html">All reports</a></p>
 <p>Run <code>{html.escape(inputs.run_id)}</code>, generated {inputs.generated_at:%Y-%m-%d %H:%M} UTC,
 allowlist <code>{html.escape(r["allowlist"])}</code>.</p>
 <nav>{nav}</nav>{body}</body></html>
 """
+
+
+def render_index(entries: list[dict[str, Any]]) -> str:
+    """An index page of every report, newest range first: range, state, headline, link."""
+    rows = "".join(
+        f'<tr class="{html.escape(e.get("state", ""))}"><td>{html.escape(e["first"])} .. {html.escape(e["last"])}</td>'
+        f"<td>{html.escape(e.get('state', ''))}</td><td>{html.escape(e.get('generated_at', ''))}</td>"
+        f'<td><a href="{html.escape(e["name"])}">{html.escape(e["name"])}</a></td>'
+        f"<td>{html.escape(e.get('headline', ''))}</td></tr>"
+        for e in sorted(entries, key=lambda e: (e["last"], e.get("generated_at", "")), reverse=True)
+    )
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>marketops data-quality reports</title>'
+        "<style>body{font-family:system-ui,sans-serif;margin:2em} td,th{border:1px solid #ccc;padding:3px 8px}"
+        "table{border-collapse:collapse} tr.breach td{color:#c62828} tr.no_data td{color:#616161}</style></head>"
+        '<body><h1>Data-quality reports</h1><p><a href="latest.html">latest</a> is the newest range\'s report.</p>'
+        "<table><thead><tr><th>range</th><th>state</th><th>generated (UTC)</th><th>report</th><th>headline</th></tr>"
+        f"</thead><tbody>{rows or '<tr><td colspan=5>none yet</td></tr>'}</tbody></table></body></html>\n"
+    )

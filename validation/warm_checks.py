@@ -96,6 +96,68 @@ class CheckOutcome:
     day_counts: pl.DataFrame  # DAY_COUNTS_SCHEMA: expected/present/off-session bars per symbol-day of the range
 
 
+RETIRE_AFTER = timedelta(days=7)  # a symbol silent this long after its last bar is retired, not gapped
+
+
+def expected_windows(
+    symbols: pl.DataFrame, rng: ValidationRange, retire_after: timedelta = RETIRE_AFTER
+) -> pl.DataFrame:
+    """Where each symbol is expected to have bars: (venue, symbol, start, end), within what was read.
+
+    ``symbols``: venue, symbol, first_seen, last_seen. Expectations start at the UTC midnight of the day
+    of its first bar — a symbol whose first file lacks the day's opening minutes has a gap there, while
+    the days before its listing expect nothing — and end ``retire_after`` past its last bar (a feed that
+    stopped is a gap for a week, then the symbol counts as retired).
+    """
+    ts = pl.Datetime("ms", "UTC")
+    return symbols.select(
+        "venue",
+        "symbol",
+        pl.max_horizontal(pl.col("first_seen").cast(ts).dt.truncate("1d"), pl.lit(rng.load_start).cast(ts)).alias(
+            "start"
+        ),
+        pl.min_horizontal(
+            pl.col("last_seen").cast(ts) + pl.duration(days=retire_after.days), pl.lit(rng.load_end).cast(ts)
+        ).alias("end"),
+    )
+
+
+def clip_gaps(gaps: pl.DataFrame, grid: pl.Series, rng: ValidationRange) -> pl.DataFrame:
+    """Gaps cut to the validated range, each with its true length inside it (grid minutes, not wall minutes).
+
+    Bars are read a day beyond each edge so a gap is found whole; what is reported for this range is
+    only its part inside ``[rng.start, rng.end)`` — a missing 23:59 on the last day is one minute, not
+    one minute plus the whole unread (or not yet delivered) next day.
+    """
+    if gaps.height == 0 or grid.len() == 0:
+        return gaps
+    grid = grid.cast(TS_TYPE)
+    last_minute = rng.end - timedelta(minutes=1)
+    lo = gaps["ts"].cast(TS_TYPE).clip(lower_bound=rng.start)
+    hi = gaps["end_ts"].cast(TS_TYPE).clip(upper_bound=last_minute)
+    g0 = grid.search_sorted(lo, side="left").cast(pl.Int64)
+    g1 = grid.search_sorted(hi, side="right").cast(pl.Int64) - 1
+    clipped = gaps.with_columns(_g0=g0, _g1=g1).filter((pl.col("_g1") >= pl.col("_g0")) & (pl.col("_g0") < grid.len()))
+    if clipped.height == 0:
+        return clipped.drop("_g0", "_g1")
+    return (
+        clipped.with_columns(
+            ts=grid.gather(clipped["_g0"]),
+            end_ts=grid.gather(clipped["_g1"]),
+            minutes=(clipped["_g1"] - clipped["_g0"] + 1).cast(gaps.schema["minutes"]),
+        )
+        .with_columns(
+            detail=pl.format(
+                "{} expected minutes missing: {} .. {} UTC",
+                "minutes",
+                pl.col("ts").dt.strftime("%Y-%m-%d %H:%M"),
+                pl.col("end_ts").dt.strftime("%Y-%m-%d %H:%M"),
+            )
+        )
+        .drop("_g0", "_g1")
+    )
+
+
 def _in_range(anomalies: pl.DataFrame, rng: ValidationRange) -> pl.DataFrame:
     start, end = pl.lit(rng.start).cast(TS_TYPE), pl.lit(rng.end).cast(TS_TYPE)
     interval = pl.col("check").is_in(list(INTERVAL_CHECKS))
@@ -207,7 +269,7 @@ def check_bars(bars: pl.DataFrame, windows: pl.DataFrame, rng: ValidationRange, 
             else (vb.filter(~pl.col("symbol").is_in(silent)), vb.filter(pl.col("symbol").is_in(silent)))
         )
         found += [
-            find_gaps(vb, grid, vw, th.gap_min_minutes, placed, ids),
+            clip_gaps(find_gaps(vb, grid, vw, th.gap_min_minutes, placed, ids), grid, rng),
             find_outside_session(vb, grid, session, placed),
             find_spikes(vb, th, ids),
             find_stale_runs(traded, th),

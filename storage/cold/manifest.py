@@ -73,12 +73,15 @@ def verify(store: ColdStore) -> list[dict[str, Any]]:
     return problems
 
 
-def latest_features(store: ColdStore) -> pl.DataFrame:
-    """The newest feature row of every symbol, reading only each symbol's newest daily file."""
+def latest_features(store: ColdStore, only: set[tuple[str, str]] | None = None) -> pl.DataFrame:
+    """The newest feature row of every symbol (or of the (venue, symbol) pairs in ``only``), reading only
+    each symbol's newest daily file."""
     newest: dict[tuple[str, str], str] = {}
     for relative in store.list("features_1m/*/*/*/data.parquet"):
         _, venue_part, symbol_part, date_part, _ = relative.split("/")
         key = (venue_part.removeprefix("venue="), symbol_part.removeprefix("symbol="))
+        if only is not None and key not in only:
+            continue
         if key not in newest or date_part > newest[key].split("/")[3]:
             newest[key] = relative
     frames = [

@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 
 from core.errors import StorageError
-from core.hot_layout import EPOCH_KEY, LAST_WARMUP_KEY, STATUS_MAP, epoch_map, parse_epoch_map
+from core.hot_layout import EPOCH_KEY, LAST_UPDATE_KEY, LAST_WARMUP_KEY, STATUS_MAP, epoch_map, parse_epoch_map
 from storage.hot.base import HotStore
 
 LOCK_NAME = "marketops-warmup"
@@ -72,6 +72,38 @@ def cut_over(hot: HotStore, epoch: str, record: dict[str, Any], lock_timeout_s: 
         hot.set(STATUS_MAP, EPOCH_KEY, epoch)
         hot.set(STATUS_MAP, LAST_WARMUP_KEY, json.dumps(record, default=str))
         return previous
+
+
+def last_update(hot: HotStore) -> dict[str, Any] | None:
+    raw = hot.get(STATUS_MAP, LAST_UPDATE_KEY)
+    return json.loads(raw) if raw else None
+
+
+def update_live(
+    hot: HotStore, maps: dict[str, pl.DataFrame], record: dict[str, Any], chunk: int, lock_timeout_s: float = 60
+) -> tuple[str, EpochWrite] | None:
+    """Overwrite the given keys in the live epoch's maps (no new epoch); None when there is no live epoch.
+
+    Under the warmup lock, so a rebuild never switches epochs half-way through an update: the keys
+    land in the epoch readers are on, and a rebuild that read the warm tier earlier is caught by the
+    freshness repair that follows every rebuild.
+    """
+    with hot.lock(LOCK_NAME, lock_timeout_s):
+        epoch = current_epoch(hot)
+        if epoch is None:
+            return None
+        written = write_epoch(hot, epoch, maps, chunk)
+        hot.set(STATUS_MAP, LAST_UPDATE_KEY, json.dumps(record | {"epoch": epoch, "keys": written.keys}, default=str))
+        return epoch, written
+
+
+def live_values(hot: HotStore, logical: str, keys: list[str] | None = None) -> dict[str, str]:
+    """Values of the live epoch's ``logical`` map (all keys, or ``keys``); empty without an epoch."""
+    epoch = current_epoch(hot)
+    if epoch is None:
+        return {}
+    name = epoch_map(logical, epoch)
+    return hot.get_all(name, keys if keys is not None else hot.keys(name))
 
 
 def touch_last_warmup(hot: HotStore, changes: dict[str, Any]) -> None:

@@ -67,6 +67,16 @@ class Warehouse(ABC):
         assert isinstance(result, pl.DataFrame)
         return result
 
+    def query_df_readonly(self, sql: str) -> pl.DataFrame:
+        """Run ad-hoc SQL with ClickHouse's ``readonly = 1``: the server refuses any write, DDL or setting change.
+
+        The setting rides on the statement itself (``SETTINGS`` clause), so it holds on both backends and
+        cannot leak into later statements of a shared session; a statement that takes no ``SETTINGS``
+        clause fails to parse, which also writes nothing.
+        """
+        statement = sql.strip().rstrip(";").rstrip()
+        return self.query_df(f"{statement}\nSETTINGS readonly = 1")
+
     def query_scalar(self, sql: str, params: Params | None = None) -> Any:
         table = self.query_arrow(sql, params)
         if table.num_rows == 0:

@@ -1,10 +1,32 @@
-"""What the hot tier serves, read from the warm tier with FINAL semantics (newest version per key)."""
+"""What the hot tier serves, read from the warm tier with FINAL semantics (newest version per key).
+
+Every reader takes an optional ``symbols`` frame (venue, symbol): the incremental update after an
+ingest reads only the symbols that ingest touched.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import polars as pl
 
 from storage.warm.base import Warehouse
+
+_IN = "{a}venue IN {{venues:Array(String)}} AND {a}symbol IN {{symbols:Array(String)}}"
+
+
+def _scope(symbols: pl.DataFrame | None, alias: str = "") -> tuple[str, dict[str, Any]]:
+    """A WHERE condition limiting a query to ``symbols`` (IN-lists; callers drop cross pairs afterwards)."""
+    if symbols is None:
+        return "1", {}
+    pairs = {"venues": sorted(set(symbols["venue"].to_list())), "symbols": sorted(set(symbols["symbol"].to_list()))}
+    return _IN.format(a=alias), pairs
+
+
+def _only(frame: pl.DataFrame, symbols: pl.DataFrame | None) -> pl.DataFrame:
+    if symbols is None:
+        return frame
+    return frame.join(symbols.select("venue", "symbol").unique(), on=["venue", "symbol"], how="semi")
 
 
 def source_version(warehouse: Warehouse) -> dict[str, int]:
@@ -13,19 +35,36 @@ def source_version(warehouse: Warehouse) -> dict[str, int]:
     return {"version": int(row["version"] or 0), "rows": int(row["rows"] or 0)}
 
 
-def latest_bars(warehouse: Warehouse) -> pl.DataFrame:
-    return warehouse.query_df(
-        """
-        SELECT venue, symbol, max(ts) AS latest_ts,
+def newest_bar_times(warehouse: Warehouse, symbols: pl.DataFrame | None = None) -> pl.DataFrame:
+    """(venue, symbol, last_ts) per symbol: what the hot tier's latest bar must match."""
+    where, params = _scope(symbols)
+    frame = warehouse.query_df(
+        f"SELECT toString(venue) AS venue, symbol, max(ts) AS last_ts FROM bars_1m WHERE {where} "
+        "GROUP BY venue, symbol",
+        params,
+    )
+    return _only(frame, symbols).sort("venue", "symbol")
+
+
+def latest_bars(warehouse: Warehouse, symbols: pl.DataFrame | None = None) -> pl.DataFrame:
+    where, params = _scope(symbols)
+    frame = warehouse.query_df(
+        f"""
+        SELECT toString(venue) AS venue, symbol, max(ts) AS latest_ts,
                argMax(open, ts) AS open, argMax(high, ts) AS high, argMax(low, ts) AS low, argMax(close, ts) AS close,
                argMax(volume, ts) AS volume, argMax(trades, ts) AS trades, argMax(version, ts) AS version
         FROM bars_1m FINAL
+        WHERE {where}
         GROUP BY venue, symbol
-        """
+        """,
+        params,
     )
+    return _only(frame, symbols)
 
 
-def recent_bars(warehouse: Warehouse, minutes: int, count: int, gap_allowance: int = 4) -> pl.DataFrame:
+def recent_bars(
+    warehouse: Warehouse, minutes: int, count: int, gap_allowance: int = 4, symbols: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """The last ``count`` buckets of ``minutes`` per symbol; ``minutes`` says how many 1m bars made each.
 
     Buckets are left-closed, labelled by their open time, anchored at UTC midnight; the newest may be
@@ -33,19 +72,34 @@ def recent_bars(warehouse: Warehouse, minutes: int, count: int, gap_allowance: i
     of each symbol's own newest bar are read (one bounded scan instead of a per-row window), so a symbol
     with long holes in that span gets fewer buckets, never none.
     """
-    return warehouse.query_df(
-        """
-        SELECT b.venue AS venue, b.symbol AS symbol,
-               toDateTime64(toStartOfInterval(b.ts, toIntervalMinute({m:UInt32})), 3, 'UTC') AS bucket,
+    outer, params = _scope(symbols, "b.")
+    inner, _ = _scope(symbols)
+    frame = warehouse.query_df(
+        f"""
+        SELECT toString(b.venue) AS venue, b.symbol AS symbol,
+               toDateTime64(toStartOfInterval(b.ts, toIntervalMinute({{m:UInt32}})), 3, 'UTC') AS bucket,
                argMin(b.open, b.ts) AS open, max(b.high) AS high, min(b.low) AS low, argMax(b.close, b.ts) AS close,
                sum(b.volume) AS volume, count() AS minutes
         FROM bars_1m AS b FINAL
-        INNER JOIN (SELECT venue, symbol, max(ts) AS last_ts FROM bars_1m GROUP BY venue, symbol) AS l
+        INNER JOIN (SELECT venue, symbol, max(ts) AS last_ts FROM bars_1m WHERE {inner} GROUP BY venue, symbol) AS l
             ON b.venue = l.venue AND b.symbol = l.symbol
-        WHERE b.ts >= l.last_ts - toIntervalMinute({span:UInt32})
+        WHERE b.ts >= l.last_ts - toIntervalMinute({{span:UInt32}}) AND {outer}
         GROUP BY venue, symbol, bucket
         ORDER BY bucket DESC
-        LIMIT {n:UInt32} BY venue, symbol
+        LIMIT {{n:UInt32}} BY venue, symbol
         """,
-        {"m": minutes, "n": count, "span": minutes * (count + 1) * gap_allowance},
+        {"m": minutes, "n": count, "span": minutes * (count + 1) * gap_allowance, **params},
+    )
+    return _only(frame, symbols)
+
+
+def symbols_loaded_by(warehouse: Warehouse, run_id: str) -> pl.DataFrame:
+    """(venue, symbol) of every file the run ``run_id`` loaded rows from: the hot keys that run changed."""
+    return warehouse.query_df(
+        """
+        SELECT DISTINCT toString(venue) AS venue, symbol FROM ingest_files FINAL
+        WHERE run_id = {run:String} AND rows_loaded > 0
+        ORDER BY venue, symbol
+        """,
+        {"run": run_id},
     )
