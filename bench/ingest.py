@@ -1,12 +1,13 @@
 """Ingest throughput: rows/s and MB/s per stage beside polars' raw glob read of the same files.
 
-Usage: python bench/ingest.py [--rows 10000000] [--data DIR]
+Usage: python bench/ingest.py [--rows 10000000] [--data DIR] [--family-rows 200000] [--families-only]
        python bench/ingest.py --runner dask --workers 1,2 [--rows 1000000] [--batch-files 8]
 
 Generates deterministic Binance-layout daily files once (cached under bench/.data), then measures in
 one run: polars' raw glob read (the baseline), parse, contracts + gate checks, load into a fresh
 embedded warehouse, and the real ingest flow end to end on another fresh home. Goals are ratios to the
-baseline measured here, never absolute seconds.
+baseline measured here, never absolute seconds. Then a per-reader-family table
+(``bench/reader_families.py``): every built-in reader beside polars' raw read of the same bytes.
 
 ``--runner dask`` instead runs the ingest flow end to end on the same files with the thread runner and
 then on Dask LocalClusters of each ``--workers`` count (fresh home each), and prints the scaling ratio
@@ -33,6 +34,7 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 import polars as pl
 
+from bench.reader_families import measure, table
 from core.batching import plan_batches
 from core.parse import ReadOptions, parse_files
 from core.samples import MINUTES, SampleSpec, generate
@@ -184,7 +186,13 @@ def main() -> int:
     parser.add_argument("--runner", choices=["stages", "dask"], default="stages", help="dask: thread vs Dask workers")
     parser.add_argument("--workers", default="1,2", help="Dask worker process counts to measure (comma-separated)")
     parser.add_argument("--batch-files", type=int, default=8, help="files per batch task in --runner dask")
+    parser.add_argument("--family-rows", type=int, default=200_000, help="rows per reader family (default 200k)")
+    parser.add_argument("--families-only", action="store_true", help="only the per-reader-family table")
     args = parser.parse_args()
+    if args.families_only:
+        print(table(measure(args.family_rows)))
+        print("\nsame rows, 30-day files (per-file overhead amortised):\n" + table(measure(args.family_rows, 30)))
+        return 0
     data = ensure_data(args.rows, args.data)
     nbytes = sum(p.stat().st_size for p in data.rglob("*.csv"))
     files = sum(1 for _ in data.rglob("*.csv"))
@@ -219,6 +227,8 @@ def main() -> int:
         return 0
     e2e = stages[-1].rate() / base
     print(f"\ngoal: end to end >= 0.50x of the raw glob read: {'met' if e2e >= 0.5 else 'NOT met'} ({e2e:.2f}x)")
+    print("\n" + table(measure(args.family_rows)))
+    print("\nsame rows, 30-day files (per-file overhead amortised):\n" + table(measure(args.family_rows, 30)))
     return 0
 
 

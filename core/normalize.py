@@ -17,14 +17,25 @@ class Identity:
     version: int
 
 
+def side_symbol(symbol: str, side: pl.Expr) -> pl.Expr:
+    """``EURUSD`` + row side ``bid`` -> ``EURUSD.BID``: quote sides of one instrument never share a series.
+
+    Rows without a side (trades, single-sided vendor candles such as HistData) keep the plain symbol.
+    """
+    plain = pl.lit(symbol, pl.String)
+    return pl.when(side.is_null()).then(plain).otherwise(pl.concat_str([plain, pl.lit("."), side.str.to_uppercase()]))
+
+
 def to_candidates(raw: pl.DataFrame, identity: Identity) -> pl.DataFrame:
     """Columns of ``bars_1m`` plus ``line``/``raw`` for quarantine.
 
-    ``trades`` is 0 and ``quote_volume`` NaN when unknown.
+    ``trades`` is 0 and ``quote_volume`` NaN when unknown; a row with a quote side gets the side suffix on its
+    symbol (:func:`side_symbol`).
     """
+    side = pl.col("side") if "side" in raw.columns else pl.lit(None, pl.String)
     return raw.select(
         pl.lit(identity.venue, pl.String).alias("venue"),
-        pl.lit(identity.symbol, pl.String).alias("symbol"),
+        side_symbol(identity.symbol, side).alias("symbol"),
         "ts",
         "open",
         "high",

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 
 from core.errors import ConfigError, UnreadableFileError
 from core.fingerprint import source_id
-from core.formats import SourceFile, binance, read_source
+from core.formats import SourceFile, binance
 from core.formats.naming import identify
-from core.formats.registry import detect_format
+from core.formats.protocol import DEFAULT_ZONE_RULES, Reader, ReaderOptions, ReadResult
+from core.formats.registry import available_readers, check_one_minute, detect_format, read_bars
+from core.formats.timeparse import EXPLICIT_UTC
 from core.identifiers import check_symbol, check_venue
 
 
@@ -21,8 +23,18 @@ class ReadOptions:
     format: str | None = None
     venue: str | None = None
     symbol: str | None = None
-    timezone: str = "UTC"
+    timezone: str | None = None  # None: each reader's zone rule (generic: venue session zone, else UTC, warned)
     columns: dict[str, str] = field(default_factory=dict)
+    date_order: str | None = None  # dmy | mdy for a/b/yyyy dates no row decides (else ambiguous_date_order)
+
+    def reader_options(self, path: str) -> ReaderOptions:
+        """What readers are told for one file: the venue hint is the option, else the path's ``venue=``."""
+        return ReaderOptions(
+            timezone=self.timezone,
+            date_order=self.date_order,  # type: ignore[arg-type]
+            columns=self.columns,
+            venue=self.venue or identify(path).venue,
+        )
 
 
 @dataclass(frozen=True)
@@ -44,33 +56,47 @@ class ParsedFile:
     symbol: str = ""
     raw: pl.DataFrame | None = None  # reader output; None when unreadable
     reason: str | None = None  # why the whole file is quarantined
+    zone_rule: str = ""  # how naive times became UTC (ReadResult.zone_rule); "" when unread
+    price_side: str = ""  # trade | bid | ask | mid | bid+ask
+    notes: tuple[str, ...] = ()  # what the reader applied (tick volume, deci-cents, ...)
+
+    @property
+    def zone_defaulted(self) -> bool:
+        return self.zone_rule.split(":", 1)[0] in DEFAULT_ZONE_RULES
 
 
-def _identify(ref: FileRef, options: ReadOptions, parsed: ParsedFile) -> None:
-    """Venue and symbol from options, then the path; raises with a reason when neither tells."""
+def _identify(ref: FileRef, options: ReadOptions, parsed: ParsedFile, result: ReadResult | None = None) -> None:
+    """Venue: ``--venue``, a ``venue=NAME`` directory (both the operator's word), then what the reader proved
+    (Binance klines are binance whatever the file name), else generic. Symbol: ``--symbol``, the reader, the name."""
     named = identify(ref.path)
-    venue = check_venue(options.venue or named.venue or "generic")
-    symbol_hint = options.symbol or named.symbol
+    venue = check_venue(options.venue or named.venue or (result.venue if result else None) or "generic")
+    symbol_hint = options.symbol or (result.symbol if result else None) or named.symbol
     if not symbol_hint:
         raise UnreadableFileError("cannot tell the symbol from the file name; pass --symbol")
     parsed.venue, parsed.symbol = venue, check_symbol(symbol_hint)
 
 
-def parse_file(ref: FileRef, source: SourceFile, sha256: str, options: ReadOptions) -> ParsedFile:
+def _apply(parsed: ParsedFile, result: ReadResult) -> None:
+    parsed.format, parsed.raw = result.format, result.frame
+    parsed.zone_rule, parsed.price_side, parsed.notes = result.zone_rule, result.side, result.notes
+
+
+def parse_file(
+    ref: FileRef, source: SourceFile, sha256: str, options: ReadOptions, readers: list[Reader] | None = None
+) -> ParsedFile:
     """Parse one file into the raw frame; an unreadable file comes back with ``reason`` set, never raises."""
     parsed = ParsedFile(ref=ref, sha256=sha256, source_id=source_id(ref.path, sha256))
     try:
-        _identify(ref, options, parsed)
-        parsed.format, parsed.raw = read_source(
-            source, options.format, columns=options.columns, timezone=options.timezone
-        )
+        result = read_bars(replace(source, path=ref.path), options.reader_options(ref.path), options.format, readers)
+        _identify(ref, options, parsed, result)
+        _apply(parsed, result)
     except (UnreadableFileError, ConfigError) as exc:
         parsed.reason = str(exc)
         return parsed
     except Exception as exc:  # a reader bug must not sink the batch: quarantine the file and say why
         parsed.reason = f"reader failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         return parsed
-    if parsed.raw.height == 0:
+    if parsed.raw is not None and parsed.raw.height == 0:
         parsed.reason = "file has no data rows"
     return parsed
 
@@ -81,15 +107,17 @@ def parse_files(items: list[tuple[FileRef, SourceFile, str]], options: ReadOptio
     The result is the same as :func:`parse_file` on each item; only the speed differs (one parser
     call for hundreds of small files instead of one each).
     """
+    readers = available_readers()  # entry points scanned once per batch, not per file
     results: dict[int, ParsedFile] = {}
     klines: list[int] = []
     for index, (ref, source, sha) in enumerate(items):
         if options.format not in (None, binance.NAME):
             continue
         try:
-            if detect_format(source) == binance.NAME:
+            if detect_format(source, readers) == binance.NAME:
                 parsed = ParsedFile(ref=ref, sha256=sha, source_id=source_id(ref.path, sha), format=binance.NAME)
-                _identify(ref, options, parsed)
+                parsed.zone_rule, parsed.price_side, parsed.venue = EXPLICIT_UTC.label, "trade", binance.NAME
+                _identify(ref, replace(options, venue=options.venue or binance.NAME), parsed)
                 results[index] = parsed
                 klines.append(index)
         except (UnreadableFileError, ConfigError):
@@ -101,6 +129,11 @@ def parse_files(items: list[tuple[FileRef, SourceFile, str]], options: ReadOptio
     else:
         for i, frame in zip(klines, frames, strict=True):
             results[i].raw = frame
+            try:
+                check_one_minute(frame)
+            except UnreadableFileError as exc:
+                results[i].reason, results[i].raw = exc.reason, None
+                continue
             if frame.height == 0:
                 results[i].reason = "file has no data rows"
-    return [results[i] if i in results else parse_file(*item, options) for i, item in enumerate(items)]
+    return [results[i] if i in results else parse_file(*item, options, readers) for i, item in enumerate(items)]

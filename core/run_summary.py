@@ -14,7 +14,9 @@ OUTCOME_SCHEMA: dict[str, pl.DataType] = {
     "rows_quarantined": pl.UInt64(),
     "rows_duplicate": pl.UInt64(),
     "reasons": pl.String(),
+    "zone_rule": pl.String(),  # "<rule>:<zone>"; rules venue/default_utc mean a default zone was assumed
 }
+DEFAULT_ZONE_RULES = ("venue", "default_utc")
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,8 @@ class IngestSummary:
     rows_duplicate: int
     pass_rate_files: float  # files that loaded (wholly or partly) / files processed
     pass_rate_rows: float  # rows loaded / rows read
+    files_zone_defaulted: int = 0  # files whose naive times were read in a default zone (no statement, no option)
+    zone_defaults: tuple[str, ...] = ()  # those default rules, e.g. ("default_utc:UTC",)
 
     @property
     def ok(self) -> bool:
@@ -39,6 +43,15 @@ class IngestSummary:
 
     def as_dict(self) -> dict[str, object]:
         return {**asdict(self), "ok": self.ok}
+
+    def warnings(self) -> list[str]:
+        """Lines a person must see: naive times read in a zone nobody stated."""
+        if not self.files_zone_defaulted:
+            return []
+        return [
+            f"{self.files_zone_defaulted:,} files had naive times read in a default zone "
+            f"({', '.join(self.zone_defaults)}); pass --timezone if that is wrong"
+        ]
 
     def headline(self) -> str:
         processed = self.files_seen - self.files_skipped
@@ -60,6 +73,12 @@ def summarize(outcomes: pl.DataFrame, files_seen: int, files_skipped: int) -> In
         return int(outcomes.get_column(column).sum() or 0) if outcomes.height else 0
 
     processed = outcomes.height
+    zones = (
+        outcomes.get_column("zone_rule").fill_null("")
+        if "zone_rule" in outcomes.columns
+        else pl.Series([], dtype=pl.String)
+    )
+    defaulted = zones.filter(zones.str.split(":").list.first().is_in(DEFAULT_ZONE_RULES))
     passed = count("loaded") + count("partial")
     rows_read = total("rows_read")
     return IngestSummary(
@@ -75,4 +94,6 @@ def summarize(outcomes: pl.DataFrame, files_seen: int, files_skipped: int) -> In
         rows_duplicate=total("rows_duplicate"),
         pass_rate_files=passed / processed if processed else 1.0,
         pass_rate_rows=total("rows_loaded") / rows_read if rows_read else 1.0,
+        files_zone_defaulted=defaulted.len(),
+        zone_defaults=tuple(sorted(defaulted.unique().to_list())),
     )

@@ -125,7 +125,10 @@ class Settings(BaseSettings):
     file_error_ratio_threshold: float = Field(
         default=0.05, ge=0, le=1, description="Above it a file is quarantined whole."
     )
-    generic_timezone: str = Field(default="UTC", description="Zone of naive timestamps in generic CSV/Parquet files.")
+    generic_timezone: str | None = Field(
+        default=None,
+        description="Zone of naive timestamps in generic files; unset: the venue's session zone, else UTC (warned).",
+    )
     generic_columns: dict[str, str] = Field(
         default_factory=dict, description="Canonical name -> source column, for generic files."
     )

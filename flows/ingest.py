@@ -50,6 +50,7 @@ def ingest(
     symbol: str | None = None,
     timezone: str | None = None,
     force: bool = False,
+    date_order: str | None = None,
 ) -> dict[str, Any]:
     """Load new/changed raw 1m files under ``paths`` into the warm tier.
 
@@ -70,6 +71,7 @@ def ingest(
         symbol=symbol,
         timezone=timezone or settings.generic_timezone,
         columns=settings.generic_columns,
+        date_order=date_order,
     )
 
     with_retry_policy(ensure_schema, settings)(settings)
@@ -107,6 +109,8 @@ def ingest(
     outcomes = outcomes_frame(rows)
     summary = summarize(outcomes, plan.files_seen, plan.files_skipped)
     logger.info(summary.headline())
+    for line in summary.warnings():
+        logger.warning(line)
     _publish(summary, outcomes)
     if summary.rows_loaded:  # the hot tier follows: the touched symbols' keys, in the live epoch
         try:

@@ -46,6 +46,7 @@ def replay(paths: list[str] | None = None, since: date | None = None, revalidate
                 venue=opts.get("venue"),
                 symbol=opts.get("symbol"),
                 timezone=opts.get("timezone"),
+                date_order=opts.get("date_order"),
                 force=True,
             )
         )

@@ -95,18 +95,34 @@ def init() -> None:
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or directories to scan for raw 1m files.")],
     format: Annotated[
-        str | None, typer.Option("--format", help="binance | histdata | generic (default: detect).")
+        str | None,
+        typer.Option(
+            "--format",
+            help="A reader: binance | histdata | mt4 | mt5 | kraken | lean | dukascopy | fxcm | generic | headerless "
+            "or an installed plug-in (default: detect by content).",
+        ),
     ] = None,
     venue: Annotated[str | None, typer.Option(help="Venue of every file (default: from path or format).")] = None,
     symbol: Annotated[str | None, typer.Option(help="Symbol of every file (default: from the file name).")] = None,
     timezone: Annotated[
         str | None, typer.Option(help="Zone of naive timestamps in generic files (default: settings).")
     ] = None,
+    date_order: Annotated[
+        str | None,
+        typer.Option(
+            "--date-order",
+            help="dmy | mdy: order of a/b/yyyy dates when no day above 12 decides (default: refuse as ambiguous).",
+        ),
+    ] = None,
 ) -> None:
     """Load new or changed raw files into the warm tier; bad files and rows are quarantined with reasons."""
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise _fail(f"no such file or directory: {', '.join(missing)}", 2)
+    from core.formats.protocol import DATE_ORDERS
+
+    if date_order is not None and date_order not in DATE_ORDERS:
+        raise _fail(f"--date-order must be one of {', '.join(DATE_ORDERS)}, not {date_order!r}", 2)
     _settings()
     from flows.ingest import ingest as ingest_flow
 
@@ -117,6 +133,7 @@ def ingest(
         venue=venue,
         symbol=symbol,
         timezone=timezone,
+        date_order=date_order,
     )
     _print_ingest(summary)
 
@@ -135,6 +152,11 @@ def _print_ingest(summary: dict[str, Any]) -> None:
         f"({summary['pass_rate_rows']:.2%}), "
         f"{summary['rows_quarantined']:,} quarantined, {summary['rows_duplicate']:,} exact duplicates dropped"
     )
+    if summary.get("files_zone_defaulted"):
+        out.print(
+            f"[yellow]warning:[/] {summary['files_zone_defaulted']:,} files had naive times read in a default zone "
+            f"({', '.join(summary.get('zone_defaults') or ())}); pass --timezone if that is wrong"
+        )
 
 
 @app.command()

@@ -82,7 +82,9 @@ def test_daily_bars_follow_the_fx_and_equity_sessions_of_the_real_samples(settin
     from flows.ingest import ingest
 
     ingest(paths=[str(real_data / "histdata-eurusd-m1")])
-    ingest(paths=[str(real_data / "sp500-index-1m-intraday")], venue="nyse", timezone="America/New_York")
+    ingest(
+        paths=[str(real_data / "sp500-index-1m-intraday")], venue="nyse", timezone="America/New_York", date_order="mdy"
+    )
     caches()
     daily = _cold(settings, "bars_1d")
     fx = daily.filter(pl.col("symbol") == "EURUSD")

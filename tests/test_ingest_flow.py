@@ -104,6 +104,7 @@ def test_real_histdata_and_sp500_load_with_exact_counts(settings: Settings, real
     summary = ingest(
         paths=[str(real_data / "histdata-eurusd-m1"), str(real_data / "sp500-index-1m-intraday")],
         timezone="America/New_York",
+        date_order="mdy",  # 11/5/2019 .. 11/8/2019: no day above 12, so only the operator can say
     )
     assert summary["rows_loaded"] == 7192 + 1563
     with open_warehouse(settings) as warehouse:

@@ -50,7 +50,10 @@ def test_histdata_est_without_dst_becomes_utc(real_data: Path) -> None:
 
 
 def test_generic_csv_maps_columns_by_name_with_crlf_and_local_time(real_data: Path) -> None:
-    fmt, frame = _read(real_data / "sp500-index-1m-intraday" / "SP500_NOV2019_IDay.csv", timezone="America/New_York")
+    path = real_data / "sp500-index-1m-intraday" / "SP500_NOV2019_IDay.csv"
+    with pytest.raises(UnreadableFileError, match="ambiguous_date_order"):  # 11/5..11/8: no day above 12
+        _read(path, timezone="America/New_York")
+    fmt, frame = _read(path, timezone="America/New_York", date_order="mdy")
     assert fmt == "generic"
     assert frame.height == 1563
     first = frame.row(0, named=True)

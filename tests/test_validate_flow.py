@@ -53,7 +53,9 @@ def test_real_binance_halt_is_a_stale_run_then_a_gap_and_a_rerun_rewrites_not_do
 
 def test_real_histdata_week_and_sp500_sessions(settings: Settings, real_data: Path) -> None:
     ingest(paths=[str(real_data / "histdata-eurusd-m1")])
-    ingest(paths=[str(real_data / "sp500-index-1m-intraday")], venue="nyse", timezone="America/New_York")
+    ingest(
+        paths=[str(real_data / "sp500-index-1m-intraday")], venue="nyse", timezone="America/New_York", date_order="mdy"
+    )
     summary = validate(since=date(2015, 2, 1), until=date(2015, 2, 6), report=False)
     fx = _anomalies(settings).filter(pl.col("symbol") == "EURUSD")
     gaps = fx.filter(pl.col("check") == "gap")

@@ -45,6 +45,9 @@ MANIFEST_SCHEMA: dict[str, pl.DataType] = {
     "reasons": pl.String(),
     "run_id": pl.String(),
     "ingested_at": pl.Datetime("us", "UTC"),
+    "zone_rule": pl.String(),
+    "price_side": pl.String(),
+    "reader_notes": pl.String(),
 }
 _EPOCH = pl.lit(0).cast(TS_TYPE)
 
@@ -228,6 +231,9 @@ def _manifest(
                 "reasons": json.dumps(reasons),
                 "run_id": run_id,
                 "ingested_at": now,
+                "zone_rule": f.zone_rule,
+                "price_side": f.price_side,
+                "reader_notes": "; ".join(f.notes),
             }
         )
     return pl.DataFrame(rows, schema=MANIFEST_SCHEMA)

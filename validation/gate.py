@@ -50,8 +50,9 @@ def _failed_checks(frame: pl.DataFrame) -> pl.Series:
 
 
 def _duplicate_flags(frame: pl.DataFrame) -> pl.DataFrame:
-    """Within one source file: exact repeats are dropped silently, conflicting repeats are rejected."""
-    key = ["source_id", "ts"]
+    """Within one source file (and symbol: a quote file holds a .BID and an .ASK series): exact repeats are
+    dropped silently, conflicting repeats are rejected."""
+    key = ["source_id", "symbol", "ts"]
     dup = frame.select(pl.struct(key).is_duplicated().alias("dup")).to_series()
     if not dup.any():
         return frame.with_columns(pl.lit(False).alias("_conflict"), pl.lit(False).alias("_repeat"))

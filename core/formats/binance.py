@@ -1,18 +1,22 @@
-"""data.binance.vision klines: 12 columns, optional header, epoch ms (to 2024) or µs (2025 on).
+"""data.binance.vision klines: 12 columns, optional header, epoch ms (to 2024) or µs (2025 on), UTC.
 
-Spot files switched from milliseconds to microseconds on 2025-01-01; the unit is told per row by
-magnitude, so a file straddling the switch still reads right.
+Spot files switched from milliseconds to microseconds on 2025-01-01; the unit is told by magnitude
+per file (every published file is one UTC day or month, so one unit): a file that mixes units is
+refused as ``mixed_epoch_units``. The content proves the venue: Binance whatever the file name.
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 
 import numpy as np
 import polars as pl
 
 from core.errors import UnreadableFileError
-from core.formats.frame import SourceFile, conform, conform_exprs, split_lines
+from core.formats.frame import SourceFile, conform, conform_exprs, split_lines, strip_bom
+from core.formats.protocol import ReaderOptions, ReadResult
+from core.formats.timeparse import EXPLICIT_UTC
 
 NAME = "binance"
 COLUMNS = [
@@ -35,7 +39,11 @@ _US_THRESHOLD = 100_000_000_000_000
 
 
 def has_header(first_line: str) -> bool:
-    return first_line.split(",")[0].strip().strip('"').lower() in {"open_time", "open time", "opentime"}
+    return first_line.lstrip("\ufeff").split(",")[0].strip().strip('"').lower() in {
+        "open_time",
+        "open time",
+        "opentime",
+    }
 
 
 def looks_like(first_line: str) -> bool:
@@ -47,13 +55,78 @@ def looks_like(first_line: str) -> bool:
     return len(fields) >= 11 and head.isdigit() and 12 <= len(head) <= 17
 
 
+def sniff(head: str, name: str) -> float:
+    lines = [line for line in head.splitlines() if line.strip()]
+    if not lines:
+        return 0.0
+    if has_header(lines[0]):
+        return 0.95
+    return 0.9 if looks_like(lines[0]) else 0.0
+
+
+def check_one_unit(frame: pl.DataFrame) -> None:
+    """Refuse a file whose open times mix ms and µs (told by magnitude), naming the first odd row."""
+    seen = (
+        frame.select(_unit(pl.col("open_time").abs()).alias("unit"))
+        .drop_nulls()
+        .get_column("unit")
+        .unique()
+        .sort()
+        .to_list()
+    )
+    if len(seen) > 1:
+        names = " and ".join(_UNIT_NAMES[u] for u in seen)
+        raise UnreadableFileError(f"mixed_epoch_units ({names} in one open_time column)")
+
+
+_UNIT_NAMES = ("s", "ms", "µs", "ns")
+
+
+def _unit(col: pl.Expr) -> pl.Expr:
+    return (
+        pl.when(col < 100_000_000_000)
+        .then(0)
+        .when(col < _US_THRESHOLD)
+        .then(1)
+        .when(col < 100_000_000_000_000_000)
+        .then(2)
+        .when(col.is_not_null())
+        .then(3)
+    )
+
+
 def _epoch_to_ts(col: pl.Expr) -> pl.Expr:
-    millis = pl.when(col >= _US_THRESHOLD).then(col // 1000).otherwise(col)
+    unit = _unit(col.abs())  # one unit per file (check_one_unit), so per row is per file
+    millis = (
+        pl.when(unit == 0)
+        .then(col * 1000)
+        .when(unit == 1)
+        .then(col)
+        .when(unit == 2)
+        .then(col // 1000)
+        .otherwise(col // 1_000_000)
+    )
     return millis.cast(pl.Datetime("ms")).dt.replace_time_zone("UTC")
 
 
+def read_result(source: SourceFile, options: ReaderOptions | None = None) -> ReadResult:
+    """The protocol's ``read``: klines are UTC epoch times, the venue is binance, prices are trades."""
+    return ReadResult(read(source), NAME, EXPLICIT_UTC.label, "trade", NAME, None)
+
+
+class BinanceReader:
+    name = NAME
+    description = "data.binance.vision klines (spot/futures, with or without header), epoch ms or µs, UTC"
+
+    def sniff(self, head: str, name: str) -> float:
+        return sniff(head, name)
+
+    def read(self, source: SourceFile, options: ReaderOptions) -> ReadResult:
+        return read_result(source, options)
+
+
 def read(source: SourceFile) -> pl.DataFrame:
-    payload = source.payload()
+    payload = strip_bom(source.payload())
     first = payload[:512].decode("utf-8", errors="replace").splitlines()[0] if payload.strip() else ""
     if not first:
         raise UnreadableFileError("file is empty")
@@ -77,6 +150,7 @@ def _read_fast(payload: bytes, header: bool) -> pl.DataFrame:
     )
     if frame.width != 9:
         raise ValueError("unexpected column count")
+    check_one_unit(frame)
     out = (
         frame.lazy()
         .with_row_index("line", offset=2 if header else 1)
@@ -120,6 +194,12 @@ def read_many(sources: list[SourceFile]) -> list[pl.DataFrame] | None:
         return None
     if frame.height != sum(counts) or frame.width != 9:
         return None  # blank lines or a miscount: let each file speak for itself
+    counts_check = np.cumsum([0, *counts])
+    for start, end in itertools.pairwise(counts_check):
+        try:
+            check_one_unit(frame.slice(int(start), int(end - start)))
+        except UnreadableFileError:
+            return None  # that file's own read gives the reason
     counts_arr = np.asarray(counts, dtype=np.int64)
     starts = np.repeat(np.cumsum(counts_arr) - counts_arr, counts_arr)
     line = pl.Series("line", np.arange(frame.height, dtype=np.int64) - starts + 1)
@@ -145,6 +225,11 @@ def _read_lenient(payload: bytes, header: bool) -> pl.DataFrame:
         lines = lines.filter(pl.col("line") > 1)
     fields = pl.col("raw").str.strip_chars().str.split(",")
     n_fields = fields.list.len()
+    check_one_unit(
+        lines.select(
+            fields.list.get(0, null_on_oob=True).str.strip_chars().cast(pl.Int64, strict=False).alias("open_time")
+        )
+    )
     if lines.height and lines.select((n_fields < 6).all()).item():
         raise UnreadableFileError(
             f"binance klines need at least 6 comma-separated columns; rows have {lines.select(n_fields.max()).item()}"

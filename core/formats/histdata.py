@@ -12,7 +12,8 @@ import re
 import polars as pl
 
 from core.errors import UnreadableFileError
-from core.formats.frame import SourceFile, conform, split_lines
+from core.formats.frame import SourceFile, conform, split_lines, strip_bom
+from core.formats.protocol import ZONE_FORMAT, ReaderOptions, ReadResult, ZoneChoice
 
 NAME = "histdata"
 _LINE = re.compile(r"^\d{8} \d{6};")
@@ -29,8 +30,28 @@ def _stamp_to_ts(col: pl.Expr) -> pl.Expr:
     return (local + _EST_OFFSET).dt.replace_time_zone("UTC")
 
 
+ZONE = ZoneChoice("EST(UTC-5,no DST)", ZONE_FORMAT)
+
+
+def sniff(head: str, name: str) -> float:
+    first = next((line for line in head.splitlines() if line.strip()), "")
+    return 0.95 if looks_like(first.lstrip("\ufeff")) else 0.0
+
+
+class HistDataReader:
+    name = NAME
+    description = "HistData.com M1 ASCII `YYYYMMDD HHMMSS;o;h;l;c;v`, EST without DST, bid prices"
+
+    def sniff(self, head: str, name: str) -> float:
+        return sniff(head, name)
+
+    def read(self, source: SourceFile, options: ReaderOptions) -> ReadResult:
+        # HistData candles are bid-only: one side from a vendor of one side keeps the plain symbol
+        return ReadResult(read(source), NAME, ZONE.label, "bid", NAME, None)
+
+
 def read(source: SourceFile) -> pl.DataFrame:
-    payload = source.payload()
+    payload = strip_bom(source.payload())
     if not payload.strip():
         raise UnreadableFileError("file is empty")
     try:

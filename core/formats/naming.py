@@ -29,7 +29,7 @@ def identify(path: str) -> PathIdentity:
     pure = PurePath(path)
     venue = next((m.group("venue") for part in pure.parts[:-1] if (m := _HIVE_VENUE.match(part))), None)
     stem = pure.name
-    for suffix in (".zip", ".csv", ".parquet", ".txt"):
+    for suffix in (".gz", ".bz2", ".xz", ".zst", ".zip", ".csv", ".tsv", ".parquet", ".txt"):
         if stem.lower().endswith(suffix):
             stem = stem[: -len(suffix)]
     if m := _BINANCE.match(stem):

@@ -226,6 +226,24 @@ MIGRATIONS = (
     ),
 )
 
+MIGRATIONS = (
+    *MIGRATIONS,
+    Migration(
+        15,
+        "ingest_files: how each file was read (zone rule, price side, reader notes)",
+        (
+            # zone_rule: "<rule>:<zone>" (explicit, format, option, venue, default_utc) so a default is visible;
+            # price_side: trade | bid | ask | mid | bid+ask as the reader stated it.
+            """
+            ALTER TABLE ingest_files
+                ADD COLUMN IF NOT EXISTS zone_rule String DEFAULT '',
+                ADD COLUMN IF NOT EXISTS price_side LowCardinality(String) DEFAULT '',
+                ADD COLUMN IF NOT EXISTS reader_notes String DEFAULT ''
+            """,
+        ),
+    ),
+)
+
 # What a backup holds: the data and its history; catalogs about backups and maintenance stay out.
 BACKUP_TABLES = ("bars_1m", "ingest_files", "anomalies", "quarantine_bars", "symbol_days", "runs", "schema_migrations")
 OPTIMIZE_TABLES = ("bars_1m", "ingest_files", "anomalies", "quarantine_bars", "symbol_days", "runs")
