@@ -119,6 +119,8 @@ def main() -> int:
                 )
             )
 
+            ok, detail = backups.drill(wh, target, full.name)  # only a drill-verified snapshot can be a base
+            assert ok, detail
             wh.insert_df("bars_1m", day_of_bars(days, rng))  # a day's ingest ...
             last = part_stats(wh, OPTIMIZE_TABLES).filter((pl.col("table") == "bars_1m") & (pl.col("active_parts") > 1))
             for partition in last["partition"].to_list():  # ... then the nightly optimize

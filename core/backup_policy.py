@@ -12,8 +12,9 @@ from datetime import datetime, timedelta
 
 FULL = "full"
 INCREMENTAL = "incremental"
-# A snapshot that can serve as a restore point or a base.
-USABLE = ("created", "verified", "unverified")
+VERIFIED = "verified"
+# A snapshot that can serve as a restore point; only a ``verified`` one is ever a base.
+USABLE = ("created", VERIFIED, "unverified")
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class BackupRecord:
     status: str
     started_at: datetime
     finished_at: datetime | None = None
+    location: str = ""  # where its driver put it (retention and drills ask that driver, not the current one)
 
     @property
     def usable(self) -> bool:
@@ -68,22 +70,43 @@ def chains(records: list[BackupRecord]) -> list[Chain]:
     return sorted(result, key=lambda c: c.members[0].started_at)
 
 
-def next_backup(
-    records: list[BackupRecord], now: datetime, full_every: timedelta = timedelta(days=1)
-) -> tuple[str, BackupRecord | None]:
-    """(kind, base): a full for the first snapshot of a UTC day (or when the chain is older than
-    ``full_every``, or none exists), else an incremental on the newest usable snapshot of the newest chain.
+@dataclass(frozen=True)
+class NextBackup:
+    kind: str
+    base: BackupRecord | None
+    reason: str  # why this kind: the backup flow logs it and the catalog keeps it
+
+
+def plan_backup(records: list[BackupRecord], now: datetime, full_every: timedelta = timedelta(days=1)) -> NextBackup:
+    """A full for the first snapshot of a UTC day (or when the chain is older than ``full_every``, or none
+    exists), else an incremental on the newest snapshot of the newest chain, but only when its restore
+    drill passed: a base whose drill failed (or never ran) would make every snapshot built on it as
+    unrestorable as itself, so the next one starts a new chain and says why.
 
     The day rule, not only the age, so a schedule that fires a few seconds early still starts the new chain.
     """
     live = chains(records)
     if not live:
-        return FULL, None
+        return NextBackup(FULL, None, "no restorable chain yet")
     newest = live[-1]
     chain_start = newest.members[0].started_at
-    if now.date() != chain_start.date() or now - chain_start >= full_every:
-        return FULL, None
-    return INCREMENTAL, newest.newest
+    if now.date() != chain_start.date():
+        return NextBackup(FULL, None, f"first snapshot of {now.date().isoformat()} (UTC)")
+    if now - chain_start >= full_every:
+        return NextBackup(FULL, None, f"chain {newest.name} is older than {full_every}")
+    base = newest.newest
+    if base.status != VERIFIED:
+        why = "its restore drill failed" if base.status == "unverified" else "its restore drill has not passed"
+        return NextBackup(FULL, None, f"{base.name} is {base.status} ({why}); only a drill-verified snapshot is a base")
+    return NextBackup(INCREMENTAL, base, f"incremental on drill-verified {base.name}")
+
+
+def next_backup(
+    records: list[BackupRecord], now: datetime, full_every: timedelta = timedelta(days=1)
+) -> tuple[str, BackupRecord | None]:
+    """(kind, base) of :func:`plan_backup`."""
+    planned = plan_backup(records, now, full_every)
+    return planned.kind, planned.base
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 
+from core.cold_layout import DAILY, parse_file_path
 from core.features import compute_features
 from core.resample import resample
 
@@ -106,3 +107,70 @@ def build_outputs(bars: pl.DataFrame, what: Affected, session: str, now: datetim
             Output("features_1m", day, part.select(strip)) for day, part in _by_day(features, what.feature_days).items()
         ]
     return sorted((o for o in outputs if o.frame.height), key=lambda o: (o.dataset, o.period))
+
+
+# What the warm tier holds per symbol-day (``day_fingerprints``) and what each cold day was built from.
+FINGERPRINT_SCHEMA = {"venue": pl.String, "symbol": pl.String, "day": pl.Date, "rows": pl.UInt64, "hash": pl.UInt64}
+_KEY = ["venue", "symbol", "day"]
+
+
+def changed_symbol_days(current: pl.DataFrame, built: pl.DataFrame) -> pl.DataFrame:
+    """(venue, symbol, day) whose warm content differs from what its cold files were built from, or never built."""
+    joined = current.join(built.select(*_KEY, "rows", "hash"), on=_KEY, how="left", suffix="_built")
+    return joined.filter(
+        pl.col("rows_built").is_null()
+        | (pl.col("rows") != pl.col("rows_built"))
+        | (pl.col("hash") != pl.col("hash_built"))
+    ).select(_KEY)
+
+
+def warm_disagreements(current: pl.DataFrame, built: pl.DataFrame, cold_rows: pl.DataFrame) -> list[dict[str, str]]:
+    """Every symbol-day where the cold tier does not hold what the warm tier holds now.
+
+    ``current``: the warm fingerprints; ``built``: the fingerprints the cold days were built from;
+    ``cold_rows``: (venue, symbol, day, cold_rows) of the cold 1m files, from the manifest.
+    """
+    joined = (
+        current.join(built.select(*_KEY, "rows", "hash"), on=_KEY, how="full", suffix="_built", coalesce=True)
+        .join(cold_rows.select(*_KEY, "cold_rows"), on=_KEY, how="full", coalesce=True)
+        .sort(_KEY)
+    )
+    problems: list[dict[str, str]] = []
+    for row in joined.iter_rows(named=True):
+        path = f"bars_1m/venue={row['venue']}/symbol={row['symbol']}/date={row['day'].isoformat()}/data.parquet"
+        if row["rows"] is None:
+            if row["cold_rows"] is not None:
+                problems.append({"path": path, "problem": "a cold day the warm tier no longer holds"})
+        elif row["cold_rows"] is None:
+            problems.append({"path": path, "problem": f"warm holds {row['rows']} rows for this day, cold none"})
+        elif row["cold_rows"] != row["rows"]:
+            problems.append({"path": path, "problem": f"{row['cold_rows']} rows in cold, {row['rows']} in warm"})
+        elif row["hash_built"] is None or row["hash_built"] != row["hash"] or row["rows_built"] != row["rows"]:
+            problems.append({"path": path, "problem": "built from older warm content (content hash differs)"})
+    return problems
+
+
+def repair_days(paths: Iterable[str], current: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
+    """Symbol-days to rebuild so that every flagged cold file is rewritten, and the flagged files no warm day
+    backs (stale: to delete). A monthly file is rewritten by rebuilding any one of its month's days."""
+    days_of: dict[tuple[str, str], list[date]] = {}
+    for venue, symbol, day in current.select(_KEY).iter_rows():
+        days_of.setdefault((venue, symbol), []).append(day)
+    wanted: set[tuple[str, str, date]] = set()
+    stale: list[str] = []
+    for path in sorted(set(paths)):
+        parsed = parse_file_path(path)
+        if parsed is None:
+            continue
+        dataset, venue, symbol, period = parsed
+        have = days_of.get((venue, symbol), [])
+        if dataset in DAILY:
+            match = [d for d in have if d.isoformat() == period]
+        else:
+            match = [d for d in have if d.strftime("%Y-%m") == period][:1]
+        if match:
+            wanted.add((venue, symbol, match[0]))
+        else:
+            stale.append(path)
+    frame = pl.DataFrame(sorted(wanted), schema={"venue": pl.String, "symbol": pl.String, "day": pl.Date}, orient="row")
+    return frame, stale

@@ -52,16 +52,24 @@ def time_ordered(bars: pl.DataFrame) -> bool:
     """True when rows are grouped by symbol and in time order within each group (no sort needed)."""
     if bars.height < 2:
         return True
-    new_symbol = (pl.col("venue") != pl.col("venue").shift(1)) | (pl.col("symbol") != pl.col("symbol").shift(1))
-    ordered = bars.select(((pl.col("ts").diff() > 0) | new_symbol).slice(1).all()).item()
-    return bool(ordered) and len(_run_starts(bars)) == bars.select(pl.struct("venue", "symbol").n_unique()).item()
+    starts, contiguous = _symbol_runs(bars)
+    if not contiguous:
+        return False
+    # ts rises within each run; a run's first row may step back (it starts another symbol)
+    rising = bars.get_column("ts").to_physical().diff() > 0
+    return bool(rising.scatter(starts, True).all())
 
 
-def _run_starts(bars: pl.DataFrame) -> list[int]:
-    new_symbol = (pl.col("venue") != pl.col("venue").shift(1)).fill_null(True) | (
-        pl.col("symbol") != pl.col("symbol").shift(1)
-    ).fill_null(True)
-    return bars.select(pl.arg_where(new_symbol)).to_series().to_list()
+def _symbol_runs(bars: pl.DataFrame) -> tuple[list[int], bool]:
+    """Row index where each (venue, symbol) run starts, and whether each symbol is one run (contiguous).
+
+    One run-length pass over the rows; uniqueness is then judged over the runs (a few hundred values),
+    not over every row.
+    """
+    runs = bars.select(pl.struct("venue", "symbol").rle().alias("run")).unnest("run")
+    lengths = runs.get_column("len")
+    starts = (lengths.cum_sum() - lengths).to_list()
+    return starts, runs.get_column("value").n_unique() == runs.height
 
 
 def _symbol_slices(bars: pl.DataFrame) -> list[pl.DataFrame]:
@@ -69,8 +77,8 @@ def _symbol_slices(bars: pl.DataFrame) -> list[pl.DataFrame]:
     else a partition (a copy)."""
     if bars.height == 0:
         return []
-    starts = _run_starts(bars)
-    if len(starts) != bars.select(pl.struct("venue", "symbol").n_unique()).item():
+    starts, contiguous = _symbol_runs(bars)
+    if not contiguous:
         return bars.partition_by("venue", "symbol", maintain_order=True)
     ends = [*starts[1:], bars.height]
     return [bars.slice(start, end - start) for start, end in zip(starts, ends, strict=True)]

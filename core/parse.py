@@ -37,6 +37,46 @@ class ReadOptions:
         )
 
 
+def checked_options(
+    format: str | None,
+    venue: str | None,
+    symbol: str | None,
+    timezone: str | None,
+    date_order: str | None = None,
+    columns: dict[str, str] | None = None,
+) -> ReadOptions:
+    """Read options checked before any file is touched; a bad one raises :class:`ConfigError` naming
+    the allowed values (the CLI exits 2 with it)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from core.formats.protocol import DATE_ORDERS
+    from core.formats.registry import FORMATS
+
+    if format is not None and format not in FORMATS:
+        raise ConfigError(f"unknown --format {format!r}; allowed: {', '.join(FORMATS)}")
+    if timezone is not None:
+        try:
+            ZoneInfo(timezone)  # raises for unknown names, empty or path-like ones
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+            raise ConfigError(
+                f"unknown --timezone {timezone!r}; allowed: an IANA zone name such as UTC, America/New_York, "
+                "Europe/London, Asia/Tokyo (see `python -c 'import zoneinfo; print(zoneinfo.available_timezones())'`)"
+            ) from exc
+    if date_order is not None and date_order not in DATE_ORDERS:
+        raise ConfigError(f"unknown --date-order {date_order!r}; allowed: {', '.join(DATE_ORDERS)}")
+    try:
+        venue = check_venue(venue) if venue is not None else None
+    except ConfigError as exc:
+        raise ConfigError(f"invalid --venue {venue!r}; allowed: lower-case letters, digits, _ (1-32)") from exc
+    try:
+        symbol = check_symbol(symbol.upper()) if symbol is not None else None
+    except ConfigError as exc:
+        raise ConfigError(f"invalid --symbol {symbol!r}; allowed: letters, digits, . _ - (1-32)") from exc
+    return ReadOptions(
+        format=format, venue=venue, symbol=symbol, timezone=timezone, columns=dict(columns or {}), date_order=date_order
+    )
+
+
 @dataclass(frozen=True)
 class FileRef:
     """A landing file as discovered: enough to find it again and to tell whether it changed."""
@@ -120,9 +160,13 @@ def parse_files(items: list[tuple[FileRef, SourceFile, str]], options: ReadOptio
                 _identify(ref, replace(options, venue=options.venue or binance.NAME), parsed)
                 results[index] = parsed
                 klines.append(index)
-        except (UnreadableFileError, ConfigError):
-            continue  # the per-file path below gives the reason
-    frames = binance.read_many([items[i][1] for i in klines]) if len(klines) > 1 else None
+        except Exception:
+            results.pop(index, None)
+            continue
+    try:
+        frames = binance.read_many([items[i][1] for i in klines]) if len(klines) > 1 else None
+    except Exception:
+        frames = None
     if frames is None:
         for i in klines:
             del results[i]

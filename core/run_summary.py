@@ -27,11 +27,13 @@ class IngestSummary:
     files_partial: int
     files_quarantined: int
     files_failed: int
+    files_duplicate: int  # the same bytes already settled under another path: reported, not loaded again
+    files_unreadable: int  # landing entries skipped unopened: links to nowhere, FIFOs, devices, too large
     rows_read: int
     rows_loaded: int
     rows_quarantined: int
     rows_duplicate: int
-    pass_rate_files: float  # files that loaded (wholly or partly) / files processed
+    pass_rate_files: float  # files that loaded (wholly or partly) / files judged (duplicates and skipped entries aside)
     pass_rate_rows: float  # rows loaded / rows read
     files_zone_defaulted: int = 0  # files whose naive times were read in a default zone (no statement, no option)
     zone_defaults: tuple[str, ...] = ()  # those default rules, e.g. ("default_utc:UTC",)
@@ -58,7 +60,8 @@ class IngestSummary:
         return (
             f"{self.files_seen:,} files seen, {self.files_skipped:,} unchanged, {processed:,} processed: "
             f"{self.pass_rate_files:.2%} passed ({self.files_loaded:,} loaded, {self.files_partial:,} partial), "
-            f"{self.files_quarantined:,} quarantined, {self.files_failed:,} failed; "
+            f"{self.files_quarantined:,} quarantined, {self.files_duplicate:,} duplicate, "
+            f"{self.files_unreadable:,} skipped, {self.files_failed:,} failed; "
             f"rows {self.rows_loaded:,} loaded / {self.rows_read:,} read, {self.rows_quarantined:,} quarantined"
         )
 
@@ -72,7 +75,8 @@ def summarize(outcomes: pl.DataFrame, files_seen: int, files_skipped: int) -> In
     def total(column: str) -> int:
         return int(outcomes.get_column(column).sum() or 0) if outcomes.height else 0
 
-    processed = outcomes.height
+    unchanged = count("unchanged")  # touched but unchanged: found out only by hashing
+    judged = outcomes.height - unchanged - count("duplicate") - count("skipped")
     zones = (
         outcomes.get_column("zone_rule").fill_null("")
         if "zone_rule" in outcomes.columns
@@ -83,16 +87,18 @@ def summarize(outcomes: pl.DataFrame, files_seen: int, files_skipped: int) -> In
     rows_read = total("rows_read")
     return IngestSummary(
         files_seen=files_seen,
-        files_skipped=files_skipped,
+        files_skipped=files_skipped + unchanged,
         files_loaded=count("loaded"),
         files_partial=count("partial"),
         files_quarantined=count("quarantined"),
         files_failed=count("failed"),
+        files_duplicate=count("duplicate"),
+        files_unreadable=count("skipped"),
         rows_read=rows_read,
         rows_loaded=total("rows_loaded"),
         rows_quarantined=total("rows_quarantined"),
         rows_duplicate=total("rows_duplicate"),
-        pass_rate_files=passed / processed if processed else 1.0,
+        pass_rate_files=passed / judged if judged else 1.0,
         pass_rate_rows=total("rows_loaded") / rows_read if rows_read else 1.0,
         files_zone_defaulted=defaulted.len(),
         zone_defaults=tuple(sorted(defaulted.unique().to_list())),

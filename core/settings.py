@@ -8,6 +8,7 @@ temporary home and never touch global state.
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,9 +21,16 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from core.quality_rules import check_overrides
-
 DEFAULT_CONFIG_FILE = Path("marketops.toml")
+
+# Bounds a bar must respect to be plausible at all (gate error checks). Keys of
+# ``MARKETOPS_PLAUSIBLE_BOUNDS``: a venue name or "*" (every venue) -> some of these names.
+PLAUSIBLE_BOUND_DEFAULTS: dict[str, float] = {
+    "min_price": 1e-12,  # below it a price is a unit or parse error, not a quote
+    "max_price": 1e9,  # above any traded instrument's price
+    "max_volume": 1e18,  # above any venue's volume in one minute (meme tokens trade ~1e13 units)
+    "max_range_ratio": 100.0,  # high / low within one minute
+}
 
 
 class Settings(BaseSettings):
@@ -40,7 +48,7 @@ class Settings(BaseSettings):
 
     # warm tier
     clickhouse_url: str | None = Field(
-        default=None, description="http(s)://host:port of a server; unset = embedded chDB."
+        default=None, description="http(s)://host:port of a server; unset = embedded chDB (both clickhouse-connect)."
     )
     clickhouse_user: str = "default"
     clickhouse_password: SecretStr = SecretStr("")
@@ -50,7 +58,9 @@ class Settings(BaseSettings):
         default=30.0, ge=0, description="How long a second process waits for the embedded warehouse."
     )
 
-    clickhouse_cluster: str | None = Field(default=None, description="Run OPTIMIZE/DDL ON CLUSTER this name.")
+    clickhouse_cluster: str | None = Field(
+        default=None, description="Cluster layout: Replicated <t>_local + Distributed <t>, maintenance ON CLUSTER."
+    )
     clickhouse_backup_disk: str | None = Field(default=None, description="Server backup disk name for native BACKUP.")
     clickhouse_backup_path: Path | None = Field(default=None, description="That backup disk mounted on this machine.")
 
@@ -80,6 +90,12 @@ class Settings(BaseSettings):
         default_factory=list, description="Allowlist files read besides the bundled one."
     )
     validate_batch_symbols: int = Field(default=200, ge=1, description="Symbols per validate task.")
+    reports_port: int = Field(
+        default=4280,
+        ge=0,
+        le=65535,
+        description="Port `marketops up` serves the reports on (127.0.0.1; 0 = no server).",
+    )
     validate_ge_max_rows: int = Field(
         default=2_000_000, ge=0, description="Rows of the run's batch the Great Expectations suite sees (0 = off)."
     )
@@ -132,6 +148,19 @@ class Settings(BaseSettings):
     generic_columns: dict[str, str] = Field(
         default_factory=dict, description="Canonical name -> source column, for generic files."
     )
+    ingest_max_file_bytes: int = Field(
+        default=4 * 2**30, ge=1, description="A landing file larger than this is quarantined unread (bounded reads)."
+    )
+    plausible_since: date = Field(
+        default=date(1990, 1, 1), description="Bars before this UTC day are quarantined (ts_implausible)."
+    )
+    plausible_future_s: float = Field(
+        default=86400.0, ge=0, description="Bars later than now + this many seconds are quarantined."
+    )
+    plausible_bounds: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description='Per venue (or "*"): min_price, max_price, max_volume, max_range_ratio over the defaults.',
+    )
 
     # alerts (the local alert log is always written)
     alert_webhook_urls: Annotated[list[str], NoDecode] = Field(
@@ -174,6 +203,11 @@ class Settings(BaseSettings):
     cold_s3_access_key_id: str | None = None
     cold_s3_secret_access_key: SecretStr | None = None
     cold_s3_session_token: SecretStr | None = None
+    # the background Prefect server an ad-hoc flow command starts when no stack is up (deployments/background_server.py)
+    prefect_idle_stop_minutes: float = Field(
+        default=30.0, gt=0, description="The background Prefect server stops itself after this long unused."
+    )
+    prefect_server_startup_timeout_s: float = Field(default=180.0, gt=0)
 
     # retries of transient storage faults
     retries: int = Field(default=3, ge=0)
@@ -182,8 +216,29 @@ class Settings(BaseSettings):
     @field_validator("dq_thresholds")
     @classmethod
     def _known_thresholds(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        from core.quality_rules import check_overrides  # it imports polars: not for `--help`
+
         check_overrides(value)
         return value
+
+    @field_validator("plausible_bounds")
+    @classmethod
+    def _known_bounds(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for venue, bounds in value.items():
+            unknown = set(bounds) - set(PLAUSIBLE_BOUND_DEFAULTS)
+            if unknown:
+                raise ValueError(
+                    f"plausible_bounds[{venue!r}]: unknown {sorted(unknown)}; known: {sorted(PLAUSIBLE_BOUND_DEFAULTS)}"
+                )
+        return value
+
+    def bounds_for(self, venue: str) -> dict[str, float]:
+        """The plausibility bounds of ``venue``: defaults, then "*", then the venue's own."""
+        return {
+            **PLAUSIBLE_BOUND_DEFAULTS,
+            **self.plausible_bounds.get("*", {}),
+            **self.plausible_bounds.get(venue, {}),
+        }
 
     @field_validator(
         "known_events_files",

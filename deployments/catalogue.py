@@ -20,6 +20,7 @@ class DeploymentEntry:
     parameters: dict[str, Any] = field(default_factory=dict)
     schedules: list[dict[str, Any]] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
+    triggers: list[dict[str, Any]] = field(default_factory=list)
 
 
 def load_catalogue(path: Path = PREFECT_YAML) -> list[DeploymentEntry]:
@@ -31,6 +32,7 @@ def load_catalogue(path: Path = PREFECT_YAML) -> list[DeploymentEntry]:
             parameters=d.get("parameters") or {},
             schedules=d.get("schedules") or [],
             tags=d.get("tags") or [],
+            triggers=d.get("triggers") or [],
         )
         for d in document.get("deployments", [])
     ]

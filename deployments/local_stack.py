@@ -24,6 +24,7 @@ import httpx
 from core.errors import MarketopsError
 from core.settings import Settings
 from deployments.catalogue import PROJECT_ROOT
+from storage import report_server
 
 WORK_POOL = "marketops-process"
 
@@ -41,6 +42,8 @@ class StackInfo:
     worker_pid: int  # the first worker (kept for readers of older stack files)
     started_at: float
     worker_pids: list[int] = field(default_factory=list)
+    reports_pid: int = 0  # 0: no reports server (MARKETOPS_REPORTS_PORT=0, or a stack started before it existed)
+    reports_url: str | None = None
 
     @property
     def workers(self) -> list[int]:
@@ -143,6 +146,9 @@ def up(
     if current is not None:
         progress("already running")
         return current
+    from deployments.background_server import stop_server
+
+    stop_server(settings)  # one Prefect server per home: the stack's replaces an ad-hoc command's background one
     api_url = f"http://127.0.0.1:{port}/api"
     if healthy(api_url):
         raise StackError(f"something else already answers on 127.0.0.1:{port}; pass another --port")
@@ -162,6 +168,7 @@ def up(
             raise StackError(f"the Prefect server did not come up (see {logs / 'prefect-server.log'})")
         time.sleep(0.5)
     started: list[subprocess.Popen[bytes]] = []
+    reports = None
     try:
         progress(f"creating the work pool {WORK_POOL}")
         try:
@@ -180,10 +187,12 @@ def up(
                     logs / ("prefect-worker.log" if index == 1 else f"prefect-worker-{index}.log"),
                 )
             )
+        reports = _start_reports_server(settings, env, logs, progress)
     except BaseException:
         _stop_group(server.pid)
-        for worker in started:
-            _stop_group(worker.pid)
+        for process in (*started, reports):
+            if process is not None:
+                _stop_group(process.pid)
         raise
     info = StackInfo(
         api_url=api_url,
@@ -193,9 +202,34 @@ def up(
         worker_pid=started[0].pid,
         started_at=time.time(),
         worker_pids=[w.pid for w in started],
+        reports_pid=reports.pid if reports else 0,
+        reports_url=report_server.url_for(settings.reports_port) if reports else None,
     )
     stack_file(settings).write_text(json.dumps(asdict(info)))
     return info
+
+
+def _start_reports_server(
+    settings: Settings, env: dict[str, str], logs: Path, progress: Callable[[str], None], timeout_s: float = 30
+) -> subprocess.Popen[bytes] | None:
+    """Serve ``$MARKETOPS_HOME/reports`` on 127.0.0.1 (None when ``reports_port`` is 0)."""
+    port = settings.reports_port
+    if not port:
+        return None
+    url = report_server.url_for(port)
+    if report_server.answers(url):
+        raise StackError(f"something else already answers on 127.0.0.1:{port}; set MARKETOPS_REPORTS_PORT")
+    settings.reports_dir.mkdir(parents=True, exist_ok=True)
+    progress(f"serving the reports on {url}")
+    process = _spawn(report_server.command(settings.reports_dir, port), env, logs / "reports-server.log")
+    deadline = time.monotonic() + timeout_s
+    while not report_server.answers(url):
+        if process.poll() is not None or time.monotonic() > deadline:
+            _stop_group(process.pid)
+            raise StackError(f"the reports server did not come up on {url} (see {logs / 'reports-server.log'})")
+        time.sleep(0.2)
+    report_server.record(settings, process.pid, url)
+    return process
 
 
 def _stop_group(pid: int, grace_s: float = 15) -> bool:
@@ -223,6 +257,7 @@ def down(settings: Settings) -> list[int]:
     info = read_stack(settings)
     if info is None:
         return []
-    stopped = [pid for pid in (*info.workers, info.server_pid) if _stop_group(pid)]
+    stopped = [pid for pid in (info.reports_pid, *info.workers, info.server_pid) if pid and _stop_group(pid)]
+    report_server.clear(settings)
     stack_file(settings).unlink(missing_ok=True)
     return stopped

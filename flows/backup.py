@@ -11,6 +11,7 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 from core.alerts import RESTORE_DRILL_FAILED
 from core.errors import MarketopsError
 from core.settings import load_settings
+from flows import events
 from flows.guards import warehouse_maintenance
 from flows.hooks import RUN_HOOKS
 from tasks.maintenance import list_backups, prune_backups, sweep_backups, take_backup, verify_backup
@@ -30,17 +31,21 @@ def backup(full: bool = False, verify: bool = True, prune: bool = True) -> dict[
     logger = get_run_logger()
     settings = load_settings()
     with_retry_policy(ensure_schema, settings)(settings)
-    with warehouse_maintenance(settings):  # never at the same time as an optimize of this warehouse
-        swept = with_retry_policy(sweep_backups, settings)(settings)
+    with warehouse_maintenance(settings, logger=logger):  # never at the same time as an optimize of this warehouse
+        checked = with_retry_policy(sweep_backups, settings)(settings)
+        swept = checked["swept"]
         if swept:
             logger.warning("marked interrupted backups: %s", swept)
+        for item in checked["broken"]:
+            logger.warning("backup %s is broken: %s", item["name"], item["problem"])
         snapshot = with_retry_policy(take_backup, settings)(settings, full, datetime.now(UTC))
         logger.info(
-            "%s snapshot %s (base %s): %s bytes",
+            "%s snapshot %s (base %s): %s bytes; why: %s",
             snapshot["kind"],
             snapshot["name"],
             snapshot["base"],
             snapshot["size_bytes"],
+            snapshot["reason"],
         )
         drill = (
             with_retry_policy(verify_backup, settings)(settings, snapshot["name"])
@@ -56,13 +61,15 @@ def backup(full: bool = False, verify: bool = True, prune: bool = True) -> dict[
         "snapshot": snapshot,
         "drill": drill,
         "swept": swept,
+        "broken": [item["name"] for item in checked["broken"]],
         "deleted": retention["delete"],
         "kept": len(retention["keep"]),
     }
     create_markdown_artifact(
         key="backup-summary",
         markdown=(
-            f"# Backup {snapshot['name']}\n\n- kind: {snapshot['kind']} (base: {snapshot['base']})\n"
+            f"# Backup {snapshot['name']}\n\n"
+            f"- kind: {snapshot['kind']} (base: {snapshot['base']}; {snapshot['reason']})\n"
             f"- size: {snapshot['size_bytes']:,} bytes\n"
             f"- rows: {snapshot['rows']:,}\n- restore drill: {drill['detail']}\n"
             f"- deleted by retention: {retention['delete'] or 'nothing'}\n"
@@ -76,6 +83,7 @@ def backup(full: bool = False, verify: bool = True, prune: bool = True) -> dict[
     create_link_artifact(
         key="backup-location", link=snapshot["location"], link_text=f"{snapshot['name']} ({snapshot['kind']})"
     )
+    events.backup_drill(settings, snapshot, drill)
     if verify and not drill["verified"]:
         raise RestoreDrillFailed(f"backup {snapshot['name']} did not pass its restore drill: {drill['detail']}")
     return summary

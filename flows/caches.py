@@ -1,4 +1,4 @@
-"""caches: rebuild only the cold files whose bars changed since the last build."""
+"""caches: rebuild the cold files of every symbol-day whose warm content differs from what they were built from."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from tasks.setup import ensure_schema, warehouse_held
 
 
 class CacheBuildFailed(MarketopsError):
-    """Some symbols could not be rebuilt; the watermark was not advanced, so the next run retries them."""
+    """Some symbols could not be rebuilt; nothing was recorded as built, so the next run retries them."""
 
 
 @flow(
@@ -40,6 +40,7 @@ def caches(full: bool = False, since: date | None = None) -> dict[str, Any]:
     read, write = with_retry_policy(read_cache_source, settings), with_retry_policy(write_symbol_caches, settings)
     in_flow = warehouse_in_flow(settings)  # this process reads the bars, workers resample and write Parquet
     rows: list[dict[str, Any]] = []
+    sources: list[dict[str, Any]] = []
     failed: list[str] = []
 
     def submit(batch: dict[str, Any]) -> Any:
@@ -55,6 +56,7 @@ def caches(full: bool = False, since: date | None = None) -> dict[str, Any]:
             failed.append(f"{batch['venue']}:{batch['symbol']}: {result}")
         else:
             rows.extend(result)
+            sources.extend(batch["sources"])  # recorded only for symbols whose files were all written
         logger.info(
             "[%d/%d] %s:%s %s",
             done,
@@ -63,13 +65,16 @@ def caches(full: bool = False, since: date | None = None) -> dict[str, Any]:
             batch["symbol"],
             "failed" if isinstance(result, BaseException) else f"{len(result)} files",
         )
-    if failed:  # keep the old watermark: the next run rebuilds these symbols' days
+    if failed:  # nothing recorded as built: the next run finds these symbols' days still differ
         raise CacheBuildFailed(f"{len(failed)} symbols failed: " + "; ".join(failed[:5]))
-    published = with_retry_policy(publish_caches, settings)(settings, rows, plan["watermark"], started)
+    published = with_retry_policy(publish_caches, settings)(
+        settings, rows, plan["watermark"], started, sources, plan["stale"]
+    )
     summary = {
         "symbols": len(batches),
         "days": sum(len(b["days"]) for b in batches),
         "files_written": len(rows),
+        "stale_removed": len(plan["stale"]),
         "rows_written": sum(int(r["rows"]) for r in rows),
         "manifest_files": published["files"],
         "views": published["views"],

@@ -25,7 +25,7 @@ def optimize(cutoff_utc: str | None = None) -> dict[str, Any]:
     settings = load_settings()
     with_retry_policy(ensure_schema, settings)(settings)
     started = datetime.now(UTC)
-    with warehouse_maintenance(settings):  # never at the same time as a backup of this warehouse
+    with warehouse_maintenance(settings, logger=logger):  # never at the same time as a backup of this warehouse
         planned = with_retry_policy(plan_optimize, settings)(settings)
         logger.info("%d partitions to optimize", len(planned))
         results = with_retry_policy(optimize_partitions, settings)(

@@ -36,7 +36,7 @@ def replay(paths: list[str] | None = None, since: date | None = None, revalidate
     groups: dict[str, list[dict[str, Any]]] = {}  # one ingest per set of reader options
     for f in todo:
         groups.setdefault(json.dumps(f["options"], sort_keys=True), []).append(f)
-    results = []
+    results: list[dict[str, Any]] = []
     for group in groups.values():
         opts = group[0]["options"]
         results.append(
@@ -47,14 +47,17 @@ def replay(paths: list[str] | None = None, since: date | None = None, revalidate
                 symbol=opts.get("symbol"),
                 timezone=opts.get("timezone"),
                 date_order=opts.get("date_order"),
-                force=True,
+                reprocess=True,
             )
         )
     validated = None
     days = replayed_days(settings, [f["source_id"] for f in todo]) if revalidate else None
     if days is not None:
         validated = validate(since=days[0], until=days[1])
+    problems = [p for r in results for p in r.get("problems", [])]
     summary = {
+        "problems": problems,
+        "files_still_quarantined": sum(1 for p in problems if p["status"] == "quarantined"),
         "files_found": len(found),
         "files_replayed": len(todo),
         "files_missing": missing,

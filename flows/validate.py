@@ -12,11 +12,14 @@ from prefect.runtime import flow_run
 
 from core.alerts import DQ_PASS_RATE, Alert
 from core.errors import ConfigError, MarketopsError
+from core.report_links import ReportLink
 from core.settings import load_settings
+from flows import events
 from flows.bounded import run_bounded
 from flows.hooks import RUN_HOOKS, run_link
 from flows.runners import SettingsTaskRunner, outcome, warehouse_in_flow
 from tasks.alerts import notify
+from tasks.reports import link_report
 from tasks.retry import with_retry_policy
 from tasks.runs import record_run
 from tasks.setup import ensure_schema, warehouse_held
@@ -99,7 +102,8 @@ def validate(since: date | None = None, until: date | None = None, report: bool 
     rates = with_retry_policy(judge_range, settings)(settings, first, last, started, run_id, counts)
     logger.info(rates["headline"])
     written = with_retry_policy(write_dq_report, settings)(settings, rates, started) if report else None
-    _publish(rates, written)
+    link = with_retry_policy(link_report, settings)(settings, written["path"]) if written else None
+    _publish(rates, written, link)
     if rates["breach"]:
         notify(
             settings,
@@ -113,6 +117,7 @@ def validate(since: date | None = None, until: date | None = None, report: bool 
                 details={"report": (written or {}).get("path")},
             ),
         )
+    events.dq_breach(settings, rates, link.url if link else None)
     summary = {**rates, "report": (written or {}).get("path")}
     with_retry_policy(record_run, settings)(
         settings,
@@ -127,7 +132,7 @@ def validate(since: date | None = None, until: date | None = None, report: bool 
     return summary
 
 
-def _publish(rates: dict[str, Any], written: dict[str, Any] | None) -> None:
+def _publish(rates: dict[str, Any], written: dict[str, Any] | None, link: ReportLink | None) -> None:
     lines = [
         f"# Validate {rates['first']}..{rates['last']}\n",
         rates["headline"],
@@ -142,7 +147,7 @@ def _publish(rates: dict[str, Any], written: dict[str, Any] | None) -> None:
     if rates["breach"]:
         lines.append(f"\n**Below the {rates['threshold']:.2%} threshold.**")
     if written:
-        lines.append(f"\nReport: `{written['path']}`")
+        lines.append(f"\nReport: [{written['path']}]({link.url})" if link else f"\nReport: `{written['path']}`")
     create_markdown_artifact(key="validate-summary", markdown="\n".join(lines), description=rates["headline"])
     table = [{"check": k, "unexplained": v, "known_events": 0} for k, v in rates["anomalies_by_check"].items()]
     table += [
@@ -153,10 +158,10 @@ def _publish(rates: dict[str, Any], written: dict[str, Any] | None) -> None:
         table=table or [{"check": "none", "unexplained": 0, "known_events": 0}],
         description="Anomalies of the range by check",
     )
-    if written:
+    if written and link:
         create_link_artifact(
             key="validate-report",
-            link=f"file://{written['path']}",
+            link=link.url,
             link_text="Data-quality report (HTML)",
-            description="Self-contained HTML report of this run",
+            description=f"Self-contained HTML report of this run. {link.note}",
         )

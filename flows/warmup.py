@@ -8,6 +8,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from core.settings import load_settings
+from flows import events
 from flows.hooks import RUN_HOOKS
 from tasks.retry import with_retry_policy
 from tasks.setup import ensure_schema
@@ -30,6 +31,7 @@ def warmup(mode: str = "force", rebuild: bool = False) -> dict[str, Any]:
     if problems:  # expected before an on-demand warmup; news for the restart check
         log = logger.info if mode == "force" else logger.warning
         log("hot tier needs a warmup: %s", "; ".join(problems))
+    events.hot_stale(settings, problems, mode, rebuilding=mode != "check")
     if mode == "check" or (mode == "auto" and not problems):
         return {"status": "checked", "problems": problems}
     if mode == "auto" and drifted and len(problems) == 1:  # complete but behind: update those keys only

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 from datetime import date
 from pathlib import Path
@@ -23,19 +25,39 @@ console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
 
+def _api_configured() -> bool:
+    """A Prefect API is set: exported, or in Prefect's active settings when Prefect is already loaded (the test
+    harness sets it there; a fresh command process does not pay for importing Prefect to ask)."""
+    if "PREFECT_API_URL" in os.environ:
+        return True
+    if "prefect" not in sys.modules:
+        return False
+    from prefect.settings import PREFECT_API_URL
+
+    return bool(PREFECT_API_URL.value())
+
+
 def _settings() -> Settings:
-    """Settings, Prefect defaults, and the local stack's API when it is up (no temporary server then)."""
-    import os
-
+    """Settings, Prefect defaults, and the API of the local stack or background server when one is up."""
     settings = load_settings()
-    if "PREFECT_API_URL" not in os.environ:
-        from deployments.local_stack import running_stack
+    if not _api_configured():
+        from deployments.background_server import attach
 
-        stack = running_stack(settings)
-        if stack is not None:
-            os.environ["PREFECT_API_URL"] = stack.api_url
+        api_url = attach(settings)
+        if api_url is not None:
+            os.environ["PREFECT_API_URL"] = api_url
     configure_prefect(settings)
     return settings
+
+
+def _flow_settings() -> Settings:
+    """:func:`_settings` for a command that runs a flow: without an API it starts the background Prefect server
+    once (later commands reuse it; it stops itself when idle) instead of a temporary server per command."""
+    if not _api_configured():
+        from deployments.background_server import ensure_server
+
+        os.environ["PREFECT_API_URL"] = ensure_server(load_settings())
+    return _settings()
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -43,28 +65,51 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _crash_on_hangup(signum: int, frame: Any) -> None:
-    from prefect.exceptions import TerminationSignal
+class _Stopped(BaseException):
+    """SIGTERM/SIGINT/SIGHUP while a flow runs: unwinds the flow (Prefect marks the run crashed, hooks record it)."""
 
-    raise TerminationSignal(signal=signum)  # the engine records CRASHED and runs the on-crashed alert hook
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+        self.signum = signum
+
+
+def _stop(signum: int, _frame: Any) -> None:
+    raise _Stopped(signum)
 
 
 def _run_flow(flow_fn: Any, **params: Any) -> dict[str, Any]:
     """Run a flow in-process; its final state decides the exit code, not the absence of exceptions.
 
-    A closed terminal (SIGHUP) ends the run CRASHED like SIGTERM/Ctrl-C do (Prefect handles those), so it
-    alerts instead of staying RUNNING; a SIGKILL is settled by the next run through the run lease.
-    """
-    import signal
+    SIGTERM, SIGINT and a closed terminal (SIGHUP) stop the run cleanly: the flow unwinds as crashed (its
+    on-crashed hooks alert and record it), then the process exits at once with 128 + the signal, so no worker
+    thread can keep it, or the warehouse lock it holds, alive. A SIGKILL is settled by the next run through
+    the run lease."""
     import threading
 
+    from prefect.exceptions import TerminationSignal
+
+    stops = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
     main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGHUP, _crash_on_hangup) if main else None
+    previous = {sig: signal.signal(sig, _stop) for sig in stops} if main else {}
     try:
         state = flow_fn(**params, return_state=True)
+    except (_Stopped, KeyboardInterrupt, TerminationSignal) as exc:
+        signum = getattr(exc, "signum", None) or getattr(exc, "signal", None) or signal.SIGINT
+        console.print(
+            f"[bold red]stopped:[/] {flow_fn.name} interrupted by {signal.Signals(signum).name}; "
+            "run recorded as crashed"
+        )
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(128 + signum)
     finally:
-        if main:
-            signal.signal(signal.SIGHUP, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if state.is_crashed() and isinstance(state.message, str) and "stopped by SIG" in state.message:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        name = next((s for s in ("SIGINT", "SIGHUP") if s in state.message), "SIGTERM")
+        os._exit(128 + signal.Signals[name])
     if not state.is_completed():
         raise _fail(f"{flow_fn.name} run ended {state.type.value}: {state.message}")
     result = state.result()
@@ -105,7 +150,7 @@ def ingest(
     venue: Annotated[str | None, typer.Option(help="Venue of every file (default: from path or format).")] = None,
     symbol: Annotated[str | None, typer.Option(help="Symbol of every file (default: from the file name).")] = None,
     timezone: Annotated[
-        str | None, typer.Option(help="Zone of naive timestamps in generic files (default: settings).")
+        str | None, typer.Option(help="IANA zone of naive timestamps in generic files (default: settings).")
     ] = None,
     date_order: Annotated[
         str | None,
@@ -114,26 +159,37 @@ def ingest(
             help="dmy | mdy: order of a/b/yyyy dates when no day above 12 decides (default: refuse as ambiguous).",
         ),
     ] = None,
+    reprocess: Annotated[
+        bool,
+        typer.Option(
+            "--reprocess", help="Judge already-loaded files again with these options; replaces their earlier load."
+        ),
+    ] = False,
 ) -> None:
     """Load new or changed raw files into the warm tier; bad files and rows are quarantined with reasons."""
-    missing = [str(p) for p in paths if not p.exists()]
+    from core.errors import ConfigError
+    from core.parse import checked_options
+
+    missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
     if missing:
         raise _fail(f"no such file or directory: {', '.join(missing)}", 2)
-    from core.formats.protocol import DATE_ORDERS
-
-    if date_order is not None and date_order not in DATE_ORDERS:
-        raise _fail(f"--date-order must be one of {', '.join(DATE_ORDERS)}, not {date_order!r}", 2)
-    _settings()
+    settings = load_settings()
+    try:  # every option checked before any file is touched or a Prefect server started
+        checked_options(format, venue, symbol, timezone or settings.generic_timezone, date_order)
+    except ConfigError as exc:
+        raise _fail(str(exc), 2) from exc
+    _flow_settings()
     from flows.ingest import ingest as ingest_flow
 
     summary = _run_flow(
         ingest_flow,
-        paths=[str(p.resolve()) for p in paths],
+        paths=[str(p.absolute()) for p in paths],
         format=format,
         venue=venue,
         symbol=symbol,
         timezone=timezone,
         date_order=date_order,
+        reprocess=reprocess,
     )
     _print_ingest(summary)
 
@@ -145,7 +201,8 @@ def _print_ingest(summary: dict[str, Any]) -> None:
         f"{processed:,} processed — "
         f"{summary['pass_rate_files']:.2%} passed ({summary['files_loaded']:,} loaded, "
         f"{summary['files_partial']:,} partial), "
-        f"{summary['files_quarantined']:,} quarantined, {summary['files_failed']:,} failed"
+        f"{summary['files_quarantined']:,} quarantined, {summary.get('files_duplicate', 0):,} duplicate, "
+        f"{summary.get('files_unreadable', 0):,} skipped, {summary['files_failed']:,} failed"
     )
     out.print(
         f"[bold]rows:[/] {summary['rows_loaded']:,} loaded of {summary['rows_read']:,} read "
@@ -169,7 +226,7 @@ def demo(
     from core.samples import InjectionManifest, SampleSpec, generate
     from storage.landing import write_file
 
-    settings = _settings()
+    settings = _flow_settings()
     landing = settings.default_landing_dir  # where scheduled and UI-triggered runs look by default
     manifest = InjectionManifest()
     spec = SampleSpec(symbols=symbols, days=days, seed=seed)
@@ -235,7 +292,7 @@ def validate(
 ) -> None:
     """Re-check the warm store for a range of days: gaps, duplicates, spikes, stale runs; pass rates and a report."""
     first, last = _date(since, "--since"), _date(until, "--until")
-    _settings()
+    _flow_settings()
     from flows.validate import validate as validate_flow
 
     summary = _run_flow(validate_flow, since=first, until=last, report=report)
@@ -297,13 +354,14 @@ def quarantine_replay(
     day = _date(since, "--since")
     if not file and day is None:
         raise _fail("say which files: --file PATH (repeatable) or --since YYYY-MM-DD", 2)
-    _settings()
+    _flow_settings()
     from flows.replay import replay
 
     summary = _run_flow(replay, paths=[str(p.resolve()) for p in file or []] or None, since=day, revalidate=revalidate)
     out.print(
-        f"[bold]replay:[/] {summary['files_replayed']} of {summary['files_found']} quarantined files loaded again — "
-        f"{summary['rows_loaded']:,} rows loaded, {summary['rows_quarantined']:,} still quarantined"
+        f"[bold]replay:[/] {summary['files_replayed']} of {summary['files_found']} quarantined files judged again — "
+        f"{summary['rows_loaded']:,} rows loaded, {summary['rows_quarantined']:,} still quarantined, "
+        f"{summary.get('files_still_quarantined', 0)} files still quarantined whole"
     )
     if summary["files_found"] == 0:
         out.print(
@@ -314,13 +372,26 @@ def quarantine_replay(
         out.print(f"  source files gone (not replayed): {', '.join(summary['files_missing'])}")
     if summary["validated"]:
         out.print(f"  validate: {summary['validated']}")
-    if summary["files_missing"]:
+    nothing = summary["files_replayed"] > 0 and summary["rows_loaded"] == 0
+    if nothing:  # say so plainly, with the reasons, and do not report success
+        console.print(
+            "[bold red]replay loaded nothing:[/] the files are still refused, with the same options as before"
+        )
+        for problem in summary.get("problems", [])[:20]:
+            console.print(f"  {problem['status']:<11} {problem['path']}: {problem['reasons'][:300]}", highlight=False)
+        console.print(
+            "  a replay reads each file with the options of its first load; to read it differently use "
+            "`marketops ingest --reprocess PATH --timezone/--date-order/--format/--venue/--symbol ...`"
+        )
+    if summary["files_missing"] or nothing:
         raise typer.Exit(1)
 
 
 @app.command()
 def report(open_: Annotated[bool, typer.Option("--open", help="Open it in the default browser.")] = False) -> None:
     """Print the path of the latest data-quality report (HTML), or open it."""
+    from core.report_links import report_link
+    from storage.report_server import served_url
     from storage.reports import latest_report
 
     settings = load_settings()
@@ -328,11 +399,14 @@ def report(open_: Annotated[bool, typer.Option("--open", help="Open it in the de
     if path is None:
         raise _fail(f"no report yet in {settings.reports_dir}: run `marketops validate` first")
     out.print(str(path), highlight=False)
+    link = report_link(path, settings.reports_dir, served_url(settings))
+    if link.served:
+        out.print(f"served at {link.url}", highlight=False)
     if open_:
         import webbrowser
 
-        if not webbrowser.open(path.as_uri()):
-            raise _fail(f"no browser to open {path.as_uri()}")
+        if not webbrowser.open(link.url):
+            raise _fail(f"no browser to open {link.url}")
 
 
 @app.command()
@@ -403,7 +477,7 @@ def optimize(
     cutoff: Annotated[str | None, typer.Option(help="HH:MM UTC after which no new partition is started.")] = None,
 ) -> None:
     """OPTIMIZE ... FINAL the partitions that changed since they were last optimized (a rerun is a cheap no-op)."""
-    _settings()
+    _flow_settings()
     from flows.optimize import optimize as optimize_flow
 
     summary = _run_flow(optimize_flow, cutoff_utc=cutoff)
@@ -421,16 +495,18 @@ def backup(
     verify: Annotated[bool, typer.Option(help="Run the restore drill after the snapshot.")] = True,
 ) -> None:
     """Take a native snapshot (incremental on the current chain unless a full is due), drill it, apply retention."""
-    _settings()
+    _flow_settings()
     from flows.backup import backup as backup_flow
 
     summary = _run_flow(backup_flow, full=full, verify=verify)
     snap, drill = summary["snapshot"], summary["drill"]
     out.print(
-        f"[bold]backup:[/] {snap['kind']} {snap['name']} (base {snap['base']}), "
+        f"[bold]backup:[/] {snap['kind']} {snap['name']} (base {snap['base']}: {snap['reason']}), "
         f"{snap['size_bytes']:,} bytes, {snap['rows']:,} rows; "
         f"drill: {drill['detail']}; deleted by retention: {', '.join(summary['deleted']) or 'nothing'}"
     )
+    if summary.get("broken"):
+        out.print(f"marked broken (data or base gone): {', '.join(summary['broken'])}")
 
 
 backups_app = typer.Typer(help="List, verify and prune backup snapshots.", no_args_is_help=True)
@@ -442,10 +518,14 @@ def backups_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
     """Every snapshot with its chain, base, size and verification."""
     import polars as pl
 
-    from storage.backups.snapshots import catalog
+    from storage.backups.factory import backup_target, owner_of
+    from storage.backups.snapshots import catalog, check_chains
     from storage.warm import open_warehouse
 
-    with open_warehouse(_settings()) as warehouse:
+    settings = _settings()
+    target = backup_target(settings)
+    with open_warehouse(settings) as warehouse:
+        check_chains(warehouse, target, owner_of(settings, target))  # a deleted base shows as broken, not verified
         frame = catalog(warehouse)
     if as_json:
         sys.stdout.write(json.dumps(frame.to_dicts(), default=str) + "\n")
@@ -459,25 +539,38 @@ def backups_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
 
 @backups_app.command("verify")
 def backups_verify(
-    name: Annotated[str | None, typer.Argument(help="Snapshot to drill (default: the newest).")] = None,
+    name: Annotated[
+        str | None, typer.Argument(help="Snapshot to drill (default: check every kept one, drill each chain's newest).")
+    ] = None,
 ) -> None:
-    """Restore a snapshot into a scratch database and compare it with its fingerprints."""
-    from storage.backups.factory import backup_target
-    from storage.backups.snapshots import backup_status, drill
+    """Restore snapshots into a scratch database and compare them with their fingerprints.
+
+    Without a name every kept snapshot is checked structurally (data and base still there) and the newest of
+    each chain is drilled (its restore reads every older member). Exit 1 when anything is broken or unverified.
+    """
+    from storage.backups.factory import backup_target, owner_of
+    from storage.backups.snapshots import drill, verify_all
     from storage.warm import open_warehouse
 
     settings = _settings()
+    target = backup_target(settings)
     try:
         with open_warehouse(settings) as warehouse:
-            chosen = name or backup_status(warehouse)["latest"]
-            if chosen is None:
-                raise _fail("there is no snapshot to verify")
-            ok, detail = drill(warehouse, backup_target(settings), chosen)
+            if name is not None:
+                ok, detail = drill(warehouse, target, name, owner_of(settings, target))
+                results = [{"name": name, "status": "verified" if ok else "unverified", "detail": detail}]
+            else:
+                results = verify_all(warehouse, target, owner_of(settings, target))
     except MarketopsError as exc:
         raise _fail(str(exc)) from exc
-    out.print(f"{chosen}: {'verified' if ok else 'UNVERIFIED'} — {detail}")
-    if not ok:
-        raise typer.Exit(1)
+    if not results:
+        raise _fail("there is no snapshot to verify")
+    for item in results:
+        colour = "green" if item["status"] in ("verified", "created") else "red"
+        out.print(f"{item['name']}: [{colour}]{item['status']}[/] — {item['detail']}")
+    bad = [r["name"] for r in results if r["status"] not in ("verified", "created")]
+    if bad:
+        raise _fail(f"{len(bad)} of {len(results)} snapshots are not restorable: {', '.join(bad)}")
 
 
 @backups_app.command("prune")
@@ -514,27 +607,39 @@ def restore(
         list[str] | None, typer.Option("--partition", help="Restore only this partition id, e.g. 202406 (repeatable).")
     ] = None,
     into: Annotated[str | None, typer.Option(help="Target database (default: a new restore_<name>).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Restore into a target that already holds data.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Replace what the target already holds (moved aside to <target>_replaced_<time>)."
+        ),
+    ] = False,
     swap: Annotated[
-        bool, typer.Option("--swap", help="Swap the restored tables into place atomically (EXCHANGE TABLES).")
+        bool,
+        typer.Option(
+            "--swap",
+            help="Put the restored data into the live tables: whole tables (EXCHANGE TABLES), or with --partition "
+            "exactly those partitions (REPLACE PARTITION; the old ones are kept in <db>_replaced_<time>).",
+        ),
     ] = False,
 ) -> None:
-    """Restore a snapshot into a shadow database, and optionally swap it into place."""
-    from storage.backups.factory import backup_target
-    from storage.backups.snapshots import restore_snapshot
+    """Restore a snapshot into a shadow database, and optionally swap it into place. Nothing is deleted: every
+    replaced row is moved or copied aside, and the output says where."""
+    from storage.backups.factory import backup_target, owner_of
+    from storage.backups.restore import restore_snapshot
     from storage.warm import open_warehouse
 
     settings = _settings()
+    target = backup_target(settings)
     try:
         with open_warehouse(settings) as warehouse:
-            result = restore_snapshot(warehouse, backup_target(settings), name, table, partition, into, force, swap)
+            result = restore_snapshot(
+                warehouse, target, name, table, partition, into, force, swap, owner_of(settings, target)
+            )
     except MarketopsError as exc:
         raise _fail(str(exc)) from exc
-    out.print(
-        f"restored {name} into {result['into']}: "
-        + ", ".join(f"{t} {n:,} rows" for t, n in result["tables"].items())
-        + (" — swapped into place; the replaced data is in " + result["into"] if swap else "")
-    )
+    out.print(f"[bold]restore {name}[/]:")
+    for change in result["changes"]:
+        out.print(f"  - {change}", highlight=False)
 
 
 @app.command()
@@ -554,15 +659,18 @@ def up(
     out.print(
         f"marketops stack is up: Prefect UI at {info.ui_url} "
         f"(server pid {info.server_pid}, worker pids {', '.join(map(str, info.workers))})"
+        + (f"; reports at {info.reports_url}" if info.reports_url else "")
     )
 
 
 @app.command()
 def down() -> None:
-    """Stop exactly the processes `marketops up` started (by their recorded pids)."""
+    """Stop exactly the processes `marketops up` started and the background Prefect server (by recorded pids)."""
+    from deployments.background_server import stop_server
     from deployments.local_stack import down as stack_down
 
-    stopped = stack_down(load_settings())
+    settings = load_settings()
+    stopped = stack_down(settings) + stop_server(settings)
     out.print(f"stopped {len(stopped)} processes: {stopped}" if stopped else "the local stack was not running")
 
 
@@ -577,14 +685,14 @@ def caches_build(
 ) -> None:
     """Rebuild the cold files of the days whose bars changed since the last build."""
     since_day = _date(since, "--since")
-    _settings()
+    _flow_settings()
     from flows.caches import caches as caches_flow
 
     summary = _run_flow(caches_flow, full=full, since=since_day)
     out.print(
         f"[bold]caches:[/] {summary['symbols']} symbols, {summary['days']} changed days -> "
-        f"{summary['files_written']} files "
-        f"({summary['rows_written']:,} rows); views: {', '.join(summary['views']) or 'none'}"
+        f"{summary['files_written']} files ({summary['rows_written']:,} rows), "
+        f"{summary['stale_removed']} stale removed; views: {', '.join(summary['views']) or 'none'}"
     )
     if summary.get("catalog_note"):
         out.print(f"[yellow]{summary['catalog_note']}[/]")
@@ -592,19 +700,30 @@ def caches_build(
 
 @caches_app.command("verify")
 def caches_verify() -> None:
-    """Recompute every cached file's sha256 and row count against the manifest (exit 1 on any mismatch)."""
+    """Check the cold tier against its manifest (sha256, rows, unlisted files) AND against the warm tier (per
+    symbol-day row counts and content hash); exit 1 on any difference. `caches build` repairs what it flags."""
+    from core.cache_plan import warm_disagreements
     from storage.cold.factory import cold_store
-    from storage.cold.manifest import read_manifest, verify
+    from storage.cold.manifest import cold_day_rows, read_manifest, read_sources, verify
+    from storage.warm import open_warehouse
+    from storage.warm.cache_source import day_fingerprints
 
-    store = cold_store(_settings())
+    settings = _settings()
+    store = cold_store(settings)
     problems = verify(store)
+    try:
+        with open_warehouse(settings) as warehouse:
+            current = day_fingerprints(warehouse)
+    except MarketopsError as exc:
+        raise _fail(f"cannot compare with the warm tier: {exc}") from exc
+    problems += warm_disagreements(current, read_sources(store), cold_day_rows(store))
     files = read_manifest(store).height
     if not problems:
-        out.print(f"cold cache verified: {files} files match the manifest")
+        out.print(f"cold cache verified: {files} files match the manifest and {current.height} warm symbol-days")
         return
     for problem in problems:
-        out.print(f"[red]{problem['path']}[/]: {problem['problem']}")
-    raise _fail(f"{len(problems)} of {files} files do not match the manifest")
+        out.print(f"[red]{problem['path']}[/]: {problem['problem']}", highlight=False)
+    raise _fail(f"{len(problems)} problems ({files} files in the manifest); `marketops caches build` repairs them")
 
 
 @app.command()
@@ -624,7 +743,7 @@ def warmup(
 
     ``--check-only`` compares key counts and every symbol's newest bar (warm vs hot) and exits 1 on drift.
     """
-    _settings()
+    _flow_settings()
     from flows.warmup import warmup as warmup_flow
 
     mode = "check" if check_only else "auto" if repair else "force"

@@ -9,8 +9,9 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 from prefect import task
+from prefect.assets import materialize
 
-from core.cache_plan import Affected, affected, build_outputs
+from core.cache_plan import FINGERPRINT_SCHEMA, Affected, affected, build_outputs, changed_symbol_days, repair_days
 from core.cold_layout import file_path
 from core.features import LOOKBACK_BARS
 from core.sessions import session_of
@@ -18,11 +19,14 @@ from core.settings import Settings
 from storage.cold.base import ColdStore
 from storage.cold.catalog import refresh_catalog
 from storage.cold.factory import cold_store
-from storage.cold.manifest import merge_manifest, read_state, write_state
+from storage.cold.manifest import drop_from_manifest, merge_manifest, merge_sources, read_sources, verify, write_state
 from storage.warm import open_warehouse
 from storage.warm.base import Warehouse
-from storage.warm.cache_source import bars_between, changed_days, lookback_start, max_version, symbol_days
+from storage.warm.cache_source import bars_between, day_fingerprints, lookback_start, max_version, symbol_days
+from tasks.lineage import cold, warm
 from tasks.retry import task_options
+from validation.contracts import enforce
+from validation.contracts_tiers import CacheInputBars, check_outputs
 
 _OPTIONS = task_options()
 
@@ -35,21 +39,38 @@ NO_CATALOG_NOTE = (
 
 @task(name="plan_caches", **_OPTIONS)
 def plan_caches(settings: Settings, full: bool, since: date | None) -> dict[str, Any]:
-    """Symbols with their changed days since the last build's watermark (every day when ``full``)."""
+    """Symbol-days to rebuild: every day whose warm content differs from what its cold files were built from,
+    plus the days behind every file the manifest check flags (missing, altered, unlisted). ``full``/``since``:
+    every day (from ``since``)."""
     store = cold_store(settings)
     store.sweep_temporaries()
-    state = read_state(store)
-    after = 0 if full or since else int(state.get("watermark", 0))
     since_ts = datetime(since.year, since.month, since.day, tzinfo=UTC) if since else None
     with open_warehouse(settings) as warehouse:
-        watermark = max_version(warehouse)  # taken first: rows landing during the build are caught next time
-        changed = changed_days(warehouse, after, since_ts)
+        watermark = max_version(warehouse)  # informational only: change detection is by content
+        current = day_fingerprints(warehouse, since_ts)
+    stale: list[str] = []
+    if full or since:
+        changed = current.select("venue", "symbol", "day")
+    else:
+        changed = changed_symbol_days(current, read_sources(store))
+        repair, stale = repair_days([p["path"] for p in verify(store)], current)
+        changed = pl.concat([changed, repair]).unique().sort("venue", "symbol", "day")
+    sources = current.join(changed, on=["venue", "symbol", "day"], how="semi")
     work: dict[tuple[str, str], list[date]] = {}
     for venue, symbol, day in changed.iter_rows():
         work.setdefault((venue, symbol), []).append(day)
     return {
         "watermark": watermark,
-        "batches": [{"venue": v, "symbol": s, "days": d} for (v, s), d in sorted(work.items())],
+        "batches": [
+            {
+                "venue": v,
+                "symbol": s,
+                "days": d,
+                "sources": sources.filter((pl.col("venue") == v) & (pl.col("symbol") == s)).to_dicts(),
+            }
+            for (v, s), d in sorted(work.items())
+        ],
+        "stale": stale,
     }
 
 
@@ -75,7 +96,7 @@ def read_symbol_bars(warehouse: Warehouse, venue: str, symbol: str, days: list[d
         datetime(first_feature.year, first_feature.month, first_feature.day, tzinfo=UTC),
         LOOKBACK_BARS,
     )
-    bars = bars_between(warehouse, venue, symbol, min(start, back) if back else start, end)
+    bars = enforce(CacheInputBars, bars_between(warehouse, venue, symbol, min(start, back) if back else start, end))
     return SymbolBars(venue, symbol, what, bars.to_arrow())
 
 
@@ -86,6 +107,7 @@ def write_symbol_files(
     bars = pl.from_arrow(source.bars)
     assert isinstance(bars, pl.DataFrame)
     outputs = build_outputs(bars, source.what, session_of(source.venue, settings.venue_sessions), now)
+    check_outputs(outputs)
     rows = []
     built_at = datetime.now(UTC)
     for output in outputs:
@@ -107,7 +129,7 @@ def write_symbol_files(
     return rows
 
 
-@task(name="build_symbol_caches", **_OPTIONS)
+@materialize(cold("datasets"), asset_deps=[warm("bars_1m")], name="build_symbol_caches", **_OPTIONS)
 def build_symbol_caches(
     settings: Settings, venue: str, symbol: str, days: list[date], watermark: int, now: datetime
 ) -> list[dict[str, Any]]:
@@ -124,20 +146,32 @@ def read_cache_source(settings: Settings, venue: str, symbol: str, days: list[da
         return read_symbol_bars(warehouse, venue, symbol, days)
 
 
-@task(name="write_symbol_caches", **_OPTIONS)
+@materialize(cold("datasets"), asset_deps=[warm("bars_1m")], name="write_symbol_caches", **_OPTIONS)
 def write_symbol_caches(settings: Settings, source: SymbolBars, watermark: int, now: datetime) -> list[dict[str, Any]]:
     """The CPU and Parquet part of ``build_symbol_caches`` alone (runs on a worker)."""
     return write_symbol_files(settings, cold_store(settings), source, watermark, now)
 
 
-@task(name="publish_caches", **_OPTIONS)
+@materialize(cold("catalog"), asset_deps=[cold("datasets")], name="publish_caches", **_OPTIONS)
 def publish_caches(
-    settings: Settings, rows: list[dict[str, Any]], watermark: int, built_at: datetime
+    settings: Settings,
+    rows: list[dict[str, Any]],
+    watermark: int,
+    built_at: datetime,
+    sources: list[dict[str, Any]] | None = None,
+    stale: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Manifest, then the watermark, then the DuckDB views: each only after what it describes."""
+    """Manifest, then the fingerprints the days were built from, then the DuckDB catalog: each only after what
+    it describes. Stale files (no warm day behind them) are removed first."""
     store = cold_store(settings)
+    for relative in stale or []:
+        store.delete(relative)
     store.sync()  # every data file on disk before the manifest that vouches for it
+    if stale:
+        drop_from_manifest(store, stale)
     manifest = merge_manifest(store, rows) if rows else None
+    if sources:
+        merge_sources(store, pl.DataFrame(sources, schema=FINGERPRINT_SCHEMA))
     write_state(store, watermark, built_at)
     catalog = store.catalog_root
     views = refresh_catalog(catalog) if catalog is not None else []

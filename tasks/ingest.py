@@ -1,4 +1,4 @@
-"""Ingest tasks: plan the batches, then load each batch (parse -> contracts -> gate -> warm)."""
+"""Ingest tasks: plan the batches, then load each batch (read -> parse -> contracts -> gate -> warm)."""
 
 from __future__ import annotations
 
@@ -9,19 +9,33 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
-import pyarrow as pa
 from prefect import task
+from prefect.assets import materialize
 
 from core.batching import BatchSpec, plan_batches, unchanged
-from core.parse import ReadOptions, parse_files
+from core.fingerprint import source_id
+from core.formats import SourceFile
+from core.parse import FileRef, ParsedFile, ReadOptions, parse_files
 from core.run_summary import OUTCOME_SCHEMA
 from core.settings import Settings
-from storage.landing import list_files, read_file
+from core.versions import OUTCOME_UNCHANGED, duplicate_contents, older_versions, touched_versions
+from storage.landing import FileTooLargeError, NotARegularFileError, read_file, scan
 from storage.warm import open_warehouse
 from storage.warm.base import Warehouse
-from storage.warm.ingest_ledger import settled_files, settled_versions, write_batch
+from storage.warm.ingest_ledger import (
+    HOLDS_DATA,
+    content_twins,
+    record_skipped,
+    settled_files,
+    settled_rows,
+    stored_copies,
+    touch_manifest,
+    write_batch,
+)
+from tasks.lineage import LANDING, warm
 from tasks.retry import task_options
-from validation.batch import STATUS_FAILED, judge_batch
+from validation.batch import STATUS_FAILED, STATUS_SKIPPED, BatchVerdict, judge_batch, with_store_overlaps
+from validation.gate import Plausibility
 from validation.known_events import load_allowlist
 
 
@@ -30,161 +44,267 @@ class IngestPlan:
     files_seen: int
     files_skipped: int
     batches: list[BatchSpec]
+    skipped: list[dict[str, object]]  # outcome rows of landing entries that are not regular files
 
 
 @task(name="plan_ingest", **task_options())
-def plan_ingest(settings: Settings, paths: list[str], options: ReadOptions, force: bool = False) -> IngestPlan:
+def plan_ingest(
+    settings: Settings, paths: list[str], options: ReadOptions, reprocess: bool = False, run_id: str = "local"
+) -> IngestPlan:
     """List the landing paths, drop files whose path/size/mtime match a settled manifest row, batch the rest.
 
-    ``force`` (a quarantine replay) judges settled files again."""
-    listing = list_files([Path(p) for p in paths])
+    Entries that are not regular files are recorded as ``skipped`` with their reason, never opened.
+    ``reprocess`` judges settled files again."""
+    listing, skipped = scan([Path(p) for p in paths])
     with open_warehouse(settings) as warehouse:
-        known = unchanged(listing, settled_files(warehouse)) if not force else listing.clear()
+        known = unchanged(listing, settled_files(warehouse)) if not reprocess else listing.clear()
+        record_skipped(warehouse, skipped, run_id, datetime.now(UTC))
     todo = listing.join(known.select("path"), on="path", how="anti")
     return IngestPlan(
-        files_seen=listing.height,
+        files_seen=listing.height + skipped.height,
         files_skipped=known.height,
         batches=plan_batches(
             todo, settings.ingest_batch_max_files, options.venue, options.symbol, settings.ingest_batch_max_bytes
         ),
+        skipped=[_outcome(p, STATUS_SKIPPED, r) for p, r in skipped.iter_rows()],
     )
 
 
-@dataclass(frozen=True)
-class JudgedBatch:
-    """A batch read, parsed and judged, as Arrow tables ready for the warm store.
-
-    Built by :func:`judge_files` wherever the task runner puts it (a Dask worker process, a
-    thread) and loaded by :func:`store_judged` where the warehouse allows; Arrow crosses the
-    process boundary without a copy per column."""
-
-    members: list[tuple[str, str]]  # (path, sha256) of every parsed file: the insert tokens' key
-    bars: pa.Table
-    quarantine: pa.Table
-    anomalies: pa.Table
-    manifest: pa.Table
-    failed: list[dict[str, object]]  # outcome rows of files that could not even be read
-
-
-def judge_files(
-    settings: Settings,
-    batch: BatchSpec,
-    options: ReadOptions,
-    run_id: str,
-    settled: frozenset[tuple[str, str]],
-    version: int,
-) -> JudgedBatch:
-    """Read, parse and judge one batch (no warehouse: the CPU part, safe on any worker).
-
-    ``settled`` are the (path, sha256) versions already loaded; those files are left out."""
-    failed: list[dict[str, object]] = []
-    items = []
+def _read_batch(
+    batch: BatchSpec, max_bytes: int
+) -> tuple[list[tuple[FileRef, SourceFile, str]], list[dict[str, object]]]:
+    """Read every file of the batch (bounded, never blocking); entries that cannot be read become outcomes."""
+    items: list[tuple[FileRef, SourceFile, str]] = []
+    outcomes: list[dict[str, object]] = []
     for ref in batch.files:
         try:
-            source, sha = read_file(ref.path)
-        except OSError as exc:  # vanished or unreadable since listing: try again next run
-            failed.append(_failed_outcome(ref.path, f"cannot read file: {exc}"))
+            source, sha = read_file(ref.path, max_bytes)
+        except (NotARegularFileError, FileTooLargeError) as exc:
+            outcomes.append(_outcome(ref.path, STATUS_SKIPPED, str(exc)))
             continue
-        if (ref.path, sha) not in settled:
-            items.append((ref, source, sha))
-    parsed = parse_files(items, options)
-    if not parsed:
-        empty = pa.table({})
-        return JudgedBatch([], empty, empty, empty, empty, failed)
+        except OSError as exc:  # vanished or unreadable since listing: try again next run
+            outcomes.append(_outcome(ref.path, STATUS_FAILED, f"cannot read file: {exc}"))
+            continue
+        items.append((ref, source, sha))
+    return items, outcomes
+
+
+def _parse(
+    warehouse: Warehouse, items: list[tuple[FileRef, SourceFile, str]], options: ReadOptions
+) -> tuple[list[ParsedFile], set[int]]:
+    """Parse the batch; copies of bytes already settled under another path are reported, not parsed."""
+    versions = [(ref, sha) for ref, _, sha in items]
+    twins = _twins(warehouse, versions)
+    return _as_copies(parse_files([item for item in items if item[0].path not in twins], options), versions, twins)
+
+
+def _twins(warehouse: Warehouse, versions: list[tuple[FileRef, str]]) -> dict[str, str]:
+    """path -> reason, for files whose bytes are already settled under another path."""
+    pairs = [(ref.path, sha) for ref, sha in versions]
+    return duplicate_contents(pairs, content_twins(warehouse, sorted({sha for _, sha in pairs})))
+
+
+def _as_copies(
+    parsed: list[ParsedFile], versions: list[tuple[FileRef, str]], twins: dict[str, str]
+) -> tuple[list[ParsedFile], set[int]]:
+    """The parsed files minus the twins, plus one unparsed copy row per twin (its reason says whose copy)."""
+    copies = [
+        ParsedFile(ref=ref, sha256=sha, source_id=source_id(ref.path, sha), reason=twins[ref.path])
+        for ref, sha in versions
+        if ref.path in twins
+    ]
+    return [p for p in parsed if p.ref.path not in twins] + copies, {c.source_id for c in copies}
+
+
+def _load(
+    warehouse: Warehouse,
+    settings: Settings,
+    items: list[tuple[FileRef, SourceFile, str]],
+    previous: pl.DataFrame,
+    options: ReadOptions,
+    run_id: str,
+    reprocess: bool,
+) -> BatchVerdict | None:
+    if not items:
+        return None
+    parsed, duplicates = _parse(warehouse, items, options)
+    return _judge_and_write(warehouse, settings, parsed, duplicates, previous, options, run_id, reprocess)
+
+
+def _judge_and_write(
+    warehouse: Warehouse,
+    settings: Settings,
+    parsed: list[ParsedFile],
+    duplicates: set[int],
+    previous: pl.DataFrame,
+    options: ReadOptions,
+    run_id: str,
+    reprocess: bool,
+) -> BatchVerdict:
+    """Gate checks, store overlaps and the write (the part after parsing; needs the warehouse)."""
+    now = datetime.now(UTC)
+    version = time.time_ns() // 1000  # newer loads win ReplacingMergeTree; also the caches' and hot tier's watermark
+    ids = [p.source_id for p in parsed]
+    superseded = older_versions(previous, [(p.ref.path, p.sha256) for p in parsed], HOLDS_DATA)
+    allowlist = load_allowlist(settings.known_events_files)
     verdict = judge_batch(
         parsed,
         version=version,
         run_id=run_id,
         threshold=settings.file_error_ratio_threshold,
-        now=datetime.now(UTC),
-        allowlist=load_allowlist(settings.known_events_files),
+        now=now,
+        allowlist=allowlist,
+        plausibility=Plausibility.from_settings(settings, now),
+        duplicates=duplicates,
     )
+    existing, files = stored_copies(warehouse, verdict.bars, ids + superseded["source_id"].to_list())
+    verdict = with_store_overlaps(verdict, existing, files, allowlist)
     manifest = verdict.manifest.with_columns(pl.lit(json.dumps(asdict(options), sort_keys=True)).alias("read_options"))
-    return JudgedBatch(
-        members=[(p.ref.path, p.sha256) for p in parsed],
-        bars=verdict.bars.to_arrow(),
-        quarantine=verdict.quarantine.to_arrow(),
-        anomalies=verdict.anomalies.to_arrow(),
-        manifest=manifest.to_arrow(),
-        failed=failed,
-    )
-
-
-def store_judged(warehouse: Warehouse, judged: JudgedBatch, run_id: str, force: bool) -> list[dict[str, object]]:
-    """Load a judged batch (data first, manifest last); returns one outcome row per file."""
-    if not judged.members:
-        return judged.failed
-    manifest = pl.from_arrow(judged.manifest)
-    assert isinstance(manifest, pl.DataFrame)
     write_batch(
         warehouse,
-        judged.members,
-        _frame(judged.bars),
-        _frame(judged.quarantine),
-        _frame(judged.anomalies),
+        [(p.ref.path, p.sha256) for p in parsed],
+        verdict.bars,
+        verdict.quarantine,
+        verdict.anomalies,
         manifest,
-        replay_of=run_id if force else None,
+        replay_of=run_id if reprocess else None,
+        superseded=superseded,
+        version=version,
     )
-    return manifest.select(list(OUTCOME_SCHEMA)).to_dicts() + judged.failed
+    return verdict
 
 
-def _frame(table: pa.Table) -> pl.DataFrame:
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    return frame
-
-
-@task(name="load_batch", **task_options())
+@materialize(
+    warm("bars_1m"),
+    warm("quarantine_bars"),
+    warm("ingest_files"),
+    asset_deps=[LANDING],
+    name="load_batch",
+    **task_options(),
+)
 def load_batch(
-    settings: Settings, batch: BatchSpec, options: ReadOptions, run_id: str, force: bool = False
+    settings: Settings, batch: BatchSpec, options: ReadOptions, run_id: str, reprocess: bool = False
 ) -> list[dict[str, object]]:
-    """Load one batch; returns one outcome row per file (``OUTCOME_SCHEMA``), unchanged files omitted.
+    """Load one batch; returns one outcome row per file (``OUTCOME_SCHEMA``).
 
-    ``force`` (a quarantine replay) judges settled file versions again and replaces their earlier
-    quarantine rows and anomalies; bars that load now replace nothing twice (same natural key)."""
-    version = time.time_ns() // 1000
+    Nothing a file contains fails the batch: only storage faults raise (and are retried). A file read
+    again unchanged under a new mtime gets its manifest row updated and is not judged again.
+    ``reprocess`` judges settled file versions again and replaces what their earlier load wrote."""
+    items, outcomes = _read_batch(batch, settings.ingest_max_file_bytes)
     with open_warehouse(settings) as warehouse:
-        settled = _settled(warehouse, batch, force)
-        judged = judge_files(settings, batch, options, run_id, settled, version)
-        return store_judged(warehouse, judged, run_id, force)
+        previous = settled_rows(warehouse, [ref.path for ref, _, _ in items])
+        if not reprocess:
+            touched = touched_versions([(ref, sha) for ref, _, sha in items], previous)
+            touch_manifest(warehouse, touched)
+            outcomes += [_outcome(p, OUTCOME_UNCHANGED, "touched, content unchanged") for p in touched["path"]]
+            settled = set(previous.select("path", "sha256").iter_rows()) if previous.height else set()
+            items = [item for item in items if (item[0].path, item[2]) not in settled]
+        verdict = _load(warehouse, settings, items, previous, options, run_id, reprocess)
+    if verdict is None:
+        return outcomes
+    return verdict.manifest.select(list(OUTCOME_SCHEMA)).to_dicts() + outcomes
+
+
+@dataclass(frozen=True)
+class ParsedBatch:
+    """A batch read and parsed on a worker (no warehouse), handed back to the flow process to judge and load.
+
+    ``read`` lists every file read with its sha256 (the flow touches the unchanged ones); ``parsed`` holds the
+    files whose version is not settled yet (their frames cross the process boundary as Arrow)."""
+
+    read: list[tuple[FileRef, str]]
+    parsed: list[ParsedFile]
+    outcomes: list[dict[str, object]]  # entries that could not be read (skipped or failed)
+
+
+def parse_batch_files(
+    settings: Settings, batch: BatchSpec, options: ReadOptions, settled: frozenset[tuple[str, str]]
+) -> ParsedBatch:
+    """Read and parse one batch (the CPU part of ``load_batch``, no warehouse: safe on any worker).
+
+    ``settled`` are the (path, sha256) versions already loaded; those files are read (to hash them) but not parsed.
+    Copies of already-settled bytes under another path are parsed here and replaced by copy rows in the flow."""
+    items, outcomes = _read_batch(batch, settings.ingest_max_file_bytes)
+    todo = [item for item in items if (item[0].path, item[2]) not in settled]
+    return ParsedBatch([(ref, sha) for ref, _, sha in items], parse_files(todo, options), outcomes)
+
+
+def store_parsed(
+    warehouse: Warehouse,
+    settings: Settings,
+    batch: ParsedBatch,
+    previous: pl.DataFrame,
+    options: ReadOptions,
+    run_id: str,
+    reprocess: bool,
+) -> list[dict[str, object]]:
+    """The warehouse part of ``load_batch`` for a parsed batch: exactly ``load_batch``'s steps after the parse."""
+    outcomes = list(batch.outcomes)
+    read = batch.read
+    if not reprocess:
+        touched = touched_versions(read, previous)
+        touch_manifest(warehouse, touched)
+        outcomes += [_outcome(p, OUTCOME_UNCHANGED, "touched, content unchanged") for p in touched["path"]]
+        settled = set(previous.select("path", "sha256").iter_rows()) if previous.height else set()
+        read = [(ref, sha) for ref, sha in read if (ref.path, sha) not in settled]
+    if not read:
+        return outcomes
+    twins = _twins(warehouse, read)
+    wanted = {(ref.path, sha) for ref, sha in read}
+    parsed = [p for p in batch.parsed if (p.ref.path, p.sha256) in wanted]
+    verdict = _judge_and_write(
+        warehouse, settings, *_as_copies(parsed, read, twins), previous, options, run_id, reprocess
+    )
+    return verdict.manifest.select(list(OUTCOME_SCHEMA)).to_dicts() + outcomes
 
 
 @task(name="settled_in_batch", **task_options())
-def settled_in_batch(settings: Settings, batch: BatchSpec, force: bool = False) -> frozenset[tuple[str, str]]:
-    """The file versions of a batch that are already loaded (read where the warehouse allows)."""
+def settled_in_batch(settings: Settings, batch: BatchSpec) -> pl.DataFrame:
+    """The settled manifest rows of a batch's paths (read where the warehouse opens)."""
     with open_warehouse(settings) as warehouse:
-        return _settled(warehouse, batch, force)
+        return settled_rows(warehouse, [ref.path for ref in batch.files])
 
 
-@task(name="judge_batch_files", **task_options())
-def judge_batch_files(
+def settled_versions_of(previous: pl.DataFrame, reprocess: bool) -> frozenset[tuple[str, str]]:
+    """The (path, sha256) versions a worker need not parse (none when reprocessing)."""
+    if reprocess or not previous.height:
+        return frozenset()
+    return frozenset(previous.select("path", "sha256").iter_rows())
+
+
+@task(name="parse_batch", **task_options())
+def parse_batch(
+    settings: Settings, batch: BatchSpec, options: ReadOptions, settled: frozenset[tuple[str, str]]
+) -> ParsedBatch:
+    """The CPU part of ``load_batch`` as its own task, for a runner whose workers cannot open the warehouse."""
+    return parse_batch_files(settings, batch, options, settled)
+
+
+@materialize(
+    warm("bars_1m"),
+    warm("quarantine_bars"),
+    warm("ingest_files"),
+    asset_deps=[LANDING],
+    name="store_parsed_batch",
+    **task_options(),
+)
+def store_parsed_batch(
     settings: Settings,
-    batch: BatchSpec,
+    parsed: ParsedBatch,
+    previous: pl.DataFrame,
     options: ReadOptions,
     run_id: str,
-    settled: frozenset[tuple[str, str]],
-) -> JudgedBatch:
-    """The CPU part of ``load_batch`` as its own task, for a runner whose workers cannot open the warehouse."""
-    return judge_files(settings, batch, options, run_id, settled, time.time_ns() // 1000)
-
-
-@task(name="store_judged_batch", **task_options())
-def store_judged_batch(
-    settings: Settings, judged: JudgedBatch, run_id: str, force: bool = False
+    reprocess: bool = False,
 ) -> list[dict[str, object]]:
-    """The warehouse part of ``load_batch``: load what a worker judged."""
+    """The warehouse part of ``load_batch``: judge and load what a worker parsed."""
     with open_warehouse(settings) as warehouse:
-        return store_judged(warehouse, judged, run_id, force)
+        return store_parsed(warehouse, settings, parsed, previous, options, run_id, reprocess)
 
 
-def _settled(warehouse: Warehouse, batch: BatchSpec, force: bool) -> frozenset[tuple[str, str]]:
-    return frozenset() if force else frozenset(settled_versions(warehouse, [f.path for f in batch.files]))
-
-
-def _failed_outcome(path: str, reason: str) -> dict[str, object]:
+def _outcome(path: str, status: str, reason: str) -> dict[str, object]:
     return {
         "path": path,
-        "status": STATUS_FAILED,
+        "status": status,
         "rows_read": 0,
         "rows_loaded": 0,
         "rows_quarantined": 0,
@@ -195,7 +315,7 @@ def _failed_outcome(path: str, reason: str) -> dict[str, object]:
 
 def failed_outcomes(batch: BatchSpec, reason: str) -> list[dict[str, object]]:
     """Outcome rows for a batch whose task failed for good: every file failed, with the error."""
-    return [_failed_outcome(ref.path, reason) for ref in batch.files]
+    return [_outcome(ref.path, STATUS_FAILED, reason) for ref in batch.files]
 
 
 def outcomes_frame(rows: list[dict[str, object]]) -> pl.DataFrame:

@@ -6,15 +6,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prefect import task
+from prefect.assets import materialize
 
 from core.optimize_plan import plan_partitions
 from core.settings import Settings
 from storage.backups import snapshots as backups
-from storage.backups.factory import backup_target
+from storage.backups.factory import backup_target, owner_of
 from storage.warm import open_warehouse
 from storage.warm.optimize import last_optimized, log_results, optimize_partition, part_stats
-from storage.warm.schema import OPTIMIZE_TABLES
+from storage.warm.schema import BACKUP_TABLES, OPTIMIZE_TABLES
+from tasks.lineage import BACKUPS, warm
 from tasks.retry import task_options
+from validation.contracts import enforce
+from validation.contracts_tiers import BackupCatalog
 
 _OPTIONS = task_options(5.0)
 
@@ -50,46 +54,60 @@ def optimize_partitions(
 
 
 @task(name="sweep_backups", **_OPTIONS)
-def sweep_backups(settings: Settings) -> list[str]:
+def sweep_backups(settings: Settings) -> dict[str, Any]:
+    """Interrupted snapshots settled, then every kept one checked structurally (missing data or base: broken)."""
+    target = backup_target(settings)
     with open_warehouse(settings) as warehouse:
-        return backups.sweep_interrupted(warehouse, backup_target(settings))
+        owner = owner_of(settings, target)
+        swept = backups.sweep_interrupted(warehouse, target, owner)
+        broken = backups.check_chains(warehouse, target, owner)
+    return {"swept": swept, "broken": broken}
 
 
-@task(name="take_backup", **_OPTIONS)
+@materialize(BACKUPS, asset_deps=[warm(t) for t in BACKUP_TABLES], name="take_backup", **_OPTIONS)
 def take_backup(settings: Settings, full: bool, now: datetime) -> dict[str, Any]:
     target = backup_target(settings)
     with open_warehouse(settings) as warehouse:
         result = backups.take_snapshot(
-            warehouse, target, now, force_full=full, full_every_h=settings.backup_full_every_h
+            warehouse,
+            target,
+            now,
+            force_full=full,
+            full_every_h=settings.backup_full_every_h,
+            owner=owner_of(settings, target),
         )
     return result.__dict__ | {"location": target.location(result.name)}
 
 
 @task(name="verify_backup", **_OPTIONS)
 def verify_backup(settings: Settings, name: str) -> dict[str, Any]:
+    target = backup_target(settings)
     with open_warehouse(settings) as warehouse:
-        ok, detail = backups.drill(warehouse, backup_target(settings), name)
+        ok, detail = backups.drill(warehouse, target, name, owner_of(settings, target))
     return {"name": name, "verified": ok, "detail": detail}
 
 
 @task(name="prune_backups", **_OPTIONS)
 def prune_backups(settings: Settings, now: datetime, dry_run: bool) -> dict[str, list[str]]:
+    target = backup_target(settings)
     with open_warehouse(settings) as warehouse:
         plan = backups.prune(
             warehouse,
-            backup_target(settings),
+            target,
             now,
             settings.backup_keep_days,
             settings.backup_min_chains,
             settings.backup_max_chains,
             dry_run,
+            owner_of(settings, target),
         )
     return {"keep": [r.name for r in plan.keep], "delete": [r.name for r in plan.delete]}
 
 
 @task(name="list_backups", **_OPTIONS)
 def list_backups(settings: Settings) -> list[dict[str, Any]]:
-    """The catalog as rows of text, for a table artifact."""
+    """The catalog as rows of text, for a table artifact; every row checked against its contract first."""
     with open_warehouse(settings) as warehouse:
-        frame = backups.catalog(warehouse).select("name", "kind", "base", "status", "size_bytes", "rows", "verified_at")
+        frame = enforce(BackupCatalog, backups.catalog(warehouse))
+    frame = frame.select("name", "kind", "base", "status", "size_bytes", "rows", "verified_at")
     return [{k: "" if v is None else str(v) for k, v in row.items()} for row in frame.to_dicts()]

@@ -47,8 +47,11 @@ def task_options(base_delay_s: float = 2.0) -> dict[str, Any]:
 
 def with_retry_policy(task_obj: Any, settings: Any) -> Any:
     """``task_obj`` with the configured retry count and backoff (decorator values are the defaults)."""
-    return task_obj.with_options(
+    from tasks.lineage import bind_lineage  # tasks that write a tier get this installation's asset URIs
+
+    configured = task_obj.with_options(
         retries=settings.retries,
         retry_delay_seconds=backoff_delays(settings.retries, settings.retry_base_delay_s) or 0,
         retry_condition_fn=retry_transient_only,
     )
+    return bind_lineage(configured, settings)

@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 from prefect import task
+from prefect.assets import materialize
 
 from core.settings import Settings
 from storage.reports import write_report
@@ -33,6 +34,7 @@ from storage.warm.quality import (
     write_anomalies,
     write_symbol_days,
 )
+from tasks.lineage import warm
 from tasks.retry import task_options
 from validation.catalogue import ANOMALY_SCHEMA
 from validation.contracts import SymbolDays, enforce
@@ -134,7 +136,7 @@ def _frame(table: pa.Table) -> pl.DataFrame:
     return frame
 
 
-@task(name="check_symbols", **task_options())
+@materialize(warm("anomalies"), asset_deps=[warm("bars_1m")], name="check_symbols", **task_options())
 def check_symbols(
     settings: Settings, batch: list[dict[str, Any]], first: date, last: date, now: datetime, run_id: str
 ) -> pl.DataFrame:
@@ -162,7 +164,7 @@ def judge_symbol_batch(
     return judge_symbols(settings, inputs, first, last, now)
 
 
-@task(name="store_symbol_findings", **task_options())
+@materialize(warm("anomalies"), asset_deps=[warm("bars_1m")], name="store_symbol_findings", **task_options())
 def store_symbol_findings(
     settings: Settings, findings: SymbolFindings, first: date, last: date, now: datetime, run_id: str
 ) -> pl.DataFrame:
@@ -171,7 +173,9 @@ def store_symbol_findings(
         return store_findings(warehouse, findings, first, last, now, run_id)
 
 
-@task(name="judge_range", **task_options())
+@materialize(
+    warm("symbol_days"), asset_deps=[warm("anomalies"), warm("ingest_files")], name="judge_range", **task_options()
+)
 def judge_range(
     settings: Settings, first: date, last: date, now: datetime, run_id: str, day_counts: list[pl.DataFrame]
 ) -> dict[str, Any]:

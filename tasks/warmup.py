@@ -9,6 +9,7 @@ from typing import Any
 
 import polars as pl
 from prefect import task
+from prefect.assets import materialize
 
 from core.errors import StorageError
 from core.hot_layout import (
@@ -30,7 +31,10 @@ from storage.cold.manifest import latest_features
 from storage.hot import epochs, open_hot_store
 from storage.warm import open_warehouse
 from storage.warm.hot_source import latest_bars, newest_bar_times, recent_bars, source_version, symbols_loaded_by
+from tasks.lineage import cold, hot, warm
 from tasks.retry import task_options
+from validation.contracts import enforce
+from validation.contracts_tiers import HotPayload
 
 _OPTIONS = task_options()
 
@@ -62,7 +66,7 @@ def _build_maps(
     features = feature_values(latest_features(cold_store(settings), only))
     if features.height:  # only once the caches flow has built features
         maps[FEATURES_MAP] = features
-    return maps, version
+    return {name: enforce(HotPayload, frame) for name, frame in maps.items()}, version
 
 
 def _freshness(settings: Settings, symbols: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -98,7 +102,7 @@ def check_hot(settings: Settings) -> dict[str, Any]:
     return {"problems": problems, "drifted": behind["key"].to_list(), "max_lag_s": fresh["lag_s"].max()}
 
 
-@task(name="update_hot", **_OPTIONS)
+@materialize(hot("maps"), asset_deps=[warm("bars_1m"), cold("features_1m")], name="update_hot", **_OPTIONS)
 def update_hot(settings: Settings, keys: list[str], reason: str = "ingest") -> dict[str, Any]:
     """Rewrite the hot keys of ``keys`` (``venue:SYMBOL``) in the live epoch from the warm tier: the latest
     bar, the recent bars of every timeframe and, once caches ran, the feature vector. No new epoch.
@@ -133,7 +137,9 @@ def update_hot(settings: Settings, keys: list[str], reason: str = "ingest") -> d
     }
 
 
-@task(name="refresh_hot_after_ingest", **_OPTIONS)
+@materialize(
+    hot("maps"), asset_deps=[warm("bars_1m"), cold("features_1m")], name="refresh_hot_after_ingest", **_OPTIONS
+)
 def refresh_hot_after_ingest(settings: Settings, run_id: str) -> dict[str, Any]:
     """The hot keys of every symbol the ingest run ``run_id`` loaded bars for, updated in the live epoch."""
     with open_warehouse(settings) as warehouse:
@@ -141,7 +147,7 @@ def refresh_hot_after_ingest(settings: Settings, run_id: str) -> dict[str, Any]:
     return update_hot.fn(settings, symbol_keys(touched), f"ingest {run_id}")
 
 
-@task(name="rebuild_hot", **_OPTIONS)
+@materialize(hot("maps"), asset_deps=[warm("bars_1m"), cold("features_1m")], name="rebuild_hot", **_OPTIONS)
 def rebuild_hot(settings: Settings, force: bool) -> dict[str, Any]:
     """Write a new epoch, read it back, switch the pointer, drop older epochs.
 

@@ -7,7 +7,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
@@ -124,20 +123,24 @@ def test_the_runner_follows_the_settings(settings: Settings) -> None:
     assert SettingsTaskRunner(8).duplicate() == SettingsTaskRunner(8)
 
 
-def test_the_cpu_parts_are_plain_functions_returning_arrow(settings: Settings, tmp_path: Path) -> None:
-    import pyarrow as pa
+def test_the_cpu_part_of_ingest_is_a_plain_function_whose_result_crosses_processes(
+    settings: Settings, tmp_path: Path
+) -> None:
+    import pickle
 
     from core.batching import plan_batches
     from core.parse import ReadOptions
     from storage.landing import list_files
-    from tasks.ingest import judge_files
+    from tasks.ingest import parse_batch_files
 
     landing = tmp_path / "in"
     for sample in generate(SampleSpec(symbols=1, days=1, inject=False, fx_share=0)):
         write_file(landing, sample.relative_path, sample.data)
     (batch,) = plan_batches(list_files([landing]), 10)
-    judged = judge_files(settings, batch, ReadOptions(), "run", frozenset(), 1)
-    assert isinstance(judged.bars, pa.Table) and judged.bars.num_rows == 1440
-    assert pl.DataFrame(judged.manifest)["status"].to_list() == ["loaded"]
-    settled = frozenset(judged.members)
-    assert judge_files(settings, batch, ReadOptions(), "run", settled, 1).members == []  # settled files are skipped
+    parsed = pickle.loads(pickle.dumps(parse_batch_files(settings, batch, ReadOptions(), frozenset())))
+    assert [p.ref.path for p in parsed.parsed] == [f.path for f in batch.files] and not parsed.outcomes
+    (only,) = parsed.parsed
+    assert only.raw is not None and only.raw.height == 1440 and only.reason is None
+    settled = frozenset((ref.path, sha) for ref, sha in parsed.read)
+    again = parse_batch_files(settings, batch, ReadOptions(), settled)
+    assert again.parsed == [] and again.read == parsed.read  # settled versions are hashed, not parsed

@@ -75,7 +75,7 @@ def test_a_rerun_loads_nothing_new(settings: Settings) -> None:
     assert _count(settings, "SELECT count() FROM bars_1m") == first["rows_loaded"]
 
 
-def test_a_touched_but_unchanged_file_is_hashed_and_skipped(settings: Settings) -> None:
+def test_a_touched_but_unchanged_file_is_hashed_once_then_skipped_unread(settings: Settings) -> None:
     from flows.ingest import ingest
 
     landing, _ = _landing(settings, SampleSpec(symbols=1, days=1, inject=False, fx_share=0))
@@ -83,7 +83,16 @@ def test_a_touched_but_unchanged_file_is_hashed_and_skipped(settings: Settings) 
     target = next(landing.rglob("*.csv"))
     os.utime(target, ns=(1, 1))  # mtime changes, content does not
     again = ingest(paths=[str(landing)])
-    assert again["files_skipped"] == 0 and again["rows_loaded"] == 0 and again["files_loaded"] == 0
+    assert again["files_skipped"] == 1 and again["rows_loaded"] == 0 and again["files_loaded"] == 0
+    # the manifest row now carries the new mtime, so the planner skips the file without reading it
+    assert _count(settings, f"SELECT mtime_ns FROM ingest_files FINAL WHERE path = '{target.resolve()}'") == 1
+    assert _count(settings, "SELECT count() FROM ingest_files FINAL") == 1
+    with open_warehouse(settings) as warehouse:
+        from core.batching import unchanged
+        from storage.landing import list_files
+        from storage.warm.ingest_ledger import settled_files
+
+        assert unchanged(list_files([landing]), settled_files(warehouse)).height == 1
 
 
 def test_real_binance_days_load_2819_bars_and_rerun_keeps_2819(settings: Settings, real_data: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -58,6 +59,7 @@ def _chromium(url: str, tmp: Path, *mode: str) -> str:
 def test_up_deploys_everything_the_ui_shows_it_and_down_stops_it(settings: Settings, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
     port = _free_port()
+    env["MARKETOPS_REPORTS_PORT"] = str(_free_port())
     started = subprocess.run(
         [MARKETOPS, "up", "--port", str(port)], env=env, capture_output=True, text=True, timeout=400
     )
@@ -96,6 +98,46 @@ def test_up_deploys_everything_the_ui_shows_it_and_down_stops_it(settings: Setti
                 break
             time.sleep(2)
         assert state == "COMPLETED"
+
+        # the report of that run opens over http:// from the artifact (the UI cannot open file:// links)
+        assert info.reports_url and httpx.get(info.reports_url, timeout=10).status_code == 200
+        artifacts = httpx.post(
+            f"{api}/artifacts/filter",
+            json={"artifacts": {"key": {"any_": ["validate-report"]}}, "sort": "CREATED_DESC", "limit": 1},
+            timeout=10,
+        ).json()
+        link = re.search(r"\((http://127\.0\.0\.1:\d+/[^)]+)\)", artifacts[0]["data"])
+        assert link is not None, artifacts[0]["data"]
+        report = httpx.get(link.group(1), timeout=10)
+        assert report.status_code == 200 and "<html" in report.text.lower()
+
+        # lineage: the self-hosted UI has no asset pages; a materialization shows on its event page with the
+        # assets it was built from (the daily run's caches flow wrote the cold catalog from the cold datasets)
+        built = None
+        deadline = time.monotonic() + 60
+        while built is None and time.monotonic() < deadline:
+            materialized = httpx.post(
+                f"{api}/events/filter",
+                json={"filter": {"event": {"name": ["prefect.asset.materialization.succeeded"]}}, "limit": 50},
+                timeout=10,
+            ).json()["events"]
+            built = next(
+                (e for e in materialized if any(r["prefect.resource.role"] == "asset" for r in e["related"])), None
+            )
+            time.sleep(0 if built else 2)
+        assert built is not None, "no asset materialization event"
+        source = next(r["prefect.resource.id"] for r in built["related"] if r["prefect.resource.role"] == "asset")
+        page = f"{info.ui_url}/events/event/{built['occurred'][:10]}/{built['id']}"
+        shot = tmp_path / "asset-materialization.png"
+        _chromium(page, tmp_path, f"--screenshot={shot}")
+        assert shot.stat().st_size > 20_000
+        dom = _chromium(page, tmp_path, "--dump-dom")
+        assert "Asset materialization succeeded" in dom
+        assert built["resource"]["prefect.resource.id"] in dom and source in dom
+
+        # every trigger of prefect.yaml became an automation
+        automations = httpx.post(f"{api}/automations/filter", json={}, timeout=10).json()
+        assert len(automations) == sum(len(e.triggers) for e in load_catalogue())
         status = subprocess.run([MARKETOPS, "status", "--json"], env=env, capture_output=True, text=True, timeout=120)
         assert status.returncode == 0, status.stdout + status.stderr
         orchestration = json.loads(status.stdout)["orchestration"]
@@ -106,5 +148,5 @@ def test_up_deploys_everything_the_ui_shows_it_and_down_stops_it(settings: Setti
     finally:
         stopped = subprocess.run([MARKETOPS, "down"], env=env, capture_output=True, text=True, timeout=120)
     assert stopped.returncode == 0
-    assert not alive(info.server_pid) and not alive(info.worker_pid)
+    assert not alive(info.server_pid) and not alive(info.worker_pid) and not alive(info.reports_pid)
     assert read_stack(settings) is None

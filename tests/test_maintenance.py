@@ -16,7 +16,7 @@ from core.backup_policy import FULL, INCREMENTAL, chains
 from core.settings import Settings
 from storage.backups import snapshots as backups
 from storage.backups.factory import backup_target
-from storage.backups.target import DirectoryBackupTarget
+from storage.backups.target import BackupTarget, DirectoryBackupTarget
 from storage.warm import open_warehouse
 from storage.warm.base import Warehouse
 from storage.warm.optimize import part_stats
@@ -59,6 +59,14 @@ def _insert_bars(wh: Warehouse, start: datetime, n: int, version: int, close: fl
     wh.insert_df("bars_1m", frame)
 
 
+def _verified_snapshot(wh: Warehouse, target: BackupTarget, now: datetime, **kwargs: object) -> backups.SnapshotResult:
+    """A snapshot and its restore drill, as the backup flow takes them (only a verified one can be a base)."""
+    taken = backups.take_snapshot(wh, target, now, **kwargs)  # type: ignore[arg-type]
+    ok, detail = backups.drill(wh, target, taken.name)
+    assert ok, detail
+    return taken
+
+
 def _content_hash(wh: Warehouse, database: str | None = None) -> pl.DataFrame:
     return backups.fingerprint(wh, database or wh.database, BACKUP_TABLES)
 
@@ -98,11 +106,11 @@ def test_full_then_two_incrementals_drop_restore_from_newest_gives_identical_con
 ) -> None:
     target = backup_target(settings)
     _insert_bars(warehouse, T0, 500, 1)
-    full = backups.take_snapshot(warehouse, target, T0, force_full=True)
+    full = _verified_snapshot(warehouse, target, T0, force_full=True)
     _insert_bars(warehouse, T0 + timedelta(days=1), 500, 1)
-    inc1 = backups.take_snapshot(warehouse, target, T0 + timedelta(hours=6))
+    inc1 = _verified_snapshot(warehouse, target, T0 + timedelta(hours=6))
     _insert_bars(warehouse, T0 + timedelta(days=40), 500, 1)
-    inc2 = backups.take_snapshot(warehouse, target, T0 + timedelta(hours=12))
+    inc2 = _verified_snapshot(warehouse, target, T0 + timedelta(hours=12))
     assert (full.kind, inc1.kind, inc2.kind) == (FULL, INCREMENTAL, INCREMENTAL)
     assert (inc1.base, inc2.base) == (full.name, inc1.name)
     assert inc2.size_bytes < full.size_bytes * 2
@@ -123,9 +131,9 @@ def test_full_then_two_incrementals_drop_restore_from_newest_gives_identical_con
 def test_a_drill_catches_a_backup_whose_base_is_gone(settings: Settings, warehouse: Warehouse) -> None:
     target = backup_target(settings)
     _insert_bars(warehouse, T0, 10, 1)
-    full = backups.take_snapshot(warehouse, target, T0, force_full=True)
+    full = _verified_snapshot(warehouse, target, T0, force_full=True)
     _insert_bars(warehouse, T0 + timedelta(days=1), 10, 1)
-    inc = backups.take_snapshot(warehouse, target, T0 + timedelta(hours=6))
+    inc = _verified_snapshot(warehouse, target, T0 + timedelta(hours=6))
     target.delete(full.name)  # ClickHouse would still call the incremental a success
     ok, detail = backups.drill(warehouse, target, inc.name)
     assert not ok and "restore failed" in detail
@@ -144,7 +152,7 @@ def test_retention_over_eight_simulated_days_keeps_whole_restorable_chains(
     for step in range(8 * 4):
         now = T0 + timedelta(hours=6 * step)
         _insert_bars(warehouse, T0 + timedelta(minutes=10 * step), 10, step + 1)
-        backups.take_snapshot(warehouse, target, now)
+        _verified_snapshot(warehouse, target, now)
     now += timedelta(hours=1)  # an hour after the last snapshot, the first day's chain is 7 days old
     dry = backups.prune(warehouse, target, now, keep_days=7, min_chains=1, max_chains=60, dry_run=True)
     assert len(dry.delete) == 4 and all(target.is_complete(r.name) for r in dry.delete)  # a dry run deletes nothing
@@ -164,6 +172,7 @@ def test_retention_over_eight_simulated_days_keeps_whole_restorable_chains(
 KILLED_BACKUP = textwrap.dedent(
     """
     import os
+    import re
     from datetime import UTC, datetime
     import storage.backups.snapshots as backups
     from core.settings import load_settings
@@ -175,7 +184,7 @@ KILLED_BACKUP = textwrap.dedent(
     real_backup = backups.Warehouse.backup
     def backup_then_die(self, tables, destination, base=None):
         real_backup(self, tables, destination, base)
-        name = destination.split("/")[-1].rstrip("')")
+        name = re.search(r"File\\('([^']+)'\\)", destination).group(1)
         os.remove(target.path(name) / ".backup")  # as if killed before ClickHouse wrote its metadata
         os._exit(9)
     backups.Warehouse.backup = backup_then_die

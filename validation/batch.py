@@ -8,23 +8,28 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import polars as pl
 
 from core.errors import ContractViolation
+from core.fingerprint import file_precedence
 from core.formats.frame import RAW_SCHEMA, TS_TYPE
 from core.normalize import Identity, to_candidates
 from core.parse import ParsedFile
-from validation.catalogue import ERROR, WARN
+from validation.catalogue import ANOMALY_SCHEMA, ERROR, WARN, empty_anomalies
 from validation.contracts import BARS_COLUMNS, Bars, CandidateBars, RawBars, enforce
-from validation.gate import GateResult, gate_check, isolate_files
+from validation.duplicates import conflicting_copies
+from validation.gate import GateResult, Plausibility, gate_check, isolate_files
 from validation.known_events import Allowlist, annotate
 
 STATUS_LOADED = "loaded"
 STATUS_PARTIAL = "partial"
 STATUS_QUARANTINED = "quarantined"
 STATUS_FAILED = "failed"
+STATUS_DUPLICATE = "duplicate"  # the same bytes are settled under another path: reported, not loaded again
+STATUS_SUPERSEDED = "superseded"  # an older version of a path whose newer version has been loaded
+STATUS_SKIPPED = "skipped"  # a landing entry that is not a regular readable file: never opened
 
 MANIFEST_SCHEMA: dict[str, pl.DataType] = {
     "path": pl.String(),
@@ -50,18 +55,27 @@ MANIFEST_SCHEMA: dict[str, pl.DataType] = {
     "reader_notes": pl.String(),
 }
 _EPOCH = pl.lit(0).cast(TS_TYPE)
+_STORABLE_FROM = pl.lit(datetime(1900, 1, 1, tzinfo=UTC)).cast(TS_TYPE)
+_STORABLE_UNTIL = pl.lit(datetime(2299, 12, 31, tzinfo=UTC)).cast(TS_TYPE)
+_ANOMALY_COLUMNS = [*ANOMALY_SCHEMA, "known_event"]
 
 
 @dataclass(frozen=True)
 class BatchVerdict:
     bars: pl.DataFrame  # exactly the bars_1m columns, Bars contract enforced
     quarantine: pl.DataFrame  # quarantine_bars rows
-    anomalies: pl.DataFrame  # one row per (rejected row, failed check)
+    anomalies: pl.DataFrame  # one row per (rejected row, failed check), plus cross-file conflicts
     manifest: pl.DataFrame  # one ingest_files row per file
 
 
+def failure_reason(exc: BaseException) -> str:
+    """``Class: first line of the message`` — what a person needs to know why a file was refused."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0][:500]}" if text else type(exc).__name__
+
+
 def _contract_candidates(parsed: ParsedFile, version: int) -> pl.DataFrame | None:
-    """RawBars -> normalise -> CandidateBars for one file; a violation quarantines that file alone."""
+    """RawBars -> normalise -> CandidateBars for one file; anything it raises quarantines that file alone."""
     assert parsed.raw is not None
     try:
         raw = enforce(RawBars, parsed.raw)
@@ -70,10 +84,12 @@ def _contract_candidates(parsed: ParsedFile, version: int) -> pl.DataFrame | Non
         )
     except ContractViolation as exc:
         parsed.reason = str(exc)
-        return None
+    except Exception as exc:
+        parsed.reason = failure_reason(exc)
+    return None
 
 
-def _batch_candidates(files: list[ParsedFile], version: int) -> list[pl.DataFrame]:
+def _batch_candidates(files: list[ParsedFile], versions: dict[int, int]) -> list[pl.DataFrame]:
     """Contracts once over the whole batch (a pandera call costs milliseconds, a batch holds many
     files); only when that fails, file by file, so the violation quarantines just its own file."""
     readable = [f for f in files if f.reason is None and f.raw is not None]
@@ -82,13 +98,13 @@ def _batch_candidates(files: list[ParsedFile], version: int) -> list[pl.DataFram
     try:
         enforce(RawBars, pl.concat([f.raw for f in readable if f.raw is not None], how="vertical"))
         frames = [
-            to_candidates(f.raw, Identity(f.venue, f.symbol, f.source_id, version))
+            to_candidates(f.raw, Identity(f.venue, f.symbol, f.source_id, versions[f.source_id]))
             for f in readable
             if f.raw is not None
         ]
         return [enforce(CandidateBars, pl.concat(frames, how="vertical"))]
-    except ContractViolation:
-        return [c for f in readable if (c := _contract_candidates(f, version)) is not None]
+    except Exception:
+        return [c for f in readable if (c := _contract_candidates(f, versions[f.source_id])) is not None]
 
 
 def _row_anomalies(rows: pl.DataFrame, severity: str, allowlist: Allowlist) -> pl.DataFrame:
@@ -124,6 +140,111 @@ def _explained(rejected: pl.DataFrame, allowlist: Allowlist) -> pl.DataFrame:
     return rejected.join(known, on=["source_id", "line"], how="left").with_columns(pl.col("explained").fill_null(False))
 
 
+def _storable_ts(frame: pl.DataFrame) -> pl.DataFrame:
+    """Times ClickHouse's DateTime64 cannot hold (before 1900, after 2299) become null in quarantine
+    rows: the detail keeps the value, and an insert never wraps or fails on a row we refused anyway."""
+    ok = (pl.col("ts") >= _STORABLE_FROM) & (pl.col("ts") <= _STORABLE_UNTIL)
+    return frame.with_columns(pl.when(ok).then(pl.col("ts")).otherwise(None).alias("ts"))
+
+
+@dataclass(frozen=True)
+class _Judged:
+    bars: pl.DataFrame
+    rejected: pl.DataFrame
+    warnings: pl.DataFrame
+    dropped: pl.DataFrame
+    isolated: set[int]
+
+
+def _judge(
+    files: list[ParsedFile], versions: dict[int, int], allowlist: Allowlist, threshold: float, plausible: Plausibility
+) -> _Judged:
+    candidates = _batch_candidates(files, versions)
+    if not candidates:  # every file unreadable: judge an empty frame so the outputs keep their shape
+        candidates = [to_candidates(pl.DataFrame(schema=RAW_SCHEMA), Identity("generic", "X", 0, 0))]
+    gated = gate_check(pl.concat(candidates, how="vertical"), plausible)
+    gated = GateResult(gated.passed, _explained(gated.rejected, allowlist), gated.duplicates_dropped, gated.warnings)
+    result, isolated = isolate_files(gated, threshold)
+    bars = enforce(Bars, result.passed.select(BARS_COLUMNS)).select(BARS_COLUMNS)
+    rejected = _storable_ts(result.rejected.drop("explained"))
+    return _Judged(bars, rejected, result.warnings, result.duplicates_dropped, isolated)
+
+
+def _judge_isolated(
+    files: list[ParsedFile], versions: dict[int, int], allowlist: Allowlist, threshold: float, plausible: Plausibility
+) -> _Judged:
+    """The whole batch at once (fast); if anything raises, file by file, so that whatever one file
+    contains (an overflowing time, a value pandera cannot report) quarantines that file alone."""
+    try:
+        return _judge(files, versions, allowlist, threshold, plausible)
+    except Exception:
+        parts: list[_Judged] = []
+        for f in files:
+            try:
+                parts.append(_judge([f], versions, allowlist, threshold, plausible))
+            except Exception as exc:
+                f.reason, f.raw = failure_reason(exc), None
+                parts.append(_judge([f], versions, allowlist, threshold, plausible))
+        return _Judged(
+            pl.concat([p.bars for p in parts], how="vertical"),
+            pl.concat([p.rejected for p in parts], how="vertical_relaxed"),
+            pl.concat([p.warnings for p in parts], how="vertical_relaxed"),
+            pl.concat([p.dropped for p in parts], how="vertical"),
+            set().union(*(p.isolated for p in parts)),
+        )
+
+
+_KEY = ["venue", "symbol", "ts"]
+_COPY_COLUMNS = [*_KEY, "source_id", "precedence", "open", "high", "low", "close", "volume"]
+
+
+def _ranges_overlap(bars: pl.DataFrame) -> bool:
+    """Whether two files of ``bars`` could share a minute: their [first, last] ranges of one symbol meet."""
+    spans = (
+        bars.group_by("venue", "symbol", "source_id")
+        .agg(pl.col("ts").min().alias("first"), pl.col("ts").max().alias("last"))
+        .sort("venue", "symbol", "first")
+    )
+    if spans.height < 2:
+        return False
+    same = (pl.col("venue") == pl.col("venue").shift()) & (pl.col("symbol") == pl.col("symbol").shift())
+    reach = pl.col("last").cum_max().over("venue", "symbol").shift()
+    return bool(spans.select((same & (pl.col("first") <= reach)).fill_null(False).any()).item())
+
+
+def resolve_overlaps(
+    bars: pl.DataFrame, existing: pl.DataFrame, precedence: dict[int, int], paths: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(bars to insert, ``duplicate_across_files`` anomalies) when minutes are held by more than one file.
+
+    ``bars``: this batch's bars; ``existing``: what the store serves at minutes of the batch from other
+    files; ``precedence``: source_id -> :func:`core.fingerprint.file_precedence` of every file involved;
+    ``paths``: source_id, path. At each shared minute only the copy of the file with the greatest
+    precedence may go in (a later insert wins ``ReplacingMergeTree``, so a losing copy is not inserted
+    at all): the result is the same in one batch, in one run or across runs, in any order. Identical
+    copies are silent; different values are one anomaly per minute naming both files.
+    """
+    if existing.height == 0 and not _ranges_overlap(bars):
+        return bars, empty_anomalies()  # the common case, decided on one row per file instead of every bar
+    mapping = {int(k): int(v) for k, v in precedence.items()}
+
+    def ranked(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.with_columns(
+            pl.col("source_id").replace_strict(mapping, default=0, return_dtype=pl.UInt64).alias("precedence")
+        ).select(_COPY_COLUMNS)
+
+    mine = ranked(bars)
+    both = pl.concat([mine, ranked(existing).cast(mine.schema)], how="vertical") if existing.height else mine
+    shared = both.filter(pl.struct(_KEY).is_duplicated())
+    if shared.height == 0:
+        return bars, empty_anomalies()
+    best = shared.sort(["precedence", "source_id"], descending=True).group_by(_KEY, maintain_order=True).first()
+    losers = shared.join(best.select(*_KEY, "source_id"), on=[*_KEY, "source_id"], how="anti")
+    kept = bars.join(losers.select(*_KEY, "source_id"), on=[*_KEY, "source_id"], how="anti")
+    anomalies = conflicting_copies(shared.with_columns(pl.col("precedence").alias("version")), paths)
+    return kept, anomalies
+
+
 def judge_batch(
     files: list[ParsedFile],
     *,
@@ -132,17 +253,22 @@ def judge_batch(
     threshold: float,
     now: datetime,
     allowlist: Allowlist | None = None,
+    plausibility: Plausibility | None = None,
+    duplicates: set[int] | None = None,
 ) -> BatchVerdict:
+    """Everything the load of one batch writes; never raises for anything a file contains.
+
+    ``version``: the load's ``bars_1m.version`` (newer loads win ``ReplacingMergeTree``); ``duplicates``:
+    source ids of files whose bytes are already settled under another path (reported, not loaded).
+    Minutes two files of the batch both hold go in once, from the file of greater precedence
+    (:func:`resolve_overlaps`); the manifest still counts every row a file delivered that passed.
+    """
     allowlist = allowlist or Allowlist((), "none")
-    candidates = _batch_candidates(files, version)
-    if not candidates:  # every file unreadable: judge an empty frame so the outputs keep their shape
-        candidates = [to_candidates(pl.DataFrame(schema=RAW_SCHEMA), Identity("generic", "X", 0, version))]
-    gated = gate_check(pl.concat(candidates, how="vertical"))
-    gated = GateResult(gated.passed, _explained(gated.rejected, allowlist), gated.duplicates_dropped, gated.warnings)
-    result, isolated = isolate_files(gated, threshold)
-    bars = enforce(Bars, result.passed.select(BARS_COLUMNS)).select(BARS_COLUMNS)
-    rejected = result.rejected.drop("explained")
-    quarantine = rejected.select(
+    plausible = plausibility or Plausibility.default(now)
+    judged = _judge_isolated(
+        files, dict.fromkeys((f.source_id for f in files), version), allowlist, threshold, plausible
+    )
+    quarantine = judged.rejected.select(
         *BARS_COLUMNS,
         "line",
         "raw",
@@ -151,14 +277,58 @@ def judge_batch(
         pl.lit(run_id).alias("run_id"),
         pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("quarantined_at"),
     )
+    paths = pl.DataFrame(
+        {"source_id": [f.source_id for f in files], "path": [f.ref.path for f in files]},
+        schema={"source_id": pl.UInt64, "path": pl.String},
+    )
+    precedence = {f.source_id: file_precedence(f.ref.path, f.ref.size) for f in files}
+    bars, conflicts = resolve_overlaps(judged.bars, judged.bars.clear(), precedence, paths)
     anomalies = pl.concat(
-        [_row_anomalies(rejected, ERROR, allowlist), _row_anomalies(result.warnings, WARN, allowlist)], how="vertical"
+        [
+            _row_anomalies(judged.rejected, ERROR, allowlist),
+            _row_anomalies(judged.warnings, WARN, allowlist),
+            annotate(conflicts, allowlist).select(_ANOMALY_COLUMNS),
+        ],
+        how="vertical_relaxed",
     ).with_columns(
         pl.lit(run_id).alias("run_id"),
         pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("detected_at"),
     )
-    manifest = _manifest(files, bars, rejected, result.duplicates_dropped, isolated, run_id, now)
+    manifest = _manifest(
+        files, judged.bars, judged.rejected, judged.dropped, judged.isolated, duplicates or set(), run_id, now
+    )
     return BatchVerdict(bars=bars, quarantine=quarantine, anomalies=anomalies, manifest=manifest)
+
+
+def with_store_overlaps(
+    verdict: BatchVerdict, existing: pl.DataFrame, known: pl.DataFrame, allowlist: Allowlist | None = None
+) -> BatchVerdict:
+    """Resolve the batch against what the store already serves at its minutes from other files
+    (``existing``: venue, symbol, ts, source_id, OHLCV; ``known``: source_id, path, size of those files):
+    copies that lose to a stored file of greater precedence are not inserted, and conflicts become
+    ``duplicate_across_files`` anomalies — exactly as if both files had come in this batch."""
+    if existing.height == 0:
+        return verdict
+    files = pl.concat(
+        [verdict.manifest.select("source_id", "path", "size"), known.select("source_id", "path", "size")],
+        how="vertical_relaxed",
+    ).unique("source_id", keep="first")
+    precedence = {int(i): file_precedence(p, int(z)) for i, p, z in files.iter_rows()}
+    bars, found = resolve_overlaps(verdict.bars, existing, precedence, files.select("source_id", "path"))
+    if found.height == 0:
+        return BatchVerdict(bars, verdict.quarantine, verdict.anomalies, verdict.manifest)
+    stamp = verdict.manifest.select("run_id", "ingested_at").head(1)
+    extra = annotate(found, allowlist or Allowlist((), "none")).select(_ANOMALY_COLUMNS)
+    extra = extra.with_columns(
+        pl.lit(stamp["run_id"][0] if stamp.height else "").alias("run_id"),
+        pl.lit(stamp["ingested_at"][0] if stamp.height else datetime.now(UTC))
+        .cast(pl.Datetime("us", "UTC"))
+        .alias("detected_at"),
+    )
+    anomalies = pl.concat([verdict.anomalies, extra], how="vertical_relaxed").unique(
+        ["venue", "symbol", "ts", "check", "source_id", "line"], keep="first", maintain_order=True
+    )
+    return BatchVerdict(bars, verdict.quarantine, anomalies, verdict.manifest)
 
 
 def _manifest(
@@ -167,6 +337,7 @@ def _manifest(
     rejected: pl.DataFrame,
     dropped: pl.DataFrame,
     isolated: set[int],
+    duplicates: set[int],
     run_id: str,
     now: datetime,
 ) -> pl.DataFrame:
@@ -193,7 +364,9 @@ def _manifest(
     for f in files:
         s = stats.get(f.source_id, {})
         n_loaded, n_bad, n_dup = s.get("loaded") or 0, s.get("quarantined") or 0, s.get("rows") or 0
-        if f.reason is not None:
+        if f.source_id in duplicates:
+            status, reasons = STATUS_DUPLICATE, [{"reason": f.reason or "duplicate file"}]
+        elif f.reason is not None:
             status, reasons = STATUS_QUARANTINED, [{"reason": f.reason}]
         else:
             # sorted: group_by order is arbitrary, and a rerun (or another runner) must store the same text
@@ -201,11 +374,14 @@ def _manifest(
             reasons = [{"check": c["check"], "rows": c["rows"]} for c in checks]
             if f.source_id in isolated:
                 status = STATUS_QUARANTINED
+                # rows moved to quarantine only because of the ratio did not fail a check themselves
+                moved = sum(int(r["rows"]) for r in reasons if r["check"] == "file_error_ratio")
                 reasons.insert(
                     0,
                     {
                         "reason": (
-                            f"{n_bad} of {n_bad + n_loaded + n_dup} rows failed error checks, above the file threshold"
+                            f"{n_bad - moved} of {n_bad + n_loaded + n_dup} rows failed error checks, "
+                            "above the file threshold"
                         )
                     },
                 )

@@ -40,6 +40,10 @@ CATALOGUE: tuple[CheckSpec, ...] = (
     CheckSpec("low_above_open_close", ERROR, "ingest", False, "low above open or close"),
     CheckSpec("high_below_low", ERROR, "ingest", False, "high below low"),
     CheckSpec("ts_not_minute_aligned", ERROR, "ingest", False, "bar open time not on a whole minute"),
+    CheckSpec("ts_implausible", ERROR, "ingest", False, "bar time outside the plausible window (1990 .. now + 1 day)"),
+    CheckSpec("price_implausible", ERROR, "ingest", False, "a price beyond the venue's plausible magnitude bounds"),
+    CheckSpec("volume_implausible", ERROR, "ingest", False, "volume beyond the venue's plausible magnitude bound"),
+    CheckSpec("range_implausible", ERROR, "ingest", False, "high/low ratio within one minute beyond the venue's bound"),
     CheckSpec(
         "duplicate_ts_conflict", ERROR, "ingest", False, "one file holds the same minute twice with different values"
     ),
@@ -52,7 +56,7 @@ CATALOGUE: tuple[CheckSpec, ...] = (
         WARN,
         "validate",
         False,
-        "two files hold the same minute with different values (newest kept)",
+        "two files hold the same minute with different values (the larger file's kept)",
     ),
     CheckSpec("gap", WARN, "validate", True, "minutes the venue's session calendar expects but no file delivered"),
     CheckSpec(

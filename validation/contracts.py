@@ -79,7 +79,9 @@ Bars = pa.DataFrameSchema(
     name="Bars",
     strict="filter",
     ordered=False,
-    unique=["venue", "symbol", "ts"],
+    # One bar per minute per source file: two files may hold the same minute; which copy is stored is
+    # decided by file precedence (``validation.batch.resolve_overlaps``), never by a contract failure.
+    unique=["venue", "symbol", "ts", "source_id"],
     checks=[pa.Check(_ohlc_consistent, name="ohlc_consistent")],
 )
 
@@ -172,6 +174,9 @@ def enforce(schema: pa.DataFrameSchema, frame: pl.DataFrame) -> pl.DataFrame:
         raise ContractViolation(schema.name or "contract", _summarise(exc)) from exc
     except SchemaError as exc:
         raise ContractViolation(schema.name or "contract", str(exc).splitlines()[0]) from exc
+    except Exception as exc:  # pandera itself failed (e.g. building its report of UInt64 ids): still a verdict
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise ContractViolation(schema.name or "contract", f"{type(exc).__name__}: {first}") from exc
 
 
 def _summarise(exc: SchemaErrors) -> str:

@@ -1,8 +1,12 @@
 """Duplicates across files: the same (venue, symbol, minute) delivered by two source files.
 
 Identical copies are harmless (ReplacingMergeTree keeps one) and are dropped silently. Conflicting
-copies are an anomaly naming both sources; the store keeps the newest version. Two versions of the
-same path are a corrected re-delivery, not a conflict.
+copies are an anomaly naming both sources and the one kept: the file of greater precedence
+(``core.fingerprint.file_precedence``: the larger file; ingest inserts only its copy, and later than what it
+replaces), so the winner never depends on which file was ingested first or in which run. Here the copies are
+ranked by ``version``: at ingest that column holds the precedence, in the store the load time (the later
+insert is the winner by construction). Two versions of the same path are a
+corrected re-delivery, not a conflict (the newer one supersedes the older at ingest).
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ def conflicting_copies(copies: pl.DataFrame, paths: pl.DataFrame) -> pl.DataFram
         return empty_anomalies()
     conflicts = conflicts.with_columns(
         detail=pl.format(
-            "conflicting values in {} (close {}, kept as newest) and {} (close {})",
+            "conflicting values in {} (close {}, kept: larger file) and {} (close {})",
             "kept",
             "kept_close",
             "other",

@@ -8,8 +8,15 @@ quarantine row says everything that is wrong with it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 import polars as pl
+
+from core.settings import PLAUSIBLE_BOUND_DEFAULTS
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 _PRICES = ("open", "high", "low", "close")
 _VALUES = (*_PRICES, "volume")
@@ -30,7 +37,61 @@ GATE_CHECKS: dict[str, pl.Expr] = {
 }
 DUPLICATE_CHECK = "duplicate_ts_conflict"
 OUT_OF_ORDER_CHECK = "ts_out_of_order"
-CHECK_NAMES = (*GATE_CHECKS, DUPLICATE_CHECK)
+
+
+@dataclass(frozen=True)
+class Plausibility:
+    """What a bar must respect to be believable at all: a time window and per-venue magnitudes.
+
+    Impossible values (a bar from 1850 or 2500, an epoch-seconds row in a millisecond file, a price
+    of 1e308) are errors, not warnings: they would otherwise reach the hot tier as the "latest" bar.
+    Real extremes are explained by the allowlist (known events), which keeps the file's ratio clean.
+    """
+
+    since: datetime
+    until: datetime
+    bounds: dict[str, dict[str, float]]  # venue (or "*") -> bound name -> value
+
+    @classmethod
+    def from_settings(cls, settings: Settings, now: datetime) -> Plausibility:
+        since = datetime.combine(settings.plausible_since, time(), tzinfo=UTC)
+        venues = {v for v in settings.plausible_bounds if v != "*"}
+        return cls(
+            since=since,
+            until=now + timedelta(seconds=settings.plausible_future_s),
+            bounds={"*": settings.bounds_for("*"), **{v: settings.bounds_for(v) for v in venues}},
+        )
+
+    @classmethod
+    def default(cls, now: datetime) -> Plausibility:
+        return cls(datetime(1990, 1, 1, tzinfo=UTC), now + timedelta(days=1), {"*": dict(PLAUSIBLE_BOUND_DEFAULTS)})
+
+    def bound(self, name: str) -> pl.Expr:
+        """The venue's value of bound ``name`` on every row (column-wise: one replace over the venue column)."""
+        fallback = self.bounds.get("*", PLAUSIBLE_BOUND_DEFAULTS)[name]
+        mapping = {v: b[name] for v, b in self.bounds.items() if v != "*"}
+        if not mapping:
+            return pl.lit(fallback, pl.Float64)
+        return pl.col("venue").replace_strict(mapping, default=fallback, return_dtype=pl.Float64)
+
+    def checks(self) -> dict[str, pl.Expr]:
+        prices = [pl.col(c) for c in _PRICES]
+        return {
+            "ts_implausible": (pl.col("ts") < pl.lit(self.since).cast(pl.Datetime("ms", "UTC")))
+            | (pl.col("ts") > pl.lit(self.until).cast(pl.Datetime("ms", "UTC"))),
+            "price_implausible": pl.any_horizontal(
+                *((p < self.bound("min_price")) | (p > self.bound("max_price")) for p in prices)
+            )
+            & pl.all_horizontal(*(p.is_finite() & (p > 0) for p in prices)),
+            "volume_implausible": pl.col("volume").is_finite() & (pl.col("volume") > self.bound("max_volume")),
+            "range_implausible": (pl.col("low") > 0)
+            & pl.col("high").is_finite()
+            & (pl.col("high") / pl.col("low") > self.bound("max_range_ratio")),
+        }
+
+
+PLAUSIBILITY_CHECKS = ("ts_implausible", "price_implausible", "volume_implausible", "range_implausible")
+CHECK_NAMES = (*GATE_CHECKS, *PLAUSIBILITY_CHECKS, DUPLICATE_CHECK)
 
 # Warnings: the row loads (ClickHouse sorts it into place) and the anomaly is recorded.
 _OUT_OF_ORDER = (pl.col("source_id") == pl.col("source_id").shift()) & (pl.col("ts") < pl.col("ts").shift())
@@ -44,8 +105,9 @@ class GateResult:
     warnings: pl.DataFrame  # passed rows that broke a warn check: input columns + ``checks`` + ``detail``
 
 
-def _failed_checks(frame: pl.DataFrame) -> pl.Series:
-    flags = [pl.when(expr.fill_null(False)).then(pl.lit(name)) for name, expr in GATE_CHECKS.items()]
+def _failed_checks(frame: pl.DataFrame, plausibility: Plausibility | None) -> pl.Series:
+    checks = {**GATE_CHECKS, **(plausibility.checks() if plausibility else {})}
+    flags = [pl.when(expr.fill_null(False)).then(pl.lit(name)) for name, expr in checks.items()]
     return frame.select(pl.concat_list(flags).list.drop_nulls().alias("checks")).to_series()
 
 
@@ -79,9 +141,13 @@ def describe(frame: pl.DataFrame) -> pl.Series:
     ).to_series()
 
 
-def gate_check(frame: pl.DataFrame) -> GateResult:
-    """Split a normalised batch into rows that may load and rows to quarantine, with reasons."""
-    judged = _duplicate_flags(frame.with_columns(_failed_checks(frame), _OUT_OF_ORDER.fill_null(False).alias("_late")))
+def gate_check(frame: pl.DataFrame, plausibility: Plausibility | None = None) -> GateResult:
+    """Split a normalised batch into rows that may load and rows to quarantine, with reasons.
+
+    ``plausibility`` adds the time-window and magnitude checks (the ingest path always passes one)."""
+    judged = _duplicate_flags(
+        frame.with_columns(_failed_checks(frame, plausibility), _OUT_OF_ORDER.fill_null(False).alias("_late"))
+    )
     judged = judged.with_columns(
         checks=pl.when(pl.col("_conflict"))
         .then(pl.col("checks").list.concat(pl.lit([DUPLICATE_CHECK])))

@@ -14,10 +14,19 @@ from typing import Any
 
 import polars as pl
 
-from core.backup_policy import FULL, BackupRecord, RetentionPlan, backup_name, next_backup, retention
+from core.backup_policy import (
+    FULL,
+    BackupRecord,
+    NextBackup,
+    RetentionPlan,
+    backup_name,
+    chains,
+    plan_backup,
+    retention,
+)
 from core.errors import StorageError
 from core.identifiers import check_sql_name
-from storage.backups.target import BackupTarget
+from storage.backups.target import BackupTarget, Owner
 from storage.warm.base import Warehouse
 from storage.warm.schema import BACKUP_TABLES
 
@@ -26,10 +35,15 @@ _TS = pl.Datetime("us", "UTC")
 
 def load_records(warehouse: Warehouse) -> list[BackupRecord]:
     frame = warehouse.query_df(
-        "SELECT name, kind, base, chain, status, started_at, finished_at FROM backups FINAL "
-        "WHERE status != 'deleted' ORDER BY started_at"
+        "SELECT name, kind, base, chain, status, started_at, finished_at, location "
+        "FROM backups FINAL WHERE status != 'deleted' ORDER BY started_at"
     )
     return [BackupRecord(**row) for row in frame.iter_rows(named=True)]
+
+
+def _owner(target: BackupTarget, owner: Owner | None) -> Owner:
+    """Which target holds a snapshot, by its recorded location; the current one when nobody says otherwise."""
+    return owner or (lambda _location: target)
 
 
 def catalog(warehouse: Warehouse) -> pl.DataFrame:
@@ -101,12 +115,12 @@ def fingerprint(warehouse: Warehouse, database: str, tables: tuple[str, ...] | l
     return pl.concat(frames).sort("table", "partition") if frames else pl.DataFrame(schema=schema)
 
 
-def sweep_interrupted(warehouse: Warehouse, target: BackupTarget) -> list[str]:
+def sweep_interrupted(warehouse: Warehouse, target: BackupTarget, owner: Owner | None = None) -> list[str]:
     """A catalog row still 'running' belongs to a process that died mid-backup: broken unless
     ClickHouse finished writing it. Only one backup runs at a time (embedded lock / flow concurrency)."""
     swept = []
     for row in warehouse.query_df("SELECT * FROM backups FINAL WHERE status = 'running'").iter_rows(named=True):
-        complete = target.is_complete(row["name"])
+        complete = _owner(target, owner)(row["location"]).is_complete(row["name"])
         save(
             warehouse,
             row
@@ -129,16 +143,29 @@ class SnapshotResult:
     size_bytes: int
     rows: int
     seconds: float
+    reason: str  # why a full or an incremental (e.g. "full-… is unverified (its restore drill failed) …")
 
 
 def take_snapshot(
-    warehouse: Warehouse, target: BackupTarget, now: datetime, force_full: bool = False, full_every_h: float = 24.0
+    warehouse: Warehouse,
+    target: BackupTarget,
+    now: datetime,
+    force_full: bool = False,
+    full_every_h: float = 24.0,
+    owner: Owner | None = None,
 ) -> SnapshotResult:
-    """Full or incremental snapshot per policy; an incremental's base is proven complete first."""
+    """Full or incremental snapshot per policy; an incremental's base is drill-verified and proven whole first."""
     records = load_records(warehouse)
-    kind, base = (FULL, None) if force_full else next_backup(records, now, timedelta(hours=full_every_h))
-    if base is not None and not _chain_complete(base, records, target):
-        kind, base = FULL, None  # a base we cannot prove whole is no base: start a new chain
+    planned = (
+        NextBackup(FULL, None, "a full was asked for")
+        if force_full
+        else plan_backup(records, now, timedelta(hours=full_every_h))
+    )
+    if planned.base is not None:
+        gap = _chain_gap(planned.base, records, _owner(target, owner))
+        if gap:  # a base we cannot prove whole is no base: start a new chain
+            planned = NextBackup(FULL, None, f"chain of {planned.base.name} is not whole ({gap})")
+    kind, base = planned.kind, planned.base
     name = backup_name(kind, now)
     if record(warehouse, name) is not None:
         raise StorageError(f"a backup named {name} already exists; one snapshot per second at most")
@@ -156,6 +183,7 @@ def take_snapshot(
         "started_at": now,
         "tables": list(BACKUP_TABLES),
         "rows": int(prints["rows"].sum() or 0),
+        "detail": planned.reason,
     }
     save(warehouse, row)
     started = time.perf_counter()
@@ -169,28 +197,56 @@ def take_snapshot(
     size = target.size_bytes(name)
     # finished_at on the caller's clock (now + elapsed), so retention decisions can be replayed
     save(warehouse, row | {"status": "created", "finished_at": now + timedelta(seconds=seconds), "size_bytes": size})
-    return SnapshotResult(name, kind, row["base"], size, row["rows"], seconds)
+    return SnapshotResult(name, kind, row["base"], size, row["rows"], seconds, planned.reason)
 
 
-def _chain_complete(base: BackupRecord, records: list[BackupRecord], target: BackupTarget) -> bool:
-    """Every link from ``base`` back to its full is usable in the catalog and complete on disk."""
+def _chain_gap(base: BackupRecord, records: list[BackupRecord], owner: Owner) -> str:
+    """Why the chain from ``base`` back to its full is not usable and complete on disk ('' when it is)."""
     by_name = {r.name: r for r in records}
     link = base
     while True:
-        if not link.usable or not target.is_complete(link.name):
-            return False
+        if not link.usable:
+            return f"{link.name} is {link.status}"
+        if not owner(link.location).is_complete(link.name):
+            return f"{link.name} is not complete on disk"
         if link.kind == FULL:
-            return True
+            return ""
         if link.base not in by_name:
-            return False
+            return f"base {link.base} of {link.name} is gone"
         link = by_name[link.base]
+
+
+def check_chains(warehouse: Warehouse, target: BackupTarget, owner: Owner | None = None) -> list[dict[str, str]]:
+    """Cheap structural check of every kept snapshot: complete on disk, and its base (and the base's base…)
+    still kept and whole. A snapshot that fails is marked ``broken`` with the reason: it can no longer be
+    restored, whatever its last drill said. Oldest first, so a broken base breaks what was built on it."""
+    resolve = _owner(target, owner)
+    rows = warehouse.query_df(
+        "SELECT * FROM backups FINAL WHERE status NOT IN ('deleted', 'running') ORDER BY started_at"
+    ).to_dicts()
+    whole: set[str] = set()
+    found: list[dict[str, str]] = []
+    for row in rows:
+        if row["status"] == "broken":
+            continue
+        problem = ""
+        if not resolve(row["location"]).is_complete(row["name"]):
+            problem = f"snapshot data missing at {row['location']}"
+        elif row["kind"] != FULL and row["base"] not in whole:
+            problem = f"its base {row['base']} is gone or broken"
+        if problem:
+            save(warehouse, row | {"status": "broken", "detail": problem})
+            found.append({"name": row["name"], "problem": problem})
+        else:
+            whole.add(row["name"])
+    return found
 
 
 def drill_database(name: str) -> str:
     return check_sql_name("drill_" + name.replace("-", "_").lower())
 
 
-def drill(warehouse: Warehouse, target: BackupTarget, name: str) -> tuple[bool, str]:
+def drill(warehouse: Warehouse, target: BackupTarget, name: str, owner: Owner | None = None) -> tuple[bool, str]:
     """Restore ``name`` into a scratch database and compare per-partition rows and hashes with the
     fingerprints taken when it was made. Records ``verified_at`` or marks it ``unverified``."""
     row = record(warehouse, name)
@@ -202,15 +258,15 @@ def drill(warehouse: Warehouse, target: BackupTarget, name: str) -> tuple[bool, 
         {"n": name},
     )
     scratch = drill_database(name)
-    warehouse.execute(f"DROP DATABASE IF EXISTS {scratch}")
-    warehouse.execute(f"CREATE DATABASE {scratch}")
+    warehouse.drop_database(scratch)
+    warehouse.create_database(scratch)
     try:
-        target.restore_into(warehouse, list(row["tables"]), name, scratch)
+        _owner(target, owner)(row["location"]).restore_into(warehouse, list(row["tables"]), name, scratch)
         found = fingerprint(warehouse, scratch, row["tables"])
     except StorageError as exc:
         found, error = None, str(exc)
     finally:
-        warehouse.execute(f"DROP DATABASE IF EXISTS {scratch}")
+        warehouse.drop_database(scratch)
     if found is None:
         ok, detail = False, f"restore failed: {error}"
     else:
@@ -235,6 +291,26 @@ def drill(warehouse: Warehouse, target: BackupTarget, name: str) -> tuple[bool, 
     return ok, detail
 
 
+def verify_all(warehouse: Warehouse, target: BackupTarget, owner: Owner | None = None) -> list[dict[str, Any]]:
+    """Every kept snapshot checked structurally (:func:`check_chains`), then the newest member of each chain
+    drilled: restoring it reads every older member, so one drill per chain proves the whole chain."""
+    broken = {item["name"]: item["problem"] for item in check_chains(warehouse, target, owner)}
+    results: list[dict[str, Any]] = [
+        {"name": name, "status": "broken", "drilled": False, "detail": problem} for name, problem in broken.items()
+    ]
+    live = chains(load_records(warehouse))
+    newest = {c.newest.name for c in live}
+    for chain in live:
+        for member in chain.members:
+            if member.name in newest:
+                ok, detail = drill(warehouse, target, member.name, owner)
+                status = "verified" if ok else "unverified"
+                results.append({"name": member.name, "status": status, "drilled": True, "detail": detail})
+            else:
+                results.append({"name": member.name, "status": member.status, "drilled": False, "detail": "whole"})
+    return sorted(results, key=lambda r: r["name"])
+
+
 def prune(
     warehouse: Warehouse,
     target: BackupTarget,
@@ -243,64 +319,29 @@ def prune(
     min_chains: int,
     max_chains: int,
     dry_run: bool,
+    owner: Owner | None = None,
 ) -> RetentionPlan:
-    """Delete whole chains past retention and every broken snapshot; a dry run only reports."""
+    """Delete whole chains past retention and every broken snapshot; a dry run only reports.
+
+    Each snapshot is deleted by the driver that wrote it (its recorded location), and marked ``deleted``
+    only once that driver says it is gone: a driver switch never leaves data on disk behind a catalog row
+    that claims otherwise.
+    """
     plan = retention(load_records(warehouse), now, keep_days, min_chains, max_chains)
     if dry_run:
         return plan
+    resolve = _owner(target, owner)
     for doomed in plan.delete:
-        target.delete(doomed.name)
+        holder = resolve(doomed.location)
+        holder.delete(doomed.name)
         row = record(warehouse, doomed.name)
-        if row is not None:
+        if row is None:
+            continue
+        if holder.is_complete(doomed.name):
+            save(warehouse, row | {"detail": f"retention could not delete it at {doomed.location}"})
+        else:
             save(warehouse, row | {"status": "deleted", "detail": f"retention ({row['status']} before)"})
     return plan
-
-
-def restore_snapshot(
-    warehouse: Warehouse,
-    target: BackupTarget,
-    name: str,
-    tables: list[str] | None = None,
-    partitions: list[str] | None = None,
-    into: str | None = None,
-    force: bool = False,
-    swap: bool = False,
-) -> dict[str, Any]:
-    """Restore ``name`` into a shadow database (default ``restore_<name>``); optionally swap the
-    restored tables into place with ``EXCHANGE TABLES`` (atomic per table; the replaced data stays
-    in the shadow database as a way back)."""
-    row = record(warehouse, name)
-    if row is None or row["status"] in ("deleted", "broken", "running"):
-        raise StorageError(f"backup {name} cannot be restored (status: {row['status'] if row else 'unknown'})")
-    chosen = tables or list(row["tables"])
-    unknown = sorted(set(chosen) - set(row["tables"]))
-    if unknown:
-        raise StorageError(f"backup {name} holds no table {', '.join(unknown)} (it holds {', '.join(row['tables'])})")
-    shadow = check_sql_name(into or "restore_" + name.replace("-", "_").lower())
-    warehouse.execute(f"CREATE DATABASE IF NOT EXISTS {shadow}")
-    occupied = [t for t in chosen if _rows_in(warehouse, shadow, t)]
-    if occupied and not force:
-        raise StorageError(
-            f"target {shadow} already holds data in {', '.join(occupied)}; pass --force to restore into it anyway"
-        )
-    target.restore_into(warehouse, chosen, name, shadow, partitions, allow_non_empty=force)
-    counts = {t: _rows_in(warehouse, shadow, t) for t in chosen}
-    if swap:
-        for table in chosen:
-            warehouse.execute(
-                f"EXCHANGE TABLES {warehouse.database}.{check_sql_name(table)} AND {shadow}.{check_sql_name(table)}"
-            )
-    return {"backup": name, "into": shadow, "tables": counts, "swapped": swap}
-
-
-def _rows_in(warehouse: Warehouse, database: str, table: str) -> int:
-    exists = warehouse.query_scalar(
-        "SELECT count() FROM system.tables WHERE database = {d:String} AND name = {t:String}",
-        {"d": database, "t": table},
-    )
-    if not exists:
-        return 0
-    return int(warehouse.query_scalar(f"SELECT count() FROM {check_sql_name(database)}.{check_sql_name(table)}") or 0)
 
 
 def backup_status(warehouse: Warehouse) -> dict[str, Any]:

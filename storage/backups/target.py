@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 
 from core.errors import ConfigError
@@ -62,8 +63,18 @@ class BackupTarget(ABC):
     def delete(self, name: str) -> None: ...
 
 
+# The target that holds a snapshot, given the location recorded with it (the driver that wrote it).
+Owner = Callable[[str], "BackupTarget"]
+
+
 class DirectoryBackupTarget(BackupTarget):
-    """Backups as directories under ``root``; ``expression_for`` renders how the server addresses them."""
+    """Backups as directories under ``root``.
+
+    Every expression is relative to the root (``File('name')`` resolves against the engine's
+    ``backups.allowed_path``, which is this root; ``Disk('d', 'name')`` against the disk), so the
+    ``base_backup`` an incremental records inside its ``.backup`` metadata is relative too: a backups
+    directory moved elsewhere (a new home, a restored volume) still restores its incrementals.
+    """
 
     def __init__(self, root: Path, disk: str | None = None) -> None:
         self.root = root.resolve()
@@ -76,7 +87,7 @@ class DirectoryBackupTarget(BackupTarget):
         check_backup_name(name)
         if self.disk:
             return f"Disk('{self.disk}', '{name}')"
-        return f"File('{self.path(name)}')"
+        return f"File('{name}')"
 
     def location(self, name: str) -> str:
         return self.path(name).as_uri()

@@ -97,6 +97,10 @@ class ColdStore(ABC):
     def exists(self, relative: str) -> bool: ...
 
     @abstractmethod
+    def delete(self, relative: str) -> None:
+        """Remove one file (a stale cache file); absent is fine."""
+
+    @abstractmethod
     def list(self, pattern: str = "**/*.parquet") -> builtins.list[str]:
         """Visible files matching ``pattern``, sorted; never a half-written one."""
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from pathlib import Path
 
 import duckdb
 
-from core.cold_layout import DAILY, DATASETS, glob_for
+from core.cold_layout import CATALOG, DAILY, DATASETS, glob_for
 from core.features import FEATURE_COLUMNS
 
 _BAR_1M = "venue, symbol, ts, open, high, low, close, volume, trades, quote_volume"
@@ -14,9 +16,26 @@ _BAR_RESAMPLED = "venue, symbol, ts, open, high, low, close, volume, vwap, minut
 
 
 def refresh_catalog(root: Path) -> list[str]:
-    """(Re)create the views over the datasets that have files; returns the view names."""
-    created = []
-    connection = duckdb.connect(str(root / "catalog.duckdb"))
+    """(Re)create the views over the datasets that have files; returns the view names.
+
+    The catalog is written as a new file beside the old one and renamed into place: a researcher holding
+    ``catalog.duckdb`` open (even read-only, which takes a lock) keeps reading the old file undisturbed, and
+    the build never fails with "Could not set lock". The next connection opens the new one.
+    """
+    created: list[str] = []
+    final = root / CATALOG
+    tmp = root / f".tmp-{CATALOG}.{uuid.uuid4().hex}"
+    try:
+        _write_views(tmp, root, created)
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+        Path(f"{tmp}.wal").unlink(missing_ok=True)
+    return created
+
+
+def _write_views(path: Path, root: Path, created: list[str]) -> None:
+    connection = duckdb.connect(str(path))
     try:
         for dataset in DATASETS:
             if not any(root.glob(glob_for(dataset))):
@@ -37,4 +56,3 @@ def refresh_catalog(root: Path) -> list[str]:
             created.append(dataset)
     finally:
         connection.close()
-    return created

@@ -12,7 +12,8 @@ from typing import Any
 
 import polars as pl
 
-from core.cold_layout import MANIFEST, STATE
+from core.cache_plan import FINGERPRINT_SCHEMA
+from core.cold_layout import MANIFEST, SOURCES, STATE
 from storage.cold.base import ColdStore, parquet_rows, sha256_hex
 
 MANIFEST_SCHEMA = {
@@ -40,6 +41,36 @@ def merge_manifest(store: ColdStore, rows: list[dict[str, Any]]) -> pl.DataFrame
     merged = pl.concat([read_manifest(store).join(new.select("path"), on="path", how="anti"), new]).sort("path")
     store.write_parquet(MANIFEST, merged)
     return merged
+
+
+def drop_from_manifest(store: ColdStore, paths: list[str]) -> None:
+    """Forget files that were deleted (stale: no warm day backs them any more)."""
+    manifest = read_manifest(store)
+    store.write_parquet(MANIFEST, manifest.filter(~pl.col("path").is_in(paths)))
+
+
+def read_sources(store: ColdStore) -> pl.DataFrame:
+    """The warm fingerprint (rows, hash) every cold symbol-day was last built from."""
+    if not store.exists(SOURCES):
+        return pl.DataFrame(schema=FINGERPRINT_SCHEMA)
+    return store.read_parquet(SOURCES).cast(FINGERPRINT_SCHEMA)  # type: ignore[arg-type]
+
+
+def merge_sources(store: ColdStore, built: pl.DataFrame) -> None:
+    """Upsert the fingerprints of the days just built (written after the data and the manifest)."""
+    key = ["venue", "symbol", "day"]
+    new = built.select(list(FINGERPRINT_SCHEMA)).cast(FINGERPRINT_SCHEMA)  # type: ignore[arg-type]
+    merged = pl.concat([read_sources(store).join(new.select(key), on=key, how="anti"), new]).sort(key)
+    store.write_parquet(SOURCES, merged)
+
+
+def cold_day_rows(store: ColdStore) -> pl.DataFrame:
+    """(venue, symbol, day, cold_rows) of every 1m daily file in the manifest."""
+    return (
+        read_manifest(store)
+        .filter(pl.col("dataset") == "bars_1m")
+        .select("venue", "symbol", pl.col("period").str.to_date().alias("day"), pl.col("rows").alias("cold_rows"))
+    )
 
 
 def read_state(store: ColdStore) -> dict[str, Any]:

@@ -139,6 +139,14 @@ class S3ColdStore(ColdStore):
         except OSError as exc:
             raise _storage_error(exc, f"looking up {relative}") from exc
 
+    def delete(self, relative: str) -> None:
+        try:
+            self._fs.delete_file(self._key(relative))
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise _storage_error(exc, f"deleting {relative}") from exc
+
     def list(self, pattern: str = "**/*.parquet") -> builtins.list[str]:
         base = "/".join([self.bucket, *([self.prefix] if self.prefix else [])])
         try:

@@ -80,6 +80,9 @@ class LocalColdStore(ColdStore):
     def exists(self, relative: str) -> bool:
         return self.path(relative).is_file()
 
+    def delete(self, relative: str) -> None:
+        self.path(relative).unlink(missing_ok=True)
+
     def sweep_temporaries(self) -> builtins.list[str]:
         """Remove what killed writers left behind (only one build runs at a time)."""
         swept = [p for p in self.root.rglob(f"{TMP_PREFIX}*") if p.is_file()] if self.root.exists() else []

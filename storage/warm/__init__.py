@@ -1,4 +1,4 @@
-"""The warm tier: ClickHouse SQL over chDB (embedded) or a server (clickhouse-connect)."""
+"""The warm tier: ClickHouse SQL through clickhouse-connect, on its in-process chDB interface or a server."""
 
 from storage.warm.base import Warehouse
 from storage.warm.factory import open_warehouse

@@ -5,12 +5,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import Any
 
 import polars as pl
 import pyarrow as pa
 
 from core.identifiers import check_partition_id, check_sql_name, check_token
+from storage.warm.cluster import backup_statement, local_name, on_cluster, optimize_statement, restore_statements
 
 Params = Mapping[str, Any]
 
@@ -22,11 +23,12 @@ class Warehouse(ABC):
     identifiers checked by :mod:`core.identifiers` are ever spliced into SQL text.
     """
 
-    backend: ClassVar[str]
-    # How polars hands Arrow over: chDB reads polars' current layout ~2x faster; drivers that
-    # predate it get the classic one.
-    arrow_compat: ClassVar[pl.CompatLevel] = pl.CompatLevel.oldest()
+    backend: str  # "chdb" (embedded) or "clickhouse" (server)
+    # How polars hands Arrow over: chDB reads polars' current layout faster; servers get the classic one.
+    arrow_compat: pl.CompatLevel = pl.CompatLevel.oldest()
     database: str
+    # Cluster name in cluster mode (``storage.warm.cluster``): data in ``<t>_local``, ``t`` is Distributed.
+    cluster: str | None = None
 
     @abstractmethod
     def execute(self, sql: str, params: Params | None = None) -> None:
@@ -54,7 +56,9 @@ class Warehouse(ABC):
         columns = [check_sql_name(c) for c in data.column_names]
         if data.num_rows == 0:
             return
-        settings = {"insert_deduplicate": "1"}
+        # One source file may span years of minutes (or a hostile one, centuries of quarantined rows): an
+        # insert touching more than ClickHouse's default 100 monthly partitions must not fail its batch forever.
+        settings = {"insert_deduplicate": "1", "max_partitions_per_insert_block": "0"}
         if dedup_token:
             settings["insert_deduplication_token"] = check_token(dedup_token)
         self._insert(table, columns, data, settings)
@@ -84,22 +88,38 @@ class Warehouse(ABC):
         return table.column(0)[0].as_py()
 
     def optimize(self, table: str, partition: str | None = None, final: bool = True) -> None:
-        """``OPTIMIZE TABLE``; ``partition`` is a partition id such as ``202406``."""
-        sql = f"OPTIMIZE TABLE {check_sql_name(table)}"
-        if partition is not None:
-            sql += " PARTITION ID {partition:String}"
-        if final:
-            sql += " FINAL"
-        self.execute(sql, {"partition": partition} if partition is not None else None)
+        """``OPTIMIZE TABLE``; ``partition`` is a partition id such as ``202406``. On a cluster it merges
+        ``<table>_local`` on every shard."""
+        sql = optimize_statement(table, self.cluster, partition is not None, final)
+        self.execute(sql, {"partition": check_partition_id(partition)} if partition is not None else None)
+
+    def delete(self, table: str, where: str, params: Params | None = None) -> None:
+        """Lightweight ``DELETE FROM table WHERE …`` (``where`` binds values as ``{name:Type}``); on a
+        cluster it deletes from ``<table>_local`` on every shard (a Distributed table takes no DELETE)."""
+        self.execute(f"DELETE FROM {local_name(table, self.cluster)}{on_cluster(self.cluster)} WHERE {where}", params)
+
+    def create_database(self, name: str) -> None:
+        """``CREATE DATABASE IF NOT EXISTS`` (on every host of a cluster)."""
+        self.execute(f"CREATE DATABASE IF NOT EXISTS {check_sql_name(name)}{on_cluster(self.cluster)}")
+
+    def drop_database(self, name: str) -> None:
+        """``DROP DATABASE IF EXISTS`` (on every host of a cluster)."""
+        sync = " SYNC" if self.cluster else ""
+        self.execute(f"DROP DATABASE IF EXISTS {check_sql_name(name)}{on_cluster(self.cluster)}{sync}")
+
+    def exchange(self, table: str, other_database: str) -> None:
+        """Swap ``table`` of this database with the one in ``other_database`` atomically (per host)."""
+        local = local_name(table, self.cluster)
+        self.execute(
+            f"EXCHANGE TABLES {self.database}.{local} AND {check_sql_name(other_database)}.{local}"
+            f"{on_cluster(self.cluster)}"
+        )
 
     def backup(self, tables: list[str], destination: str, base: str | None = None) -> None:
         """Native ``BACKUP`` of ``tables`` of this database; ``destination``/``base`` are BACKUP
-        destination expressions built by a backup target (``File('...')``, ``Disk('...', '...')``)."""
-        listing = ", ".join(f"TABLE {self.database}.{check_sql_name(t)}" for t in tables)
-        sql = f"BACKUP {listing} TO {destination}"
-        if base:
-            sql += f" SETTINGS base_backup = {base}"
-        self.execute(sql)
+        destination expressions built by a backup target (``File('...')``, ``Disk('...', '...')``).
+        On a cluster every shard backs up its ``<table>_local`` (``BACKUP … ON CLUSTER``)."""
+        self.execute(backup_statement(self.database, tables, self.cluster, destination, base))
 
     def restore(
         self,
@@ -109,18 +129,13 @@ class Warehouse(ABC):
         partitions: list[str] | None = None,
         allow_non_empty: bool = False,
     ) -> None:
-        """Native ``RESTORE`` of ``tables`` (as backed up from this database) into ``into_database``."""
-        into = check_sql_name(into_database)
-        parts = ""
-        if partitions:
-            parts = " PARTITIONS " + ", ".join(f"'{check_partition_id(p)}'" for p in partitions)
-        listing = ", ".join(
-            f"TABLE {self.database}.{check_sql_name(t)} AS {into}.{check_sql_name(t)}{parts}" for t in tables
-        )
-        sql = f"RESTORE {listing} FROM {source}"
-        if allow_non_empty:
-            sql += " SETTINGS allow_non_empty_tables = true"
-        self.execute(sql)
+        """Native ``RESTORE`` of ``tables`` (as backed up from this database) into ``into_database``.
+        On a cluster every shard restores its ``<table>_local`` and ``into_database`` gets read-only
+        Distributed fronts named like the tables, so readers address the restore as they do the original."""
+        for sql in restore_statements(
+            self.database, tables, self.cluster, source, into_database, partitions, allow_non_empty
+        ):
+            self.execute(sql)
 
     def __enter__(self) -> Warehouse:
         return self

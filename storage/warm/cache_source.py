@@ -8,6 +8,27 @@ import polars as pl
 
 from storage.warm.base import Warehouse
 
+# The columns of a cold 1m file, hashed per row and summed per symbol-day (order-independent, and two equal
+# rows do not cancel out as they would under xor).
+_DAY_HASH = "sum(cityHash64(ts, open, high, low, close, volume, trades, quote_volume))"
+
+
+def day_fingerprints(warehouse: Warehouse, since: datetime | None = None) -> pl.DataFrame:
+    """(venue, symbol, day, rows, hash) of what the warm tier holds now (newest version per minute).
+
+    What a cold build was made from is recorded as these fingerprints, so the next build rebuilds every day
+    whose content differs, whenever and in whatever order the batches that changed it committed: a batch
+    that started early and committed late is caught, unlike with a ``version`` watermark.
+    """
+    return warehouse.query_df(
+        f"""
+        SELECT venue, symbol, toDate(ts) AS day, count() AS rows, {_DAY_HASH} AS hash FROM bars_1m FINAL
+        WHERE ts >= {{since:DateTime64(3, 'UTC')}}
+        GROUP BY venue, symbol, day ORDER BY venue, symbol, day
+        """,
+        {"since": since or datetime(1970, 1, 1)},
+    ).cast({"rows": pl.UInt64, "hash": pl.UInt64})
+
 
 def max_version(warehouse: Warehouse) -> int:
     return int(warehouse.query_scalar("SELECT max(version) FROM bars_1m") or 0)

@@ -1,4 +1,9 @@
-"""Map ClickHouse failures (from either backend) onto the marketops error vocabulary."""
+"""Map clickhouse-connect's failures (embedded chDB or server) onto the marketops error vocabulary.
+
+clickhouse-connect raises ``DatabaseError`` (with the server's ``code``) for a refused statement on
+either interface, ``OperationalError`` when a server cannot be reached; tasks retry only what lands
+in :class:`TransientStorageError`.
+"""
 
 from __future__ import annotations
 
@@ -41,7 +46,8 @@ def _is_connection_fault(exc: BaseException) -> bool:
 def translate(exc: BaseException, what: str, connecting: bool = False) -> StorageError:
     """A marketops error for ``exc``; the SQL text is not echoed (it may carry bound values)."""
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    code = error_code(str(exc))
+    code = getattr(exc, "code", None)
+    code = code if isinstance(code, int) else error_code(str(exc))
     if code in TRANSIENT_CODES or _is_connection_fault(exc) or (connecting and code is None):
         return TransientStorageError(f"{what}: {message}")
     return PermanentStorageError(f"{what}: {message}")

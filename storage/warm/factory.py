@@ -1,17 +1,22 @@
-"""Settings choose the warm backend; nothing else branches on it."""
+"""Settings choose where the warm tier runs; every choice is the same clickhouse-connect adapter."""
 
 from __future__ import annotations
 
+from core.errors import ConfigError
 from core.settings import Settings
 from storage.warm.base import Warehouse
+from storage.warm.clickhouse_backend import ClickHouseWarehouse
 
 
 def open_warehouse(settings: Settings) -> Warehouse:
-    """The configured warehouse, opened; use it in a ``with`` block so it is always closed."""
-    if settings.clickhouse_url:
-        from storage.warm.clickhouse_backend import ClickHouseWarehouse
+    """The configured warehouse, opened; use it in a ``with`` block so it is always closed.
 
-        return ClickHouseWarehouse.from_settings(settings)
-    from storage.warm.chdb_backend import ChdbWarehouse
-
-    return ChdbWarehouse.from_settings(settings)
+    ``MARKETOPS_CLICKHOUSE_URL`` set: clickhouse-connect over HTTP (``ON CLUSTER`` layout when
+    ``MARKETOPS_CLICKHOUSE_CLUSTER`` is set too). Otherwise clickhouse-connect's in-process chDB interface
+    on ``$MARKETOPS_HOME/warehouse``.
+    """
+    if settings.clickhouse_cluster and not settings.clickhouse_url:
+        raise ConfigError(
+            "MARKETOPS_CLICKHOUSE_CLUSTER needs MARKETOPS_CLICKHOUSE_URL: the embedded warehouse is one node"
+        )
+    return ClickHouseWarehouse.from_settings(settings)

@@ -1,4 +1,8 @@
-"""OPTIMIZE ... FINAL one partition at a time, with the part statistics it is judged by."""
+"""OPTIMIZE ... FINAL one partition at a time, with the part statistics it is judged by.
+
+On a cluster the statistics come from one replica of every shard (``cluster(…, system.parts)``) of the
+``<table>_local`` data tables, summed per logical table and partition, and the OPTIMIZE runs ``ON CLUSTER``.
+"""
 
 from __future__ import annotations
 
@@ -11,19 +15,22 @@ import polars as pl
 from core.identifiers import check_partition_id, check_sql_name
 from core.optimize_plan import LAST_SCHEMA, PARTS_SCHEMA
 from storage.warm.base import Warehouse
+from storage.warm.cluster import local_name, parts_source
 
 
 def part_stats(warehouse: Warehouse, tables: tuple[str, ...]) -> pl.DataFrame:
     """Active parts, rows and newest modification per (table, partition) of this database."""
+    names = {local_name(t, warehouse.cluster): t for t in tables}
     frame = warehouse.query_df(
-        """
-        SELECT table, partition_id AS partition, count() AS active_parts, sum(rows) AS rows,
+        f"""
+        SELECT transform(table, {{locals:Array(String)}}, {{tables:Array(String)}}, table) AS table,
+               partition_id AS partition, count() AS active_parts, sum(rows) AS rows,
                toDateTime64(max(modification_time), 6, 'UTC') AS last_modified
-        FROM system.parts
-        WHERE database = currentDatabase() AND active AND table IN {tables:Array(String)}
+        FROM {parts_source(warehouse.cluster, "parts")}
+        WHERE database = {{db:String}} AND active AND table IN {{locals:Array(String)}}
         GROUP BY table, partition_id
         """,
-        {"tables": list(tables)},
+        {"locals": list(names), "tables": list(names.values()), "db": warehouse.database},
     )
     return frame.cast(PARTS_SCHEMA) if frame.height else pl.DataFrame(schema=PARTS_SCHEMA)
 
@@ -39,9 +46,9 @@ def last_optimized(warehouse: Warehouse) -> pl.DataFrame:
 def running_merges(warehouse: Warehouse, table: str, partition: str) -> int:
     return int(
         warehouse.query_scalar(
-            "SELECT count() FROM system.merges "
-            "WHERE database = currentDatabase() AND table = {t:String} AND partition_id = {p:String}",
-            {"t": table, "p": partition},
+            f"SELECT count() FROM {parts_source(warehouse.cluster, 'merges')} "
+            "WHERE database = {db:String} AND table = {t:String} AND partition_id = {p:String}",
+            {"db": warehouse.database, "t": local_name(table, warehouse.cluster), "p": partition},
         )
         or 0
     )
@@ -66,7 +73,10 @@ class PartitionResult:
 def optimize_partition(
     warehouse: Warehouse, table: str, partition: str, cluster: str | None, merge_wait_s: float
 ) -> PartitionResult:
-    """Wait (bounded) for merges already running on the partition, then ``OPTIMIZE ... FINAL`` it."""
+    """Wait (bounded) for merges already running on the partition, then ``OPTIMIZE ... FINAL`` it.
+
+    ``cluster`` is kept for callers; the warehouse knows its own layout (they agree: both come from settings).
+    """
     check_sql_name(table)
     check_partition_id(partition)
     before = _stats(warehouse, table, partition)
@@ -77,8 +87,7 @@ def optimize_partition(
     deadline = time.monotonic() + merge_wait_s
     while running_merges(warehouse, table, partition) and time.monotonic() < deadline:
         time.sleep(2.0)
-    on_cluster = f" ON CLUSTER {check_sql_name(cluster)}" if cluster else ""
-    warehouse.execute(f"OPTIMIZE TABLE {table}{on_cluster} PARTITION ID {{p:String}} FINAL", {"p": partition})
+    warehouse.optimize(table, partition, final=True)
     after = _stats(warehouse, table, partition)
     return PartitionResult(
         table, partition, "done", before[0], after[0], before[1], after[1], started, time.perf_counter() - t0
@@ -87,9 +96,9 @@ def optimize_partition(
 
 def _stats(warehouse: Warehouse, table: str, partition: str) -> tuple[int, int]:
     row = warehouse.query_df(
-        "SELECT count() AS parts, sum(rows) AS rows FROM system.parts WHERE database = currentDatabase() AND active "
-        "AND table = {t:String} AND partition_id = {p:String}",
-        {"t": table, "p": partition},
+        f"SELECT count() AS parts, sum(rows) AS rows FROM {parts_source(warehouse.cluster, 'parts')} "
+        "WHERE database = {db:String} AND active AND table = {t:String} AND partition_id = {p:String}",
+        {"db": warehouse.database, "t": local_name(table, warehouse.cluster), "p": partition},
     ).row(0)
     return int(row[0]), int(row[1] or 0)
 

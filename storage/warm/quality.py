@@ -40,7 +40,7 @@ def symbols_in_scope(warehouse: Warehouse, start: datetime, end: datetime) -> pl
         f"""
         SELECT toString(venue) AS venue, symbol, min(first_ts) AS first_seen, max(last_ts) AS last_seen
         FROM ingest_files FINAL
-        WHERE first_ts IS NOT NULL AND status != 'failed'
+        WHERE first_ts IS NOT NULL AND status IN ('loaded', 'partial', 'quarantined')
         GROUP BY venue, symbol
         HAVING max(last_ts) >= {{recent:{_TS}}} AND min(first_ts) < {{end:{_TS}}}
         ORDER BY venue, symbol
@@ -97,15 +97,15 @@ def delete_validate_anomalies(
     ``stretched``: intervals found now that start before the range (venue, symbol, check, ts, end_ts);
     an older, shorter copy of each (seen before its end had arrived) lies outside the range and goes too.
     """
-    warehouse.execute(
-        f"DELETE FROM anomalies WHERE origin = 'validate' AND ts < {{end:{_TS}}} AND end_ts >= {{start:{_TS}}} "
-        f"AND {_SYMBOLS}",
+    warehouse.delete(
+        "anomalies",
+        f"origin = 'validate' AND ts < {{end:{_TS}}} AND end_ts >= {{start:{_TS}}} AND {_SYMBOLS}",
         {"start": start, "end": end, **_pairs(symbols)},
     )
     for row in stretched.iter_rows(named=True):
-        warehouse.execute(
-            f"""DELETE FROM anomalies WHERE origin = 'validate'
-                AND venue = {{venue:String}} AND symbol = {{symbol:String}}
+        warehouse.delete(
+            "anomalies",
+            f"""origin = 'validate' AND venue = {{venue:String}} AND symbol = {{symbol:String}}
                 AND check = {{check:String}} AND ts <= {{end_ts:{_TS}}} AND end_ts >= {{ts:{_TS}}}""",
             row,
         )
@@ -155,13 +155,16 @@ def quarantined_in_range(
 
 def files_in_scope(warehouse: Warehouse, start: datetime, end: datetime) -> pl.DataFrame:
     """The newest manifest row of every file with a bar or a quarantined row in the range, or no readable
-    row at all and ingested in it: source_id, path, status, rows_read, rows_quarantined, reasons."""
+    row at all and ingested in it: source_id, path, status, rows_read, rows_quarantined, reasons.
+
+    Only versions that hold data now count: superseded and reprocessed-away versions, duplicate copies and
+    skipped landing entries tell nothing about the data's quality."""
     return warehouse.query_df(
         f"""
         SELECT source_id, path, toString(status) AS status, rows_read, rows_loaded, rows_quarantined, reasons,
                ingested_at
         FROM ingest_files FINAL
-        WHERE status != 'failed' AND (
+        WHERE status IN ('loaded', 'partial', 'quarantined') AND (
             source_id IN (SELECT DISTINCT source_id FROM bars_1m WHERE ts >= {{start:{_TS}}} AND ts < {{end:{_TS}}})
             OR source_id IN (SELECT DISTINCT source_id FROM quarantine_bars
                              WHERE ts >= {{start:{_TS}}} AND ts < {{end:{_TS}}})
@@ -176,9 +179,7 @@ def write_symbol_days(
     warehouse: Warehouse, days: pl.DataFrame, first: date, last: date, run_id: str, now: datetime
 ) -> None:
     """Replace the quality rows of ``first``..``last`` (a symbol that has left the range leaves no stale row)."""
-    warehouse.execute(
-        "DELETE FROM symbol_days WHERE day >= {first:Date} AND day <= {last:Date}", {"first": first, "last": last}
-    )
+    warehouse.delete("symbol_days", "day >= {first:Date} AND day <= {last:Date}", {"first": first, "last": last})
     if days.height == 0:
         return
     rows = days.with_columns(

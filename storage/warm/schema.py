@@ -1,7 +1,9 @@
 """Versioned, idempotent DDL for the warm tier (ARCHITECTURE §3).
 
 Every statement is ``IF NOT EXISTS``, and a migration is recorded only after its statements ran,
-so a crash mid-migration is repaired by running ``marketops init`` again.
+so a crash mid-migration is repaired by running ``marketops init`` again. Statements are written for
+one node; on a cluster :func:`storage.warm.cluster.for_cluster` turns each into its ``ON CLUSTER``
+form (Replicated ``<t>_local`` tables behind a Distributed ``<t>``), see :func:`statements`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from datetime import UTC, datetime
 import pyarrow as pa
 
 from storage.warm.base import Warehouse
+from storage.warm.cluster import for_cluster
 
 # Inserts carry a deterministic token; the window makes a non-replicated MergeTree honour it.
 DEDUP = "non_replicated_deduplication_window = 10000"
@@ -258,8 +261,14 @@ ORDER BY version
 """
 
 
+def statements(migration: Migration, database: str, cluster: str | None) -> list[str]:
+    """The SQL that applies ``migration`` to ``database``: as written, or its cluster form."""
+    return [sql for statement in migration.statements for sql in for_cluster(statement, database, cluster)]
+
+
 def applied_versions(warehouse: Warehouse) -> set[int]:
-    warehouse.execute(MIGRATIONS_DDL)
+    for sql in for_cluster(MIGRATIONS_DDL, warehouse.database, warehouse.cluster):
+        warehouse.execute(sql)
     table = warehouse.query_arrow("SELECT DISTINCT version FROM schema_migrations")
     return {int(v) for v in table.column(0).to_pylist()} if table.num_rows else set()
 
@@ -271,8 +280,8 @@ def migrate(warehouse: Warehouse) -> list[Migration]:
     for migration in MIGRATIONS:
         if migration.version in done:
             continue
-        for statement in migration.statements:
-            warehouse.execute(statement)
+        for sql in statements(migration, warehouse.database, warehouse.cluster):
+            warehouse.execute(sql)
         record = pa.table(
             {
                 "version": pa.array([migration.version], pa.uint32()),

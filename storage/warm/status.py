@@ -34,7 +34,10 @@ def ingest_status(warehouse: Warehouse) -> dict[str, Any]:
             countIf(status = 'partial') AS files_partial,
             countIf(status = 'quarantined') AS files_quarantined,
             countIf(status = 'failed') AS files_failed,
-            sum(rows_quarantined) AS rows_quarantined,
+            countIf(status = 'duplicate') AS files_duplicate,
+            countIf(status = 'skipped') AS files_skipped,
+            countIf(status = 'superseded') AS files_superseded,
+            sumIf(rows_quarantined, status IN ('partial', 'quarantined')) AS rows_quarantined,
             max(ingested_at) AS last_ingest
         FROM ingest_files FINAL
         """
@@ -44,6 +47,9 @@ def ingest_status(warehouse: Warehouse) -> dict[str, Any]:
         "files_partial": int(files["files_partial"]),
         "files_quarantined": int(files["files_quarantined"]),
         "files_failed": int(files["files_failed"]),
+        "files_duplicate": int(files["files_duplicate"]),
+        "files_skipped": int(files["files_skipped"]),
+        "files_superseded": int(files["files_superseded"]),
         "rows_quarantined": int(files["rows_quarantined"] or 0),
         "last_ingest": files["last_ingest"].isoformat()
         if files["files_loaded"] or files["files_quarantined"]

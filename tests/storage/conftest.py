@@ -1,7 +1,8 @@
-"""One warehouse suite, run against every backend available here.
+"""One warehouse suite, run on the production adapter against every engine available here.
 
-chDB always runs. The ClickHouse-server backend runs when MARKETOPS_CLICKHOUSE_URL is set, and
-otherwise skips saying so (no server can be installed on the build machines).
+Both variants are ``ClickHouseWarehouse`` (clickhouse-connect). The embedded one (clickhouse-connect's
+chDB interface) always runs; the server one runs when MARKETOPS_CLICKHOUSE_URL is set, and otherwise
+skips saying so (no server can be installed on the build machines).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from core.settings import Settings
-from storage.warm.base import Warehouse
+from storage.warm import Warehouse, open_warehouse
 
 BACKENDS = ["chdb", "clickhouse"]
 
@@ -20,16 +21,12 @@ BACKENDS = ["chdb", "clickhouse"]
 @pytest.fixture(params=BACKENDS)
 def warehouse(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Warehouse]:
     if request.param == "chdb":
-        from storage.warm.chdb_backend import ChdbWarehouse
-
-        wh: Warehouse = ChdbWarehouse.from_settings(settings)
+        wh: Warehouse = open_warehouse(settings.model_copy(update={"clickhouse_url": None}))
     else:
         url = os.environ.get("MARKETOPS_CLICKHOUSE_URL")
         if not url:
             pytest.skip("ClickHouse server suite: set MARKETOPS_CLICKHOUSE_URL to run it (no server on this machine)")
-        from storage.warm.clickhouse_backend import ClickHouseWarehouse
-
-        wh = ClickHouseWarehouse.from_settings(settings.model_copy(update={"clickhouse_url": url}))
+        wh = open_warehouse(settings.model_copy(update={"clickhouse_url": url}))
     try:
         yield wh
     finally:

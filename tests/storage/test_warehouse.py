@@ -1,14 +1,25 @@
-"""The warm-tier interface: the same behaviour from every backend."""
+"""The warm-tier interface: the same behaviour from every engine, through the one clickhouse-connect adapter."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import importlib.util
+import os
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 import pytest
+from clickhouse_connect.driver._chdbclient import ChdbClient
+from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError, ProgrammingError
 
-from core.errors import PermanentStorageError
+from core.errors import PermanentStorageError, TransientStorageError
+from core.settings import Settings
+from storage.backups.factory import backup_target
+from storage.warm import open_warehouse
 from storage.warm.base import Warehouse
+from storage.warm.clickhouse_backend import ClickHouseWarehouse
+from storage.warm.errors import translate
 from storage.warm.schema import MIGRATIONS, migrate, schema_version
 from validation.contracts import BARS_COLUMNS
 
@@ -99,3 +110,104 @@ def test_parameters_are_bound_not_spliced(warehouse: Warehouse) -> None:
 def test_bad_sql_is_a_permanent_error(warehouse: Warehouse) -> None:
     with pytest.raises(PermanentStorageError):
         warehouse.query_df("SELECT * FROM no_such_table")
+
+
+def test_the_warehouse_is_a_clickhouse_connect_client(warehouse: Warehouse) -> None:
+    """The adapter every flow opens is clickhouse-connect's client, embedded or not; no bespoke adapter is left."""
+    assert isinstance(warehouse, ClickHouseWarehouse)
+    assert isinstance(warehouse.client, Client)
+    if warehouse.backend == "chdb":
+        assert isinstance(warehouse.client, ChdbClient)
+    assert importlib.util.find_spec("storage.warm.chdb_backend") is None
+    assert warehouse.query_scalar("SELECT currentDatabase()") == warehouse.database
+
+
+def test_parameters_bind_server_side_with_their_types(warehouse: Warehouse) -> None:
+    when = datetime(2024, 6, 3, 12, 30, 45, 123456, tzinfo=UTC)
+    row = warehouse.query_df(
+        "SELECT {s:String} AS s, {t:DateTime64(6, 'UTC')} AS t, {d:Date} AS d, {n:Nullable(String)} AS n, "
+        "{b:Bool} AS b, {u:UInt64} AS u, {ids:Array(UInt64)} AS ids",
+        {
+            "s": "it's a \\ back'slash",
+            "t": when,
+            "d": date(2024, 6, 3),
+            "n": None,
+            "b": True,
+            "u": 2**63,
+            "ids": [1, 2],
+        },
+    ).row(0, named=True)
+    assert row["s"] == "it's a \\ back'slash"
+    assert row["t"] == when  # microseconds and the zone survive binding
+    assert row["d"] == date(2024, 6, 3)
+    assert row["n"] is None and row["b"] is True and row["u"] == 2**63 and row["ids"] == [1, 2]
+
+
+def test_dedup_token_is_per_table_and_settings_do_not_leak(warehouse: Warehouse) -> None:
+    migrate(warehouse)
+    token = "ef" * 32
+    warehouse.insert_df("bars_1m", _bars(2), token)
+    warehouse.insert_df("bars_1m", _bars(2), token)
+    assert warehouse.query_scalar("SELECT count() FROM bars_1m") == 2
+    warehouse.insert_df("bars_1m", _bars(2, start=datetime(2024, 6, 4, tzinfo=UTC)))  # no token: inserted
+    assert warehouse.query_scalar("SELECT count() FROM bars_1m") == 4
+    assert warehouse.query_scalar("SELECT value FROM system.settings WHERE name = 'insert_deduplication_token'") == ""
+
+
+def test_a_timeout_is_transient_and_a_type_error_permanent(warehouse: Warehouse) -> None:
+    with pytest.raises(TransientStorageError, match="TIMEOUT_EXCEEDED"):
+        warehouse.query_df("SELECT count() FROM system.numbers SETTINGS max_execution_time = 0.2")
+    with pytest.raises(PermanentStorageError, match="Code: 60"):
+        warehouse.execute("INSERT INTO no_such_table VALUES (1)")
+    with pytest.raises(PermanentStorageError):
+        warehouse.query_df("SELECT {x:UInt8}", {"x": "not a number"})
+
+
+@pytest.mark.parametrize(
+    ("exc", "transient"),
+    [
+        (OperationalError("connection refused"), True),
+        (DatabaseError("Code: 252. DB::Exception: Too many parts", code=252), True),
+        (DatabaseError("Code: 60. DB::Exception: Unknown table", code=60), False),
+        (DatabaseError("Code: 241. DB::Exception: Memory limit (from the message only)"), True),
+        (ProgrammingError("bad call"), False),
+    ],
+)
+def test_clickhouse_connect_errors_translate(exc: Exception, transient: bool) -> None:
+    assert isinstance(translate(exc, "x"), TransientStorageError if transient else PermanentStorageError)
+
+
+def test_backup_restore_and_maintenance_verbs_run_on_the_client(warehouse: Warehouse, settings: Settings) -> None:
+    if warehouse.backend != "chdb":
+        pytest.skip("File() backups are the embedded target; a server uses its backup disk (tests/test_maintenance.py)")
+    migrate(warehouse)
+    warehouse.insert_df("bars_1m", _bars(5))
+    warehouse.insert_df("bars_1m", _bars(5, version=2))
+    target = backup_target(settings)
+    warehouse.backup(["bars_1m"], target.expression("b1"))
+    assert target.is_complete("b1")
+    warehouse.create_database("scratch")
+    warehouse.restore(["bars_1m"], target.expression("b1"), "scratch")
+    assert warehouse.query_scalar("SELECT count() FROM scratch.bars_1m") == 10
+    warehouse.delete("bars_1m", "version = {v:UInt64}", {"v": 1})
+    assert warehouse.query_scalar("SELECT count() FROM bars_1m") == 5
+    warehouse.exchange("bars_1m", "scratch")  # the restored copy is now in place, the trimmed one aside
+    assert warehouse.query_scalar("SELECT count() FROM bars_1m") == 10
+    assert warehouse.query_scalar("SELECT count() FROM scratch.bars_1m") == 5
+    warehouse.drop_database("scratch")
+    assert warehouse.query_scalar("SELECT count() FROM system.databases WHERE name = 'scratch'") == 0
+
+
+def test_threads_with_their_own_adapters_insert_at_once(warehouse: Warehouse, settings: Settings) -> None:
+    """Ingest runs batches on threads, each opening the warehouse: every insert lands, once."""
+    migrate(warehouse)
+    if warehouse.backend == "clickhouse":
+        settings = settings.model_copy(update={"clickhouse_url": os.environ["MARKETOPS_CLICKHOUSE_URL"]})
+
+    def load(day: int) -> None:
+        with open_warehouse(settings) as own:
+            own.insert_df("bars_1m", _bars(100, start=datetime(2024, 6, 1 + day, tzinfo=UTC)), f"{day:02x}" * 32)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(load, [*range(8), *range(8)]))  # every batch twice: the repeats are dropped by their tokens
+    assert warehouse.query_scalar("SELECT count() FROM bars_1m") == 800
