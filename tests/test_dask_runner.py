@@ -144,3 +144,64 @@ def test_the_cpu_part_of_ingest_is_a_plain_function_whose_result_crosses_process
     settled = frozenset((ref.path, sha) for ref, sha in parsed.read)
     again = parse_batch_files(settings, batch, ReadOptions(), settled)
     assert again.parsed == [] and again.read == parsed.read  # settled versions are hashed, not parsed
+
+
+def test_the_split_ingest_gives_what_load_batch_gives_for_copies_new_versions_and_touched_files(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """The Dask split (parse on a worker, judge and load in the flow) against main's ``load_batch`` step for
+    step, on two databases: a copy of settled bytes, a new version of a path, an unchanged file touched."""
+    import os
+    import pickle
+
+    from core.batching import plan_batches
+    from core.parse import ReadOptions
+    from storage.landing import list_files
+    from tasks.ingest import load_batch, parse_batch_files, settled_in_batch, settled_versions_of, store_parsed_batch
+    from tasks.setup import ensure_schema
+
+    landing = tmp_path / "in"
+    (sample,) = list(generate(SampleSpec(symbols=1, days=1, inject=False, fx_share=0)))
+    original = write_file(landing, sample.relative_path, sample.data)
+    split = settings.model_copy(update={"clickhouse_database": settings.clickhouse_database + "_split"})
+    options = ReadOptions()
+    for each in (settings, split):
+        ensure_schema.fn(each)
+
+    def both(reprocess: bool = False) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+        (batch,) = plan_batches(list_files([landing]), 10)
+        threads = load_batch.fn(settings, batch, options, "run", reprocess)
+        previous = settled_in_batch.fn(split, batch)
+        parsed = pickle.loads(
+            pickle.dumps(parse_batch_files(split, batch, options, settled_versions_of(previous, reprocess)))
+        )
+        dask = store_parsed_batch.fn(split, parsed, previous, options, "run", reprocess)
+        key = lambda row: str(row["path"])  # noqa: E731
+        return sorted(threads, key=key), sorted(dask, key=key)
+
+    steps = []
+    steps.append(both())  # first load
+    copy = landing / "copy" / Path(sample.relative_path).name
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes(Path(original).read_bytes())
+    steps.append(both())  # the copy is a duplicate naming the original; the original is touched, not re-judged
+    lines = Path(original).read_text().splitlines(keepends=True)
+    Path(original).write_text("".join(lines[:-1]))  # a new version of the path supersedes the old one
+    steps.append(both())
+    stat = os.stat(original)
+    os.utime(original, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    steps.append(both())  # same bytes, new mtime: touched
+    steps.append(both(reprocess=True))
+    for threads, dask in steps:
+        assert [{k: v for k, v in row.items() if k != "reasons"} for row in threads] == [
+            {k: v for k, v in row.items() if k != "reasons"} for row in dask
+        ]
+        assert [r["reasons"] for r in threads] == [r["reasons"] for r in dask]
+    statuses = [sorted(str(r["status"]) for r in threads) for threads, _ in steps]
+    assert statuses[0] == ["loaded"] and "duplicate" in statuses[1] and "unchanged" in statuses[3]
+    with open_warehouse(settings) as warehouse:
+        a = [warehouse.query_df(BARS_HASH), warehouse.query_df(QUARANTINE), warehouse.query_df(FILES)]
+    with open_warehouse(split) as warehouse:
+        b = [warehouse.query_df(BARS_HASH), warehouse.query_df(QUARANTINE), warehouse.query_df(FILES)]
+    for left, right in zip(a, b, strict=True):
+        assert_frame_equal(left, right)
