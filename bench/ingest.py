@@ -1,12 +1,17 @@
 """Ingest throughput: rows/s and MB/s per stage beside polars' raw glob read of the same files.
 
 Usage: python bench/ingest.py [--rows 10000000] [--data DIR] [--family-rows 200000] [--families-only]
+       python bench/ingest.py --runner dask --workers 1,2 [--rows 1000000] [--batch-files 8]
 
 Generates deterministic Binance-layout daily files once (cached under bench/.data), then measures in
 one run: polars' raw glob read (the baseline), parse, contracts + gate checks, load into a fresh
 embedded warehouse, and the real ingest flow end to end on another fresh home. Goals are ratios to the
 baseline measured here, never absolute seconds. Then a per-reader-family table
 (``bench/reader_families.py``): every built-in reader beside polars' raw read of the same bytes.
+
+``--runner dask`` instead runs the ingest flow end to end on the same files with the thread runner and
+then on Dask LocalClusters of each ``--workers`` count (fresh home each), and prints the scaling ratio
+between worker counts. Clusters are started (and their workers' imports warmed) before the clock starts.
 """
 
 from __future__ import annotations
@@ -127,10 +132,60 @@ def end_to_end(data: Path, home: Path, nbytes: int) -> Stage:
     )
 
 
+def _flow_run(data: Path, home: Path, nbytes: int, name: str, env: dict[str, str]) -> Stage:
+    """One timed ingest flow run on a fresh home with ``env`` applied (the settings are read inside the flow)."""
+    from flows.ingest import ingest
+
+    os.environ["MARKETOPS_HOME"] = str(home)
+    os.environ.update(env)
+    start = time.perf_counter()
+    summary = ingest(paths=[str(data)])
+    seconds = time.perf_counter() - start
+    return Stage(name, int(summary["rows_loaded"]), seconds, nbytes)
+
+
+def runner_stages(data: Path, tmp: Path, nbytes: int, workers: list[int], batch_files: int) -> list[Stage]:
+    """The thread runner, then Dask with each worker count: same files, same batches, one Prefect API."""
+    from distributed import Client, LocalCluster
+    from prefect.testing.utilities import prefect_test_harness
+
+    os.environ["MARKETOPS_INGEST_BATCH_MAX_FILES"] = str(batch_files)  # enough batches to spread
+    stages = []
+    with prefect_test_harness(server_startup_timeout=90):
+        stages.append(
+            _flow_run(
+                data,
+                tmp / "threads",
+                nbytes,
+                "ingest flow, thread runner (2 threads)",
+                {"MARKETOPS_TASK_RUNNER": "thread"},
+            )
+        )
+        for count in workers:
+            with (
+                LocalCluster(n_workers=count, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+                Client(cluster) as client,
+            ):
+                client.run(lambda: __import__("tasks.ingest"))  # workers import polars, prefect and ours untimed
+                env = {
+                    "MARKETOPS_TASK_RUNNER": "dask",
+                    "MARKETOPS_DASK_ADDRESS": str(cluster.scheduler_address),
+                    "MARKETOPS_INGEST_WORKERS": str(
+                        count + 1
+                    ),  # one batch loading in the flow while each worker judges
+                }
+                name = f"ingest flow, dask {count} worker process{'es' if count > 1 else ''}"
+                stages.append(_flow_run(data, tmp / f"dask{count}", nbytes, name, env))
+    return stages
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000, help="at least this many rows (default 10M)")
     parser.add_argument("--data", type=Path, default=ROOT / "bench" / ".data", help="where generated files are cached")
+    parser.add_argument("--runner", choices=["stages", "dask"], default="stages", help="dask: thread vs Dask workers")
+    parser.add_argument("--workers", default="1,2", help="Dask worker process counts to measure (comma-separated)")
+    parser.add_argument("--batch-files", type=int, default=8, help="files per batch task in --runner dask")
     parser.add_argument("--family-rows", type=int, default=200_000, help="rows per reader family (default 200k)")
     parser.add_argument("--families-only", action="store_true", help="only the per-reader-family table")
     args = parser.parse_args()
@@ -144,10 +199,14 @@ def main() -> int:
     print(f"{files:,} files, {nbytes / 1e6:,.0f} MB", flush=True)
     for path in data.rglob("*.csv"):  # untimed: every stage, the baseline included, reads from the page cache
         path.read_bytes()
+    counts = [int(n) for n in str(args.workers).split(",") if n.strip()]
     with tempfile.TemporaryDirectory(prefix="marketops-bench-") as tmp:
         stages = [baseline(data, nbytes)]
-        stages += staged(data, Path(tmp) / "staged", nbytes)
-        stages.append(end_to_end(data, Path(tmp) / "e2e", nbytes))
+        if args.runner == "dask":
+            stages += runner_stages(data, Path(tmp), nbytes, counts, args.batch_files)
+        else:
+            stages += staged(data, Path(tmp) / "staged", nbytes)
+            stages.append(end_to_end(data, Path(tmp) / "e2e", nbytes))
     base = stages[0].rate()
     print()
     print("| stage | rows | seconds | rows/s | MB/s | vs raw read |")
@@ -157,6 +216,15 @@ def main() -> int:
             f"| {s.name} | {s.rows:,} | {s.seconds:,.2f} | {s.rate():,.0f} | "
             f"{s.nbytes / 1e6 / s.seconds:,.1f} | {s.rate() / base:.2f}x |"
         )
+    if args.runner == "dask":
+        threads, dask = stages[1], stages[2:]
+        print(f"\n{os.cpu_count()} CPUs visible; batches of {args.batch_files} files")
+        for count, stage in zip(counts, dask, strict=True):
+            print(
+                f"dask {count} worker(s): {stage.rate() / dask[0].rate():.2f}x of dask {counts[0]}, "
+                f"{stage.rate() / threads.rate():.2f}x of the thread runner"
+            )
+        return 0
     e2e = stages[-1].rate() / base
     print(f"\ngoal: end to end >= 0.50x of the raw glob read: {'met' if e2e >= 0.5 else 'NOT met'} ({e2e:.2f}x)")
     print("\n" + table(measure(args.family_rows)))

@@ -180,6 +180,29 @@ class Settings(BaseSettings):
         default=None, gt=0, description="Alert when a symbol's newest bar is older (off when unset)."
     )
 
+    # task runner: where the CPU-heavy part of batch tasks runs
+    task_runner: str = Field(
+        default="thread",
+        pattern="^(thread|dask)$",
+        description="thread: threads of the flow process; dask: a Dask cluster.",
+    )
+    dask_address: str | None = Field(
+        default=None, description="Scheduler of an existing Dask cluster (tcp://host:8786); unset = a LocalCluster."
+    )
+    dask_workers: int = Field(default=2, ge=1, description="Worker processes of the LocalCluster a flow run starts.")
+    dask_threads_per_worker: int = Field(default=1, ge=1, description="Threads per LocalCluster worker process.")
+
+    # cold tier on object storage (unset = the local directory $MARKETOPS_HOME/cold)
+    cold_url: str | None = Field(
+        default=None, pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$", description="s3://bucket/prefix"
+    )
+    cold_s3_endpoint_url: str | None = Field(
+        default=None, description="http(s)://host:port of an S3-API server; unset = AWS."
+    )
+    cold_s3_region: str = "us-east-1"
+    cold_s3_access_key_id: str | None = None
+    cold_s3_secret_access_key: SecretStr | None = None
+    cold_s3_session_token: SecretStr | None = None
     # the background Prefect server an ad-hoc flow command starts when no stack is up (deployments/background_server.py)
     prefect_idle_stop_minutes: float = Field(
         default=30.0, gt=0, description="The background Prefect server stops itself after this long unused."
@@ -300,6 +323,10 @@ class Settings(BaseSettings):
     @property
     def warm_backend(self) -> str:
         return "clickhouse" if self.clickhouse_url else "chdb"
+
+    @property
+    def cold_backend(self) -> str:
+        return "s3" if self.cold_url else "local"
 
     @property
     def hot_backend(self) -> str:

@@ -1,6 +1,11 @@
 """The one-command local stack: a Prefect server on 127.0.0.1, the work pool, every deployment of
-prefect.yaml, and a process worker — all state under ``$MARKETOPS_HOME``, all pids recorded so
-``marketops down`` stops exactly what ``up`` started."""
+prefect.yaml, and N process workers — all state under ``$MARKETOPS_HOME``, all pids recorded so
+``marketops down`` stops exactly what ``up`` started.
+
+Several workers (here, or on other hosts pointed at the same server) poll one work pool; the limits
+that keep runs apart live on the Prefect server, not in a worker: each deployment's
+``concurrency_limit`` (one ingest at a time) and the global concurrency limit that backup and
+optimize share (``flows/guards.py``). So they hold however many workers and hosts there are."""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import httpx
@@ -34,10 +39,15 @@ class StackInfo:
     ui_url: str
     port: int
     server_pid: int
-    worker_pid: int
+    worker_pid: int  # the first worker (kept for readers of older stack files)
     started_at: float
+    worker_pids: list[int] = field(default_factory=list)
     reports_pid: int = 0  # 0: no reports server (MARKETOPS_REPORTS_PORT=0, or a stack started before it existed)
     reports_url: str | None = None
+
+    @property
+    def workers(self) -> list[int]:
+        return self.worker_pids or [self.worker_pid]
 
 
 def stack_file(settings: Settings) -> Path:
@@ -117,10 +127,21 @@ def _prefect(args: list[str], env: dict[str, str], what: str, timeout_s: float =
     return done.stdout
 
 
+def worker_name(index: int) -> str:
+    """Stable worker names, so the UI's work-pool page shows which worker ran what."""
+    return f"marketops-worker-{index}"
+
+
 def up(
-    settings: Settings, port: int, progress: Callable[[str], None] = lambda _: None, startup_timeout_s: float = 180
+    settings: Settings,
+    port: int,
+    progress: Callable[[str], None] = lambda _: None,
+    startup_timeout_s: float = 180,
+    workers: int = 1,
 ) -> StackInfo:
-    """Start (or find) the stack; idempotent."""
+    """Start (or find) the stack with ``workers`` process workers on the pool; idempotent."""
+    if workers < 1:
+        raise StackError("--workers must be at least 1")
     current = running_stack(settings)
     if current is not None:
         progress("already running")
@@ -146,7 +167,8 @@ def up(
             _stop_group(server.pid)
             raise StackError(f"the Prefect server did not come up (see {logs / 'prefect-server.log'})")
         time.sleep(0.5)
-    worker = reports = None
+    started: list[subprocess.Popen[bytes]] = []
+    reports = None
     try:
         progress(f"creating the work pool {WORK_POOL}")
         try:
@@ -155,16 +177,20 @@ def up(
             _prefect(["work-pool", "create", WORK_POOL, "--type", "process"], env, "creating the work pool")
         progress("deploying everything in prefect.yaml")
         _prefect(["--no-prompt", "deploy", "--all"], env, "prefect deploy --all")
-        progress("starting a worker")
-        worker = _spawn(
-            [sys.executable, "-m", "prefect", "worker", "start", "--pool", WORK_POOL, "--type", "process"],
-            env,
-            logs / "prefect-worker.log",
-        )
+        for index in range(1, workers + 1):
+            progress(f"starting worker {index} of {workers}")
+            command = [sys.executable, "-m", "prefect", "worker", "start", "--pool", WORK_POOL, "--type", "process"]
+            started.append(
+                _spawn(
+                    [*command, "--name", worker_name(index)],
+                    env,
+                    logs / ("prefect-worker.log" if index == 1 else f"prefect-worker-{index}.log"),
+                )
+            )
         reports = _start_reports_server(settings, env, logs, progress)
     except BaseException:
         _stop_group(server.pid)
-        for process in (worker, reports):
+        for process in (*started, reports):
             if process is not None:
                 _stop_group(process.pid)
         raise
@@ -173,8 +199,9 @@ def up(
         ui_url=f"http://127.0.0.1:{port}",
         port=port,
         server_pid=server.pid,
-        worker_pid=worker.pid,
+        worker_pid=started[0].pid,
         started_at=time.time(),
+        worker_pids=[w.pid for w in started],
         reports_pid=reports.pid if reports else 0,
         reports_url=report_server.url_for(settings.reports_port) if reports else None,
     )
@@ -226,11 +253,11 @@ def _stop_group(pid: int, grace_s: float = 15) -> bool:
 
 
 def down(settings: Settings) -> list[int]:
-    """Stop the worker, then the server (by recorded pid and its process group); returns pids stopped."""
+    """Stop the workers, then the server (by recorded pid and its process group); returns pids stopped."""
     info = read_stack(settings)
     if info is None:
         return []
-    stopped = [pid for pid in (info.reports_pid, info.worker_pid, info.server_pid) if pid and _stop_group(pid)]
+    stopped = [pid for pid in (info.reports_pid, *info.workers, info.server_pid) if pid and _stop_group(pid)]
     report_server.clear(settings)
     stack_file(settings).unlink(missing_ok=True)
     return stopped

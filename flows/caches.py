@@ -7,15 +7,15 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from core.errors import MarketopsError
 from core.settings import load_settings
 from flows.bounded import run_bounded
 from flows.hooks import RUN_HOOKS
-from tasks.caches import build_symbol_caches, plan_caches, publish_caches
+from flows.runners import SettingsTaskRunner, warehouse_in_flow
+from tasks.caches import build_symbol_caches, plan_caches, publish_caches, read_cache_source, write_symbol_caches
 from tasks.retry import with_retry_policy
-from tasks.setup import ensure_schema
+from tasks.setup import ensure_schema, warehouse_held
 
 
 class CacheBuildFailed(MarketopsError):
@@ -24,7 +24,7 @@ class CacheBuildFailed(MarketopsError):
 
 @flow(
     name="caches",
-    task_runner=ThreadPoolTaskRunner(max_workers=8),  # type: ignore[arg-type]  # prefect annotates the invariant TaskRunner[PrefectFuture[Any]], no concrete runner matches
+    task_runner=SettingsTaskRunner(max_threads=8),
     **RUN_HOOKS,
 )
 def caches(full: bool = False, since: date | None = None) -> dict[str, Any]:
@@ -37,14 +37,21 @@ def caches(full: bool = False, since: date | None = None) -> dict[str, Any]:
     batches = plan["batches"]
     logger.info("%d symbols with changed days", len(batches))
     build = with_retry_policy(build_symbol_caches, settings)
+    read, write = with_retry_policy(read_cache_source, settings), with_retry_policy(write_symbol_caches, settings)
+    in_flow = warehouse_in_flow(settings)  # this process reads the bars, workers resample and write Parquet
     rows: list[dict[str, Any]] = []
     sources: list[dict[str, Any]] = []
     failed: list[str] = []
 
     def submit(batch: dict[str, Any]) -> Any:
-        return build.submit(settings, batch["venue"], batch["symbol"], batch["days"], plan["watermark"], started)
+        if not in_flow:
+            return build.submit(settings, batch["venue"], batch["symbol"], batch["days"], plan["watermark"], started)
+        source = read(settings, batch["venue"], batch["symbol"], batch["days"], return_state=True)
+        if source.is_failed():  # a failed state answers .result() like a failed future: the batch fails, not the run
+            return source
+        return write.submit(settings, source.result(), plan["watermark"], started)
 
-    for batch, result, done in run_bounded(batches, submit, settings.ingest_workers):
+    for batch, result, done in warehouse_held(settings, in_flow, run_bounded(batches, submit, settings.ingest_workers)):
         if isinstance(result, BaseException):
             failed.append(f"{batch['venue']}:{batch['symbol']}: {result}")
         else:
@@ -71,6 +78,7 @@ def caches(full: bool = False, since: date | None = None) -> dict[str, Any]:
         "rows_written": sum(int(r["rows"]) for r in rows),
         "manifest_files": published["files"],
         "views": published["views"],
+        "catalog_note": published["catalog_note"],
     }
     logger.info("caches: %s", summary)
     by_dataset: dict[str, int] = {}

@@ -9,7 +9,6 @@ import polars as pl
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from core.batching import BatchSpec
 from core.errors import MarketopsError
@@ -20,12 +19,22 @@ from core.settings import load_settings
 from flows import events
 from flows.bounded import run_bounded
 from flows.hooks import RUN_HOOKS, run_link
+from flows.runners import SettingsTaskRunner, outcome, warehouse_in_flow
 from tasks.alerts import check_freshness
-from tasks.ingest import failed_outcomes, load_batch, outcomes_frame, plan_ingest
+from tasks.ingest import (
+    failed_outcomes,
+    load_batch,
+    outcomes_frame,
+    parse_batch,
+    plan_ingest,
+    settled_in_batch,
+    settled_versions_of,
+    store_parsed_batch,
+)
 from tasks.lineage import bind_lineage
 from tasks.retry import with_retry_policy
 from tasks.runs import record_run
-from tasks.setup import ensure_schema
+from tasks.setup import ensure_schema, warehouse_held
 from tasks.warmup import refresh_hot_after_ingest
 
 
@@ -55,7 +64,7 @@ def record_crash(flow: Any, flow_run: Any, state: Any) -> None:
 
 @flow(
     name="ingest",
-    task_runner=ThreadPoolTaskRunner(max_workers=8),  # type: ignore[arg-type]  # prefect annotates the invariant TaskRunner[PrefectFuture[Any]], no concrete runner matches
+    task_runner=SettingsTaskRunner(max_threads=8),
     **{**RUN_HOOKS, "on_crashed": [record_crash, *RUN_HOOKS["on_crashed"]]},
 )
 def ingest(
@@ -98,11 +107,27 @@ def ingest(
     rows: list[dict[str, object]] = list(plan.skipped)
     for skipped in plan.skipped:
         logger.warning("skipped %s: %s", skipped["path"], skipped["reasons"])
+    in_flow = warehouse_in_flow(settings)  # workers read and parse, this process judges and loads (chDB on Dask)
+    parse, settled = with_retry_policy(parse_batch, settings), with_retry_policy(settled_in_batch, settings)
+    store = bind_lineage(with_retry_policy(store_parsed_batch, settings), settings, sources=landing(scan))
+    previous: dict[str, Any] = {}  # batch key -> its settled manifest rows, read before the workers parse
 
     def submit(batch: BatchSpec) -> Any:
-        return load_task.submit(settings, batch, options, run_id, reprocess)
+        if not in_flow:
+            return load_task.submit(settings, batch, options, run_id, reprocess)
+        known = settled(settings, batch, return_state=True)
+        if known.is_failed():  # a failed state answers .result() like a failed future: the batch fails, not the run
+            return known
+        previous[batch.key] = known.result()
+        return parse.submit(settings, batch, options, settled_versions_of(previous[batch.key], reprocess))
 
-    for batch, result, done in run_bounded(plan.batches, submit, settings.ingest_workers):
+    for batch, result, done in warehouse_held(
+        settings, in_flow, run_bounded(plan.batches, submit, settings.ingest_workers)
+    ):
+        if in_flow and not isinstance(result, BaseException):
+            result = outcome(
+                store(settings, result, previous.pop(batch.key), options, run_id, reprocess, return_state=True)
+            )
         if isinstance(result, BaseException):  # failed for good after retries: every file of it failed
             logger.error("batch %s failed: %s", batch.key, result)
             rows.extend(failed_outcomes(batch, f"{type(result).__name__}: {result}"))

@@ -9,7 +9,6 @@ import polars as pl
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from core.alerts import DQ_PASS_RATE, Alert
 from core.errors import ConfigError, MarketopsError
@@ -18,12 +17,21 @@ from core.settings import load_settings
 from flows import events
 from flows.bounded import run_bounded
 from flows.hooks import RUN_HOOKS, run_link
+from flows.runners import SettingsTaskRunner, outcome, warehouse_in_flow
 from tasks.alerts import notify
 from tasks.reports import link_report
 from tasks.retry import with_retry_policy
 from tasks.runs import record_run
-from tasks.setup import ensure_schema
-from tasks.validate import check_symbols, judge_range, plan_validation, write_dq_report
+from tasks.setup import ensure_schema, warehouse_held
+from tasks.validate import (
+    check_symbols,
+    judge_range,
+    judge_symbol_batch,
+    plan_validation,
+    read_symbols,
+    store_symbol_findings,
+    write_dq_report,
+)
 
 
 class ValidationFailed(MarketopsError):
@@ -42,7 +50,7 @@ def default_range(since: date | None, until: date | None, now: datetime) -> tupl
 
 @flow(
     name="validate",
-    task_runner=ThreadPoolTaskRunner(max_workers=4),  # type: ignore[arg-type]  # prefect annotates the invariant TaskRunner[PrefectFuture[Any]], no concrete runner matches
+    task_runner=SettingsTaskRunner(max_threads=4),
     **RUN_HOOKS,
 )
 def validate(since: date | None = None, until: date | None = None, report: bool = True) -> dict[str, Any]:
@@ -59,14 +67,24 @@ def validate(since: date | None = None, until: date | None = None, report: bool 
     batches = with_retry_policy(plan_validation, settings)(settings, first, last, started)
     logger.info("validating %s..%s: %d symbols in %d batches", first, last, sum(len(b) for b in batches), len(batches))
 
-    check = with_retry_policy(check_symbols, settings)
     counts: list[pl.DataFrame] = []
     failed: list[str] = []
+    in_flow = warehouse_in_flow(settings)  # workers run the catalogue, this process reads and writes
+    check = with_retry_policy(check_symbols, settings)
+    read, judge = with_retry_policy(read_symbols, settings), with_retry_policy(judge_symbol_batch, settings)
+    store = with_retry_policy(store_symbol_findings, settings)
 
     def submit(batch: list[dict[str, Any]]) -> Any:
-        return check.submit(settings, batch, first, last, started, run_id)
+        if not in_flow:
+            return check.submit(settings, batch, first, last, started, run_id)
+        inputs = read(settings, batch, first, last, started, return_state=True)
+        if inputs.is_failed():  # a failed state answers .result() like a failed future: the batch fails, not the run
+            return inputs
+        return judge.submit(settings, inputs.result(), first, last, started)
 
-    for batch, result, done in run_bounded(batches, submit, settings.ingest_workers):
+    for batch, result, done in warehouse_held(settings, in_flow, run_bounded(batches, submit, settings.ingest_workers)):
+        if in_flow and not isinstance(result, BaseException):
+            result = outcome(store(settings, result, first, last, started, run_id, return_state=True))
         if isinstance(result, BaseException):
             failed.append(f"{batch[0]['venue']}:{batch[0]['symbol']}..({len(batch)} symbols): {result}")
         else:

@@ -247,10 +247,10 @@ def demo(
     _print_ingest(result["ingest"])
     _print_validation(result["validate"])
     cached, warmed = result["caches"], result["warmup"]
+    where = settings.cold_url or settings.cold_dir
     out.print(
         f"[bold]caches:[/] {cached['files_written']} Parquet files ({cached['rows_written']:,} rows) "
-        f"under {settings.cold_dir}; "
-        f"DuckDB views in {settings.cold_dir / 'catalog.duckdb'}"
+        f"under {where}; " + (cached.get("catalog_note") or f"DuckDB views in {settings.cold_dir / 'catalog.duckdb'}")
     )
     out.print(f"[bold]warmup:[/] hot tier ({settings.hot_backend}) epoch {warmed['epoch']}, {warmed['keys']:,} keys")
     expected = manifest.as_dict()
@@ -643,19 +643,22 @@ def restore(
 
 
 @app.command()
-def up(port: Annotated[int, typer.Option(help="Port of the Prefect server on 127.0.0.1.")] = 4200) -> None:
-    """Start the local stack: Prefect server (state under MARKETOPS_HOME), work pool, every deployment, a worker."""
+def up(
+    port: Annotated[int, typer.Option(help="Port of the Prefect server on 127.0.0.1.")] = 4200,
+    workers: Annotated[int, typer.Option(min=1, help="Prefect workers to start on the work pool.")] = 1,
+) -> None:
+    """Start the local stack: Prefect server (state under MARKETOPS_HOME), work pool, every deployment, workers."""
     from deployments.local_stack import up as stack_up
 
     settings = _settings()
     try:
         with console.status("starting the local stack") as spinner:
-            info = stack_up(settings, port, progress=lambda step: spinner.update(step))
+            info = stack_up(settings, port, progress=lambda step: spinner.update(step), workers=workers)
     except MarketopsError as exc:
         raise _fail(str(exc)) from exc
     out.print(
         f"marketops stack is up: Prefect UI at {info.ui_url} "
-        f"(server pid {info.server_pid}, worker pid {info.worker_pid})"
+        f"(server pid {info.server_pid}, worker pids {', '.join(map(str, info.workers))})"
         + (f"; reports at {info.reports_url}" if info.reports_url else "")
     )
 
@@ -689,8 +692,10 @@ def caches_build(
     out.print(
         f"[bold]caches:[/] {summary['symbols']} symbols, {summary['days']} changed days -> "
         f"{summary['files_written']} files ({summary['rows_written']:,} rows), "
-        f"{summary['stale_removed']} stale removed; views: {', '.join(summary['views'])}"
+        f"{summary['stale_removed']} stale removed; views: {', '.join(summary['views']) or 'none'}"
     )
+    if summary.get("catalog_note"):
+        out.print(f"[yellow]{summary['catalog_note']}[/]")
 
 
 @caches_app.command("verify")
@@ -698,13 +703,13 @@ def caches_verify() -> None:
     """Check the cold tier against its manifest (sha256, rows, unlisted files) AND against the warm tier (per
     symbol-day row counts and content hash); exit 1 on any difference. `caches build` repairs what it flags."""
     from core.cache_plan import warm_disagreements
+    from storage.cold.factory import cold_store
     from storage.cold.manifest import cold_day_rows, read_manifest, read_sources, verify
-    from storage.cold.store import LocalColdStore
     from storage.warm import open_warehouse
     from storage.warm.cache_source import day_fingerprints
 
     settings = _settings()
-    store = LocalColdStore.from_settings(settings)
+    store = cold_store(settings)
     problems = verify(store)
     try:
         with open_warehouse(settings) as warehouse:

@@ -129,13 +129,13 @@ def _hot_section(settings: Settings, warm_latest: pl.DataFrame | None, now: date
 
 
 def _cold_section(settings: Settings) -> dict[str, Any]:
+    from storage.cold.factory import cold_store
     from storage.cold.manifest import read_manifest, read_state
-    from storage.cold.store import LocalColdStore
 
-    store = LocalColdStore.from_settings(settings)
+    store = cold_store(settings)
     manifest = read_manifest(store)
     return {
-        "root": str(store.root),
+        "root": store.location,
         "files": manifest.height,
         "rows": int(manifest["rows"].sum() or 0) if manifest.height else 0,
         "last_build": read_state(store).get("last_build"),

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
 from prefect import task
 from prefect.assets import materialize
 
-from core.cache_plan import FINGERPRINT_SCHEMA, affected, build_outputs, changed_symbol_days, repair_days
+from core.cache_plan import FINGERPRINT_SCHEMA, Affected, affected, build_outputs, changed_symbol_days, repair_days
 from core.cold_layout import file_path
 from core.features import LOOKBACK_BARS
 from core.sessions import session_of
 from core.settings import Settings
+from storage.cold.base import ColdStore
 from storage.cold.catalog import refresh_catalog
+from storage.cold.factory import cold_store
 from storage.cold.manifest import drop_from_manifest, merge_manifest, merge_sources, read_sources, verify, write_state
-from storage.cold.store import LocalColdStore
 from storage.warm import open_warehouse
+from storage.warm.base import Warehouse
 from storage.warm.cache_source import bars_between, day_fingerprints, lookback_start, max_version, symbol_days
 from tasks.lineage import cold, warm
 from tasks.retry import task_options
@@ -26,13 +30,19 @@ from validation.contracts_tiers import CacheInputBars, check_outputs
 
 _OPTIONS = task_options()
 
+NO_CATALOG_NOTE = (
+    "DuckDB catalog not built: the cold tier is on object storage ({location}) and DuckDB reads s3:// only "
+    "through its httpfs extension, which is not installed and cannot be downloaded offline (no PyPI build "
+    "for duckdb 2.0.0); read the files with polars/pyarrow, or install httpfs and query read_parquet('s3://...')"
+)
+
 
 @task(name="plan_caches", **_OPTIONS)
 def plan_caches(settings: Settings, full: bool, since: date | None) -> dict[str, Any]:
     """Symbol-days to rebuild: every day whose warm content differs from what its cold files were built from,
     plus the days behind every file the manifest check flags (missing, altered, unlisted). ``full``/``since``:
     every day (from ``since``)."""
-    store = LocalColdStore.from_settings(settings)
+    store = cold_store(settings)
     store.sweep_temporaries()
     since_ts = datetime(since.year, since.month, since.day, tzinfo=UTC) if since else None
     with open_warehouse(settings) as warehouse:
@@ -64,37 +74,51 @@ def plan_caches(settings: Settings, full: bool, since: date | None) -> dict[str,
     }
 
 
-@materialize(cold("datasets"), asset_deps=[warm("bars_1m")], name="build_symbol_caches", **_OPTIONS)
-def build_symbol_caches(
-    settings: Settings, venue: str, symbol: str, days: list[date], watermark: int, now: datetime
+@dataclass(frozen=True)
+class SymbolBars:
+    """One symbol's bars for a rebuild, read where the warehouse opens, as Arrow."""
+
+    venue: str
+    symbol: str
+    what: Affected
+    bars: pa.Table
+
+
+def read_symbol_bars(warehouse: Warehouse, venue: str, symbol: str, days: list[date]) -> SymbolBars:
+    """Which files the changed days touch and every bar they need (with the features' lookback)."""
+    what = affected(days, symbol_days(warehouse, venue, symbol))
+    start, end = what.fetch_range()
+    first_feature = min(what.feature_days)
+    back = lookback_start(
+        warehouse,
+        venue,
+        symbol,
+        datetime(first_feature.year, first_feature.month, first_feature.day, tzinfo=UTC),
+        LOOKBACK_BARS,
+    )
+    bars = enforce(CacheInputBars, bars_between(warehouse, venue, symbol, min(start, back) if back else start, end))
+    return SymbolBars(venue, symbol, what, bars.to_arrow())
+
+
+def write_symbol_files(
+    settings: Settings, store: ColdStore, source: SymbolBars, watermark: int, now: datetime
 ) -> list[dict[str, Any]]:
-    """Rewrite the cold files one symbol's changed days touch; returns their manifest rows."""
-    store = LocalColdStore.from_settings(settings)
-    with open_warehouse(settings) as warehouse:
-        what = affected(days, symbol_days(warehouse, venue, symbol))
-        start, end = what.fetch_range()
-        first_feature = min(what.feature_days)
-        back = lookback_start(
-            warehouse,
-            venue,
-            symbol,
-            datetime(first_feature.year, first_feature.month, first_feature.day, tzinfo=UTC),
-            LOOKBACK_BARS,
-        )
-        bars = enforce(CacheInputBars, bars_between(warehouse, venue, symbol, min(start, back) if back else start, end))
-    outputs = build_outputs(bars, what, session_of(venue, settings.venue_sessions), now)
+    """Resample, compute features and write the Parquet files (no warehouse: safe on any worker)."""
+    bars = pl.from_arrow(source.bars)
+    assert isinstance(bars, pl.DataFrame)
+    outputs = build_outputs(bars, source.what, session_of(source.venue, settings.venue_sessions), now)
     check_outputs(outputs)
     rows = []
     built_at = datetime.now(UTC)
     for output in outputs:
-        relative = file_path(output.dataset, venue, symbol, output.period)
+        relative = file_path(output.dataset, source.venue, source.symbol, output.period)
         digest = store.write_parquet(relative, output.frame, durable=False)  # synced once before the manifest
         rows.append(
             {
                 "path": relative,
                 "dataset": output.dataset,
-                "venue": venue,
-                "symbol": symbol,
+                "venue": source.venue,
+                "symbol": source.symbol,
                 "period": output.period.isoformat(),
                 "rows": output.frame.height,
                 "sha256": digest,
@@ -103,6 +127,29 @@ def build_symbol_caches(
             }
         )
     return rows
+
+
+@materialize(cold("datasets"), asset_deps=[warm("bars_1m")], name="build_symbol_caches", **_OPTIONS)
+def build_symbol_caches(
+    settings: Settings, venue: str, symbol: str, days: list[date], watermark: int, now: datetime
+) -> list[dict[str, Any]]:
+    """Rewrite the cold files one symbol's changed days touch; returns their manifest rows."""
+    with open_warehouse(settings) as warehouse:
+        source = read_symbol_bars(warehouse, venue, symbol, days)
+    return write_symbol_files(settings, cold_store(settings), source, watermark, now)
+
+
+@task(name="read_cache_source", **_OPTIONS)
+def read_cache_source(settings: Settings, venue: str, symbol: str, days: list[date]) -> SymbolBars:
+    """The warehouse read of ``build_symbol_caches`` alone, for a runner whose workers cannot open it."""
+    with open_warehouse(settings) as warehouse:
+        return read_symbol_bars(warehouse, venue, symbol, days)
+
+
+@materialize(cold("datasets"), asset_deps=[warm("bars_1m")], name="write_symbol_caches", **_OPTIONS)
+def write_symbol_caches(settings: Settings, source: SymbolBars, watermark: int, now: datetime) -> list[dict[str, Any]]:
+    """The CPU and Parquet part of ``build_symbol_caches`` alone (runs on a worker)."""
+    return write_symbol_files(settings, cold_store(settings), source, watermark, now)
 
 
 @materialize(cold("catalog"), asset_deps=[cold("datasets")], name="publish_caches", **_OPTIONS)
@@ -116,9 +163,9 @@ def publish_caches(
 ) -> dict[str, Any]:
     """Manifest, then the fingerprints the days were built from, then the DuckDB catalog: each only after what
     it describes. Stale files (no warm day behind them) are removed first."""
-    store = LocalColdStore.from_settings(settings)
+    store = cold_store(settings)
     for relative in stale or []:
-        store.path(relative).unlink(missing_ok=True)
+        store.delete(relative)
     store.sync()  # every data file on disk before the manifest that vouches for it
     if stale:
         drop_from_manifest(store, stale)
@@ -126,5 +173,7 @@ def publish_caches(
     if sources:
         merge_sources(store, pl.DataFrame(sources, schema=FINGERPRINT_SCHEMA))
     write_state(store, watermark, built_at)
-    views = refresh_catalog(store.root)
-    return {"files": manifest.height if manifest is not None else None, "views": views}
+    catalog = store.catalog_root
+    views = refresh_catalog(catalog) if catalog is not None else []
+    note = None if catalog is not None else NO_CATALOG_NOTE.format(location=store.location)
+    return {"files": manifest.height if manifest is not None else None, "views": views, "catalog_note": note}

@@ -118,16 +118,27 @@ def _parse(
     warehouse: Warehouse, items: list[tuple[FileRef, SourceFile, str]], options: ReadOptions
 ) -> tuple[list[ParsedFile], set[int]]:
     """Parse the batch; copies of bytes already settled under another path are reported, not parsed."""
-    twins = duplicate_contents(
-        [(ref.path, sha) for ref, _, sha in items], content_twins(warehouse, sorted({sha for *_, sha in items}))
-    )
-    parsed = parse_files([item for item in items if item[0].path not in twins], options)
+    versions = [(ref, sha) for ref, _, sha in items]
+    twins = _twins(warehouse, versions)
+    return _as_copies(parse_files([item for item in items if item[0].path not in twins], options), versions, twins)
+
+
+def _twins(warehouse: Warehouse, versions: list[tuple[FileRef, str]]) -> dict[str, str]:
+    """path -> reason, for files whose bytes are already settled under another path."""
+    pairs = [(ref.path, sha) for ref, sha in versions]
+    return duplicate_contents(pairs, content_twins(warehouse, sorted({sha for _, sha in pairs})))
+
+
+def _as_copies(
+    parsed: list[ParsedFile], versions: list[tuple[FileRef, str]], twins: dict[str, str]
+) -> tuple[list[ParsedFile], set[int]]:
+    """The parsed files minus the twins, plus one unparsed copy row per twin (its reason says whose copy)."""
     copies = [
         ParsedFile(ref=ref, sha256=sha, source_id=source_id(ref.path, sha), reason=twins[ref.path])
-        for ref, _, sha in items
+        for ref, sha in versions
         if ref.path in twins
     ]
-    return parsed + copies, {c.source_id for c in copies}
+    return [p for p in parsed if p.ref.path not in twins] + copies, {c.source_id for c in copies}
 
 
 def _load(
@@ -141,9 +152,23 @@ def _load(
 ) -> BatchVerdict | None:
     if not items:
         return None
+    parsed, duplicates = _parse(warehouse, items, options)
+    return _judge_and_write(warehouse, settings, parsed, duplicates, previous, options, run_id, reprocess)
+
+
+def _judge_and_write(
+    warehouse: Warehouse,
+    settings: Settings,
+    parsed: list[ParsedFile],
+    duplicates: set[int],
+    previous: pl.DataFrame,
+    options: ReadOptions,
+    run_id: str,
+    reprocess: bool,
+) -> BatchVerdict:
+    """Gate checks, store overlaps and the write (the part after parsing; needs the warehouse)."""
     now = datetime.now(UTC)
     version = time.time_ns() // 1000  # newer loads win ReplacingMergeTree; also the caches' and hot tier's watermark
-    parsed, duplicates = _parse(warehouse, items, options)
     ids = [p.source_id for p in parsed]
     superseded = older_versions(previous, [(p.ref.path, p.sha256) for p in parsed], HOLDS_DATA)
     allowlist = load_allowlist(settings.known_events_files)
@@ -220,6 +245,102 @@ def load_batch(
     if verdict is None:
         return outcomes
     return verdict.manifest.select(list(OUTCOME_SCHEMA)).to_dicts() + outcomes
+
+
+@dataclass(frozen=True)
+class ParsedBatch:
+    """A batch read and parsed on a worker (no warehouse), handed back to the flow process to judge and load.
+
+    ``read`` lists every file read with its sha256 (the flow touches the unchanged ones); ``parsed`` holds the
+    files whose version is not settled yet (their frames cross the process boundary as Arrow)."""
+
+    read: list[tuple[FileRef, str]]
+    parsed: list[ParsedFile]
+    outcomes: list[dict[str, object]]  # entries that could not be read (skipped or failed)
+
+
+def parse_batch_files(
+    settings: Settings, batch: BatchSpec, options: ReadOptions, settled: frozenset[tuple[str, str]]
+) -> ParsedBatch:
+    """Read and parse one batch (the CPU part of ``load_batch``, no warehouse: safe on any worker).
+
+    ``settled`` are the (path, sha256) versions already loaded; those files are read (to hash them) but not parsed.
+    Copies of already-settled bytes under another path are parsed here and replaced by copy rows in the flow."""
+    items, outcomes = _read_batch(batch, settings.ingest_max_file_bytes)
+    todo = [item for item in items if (item[0].path, item[2]) not in settled]
+    return ParsedBatch([(ref, sha) for ref, _, sha in items], parse_files(todo, options), outcomes)
+
+
+def store_parsed(
+    warehouse: Warehouse,
+    settings: Settings,
+    batch: ParsedBatch,
+    previous: pl.DataFrame,
+    options: ReadOptions,
+    run_id: str,
+    reprocess: bool,
+) -> list[dict[str, object]]:
+    """The warehouse part of ``load_batch`` for a parsed batch: exactly ``load_batch``'s steps after the parse."""
+    outcomes = list(batch.outcomes)
+    read = batch.read
+    if not reprocess:
+        touched = touched_versions(read, previous)
+        touch_manifest(warehouse, touched)
+        outcomes += [_outcome(p, OUTCOME_UNCHANGED, "touched, content unchanged") for p in touched["path"]]
+        settled = set(previous.select("path", "sha256").iter_rows()) if previous.height else set()
+        read = [(ref, sha) for ref, sha in read if (ref.path, sha) not in settled]
+    if not read:
+        return outcomes
+    twins = _twins(warehouse, read)
+    wanted = {(ref.path, sha) for ref, sha in read}
+    parsed = [p for p in batch.parsed if (p.ref.path, p.sha256) in wanted]
+    verdict = _judge_and_write(
+        warehouse, settings, *_as_copies(parsed, read, twins), previous, options, run_id, reprocess
+    )
+    return verdict.manifest.select(list(OUTCOME_SCHEMA)).to_dicts() + outcomes
+
+
+@task(name="settled_in_batch", **task_options())
+def settled_in_batch(settings: Settings, batch: BatchSpec) -> pl.DataFrame:
+    """The settled manifest rows of a batch's paths (read where the warehouse opens)."""
+    with open_warehouse(settings) as warehouse:
+        return settled_rows(warehouse, [ref.path for ref in batch.files])
+
+
+def settled_versions_of(previous: pl.DataFrame, reprocess: bool) -> frozenset[tuple[str, str]]:
+    """The (path, sha256) versions a worker need not parse (none when reprocessing)."""
+    if reprocess or not previous.height:
+        return frozenset()
+    return frozenset(previous.select("path", "sha256").iter_rows())
+
+
+@task(name="parse_batch", **task_options())
+def parse_batch(
+    settings: Settings, batch: BatchSpec, options: ReadOptions, settled: frozenset[tuple[str, str]]
+) -> ParsedBatch:
+    """The CPU part of ``load_batch`` as its own task, for a runner whose workers cannot open the warehouse."""
+    return parse_batch_files(settings, batch, options, settled)
+
+
+@materialize(
+    warm("bars_1m"),
+    warm("quarantine_bars"),
+    warm("ingest_files"),
+    asset_deps=[LANDING],
+    name="store_parsed_batch",
+    **task_options(),
+)
+def store_parsed_batch(
+    settings: Settings,
+    parsed: ParsedBatch,
+    previous: pl.DataFrame,
+    options: ReadOptions,
+    run_id: str,
+    reprocess: bool = False,
+) -> list[dict[str, object]]:
+    """The warehouse part of ``load_batch``: judge and load what a worker parsed."""
+    with open_warehouse(settings) as warehouse:
+        return store_parsed(warehouse, settings, parsed, previous, options, run_id, reprocess)
 
 
 def _outcome(path: str, status: str, reason: str) -> dict[str, object]:

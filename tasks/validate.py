@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
 from prefect import task
 from prefect.assets import materialize
 
 from core.settings import Settings
 from storage.reports import write_report
 from storage.warm import open_warehouse
+from storage.warm.base import Warehouse
 from storage.warm.quality import (
     RECENT_LIMIT,
     anomalies_in_range,
@@ -68,26 +71,106 @@ def plan_validation(settings: Settings, first: date, last: date, now: datetime) 
     return [rows[i : i + size] for i in range(0, len(rows), size)]
 
 
+@dataclass(frozen=True)
+class SymbolInputs:
+    """What the catalogue needs from the warm store for one symbol batch, as Arrow tables."""
+
+    symbols: pa.Table
+    windows: pa.Table
+    bars: pa.Table
+    held: pa.Table  # quarantined rows of the range
+    duplicates: pa.Table  # cross-file conflicts, already named
+
+
+@dataclass(frozen=True)
+class SymbolFindings:
+    """A batch's settled anomalies and day counts (what a worker hands back)."""
+
+    symbols: pa.Table
+    found: pa.Table
+    day_counts: pa.Table
+
+
+def read_symbol_inputs(
+    warehouse: Warehouse, batch: list[dict[str, Any]], first: date, last: date, now: datetime
+) -> SymbolInputs:
+    """The warehouse reads of one symbol batch (the part that must run where the warehouse opens)."""
+    rng = ValidationRange(first, last, now)
+    ts = pl.Datetime("ms", "UTC")
+    symbols = pl.DataFrame(batch, schema={"venue": pl.String, "symbol": pl.String, "first_seen": ts, "last_seen": ts})
+    windows = expected_windows(symbols, rng, RECENT_LIMIT)
+    bars = read_bars(warehouse, symbols, rng.load_start, rng.load_end)
+    held = quarantined_in_range(warehouse, rng.load_start, rng.load_end, symbols)
+    copies = cross_file_copies(warehouse, symbols, rng.start, rng.end)
+    duplicates = conflicting_copies(copies, source_paths(warehouse, copies["source_id"].to_list()))
+    return SymbolInputs(symbols.to_arrow(), windows.to_arrow(), bars.to_arrow(), held.to_arrow(), duplicates.to_arrow())
+
+
+def judge_symbols(settings: Settings, inputs: SymbolInputs, first: date, last: date, now: datetime) -> SymbolFindings:
+    """Run the catalogue over one batch's bars (pure CPU: no warehouse, safe on any worker)."""
+    rng = ValidationRange(first, last, now)
+    outcome = check_bars(_frame(inputs.bars), _frame(inputs.windows), rng, _rules(settings))
+    found = settle_findings(
+        outcome.anomalies,
+        _frame(inputs.held),
+        _frame(inputs.duplicates),
+        load_allowlist(settings.known_events_files),
+    )
+    return SymbolFindings(inputs.symbols, found.to_arrow(), outcome.day_counts.to_arrow())
+
+
+def store_findings(
+    warehouse: Warehouse, findings: SymbolFindings, first: date, last: date, now: datetime, run_id: str
+) -> pl.DataFrame:
+    """Rewrite the batch's validate anomalies in the warehouse; returns its day counts."""
+    rng = ValidationRange(first, last, now)
+    found = _frame(findings.found)
+    delete_validate_anomalies(warehouse, _frame(findings.symbols), rng.start, rng.end, started_before(found, rng.start))
+    write_anomalies(warehouse, found, "validate", run_id, now)
+    return _frame(findings.day_counts)
+
+
+def _frame(table: pa.Table) -> pl.DataFrame:
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
 @materialize(warm("anomalies"), asset_deps=[warm("bars_1m")], name="check_symbols", **task_options())
 def check_symbols(
     settings: Settings, batch: list[dict[str, Any]], first: date, last: date, now: datetime, run_id: str
 ) -> pl.DataFrame:
     """Run the catalogue over one batch of symbols and rewrite its validate anomalies; returns its day counts."""
-    rng = ValidationRange(first, last, now)
-    ts = pl.Datetime("ms", "UTC")
-    symbols = pl.DataFrame(batch, schema={"venue": pl.String, "symbol": pl.String, "first_seen": ts, "last_seen": ts})
-    windows = expected_windows(symbols, rng, RECENT_LIMIT)
-    allowlist = load_allowlist(settings.known_events_files)
     with open_warehouse(settings) as warehouse:
-        bars = read_bars(warehouse, symbols, rng.load_start, rng.load_end)
-        outcome = check_bars(bars, windows, rng, _rules(settings))
-        held = quarantined_in_range(warehouse, rng.load_start, rng.load_end, symbols)
-        copies = cross_file_copies(warehouse, symbols, rng.start, rng.end)
-        duplicates = conflicting_copies(copies, source_paths(warehouse, copies["source_id"].to_list()))
-        found = settle_findings(outcome.anomalies, held, duplicates, allowlist)
-        delete_validate_anomalies(warehouse, symbols, rng.start, rng.end, started_before(found, rng.start))
-        write_anomalies(warehouse, found, "validate", run_id, now)
-    return outcome.day_counts
+        inputs = read_symbol_inputs(warehouse, batch, first, last, now)
+        findings = judge_symbols(settings, inputs, first, last, now)
+        return store_findings(warehouse, findings, first, last, now, run_id)
+
+
+@task(name="read_symbols", **task_options())
+def read_symbols(
+    settings: Settings, batch: list[dict[str, Any]], first: date, last: date, now: datetime
+) -> SymbolInputs:
+    """The reads of ``check_symbols`` alone, for a runner whose workers cannot open the warehouse."""
+    with open_warehouse(settings) as warehouse:
+        return read_symbol_inputs(warehouse, batch, first, last, now)
+
+
+@task(name="judge_symbol_batch", **task_options())
+def judge_symbol_batch(
+    settings: Settings, inputs: SymbolInputs, first: date, last: date, now: datetime
+) -> SymbolFindings:
+    """The CPU part of ``check_symbols`` alone (runs on a worker)."""
+    return judge_symbols(settings, inputs, first, last, now)
+
+
+@materialize(warm("anomalies"), asset_deps=[warm("bars_1m")], name="store_symbol_findings", **task_options())
+def store_symbol_findings(
+    settings: Settings, findings: SymbolFindings, first: date, last: date, now: datetime, run_id: str
+) -> pl.DataFrame:
+    """The writes of ``check_symbols`` alone."""
+    with open_warehouse(settings) as warehouse:
+        return store_findings(warehouse, findings, first, last, now, run_id)
 
 
 @materialize(

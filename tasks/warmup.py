@@ -26,8 +26,8 @@ from core.hot_layout import (
     symbol_keys,
 )
 from core.settings import Settings
+from storage.cold.factory import cold_store
 from storage.cold.manifest import latest_features
-from storage.cold.store import LocalColdStore
 from storage.hot import epochs, open_hot_store
 from storage.warm import open_warehouse
 from storage.warm.hot_source import latest_bars, newest_bar_times, recent_bars, source_version, symbols_loaded_by
@@ -63,7 +63,7 @@ def _build_maps(
             bars = recent_bars(warehouse, TIMEFRAME_MINUTES[timeframe], settings.hot_recent_bars, symbols=symbols)
             maps[recent_map(timeframe)] = recent_values(bars)
     only = None if symbols is None else set(symbols.select("venue", "symbol").iter_rows())
-    features = feature_values(latest_features(LocalColdStore.from_settings(settings), only))
+    features = feature_values(latest_features(cold_store(settings), only))
     if features.height:  # only once the caches flow has built features
         maps[FEATURES_MAP] = features
     return {name: enforce(HotPayload, frame) for name, frame in maps.items()}, version

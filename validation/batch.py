@@ -369,7 +369,9 @@ def _manifest(
         elif f.reason is not None:
             status, reasons = STATUS_QUARANTINED, [{"reason": f.reason}]
         else:
-            reasons = [{"check": c["check"], "rows": c["rows"]} for c in (s.get("by_check") or [])]
+            # sorted: group_by order is arbitrary, and a rerun (or another runner) must store the same text
+            checks = sorted(s.get("by_check") or [], key=lambda c: c["check"])
+            reasons = [{"check": c["check"], "rows": c["rows"]} for c in checks]
             if f.source_id in isolated:
                 status = STATUS_QUARANTINED
                 # rows moved to quarantine only because of the ratio did not fail a check themselves

@@ -6,7 +6,6 @@ written atomically after the data files they describe.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import datetime
 from typing import Any
@@ -15,8 +14,7 @@ import polars as pl
 
 from core.cache_plan import FINGERPRINT_SCHEMA
 from core.cold_layout import MANIFEST, SOURCES, STATE
-from storage.atomic import write_atomic
-from storage.cold.store import LocalColdStore
+from storage.cold.base import ColdStore, parquet_rows, sha256_hex
 
 MANIFEST_SCHEMA = {
     "path": pl.String(),
@@ -31,13 +29,13 @@ MANIFEST_SCHEMA = {
 }
 
 
-def read_manifest(store: LocalColdStore) -> pl.DataFrame:
+def read_manifest(store: ColdStore) -> pl.DataFrame:
     if not store.exists(MANIFEST):
         return pl.DataFrame(schema=MANIFEST_SCHEMA)
     return store.read_parquet(MANIFEST)
 
 
-def merge_manifest(store: LocalColdStore, rows: list[dict[str, Any]]) -> pl.DataFrame:
+def merge_manifest(store: ColdStore, rows: list[dict[str, Any]]) -> pl.DataFrame:
     """Upsert rows by path and write the manifest atomically."""
     new = pl.DataFrame(rows, schema=MANIFEST_SCHEMA)
     merged = pl.concat([read_manifest(store).join(new.select("path"), on="path", how="anti"), new]).sort("path")
@@ -45,20 +43,20 @@ def merge_manifest(store: LocalColdStore, rows: list[dict[str, Any]]) -> pl.Data
     return merged
 
 
-def drop_from_manifest(store: LocalColdStore, paths: list[str]) -> None:
+def drop_from_manifest(store: ColdStore, paths: list[str]) -> None:
     """Forget files that were deleted (stale: no warm day backs them any more)."""
     manifest = read_manifest(store)
     store.write_parquet(MANIFEST, manifest.filter(~pl.col("path").is_in(paths)))
 
 
-def read_sources(store: LocalColdStore) -> pl.DataFrame:
+def read_sources(store: ColdStore) -> pl.DataFrame:
     """The warm fingerprint (rows, hash) every cold symbol-day was last built from."""
     if not store.exists(SOURCES):
         return pl.DataFrame(schema=FINGERPRINT_SCHEMA)
     return store.read_parquet(SOURCES).cast(FINGERPRINT_SCHEMA)  # type: ignore[arg-type]
 
 
-def merge_sources(store: LocalColdStore, built: pl.DataFrame) -> None:
+def merge_sources(store: ColdStore, built: pl.DataFrame) -> None:
     """Upsert the fingerprints of the days just built (written after the data and the manifest)."""
     key = ["venue", "symbol", "day"]
     new = built.select(list(FINGERPRINT_SCHEMA)).cast(FINGERPRINT_SCHEMA)  # type: ignore[arg-type]
@@ -66,7 +64,7 @@ def merge_sources(store: LocalColdStore, built: pl.DataFrame) -> None:
     store.write_parquet(SOURCES, merged)
 
 
-def cold_day_rows(store: LocalColdStore) -> pl.DataFrame:
+def cold_day_rows(store: ColdStore) -> pl.DataFrame:
     """(venue, symbol, day, cold_rows) of every 1m daily file in the manifest."""
     return (
         read_manifest(store)
@@ -75,31 +73,29 @@ def cold_day_rows(store: LocalColdStore) -> pl.DataFrame:
     )
 
 
-def read_state(store: LocalColdStore) -> dict[str, Any]:
-    path = store.path(STATE)
-    return json.loads(path.read_text()) if path.exists() else {}
+def read_state(store: ColdStore) -> dict[str, Any]:
+    return json.loads(store.read_bytes(STATE)) if store.exists(STATE) else {}
 
 
-def write_state(store: LocalColdStore, watermark: int, built_at: datetime) -> None:
-    write_atomic(store.path(STATE), json.dumps({"watermark": watermark, "last_build": built_at.isoformat()}).encode())
+def write_state(store: ColdStore, watermark: int, built_at: datetime) -> None:
+    store.write_bytes(STATE, json.dumps({"watermark": watermark, "last_build": built_at.isoformat()}).encode())
 
 
-def verify(store: LocalColdStore) -> list[dict[str, Any]]:
+def verify(store: ColdStore) -> list[dict[str, Any]]:
     """Every disagreement between the manifest and the files: missing, altered (sha256/rows), unlisted."""
     manifest = read_manifest(store)
     problems: list[dict[str, Any]] = []
     listed = set(manifest.get_column("path").to_list())
     for row in manifest.iter_rows(named=True):
-        path = store.path(row["path"])
-        if not path.exists():
+        try:
+            data = store.read_bytes(row["path"])
+        except FileNotFoundError:
             problems.append({"path": row["path"], "problem": "missing"})
             continue
-        with open(path, "rb") as handle:
-            digest = hashlib.file_digest(handle, "sha256").hexdigest()
-        if digest != row["sha256"]:
+        if sha256_hex(data) != row["sha256"]:
             problems.append({"path": row["path"], "problem": "sha256 differs from the manifest"})
             continue
-        rows = pl.scan_parquet(path).select(pl.len()).collect().item()
+        rows = parquet_rows(data)
         if rows != row["rows"]:
             problems.append({"path": row["path"], "problem": f"{rows} rows, manifest says {row['rows']}"})
     for relative in store.list("**/data.parquet"):
@@ -108,7 +104,7 @@ def verify(store: LocalColdStore) -> list[dict[str, Any]]:
     return problems
 
 
-def latest_features(store: LocalColdStore, only: set[tuple[str, str]] | None = None) -> pl.DataFrame:
+def latest_features(store: ColdStore, only: set[tuple[str, str]] | None = None) -> pl.DataFrame:
     """The newest feature row of every symbol (or of the (venue, symbol) pairs in ``only``), reading only
     each symbol's newest daily file."""
     newest: dict[tuple[str, str], str] = {}

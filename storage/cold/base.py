@@ -1,0 +1,125 @@
+"""The cold-store role: Parquet files and small metadata objects addressed by paths relative to a root.
+
+Two implementations: ``LocalColdStore`` (a directory; temporary name + rename) and ``S3ColdStore``
+(a bucket prefix on any S3 API; a PUT is all or nothing). Both keep the same layout and the same
+promise: a reader never sees half a file, and the manifest is written after the data it vouches for.
+Settings choose the implementation (``storage.cold.factory.cold_store``); callers never branch on it.
+"""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import io
+import re
+from abc import ABC, abstractmethod
+from functools import lru_cache
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from core.errors import ConfigError
+
+
+def check_relative(relative: str) -> PurePosixPath:
+    """Checked lexically (no I/O): relative, no ``..``, no empty parts — a cold path never escapes its root."""
+    path = PurePosixPath(relative)
+    if not path.parts or path.is_absolute() or any(p in ("..", ".", "") for p in path.parts):
+        raise ConfigError(f"cold path {relative!r} escapes the cold root")
+    return path
+
+
+@lru_cache(maxsize=64)
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    out = []
+    for part in re.split(r"(\*\*/|\*|\?)", pattern):
+        out.append({"**/": "(?:[^/]+/)*", "*": "[^/]*", "?": "[^/]"}.get(part, re.escape(part)))
+    return re.compile("".join(out) + r"\Z")
+
+
+def glob_match(pattern: str, relative: str) -> bool:
+    """``pathlib``-style glob on relative posix paths (``*`` within a part, ``**/`` any number of parts)."""
+    return _glob_regex(pattern).match(relative) is not None
+
+
+def parquet_bytes(frame: pl.DataFrame) -> bytes:
+    """The exact bytes a cache file holds (zstd, with statistics): serialized whole before any I/O starts.
+
+    Rechunked first: the writer follows the frame's chunks, which mirror the warehouse's result blocks
+    or an Arrow hand-over between processes; one chunk makes the file layout independent of both."""
+    buffer = io.BytesIO()
+    frame.rechunk().write_parquet(buffer, compression="zstd", statistics=True)
+    return buffer.getvalue()
+
+
+def parquet_rows(data: bytes) -> int:
+    """Row count from the footer alone."""
+    return int(pq.read_metadata(pa.BufferReader(data)).num_rows)
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class ColdStore(ABC):
+    """Parquet files and metadata objects under one root (a directory or a bucket prefix)."""
+
+    @property
+    @abstractmethod
+    def location(self) -> str:
+        """Where the cache lives, for people (a path or ``s3://bucket/prefix``; never credentials)."""
+
+    @property
+    @abstractmethod
+    def catalog_root(self) -> Path | None:
+        """Local directory for the DuckDB catalog, or None when DuckDB cannot read this store."""
+
+    @abstractmethod
+    def uri(self, relative: str) -> str:
+        """Address of one file for polars/pyarrow/DuckDB (use with :meth:`storage_options`)."""
+
+    @abstractmethod
+    def storage_options(self) -> dict[str, str] | None:
+        """What ``pl.read_parquet(uri, storage_options=...)`` needs (None for a local path)."""
+
+    @abstractmethod
+    def write_bytes(self, relative: str, data: bytes, durable: bool = True) -> None:
+        """Write one object whole or not at all."""
+
+    @abstractmethod
+    def read_bytes(self, relative: str) -> bytes:
+        """Raise ``FileNotFoundError`` when it does not exist."""
+
+    @abstractmethod
+    def exists(self, relative: str) -> bool: ...
+
+    @abstractmethod
+    def delete(self, relative: str) -> None:
+        """Remove one file (a stale cache file); absent is fine."""
+
+    @abstractmethod
+    def list(self, pattern: str = "**/*.parquet") -> builtins.list[str]:
+        """Visible files matching ``pattern``, sorted; never a half-written one."""
+
+    @abstractmethod
+    def sweep_temporaries(self) -> builtins.list[str]:
+        """Remove what killed writers left behind; returns what was removed."""
+
+    @abstractmethod
+    def sync(self) -> None:
+        """Make every write so far durable (called once before a manifest is published)."""
+
+    def write_parquet(self, relative: str, frame: pl.DataFrame, durable: bool = True) -> str:
+        """Write atomically; returns the sha256 of the bytes written (for the cache manifest)."""
+        data = parquet_bytes(frame)
+        self.write_bytes(relative, data, durable=durable)
+        return sha256_hex(data)
+
+    def read_parquet(self, relative: str) -> pl.DataFrame:
+        return pl.read_parquet(io.BytesIO(self.read_bytes(relative)))
+
+    def describe(self) -> dict[str, Any]:
+        return {"backend": type(self).__name__, "location": self.location}
