@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from prefect import task
@@ -199,6 +200,32 @@ def _judge_and_write(
     return verdict
 
 
+def _load_trades(
+    warehouse: Warehouse,
+    settings: Settings,
+    trade_files: list[Any],
+    options: ReadOptions,
+    run_id: str,
+    reprocess: bool,
+) -> list[dict[str, object]]:
+    """Load the batch's trade/quote files (their own streaming path, ``tasks/trades.py``); one outcome per file."""
+    if not trade_files:
+        return []
+    trade_paths = [ref.path for ref, *_ in trade_files]
+    traded = load_trade_files(
+        warehouse,
+        trade_files,
+        options,
+        run_id,
+        settings.file_error_ratio_threshold,
+        time.time_ns() // 1000,
+        datetime.now(UTC),
+        set() if reprocess else settled_versions(warehouse, trade_paths),
+        replay_of=run_id if reprocess else None,
+    )
+    return traded.select(list(OUTCOME_SCHEMA)).to_dicts()
+
+
 @materialize(
     warm("bars_1m"),
     warm("quarantine_bars"),
@@ -220,20 +247,7 @@ def load_batch(
     items, read_failures = _read_batch(bar_refs, settings.ingest_max_file_bytes)
     outcomes += read_failures
     with open_warehouse(settings) as warehouse:
-        if trade_files:
-            trade_paths = [ref.path for ref, *_ in trade_files]
-            traded = load_trade_files(
-                warehouse,
-                trade_files,
-                options,
-                run_id,
-                settings.file_error_ratio_threshold,
-                time.time_ns() // 1000,
-                datetime.now(UTC),
-                set() if reprocess else settled_versions(warehouse, trade_paths),
-                replay_of=run_id if reprocess else None,
-            )
-            outcomes += traded.select(list(OUTCOME_SCHEMA)).to_dicts()
+        outcomes += _load_trades(warehouse, settings, trade_files, options, run_id, reprocess)
         previous = settled_rows(warehouse, [ref.path for ref, _, _ in items])
         if not reprocess:
             touched = touched_versions([(ref, sha) for ref, _, sha in items], previous)
@@ -257,6 +271,8 @@ class ParsedBatch:
     read: list[tuple[FileRef, str]]
     parsed: list[ParsedFile]
     outcomes: list[dict[str, object]]  # entries that could not be read (skipped or failed)
+    # Trade/quote files: streamed and aggregated in the flow process (their reader holds no whole file in memory).
+    trade_refs: list[FileRef] = field(default_factory=list)
 
 
 def parse_batch_files(
@@ -266,9 +282,13 @@ def parse_batch_files(
 
     ``settled`` are the (path, sha256) versions already loaded; those files are read (to hash them) but not parsed.
     Copies of already-settled bytes under another path are parsed here and replaced by copy rows in the flow."""
-    items, outcomes = _read_batch(batch, settings.ingest_max_file_bytes)
+    safe, outcomes = _regular_files(batch.files, settings.ingest_max_file_bytes)
+    trade_files, bar_refs = split_trade_files(safe, options)  # the same landing check and split as load_batch
+    items, read_failures = _read_batch(bar_refs, settings.ingest_max_file_bytes)
+    outcomes += read_failures
     todo = [item for item in items if (item[0].path, item[2]) not in settled]
-    return ParsedBatch([(ref, sha) for ref, _, sha in items], parse_files(todo, options), outcomes)
+    trade_refs = [ref for ref, *_ in trade_files]
+    return ParsedBatch([(ref, sha) for ref, _, sha in items], parse_files(todo, options), outcomes, trade_refs)
 
 
 def store_parsed(
@@ -282,6 +302,9 @@ def store_parsed(
 ) -> list[dict[str, object]]:
     """The warehouse part of ``load_batch`` for a parsed batch: exactly ``load_batch``'s steps after the parse."""
     outcomes = list(batch.outcomes)
+    if batch.trade_refs:
+        trade_files, _ = split_trade_files(batch.trade_refs, options)
+        outcomes += _load_trades(warehouse, settings, trade_files, options, run_id, reprocess)
     read = batch.read
     if not reprocess:
         touched = touched_versions(read, previous)
