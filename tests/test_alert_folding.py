@@ -149,7 +149,8 @@ def test_a_killed_cli_run_ends_crashed_and_alerts(
     before = {r.id for r in _flow_runs("slow")}
     proc = _start_slow_flow(env)
     proc.send_signal(how)
-    proc.wait(timeout=60)
+    output, _ = proc.communicate(timeout=120)  # drain the pipe: a full pipe would block the dying process's logs
+    assert proc.returncode == (-how if how == signal.SIGKILL else 128 + how), output
     if how == signal.SIGKILL:  # nothing ran in the dead process: the next run (or status) settles it
         time.sleep(0.2)
         assert len(reap_orphaned_runs(load_settings())) == 1
