@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 
@@ -17,12 +19,13 @@ class Identity:
     version: int
 
 
-def side_symbol(symbol: str, side: pl.Expr) -> pl.Expr:
+def side_symbol(symbol: str | pl.Expr, side: pl.Expr) -> pl.Expr:
     """``EURUSD`` + row side ``bid`` -> ``EURUSD.BID``: quote sides of one instrument never share a series.
 
     Rows without a side (trades, single-sided vendor candles such as HistData) keep the plain symbol.
+    ``symbol`` is one file's symbol or a column of them (a whole batch at once).
     """
-    plain = pl.lit(symbol, pl.String)
+    plain = pl.lit(symbol, pl.String) if isinstance(symbol, str) else symbol
     return pl.when(side.is_null()).then(plain).otherwise(pl.concat_str([plain, pl.lit("."), side.str.to_uppercase()]))
 
 
@@ -32,10 +35,34 @@ def to_candidates(raw: pl.DataFrame, identity: Identity) -> pl.DataFrame:
     ``trades`` is 0 and ``quote_volume`` NaN when unknown; a row with a quote side gets the side suffix on its
     symbol (:func:`side_symbol`).
     """
+    return batch_candidates([raw], [identity])
+
+
+def batch_candidates(raws: Sequence[pl.DataFrame], identities: Sequence[Identity]) -> pl.DataFrame:
+    """:func:`to_candidates` of many files in one pass: the frames are stacked, each row knows its file by
+    index, and the identity columns are gathered from one row per file. A batch of 1,024 small files is
+    then one set of column expressions instead of 1,024 (same rows, same columns, same types)."""
+    stacked = pl.concat(raws, how="vertical", rechunk=True) if len(raws) > 1 else raws[0]
+    return stacked_candidates(stacked, [raw.height for raw in raws], identities)
+
+
+def stacked_candidates(raw: pl.DataFrame, heights: Sequence[int], identities: Sequence[Identity]) -> pl.DataFrame:
+    """:func:`batch_candidates` of files already stacked into ``raw`` (``heights``: each file's row count, in order)."""
+    index = pl.Series("_file", np.repeat(np.arange(len(heights), dtype=np.uint32), heights))
+    files = pl.DataFrame(
+        {
+            "venue": [i.venue for i in identities],
+            "symbol": [i.symbol for i in identities],
+            "source_id": [i.source_id for i in identities],
+            "version": [i.version for i in identities],
+        },
+        schema={"venue": pl.String, "symbol": pl.String, "source_id": pl.UInt64, "version": pl.UInt64},
+    )
+    raw = raw.with_columns(files.get_column(c).gather(index).alias(f"_{c}") for c in files.columns)
     side = pl.col("side") if "side" in raw.columns else pl.lit(None, pl.String)
     return raw.select(
-        pl.lit(identity.venue, pl.String).alias("venue"),
-        side_symbol(identity.symbol, side).alias("symbol"),
+        pl.col("_venue").alias("venue"),
+        side_symbol(pl.col("_symbol"), side).alias("symbol"),
         "ts",
         "open",
         "high",
@@ -44,8 +71,8 @@ def to_candidates(raw: pl.DataFrame, identity: Identity) -> pl.DataFrame:
         "volume",
         pl.col("trades").fill_null(0).clip(0, 2**32 - 1).cast(pl.UInt32).alias("trades"),
         pl.col("quote_volume").fill_null(float("nan")).alias("quote_volume"),
-        pl.lit(identity.source_id, pl.UInt64).alias("source_id"),
-        pl.lit(identity.version, pl.UInt64).alias("version"),
+        pl.col("_source_id").alias("source_id"),
+        pl.col("_version").alias("version"),
         *candle_order_flow(raw.columns),
         "line",
         "raw",

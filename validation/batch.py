@@ -15,10 +15,10 @@ import polars as pl
 from core.errors import ContractViolation
 from core.fingerprint import file_precedence
 from core.formats.frame import RAW_SCHEMA, TS_TYPE
-from core.normalize import Identity, to_candidates
+from core.normalize import Identity, stacked_candidates, to_candidates
 from core.parse import ParsedFile
 from validation.catalogue import ANOMALY_SCHEMA, ERROR, WARN, empty_anomalies
-from validation.contracts import BAR_TABLE_COLUMNS, Bars, CandidateBars, RawBars, enforce
+from validation.contracts import BAR_TABLE_COLUMNS, enforce_boundary
 from validation.duplicates import conflicting_copies
 from validation.gate import GateResult, Plausibility, gate_check, isolate_files
 from validation.known_events import Allowlist, annotate
@@ -78,10 +78,9 @@ def _contract_candidates(parsed: ParsedFile, version: int) -> pl.DataFrame | Non
     """RawBars -> normalise -> CandidateBars for one file; anything it raises quarantines that file alone."""
     assert parsed.raw is not None
     try:
-        raw = enforce(RawBars, parsed.raw)
-        return enforce(
-            CandidateBars, to_candidates(raw, Identity(parsed.venue, parsed.symbol, parsed.source_id, version))
-        )
+        raw = enforce_boundary("RawBars", parsed.raw)
+        identity = Identity(parsed.venue, parsed.symbol, parsed.source_id, version)
+        return enforce_boundary("CandidateBars", to_candidates(raw, identity))
     except ContractViolation as exc:
         parsed.reason = str(exc)
     except Exception as exc:
@@ -90,19 +89,18 @@ def _contract_candidates(parsed: ParsedFile, version: int) -> pl.DataFrame | Non
 
 
 def _batch_candidates(files: list[ParsedFile], versions: dict[int, int]) -> list[pl.DataFrame]:
-    """Contracts once over the whole batch (a pandera call costs milliseconds, a batch holds many
-    files); only when that fails, file by file, so the violation quarantines just its own file."""
+    """Contracts and normalisation once over the whole batch (the files stacked with a file index, every
+    column computed in one pass); only when that fails, file by file, so the violation quarantines just
+    its own file."""
     readable = [f for f in files if f.reason is None and f.raw is not None]
     if not readable:
         return []
     try:
-        enforce(RawBars, pl.concat([f.raw for f in readable if f.raw is not None], how="vertical"))
-        frames = [
-            to_candidates(f.raw, Identity(f.venue, f.symbol, f.source_id, versions[f.source_id]))
-            for f in readable
-            if f.raw is not None
-        ]
-        return [enforce(CandidateBars, pl.concat(frames, how="vertical"))]
+        raws = [f.raw for f in readable if f.raw is not None]
+        stacked = enforce_boundary("RawBars", pl.concat(raws, how="vertical", rechunk=True))
+        identities = [Identity(f.venue, f.symbol, f.source_id, versions[f.source_id]) for f in readable]
+        candidates = stacked_candidates(stacked, [raw.height for raw in raws], identities)
+        return [enforce_boundary("CandidateBars", candidates)]
     except Exception:
         return [c for f in readable if (c := _contract_candidates(f, versions[f.source_id])) is not None]
 
@@ -165,7 +163,7 @@ def _judge(
     gated = gate_check(pl.concat(candidates, how="vertical"), plausible)
     gated = GateResult(gated.passed, _explained(gated.rejected, allowlist), gated.duplicates_dropped, gated.warnings)
     result, isolated = isolate_files(gated, threshold)
-    bars = enforce(Bars, result.passed.select(BAR_TABLE_COLUMNS)).select(BAR_TABLE_COLUMNS)
+    bars = enforce_boundary("Bars", result.passed.select(BAR_TABLE_COLUMNS)).select(BAR_TABLE_COLUMNS)
     rejected = _storable_ts(result.rejected.drop("explained"))
     return _Judged(bars, rejected, result.warnings, result.duplicates_dropped, isolated)
 

@@ -4,12 +4,19 @@
 ``CandidateBars`` after normalisation: identity columns valid on every row.
 ``Bars``      what may enter ``bars_1m``: every data rule holds on every row (column for column with the table).
 Validation is lazy (every failure collected) and raised as :class:`core.errors.ContractViolation`.
+
+On the ingest path the gate (:mod:`validation.gate`) proves every data rule of ``Bars`` on every row before
+the contract sees the bars, so the boundary does not prove them twice: :func:`enforce_boundary` validates the
+contract's schema (columns, types) and only the rules no gate check covers (:data:`INGEST_BOUNDARIES`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandera.polars as pa
 import polars as pl
+from pandera.config import ValidationDepth, config_context
 from pandera.errors import SchemaError, SchemaErrors
 
 from core.errors import ContractViolation
@@ -183,6 +190,72 @@ BARS_COLUMNS = [
 # still inserts (the table defaults: null flow, trade prices, vendor candles).
 ORDER_FLOW_COLUMNS = ["buy_volume", "sell_volume", "vwap", "price_side", "bar_source"]
 BAR_TABLE_COLUMNS = [*BARS_COLUMNS, *ORDER_FLOW_COLUMNS]
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """A contract at an ingest boundary and the part of its data rules no gate check proves.
+
+    ``per_row``: columns whose rules must hold on every row (checked on those columns);
+    ``per_value``: columns constant per file (identity, price side): their rules are checked on the distinct
+    combinations, which is the same verdict for a fraction of the work."""
+
+    schema: pa.DataFrameSchema
+    per_row: tuple[str, ...] = ()
+    per_value: tuple[str, ...] = ()
+
+    def uncovered(self, frame: pl.DataFrame) -> list[tuple[pa.DataFrameSchema, pl.DataFrame]]:
+        parts = []
+        rows = [c for c in self.per_row if c in frame.columns]
+        values = [c for c in self.per_value if c in frame.columns]
+        if rows:
+            parts.append((self._columns(rows), frame.select(rows)))
+        for name in values:  # each rule is about one column: its distinct values decide it
+            parts.append((self._columns([name]), frame.select(_distinct(name))))
+        return parts
+
+    def _columns(self, names: list[str]) -> pa.DataFrameSchema:
+        """The contract's own column rules for ``names`` (no frame-wide checks: those are the gate's)."""
+        return pa.DataFrameSchema({n: self.schema.columns[n] for n in names}, name=self.schema.name)
+
+
+# What the gate proves on every row (so the boundaries below leave it out): ts present and minute-aligned
+# (row_unparseable, ts_not_minute_aligned), prices finite and positive (price_not_finite_positive), volume
+# finite and >= 0 (volume_negative), OHLC consistent (high_below_open_close, low_above_open_close,
+# high_below_low), one bar per (file, symbol, minute) (exact repeats dropped, duplicate_ts_conflict).
+# Not proved by any gate check, so kept: line numbers, identity patterns, ids and counts present,
+# order-flow bounds, price side and bar source vocabularies.
+_IDENTITY_VALUES = ("venue", "symbol")
+_COUNTS = ("source_id", "version", "trades", "line")
+INGEST_BOUNDARIES = {
+    "RawBars": Boundary(RawBars, per_row=("line",)),
+    "CandidateBars": Boundary(
+        CandidateBars, per_row=_COUNTS, per_value=(*_IDENTITY_VALUES, "price_side", "bar_source")
+    ),
+    "Bars": Boundary(
+        Bars,
+        per_row=("source_id", "version", "trades", "buy_volume", "sell_volume", "vwap"),
+        per_value=(*_IDENTITY_VALUES, "price_side", "bar_source"),
+    ),
+}
+
+
+def _distinct(name: str) -> pl.Expr:
+    """The distinct values of a column that is constant over long runs (one file's identity): the first row
+    of each run (adjacent compares, no hashing of every row), then unique over those few."""
+    col = pl.col(name)
+    return col.filter(col.ne_missing(col.shift()).fill_null(True)).unique()
+
+
+def enforce_boundary(name: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """Enforce the ingest contract ``name`` cheaply: its schema (column set, types, strictness) on the frame,
+    then only the rules the gate does not prove (:data:`INGEST_BOUNDARIES`). Raises like :func:`enforce`."""
+    boundary = INGEST_BOUNDARIES[name]
+    with config_context(validation_depth=ValidationDepth.SCHEMA_ONLY):
+        checked = enforce(boundary.schema, frame)
+    for schema, part in boundary.uncovered(frame):
+        enforce(schema, part)
+    return checked
 
 
 def enforce(schema: pa.DataFrameSchema, frame: pl.DataFrame) -> pl.DataFrame:
