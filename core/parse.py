@@ -11,7 +11,7 @@ from core.fingerprint import source_id
 from core.formats import SourceFile, binance
 from core.formats.naming import identify
 from core.formats.protocol import DEFAULT_ZONE_RULES, Reader, ReaderOptions, ReadResult
-from core.formats.registry import available_readers, check_one_minute, detect_format, read_bars
+from core.formats.registry import available_readers, detect_format, one_minute_reasons, read_bars
 from core.formats.timeparse import EXPLICIT_UTC
 from core.identifiers import check_symbol, check_venue
 
@@ -172,13 +172,10 @@ def parse_files(items: list[tuple[FileRef, SourceFile, str]], options: ReadOptio
         for i in klines:
             del results[i]
     else:
-        for i, frame in zip(klines, frames, strict=True):
+        for i, frame, refused in zip(klines, frames, one_minute_reasons(frames), strict=True):
             results[i].raw = frame
-            try:
-                check_one_minute(frame)
-            except UnreadableFileError as exc:
-                results[i].reason, results[i].raw = exc.reason, None
-                continue
-            if frame.height == 0:
+            if refused is not None:
+                results[i].reason, results[i].raw = refused, None
+            elif frame.height == 0:
                 results[i].reason = "file has no data rows"
     return [results[i] if i in results else parse_file(*item, options, readers) for i, item in enumerate(items)]

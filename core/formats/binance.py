@@ -8,7 +8,6 @@ refused as ``mixed_epoch_units``. The content proves the venue: Binance whatever
 from __future__ import annotations
 
 import io
-import itertools
 
 import numpy as np
 import polars as pl
@@ -84,6 +83,12 @@ def check_one_unit(frame: pl.DataFrame) -> None:
     if len(seen) > 1:
         names = " and ".join(_UNIT_NAMES[u] for u in seen)
         raise UnreadableFileError(f"mixed_epoch_units ({names} in one open_time column)")
+
+
+def _one_unit_each(frame: pl.DataFrame) -> bool:
+    """:func:`check_one_unit` for many stacked files (``_file``: each row's file) in one grouped pass."""
+    units = frame.select("_file", _unit(pl.col("open_time").abs()).alias("unit")).drop_nulls("unit")
+    return bool(units.group_by("_file").agg(pl.col("unit").n_unique() <= 1).get_column("unit").all())
 
 
 _UNIT_NAMES = ("s", "ms", "µs", "ns")
@@ -201,13 +206,10 @@ def read_many(sources: list[SourceFile]) -> list[pl.DataFrame] | None:
         return None
     if frame.height != sum(counts) or frame.width != _KEEP:
         return None  # blank lines or a miscount: let each file speak for itself
-    counts_check = np.cumsum([0, *counts])
-    for start, end in itertools.pairwise(counts_check):
-        try:
-            check_one_unit(frame.slice(int(start), int(end - start)))
-        except UnreadableFileError:
-            return None  # that file's own read gives the reason
     counts_arr = np.asarray(counts, dtype=np.int64)
+    files = pl.Series("_file", np.repeat(np.arange(len(counts), dtype=np.int64), counts_arr))
+    if not _one_unit_each(frame.select("open_time").with_columns(files)):
+        return None  # a file mixes units: its own read gives the reason
     starts = np.repeat(np.cumsum(counts_arr) - counts_arr, counts_arr)
     line = pl.Series("line", np.arange(frame.height, dtype=np.int64) - starts + 1)
     out = (

@@ -8,6 +8,7 @@ variant) is unwrapped, a BOM and CRLF endings are dropped.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from dataclasses import dataclass
@@ -53,11 +54,14 @@ def is_number(field: str) -> bool:
     return bool(_NUMBER.match(field))
 
 
+@functools.lru_cache(maxsize=16)
 def sniff_layout(head: str) -> Layout | None:
     """Separator (consistent count on the first lines), header (first line has no number), or None.
 
     Up to two leading banner lines that hold none of the separators (``https://www.CryptoDataDownload.com``)
     are skipped when the lines after them form a table.
+
+    Memoised (a ``Layout`` is immutable): every tabular reader sniffs the same head of the same file in turn.
     """
     text, wrapped = _unwrap(head)
     lines = [line for line in text.splitlines() if line.strip()]
