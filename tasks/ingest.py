@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -115,15 +116,6 @@ def _read_batch(
     return items, outcomes
 
 
-def _parse(
-    warehouse: Warehouse, items: list[tuple[FileRef, SourceFile, str]], options: ReadOptions
-) -> tuple[list[ParsedFile], set[int]]:
-    """Parse the batch; copies of bytes already settled under another path are reported, not parsed."""
-    versions = [(ref, sha) for ref, _, sha in items]
-    twins = _twins(warehouse, versions)
-    return _as_copies(parse_files([item for item in items if item[0].path not in twins], options), versions, twins)
-
-
 def _twins(warehouse: Warehouse, versions: list[tuple[FileRef, str]]) -> dict[str, str]:
     """path -> reason, for files whose bytes are already settled under another path."""
     pairs = [(ref.path, sha) for ref, sha in versions]
@@ -140,64 +132,6 @@ def _as_copies(
         if ref.path in twins
     ]
     return [p for p in parsed if p.ref.path not in twins] + copies, {c.source_id for c in copies}
-
-
-def _load(
-    warehouse: Warehouse,
-    settings: Settings,
-    items: list[tuple[FileRef, SourceFile, str]],
-    previous: pl.DataFrame,
-    options: ReadOptions,
-    run_id: str,
-    reprocess: bool,
-) -> BatchVerdict | None:
-    if not items:
-        return None
-    parsed, duplicates = _parse(warehouse, items, options)
-    return _judge_and_write(warehouse, settings, parsed, duplicates, previous, options, run_id, reprocess)
-
-
-def _judge_and_write(
-    warehouse: Warehouse,
-    settings: Settings,
-    parsed: list[ParsedFile],
-    duplicates: set[int],
-    previous: pl.DataFrame,
-    options: ReadOptions,
-    run_id: str,
-    reprocess: bool,
-) -> BatchVerdict:
-    """Gate checks, store overlaps and the write (the part after parsing; needs the warehouse)."""
-    now = datetime.now(UTC)
-    version = time.time_ns() // 1000  # newer loads win ReplacingMergeTree; also the caches' and hot tier's watermark
-    ids = [p.source_id for p in parsed]
-    superseded = older_versions(previous, [(p.ref.path, p.sha256) for p in parsed], HOLDS_DATA)
-    allowlist = load_allowlist(settings.known_events_files)
-    verdict = judge_batch(
-        parsed,
-        version=version,
-        run_id=run_id,
-        threshold=settings.file_error_ratio_threshold,
-        now=now,
-        allowlist=allowlist,
-        plausibility=Plausibility.from_settings(settings, now),
-        duplicates=duplicates,
-    )
-    existing, files = stored_copies(warehouse, verdict.bars, ids + superseded["source_id"].to_list())
-    verdict = with_store_overlaps(verdict, existing, files, allowlist)
-    manifest = verdict.manifest.with_columns(pl.lit(json.dumps(asdict(options), sort_keys=True)).alias("read_options"))
-    write_batch(
-        warehouse,
-        [(p.ref.path, p.sha256) for p in parsed],
-        verdict.bars,
-        verdict.quarantine,
-        verdict.anomalies,
-        manifest,
-        replay_of=run_id if reprocess else None,
-        superseded=superseded,
-        version=version,
-    )
-    return verdict
 
 
 def _load_trades(
@@ -226,6 +160,12 @@ def _load_trades(
     return traded.select(list(OUTCOME_SCHEMA)).to_dicts()
 
 
+# One batch writes at a time in a process (its store-overlap read, then its inserts): while it does, the next
+# batch reads, parses and judges (the insert runs in the engine, outside the GIL). Tasks wait here holding one
+# judged batch each, so with ``MARKETOPS_INGEST_WORKERS`` = 2 that is one batch writing and one queued.
+_STORE_LANE = threading.Lock()
+
+
 @materialize(
     warm("bars_1m"),
     warm("quarantine_bars"),
@@ -241,29 +181,19 @@ def load_batch(
 
     Nothing a file contains fails the batch: only storage faults raise (and are retried). A file read
     again unchanged under a new mtime gets its manifest row updated and is not judged again.
-    ``reprocess`` judges settled file versions again and replaces what their earlier load wrote."""
-    safe, outcomes = _regular_files(batch.files, settings.ingest_max_file_bytes)
-    trade_files, bar_refs = split_trade_files(safe, options)  # trades/quotes: their own path (tasks/trades.py)
-    items, read_failures = _read_batch(bar_refs, settings.ingest_max_file_bytes)
-    outcomes += read_failures
+    ``reprocess`` judges settled file versions again and replaces what their earlier load wrote.
+
+    The same three steps as the Dask split (:func:`parse_batch_files` on a worker, :func:`store_parsed` in
+    the flow), in one task: read the batch's settled rows, parse, then judge and write."""
     with open_warehouse(settings) as warehouse:
-        outcomes += _load_trades(warehouse, settings, trade_files, options, run_id, reprocess)
-        previous = settled_rows(warehouse, [ref.path for ref, _, _ in items])
-        if not reprocess:
-            touched = touched_versions([(ref, sha) for ref, _, sha in items], previous)
-            touch_manifest(warehouse, touched)
-            outcomes += [_outcome(p, OUTCOME_UNCHANGED, "touched, content unchanged") for p in touched["path"]]
-            settled = set(previous.select("path", "sha256").iter_rows()) if previous.height else set()
-            items = [item for item in items if (item[0].path, item[2]) not in settled]
-        verdict = _load(warehouse, settings, items, previous, options, run_id, reprocess)
-    if verdict is None:
-        return outcomes
-    return verdict.manifest.select(list(OUTCOME_SCHEMA)).to_dicts() + outcomes
+        previous = settled_rows(warehouse, [ref.path for ref in batch.files])
+        parsed = parse_batch_files(settings, batch, options, settled_versions_of(previous, reprocess))
+        return store_parsed(warehouse, settings, parsed, previous, options, run_id, reprocess)
 
 
 @dataclass(frozen=True)
 class ParsedBatch:
-    """A batch read and parsed on a worker (no warehouse), handed back to the flow process to judge and load.
+    """A batch read and parsed (on a worker, or in the task itself): no warehouse was needed.
 
     ``read`` lists every file read with its sha256 (the flow touches the unchanged ones); ``parsed`` holds the
     files whose version is not settled yet (their frames cross the process boundary as Arrow)."""
@@ -281,14 +211,121 @@ def parse_batch_files(
     """Read and parse one batch (the CPU part of ``load_batch``, no warehouse: safe on any worker).
 
     ``settled`` are the (path, sha256) versions already loaded; those files are read (to hash them) but not parsed.
-    Copies of already-settled bytes under another path are parsed here and replaced by copy rows in the flow."""
+    Copies of already-settled bytes under another path are parsed here and replaced by copy rows when judged."""
     safe, outcomes = _regular_files(batch.files, settings.ingest_max_file_bytes)
-    trade_files, bar_refs = split_trade_files(safe, options)  # the same landing check and split as load_batch
+    trade_files, bar_refs = split_trade_files(safe, options)  # trades/quotes: their own path (tasks/trades.py)
     items, read_failures = _read_batch(bar_refs, settings.ingest_max_file_bytes)
     outcomes += read_failures
     todo = [item for item in items if (item[0].path, item[2]) not in settled]
     trade_refs = [ref for ref, *_ in trade_files]
     return ParsedBatch([(ref, sha) for ref, _, sha in items], parse_files(todo, options), outcomes, trade_refs)
+
+
+@dataclass(frozen=True)
+class JudgedBatch:
+    """A parsed batch judged against the ledger as read before its write (reads only; nothing written yet)."""
+
+    parsed: ParsedBatch
+    touched: pl.DataFrame  # manifest rows of files read again unchanged under a new mtime
+    versions: list[tuple[FileRef, str]]  # the file versions to judge (not settled, or all when reprocessing)
+    twins: dict[str, str]  # path -> reason, copies of bytes settled under another path (as seen when judged)
+    verdict: BatchVerdict | None
+    members: list[ParsedFile]
+
+
+def judge_parsed(
+    warehouse: Warehouse,
+    settings: Settings,
+    batch: ParsedBatch,
+    previous: pl.DataFrame,
+    options: ReadOptions,
+    run_id: str,
+    reprocess: bool,
+) -> JudgedBatch:
+    """Everything of a batch's load that only reads the warehouse: unchanged files, copies, the verdict."""
+    read = batch.read
+    touched = previous.clear()
+    if not reprocess:
+        touched = touched_versions(read, previous)
+        settled = set(previous.select("path", "sha256").iter_rows()) if previous.height else set()
+        read = [(ref, sha) for ref, sha in read if (ref.path, sha) not in settled]
+    if not read:
+        return JudgedBatch(batch, touched, read, {}, None, [])
+    twins = _twins(warehouse, read)
+    verdict, members = _judge(settings, batch, read, twins, previous, run_id)
+    return JudgedBatch(batch, touched, read, twins, verdict, members)
+
+
+def _judge(
+    settings: Settings,
+    batch: ParsedBatch,
+    read: list[tuple[FileRef, str]],
+    twins: dict[str, str],
+    previous: pl.DataFrame,
+    run_id: str,
+) -> tuple[BatchVerdict, list[ParsedFile]]:
+    wanted = {(ref.path, sha) for ref, sha in read}
+    members, duplicates = _as_copies([p for p in batch.parsed if (p.ref.path, p.sha256) in wanted], read, twins)
+    now = datetime.now(UTC)
+    verdict = judge_batch(
+        members,
+        version=0,  # stamped when the batch writes (:func:`write_judged`): versions rise in write order
+        run_id=run_id,
+        threshold=settings.file_error_ratio_threshold,
+        now=now,
+        allowlist=load_allowlist(settings.known_events_files),
+        plausibility=Plausibility.from_settings(settings, now),
+        duplicates=duplicates,
+    )
+    return verdict, members
+
+
+def write_judged(
+    warehouse: Warehouse,
+    settings: Settings,
+    judged: JudgedBatch,
+    previous: pl.DataFrame,
+    options: ReadOptions,
+    run_id: str,
+    reprocess: bool,
+) -> list[dict[str, object]]:
+    """Every write of a batch's load (call it holding :data:`_STORE_LANE`): trades, touched rows, then the
+    bars against what the store holds now, data first and manifest last (a file is settled only once its
+    rows are stored). A copy settled by another batch since this one was judged sends it back to be judged."""
+    outcomes = list(judged.parsed.outcomes)
+    if judged.parsed.trade_refs:
+        trade_files, _ = split_trade_files(judged.parsed.trade_refs, options)
+        outcomes += _load_trades(warehouse, settings, trade_files, options, run_id, reprocess)
+    touch_manifest(warehouse, judged.touched)
+    outcomes += [_outcome(p, OUTCOME_UNCHANGED, "touched, content unchanged") for p in judged.touched["path"]]
+    if judged.verdict is None:
+        return outcomes
+    verdict, members = judged.verdict, judged.members
+    twins = _twins(warehouse, judged.versions)
+    if twins != judged.twins:  # rare: a batch written meanwhile settled the same bytes under another path
+        verdict, members = _judge(settings, judged.parsed, judged.versions, twins, previous, run_id)
+    version = time.time_ns() // 1000  # newer loads win ReplacingMergeTree; also the caches' and hot tier's watermark
+    stamp = pl.lit(version, pl.UInt64).alias("version")
+    verdict = BatchVerdict(
+        verdict.bars.with_columns(stamp), verdict.quarantine.with_columns(stamp), verdict.anomalies, verdict.manifest
+    )
+    ids = [p.source_id for p in members]
+    superseded = older_versions(previous, [(p.ref.path, p.sha256) for p in members], HOLDS_DATA)
+    existing, files = stored_copies(warehouse, verdict.bars, ids + superseded["source_id"].to_list())
+    verdict = with_store_overlaps(verdict, existing, files, load_allowlist(settings.known_events_files))
+    manifest = verdict.manifest.with_columns(pl.lit(json.dumps(asdict(options), sort_keys=True)).alias("read_options"))
+    write_batch(
+        warehouse,
+        [(p.ref.path, p.sha256) for p in members],
+        verdict.bars,
+        verdict.quarantine,
+        verdict.anomalies,
+        manifest,
+        replay_of=run_id if reprocess else None,
+        superseded=superseded,
+        version=version,
+    )
+    return verdict.manifest.select(list(OUTCOME_SCHEMA)).to_dicts() + outcomes
 
 
 def store_parsed(
@@ -300,27 +337,10 @@ def store_parsed(
     run_id: str,
     reprocess: bool,
 ) -> list[dict[str, object]]:
-    """The warehouse part of ``load_batch`` for a parsed batch: exactly ``load_batch``'s steps after the parse."""
-    outcomes = list(batch.outcomes)
-    if batch.trade_refs:
-        trade_files, _ = split_trade_files(batch.trade_refs, options)
-        outcomes += _load_trades(warehouse, settings, trade_files, options, run_id, reprocess)
-    read = batch.read
-    if not reprocess:
-        touched = touched_versions(read, previous)
-        touch_manifest(warehouse, touched)
-        outcomes += [_outcome(p, OUTCOME_UNCHANGED, "touched, content unchanged") for p in touched["path"]]
-        settled = set(previous.select("path", "sha256").iter_rows()) if previous.height else set()
-        read = [(ref, sha) for ref, sha in read if (ref.path, sha) not in settled]
-    if not read:
-        return outcomes
-    twins = _twins(warehouse, read)
-    wanted = {(ref.path, sha) for ref, sha in read}
-    parsed = [p for p in batch.parsed if (p.ref.path, p.sha256) in wanted]
-    verdict = _judge_and_write(
-        warehouse, settings, *_as_copies(parsed, read, twins), previous, options, run_id, reprocess
-    )
-    return verdict.manifest.select(list(OUTCOME_SCHEMA)).to_dicts() + outcomes
+    """The warehouse part of a batch's load: judge (reads only, outside the lane), then write (in the lane)."""
+    judged = judge_parsed(warehouse, settings, batch, previous, options, run_id, reprocess)
+    with _STORE_LANE:
+        return write_judged(warehouse, settings, judged, previous, options, run_id, reprocess)
 
 
 @task(name="settled_in_batch", **task_options())
