@@ -17,9 +17,6 @@ _TS = "DateTime64(3, 'UTC')"
 # Bars go in slices of this many rows: the Arrow buffer and the engine's insert blocks stay this big however
 # large the batch, so a batch's write costs memory by the slice, not by the batch.
 INSERT_ROWS = 262_144
-# Columns with few distinct values per batch (one per file at most) travel as Arrow dictionaries: the buffer
-# carries each value once and the engine reads them without a string per row (faster and smaller).
-_DICTIONARY_COLUMNS = ("venue", "symbol", "price_side", "bar_source")
 
 
 def settled_files(warehouse: Warehouse) -> pl.DataFrame:
@@ -133,10 +130,9 @@ def _json_string(text: str) -> str:
 def insert_bars(warehouse: Warehouse, bars: pl.DataFrame, token: str) -> None:
     """Insert ``bars`` in slices of :data:`INSERT_ROWS`; slice ``i`` carries a token derived from ``token``
     and ``i``, so a rerun of the same batch (same rows, same order) repeats every token and is dropped."""
-    coded = bars.with_columns(pl.col(c).cast(pl.Categorical) for c in _DICTIONARY_COLUMNS if c in bars.columns)
-    for index, start in enumerate(range(0, coded.height, INSERT_ROWS)):
+    for index, start in enumerate(range(0, bars.height, INSERT_ROWS)):
         piece = token if index == 0 else batch_token([(token, str(index))], "bars_1m slice")
-        warehouse.insert_df("bars_1m", coded.slice(start, INSERT_ROWS), piece)
+        warehouse.insert_df("bars_1m", bars.slice(start, INSERT_ROWS), piece)
 
 
 def write_batch(
