@@ -117,6 +117,8 @@ def update_hot(settings: Settings, keys: list[str], reason: str = "ingest") -> d
     with open_hot_store(settings) as hot:
         epoch = epochs.current_epoch(hot)
         served = hot.size(epoch_map(LATEST_MAP, epoch)) if epoch else 0
+    if not epoch:  # nothing to update (the restart check rebuilds): do not read the warm tier for it
+        return {"status": "no_epoch", "keys": 0, "symbols": symbols.height, "seconds": time.perf_counter() - started}
     # The warm queries narrowed to a few symbols are cheap; narrowed to most of them they cost more than
     # reading every symbol (the IN-lists are applied after the join), so those read all and keep ours.
     maps, version = _build_maps(settings, symbols if symbols.height * 2 < served else None)
