@@ -160,9 +160,12 @@ def _load_trades(
     return traded.select(list(OUTCOME_SCHEMA)).to_dicts()
 
 
-# One batch writes at a time in a process (its store-overlap read, then its inserts): while it does, the next
-# batch reads, parses and judges (the insert runs in the engine, outside the GIL). Tasks wait here holding one
-# judged batch each, so with ``MARKETOPS_INGEST_WORKERS`` = 2 that is one batch writing and one queued.
+# A two-stage pipeline per process. One batch writes at a time (its store-overlap read, then its inserts) while
+# the next one reads, parses and judges — also one at a time: the insert runs in the engine outside the GIL, and
+# two batches parsing at once would only share the same cores at twice the memory. A batch judged while the
+# lane is busy waits for it holding its verdict: with ``MARKETOPS_INGEST_WORKERS`` = 2 that is one batch writing
+# and at most one judged batch queued, so memory is bounded by two batches, not by the input.
+_PREPARE_LANE = threading.Lock()
 _STORE_LANE = threading.Lock()
 
 
@@ -183,12 +186,16 @@ def load_batch(
     again unchanged under a new mtime gets its manifest row updated and is not judged again.
     ``reprocess`` judges settled file versions again and replaces what their earlier load wrote.
 
-    The same three steps as the Dask split (:func:`parse_batch_files` on a worker, :func:`store_parsed` in
-    the flow), in one task: read the batch's settled rows, parse, then judge and write."""
+    The same steps as the Dask split (:func:`parse_batch_files` on a worker, :func:`store_parsed` in the flow),
+    in one task: read the batch's settled rows, parse and judge (in the prepare lane), then write (in the store
+    lane) — so one batch's write overlaps the next batch's parse and judgement."""
     with open_warehouse(settings) as warehouse:
-        previous = settled_rows(warehouse, [ref.path for ref in batch.files])
-        parsed = parse_batch_files(settings, batch, options, settled_versions_of(previous, reprocess))
-        return store_parsed(warehouse, settings, parsed, previous, options, run_id, reprocess)
+        with _PREPARE_LANE:
+            previous = settled_rows(warehouse, [ref.path for ref in batch.files])
+            parsed = parse_batch_files(settings, batch, options, settled_versions_of(previous, reprocess))
+            judged = judge_parsed(warehouse, settings, parsed, previous, options, run_id, reprocess)
+        with _STORE_LANE:
+            return write_judged(warehouse, settings, judged, previous, options, run_id, reprocess)
 
 
 @dataclass(frozen=True)
