@@ -138,7 +138,9 @@ class Settings(BaseSettings):
     landing_paths: Annotated[list[Path], NoDecode] = Field(
         default_factory=list, description="Default paths the ingest flow scans."
     )
-    ingest_batch_max_files: int = Field(default=1024, ge=1, description="Cap on files per batch task.")
+    ingest_batch_max_files: int = Field(
+        default=512, ge=1, description="Cap on files per batch task (two batches are in memory at once)."
+    )
     ingest_batch_max_bytes: int = Field(
         default=256 * 2**20, ge=1, description="Cap on raw bytes per batch task (memory bound)."
     )
