@@ -10,12 +10,15 @@ from typing import Any
 
 import polars as pl
 
-from core.cold_layout import file_path, parse_file_path
+from core.cold_layout import FINGERPRINT_SCHEMA, file_path, parse_file_path
 from core.features import compute_features
 from core.resample import resample
 
 # Months one cache batch rewrites (of one symbol): bounds a batch's memory (~130k 1m bars with lookback).
 MONTHS_PER_BATCH = 3
+
+
+__all__ = ["FINGERPRINT_SCHEMA", "Affected", "Output", "affected", "build_outputs", "plan_batches"]
 
 
 @dataclass(frozen=True)
@@ -149,8 +152,6 @@ def day_row_groups(frame: pl.DataFrame) -> list[tuple[date, pl.DataFrame]]:
     return [(days[a], frame.slice(a, b - a)) for a, b in zip(starts, ends, strict=True)]
 
 
-# What the warm tier holds per symbol-day (``day_fingerprints``) and what each cold day was built from.
-FINGERPRINT_SCHEMA = {"venue": pl.String, "symbol": pl.String, "day": pl.Date, "rows": pl.UInt64, "hash": pl.UInt64}
 _KEY = ["venue", "symbol", "day"]
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import polars as pl
+
 DAY_GROUPED = ("bars_1m", "features_1m")  # one row group per UTC day
 MONTHLY = ("bars_5m", "bars_15m", "bars_1h", "bars_4h", "bars_1d")
 DATASETS = ("bars_1m", *MONTHLY, "features_1m")
@@ -23,6 +25,8 @@ STATE = "_manifest/state.json"
 SOURCES = "_manifest/source_days.parquet"  # the warm fingerprint each symbol-day was last built from
 CATALOG = "catalog.duckdb"
 LEGACY_GLOB = "*/*/*/date=*/data.parquet"  # the daily files of the first layout
+# What the warm tier holds per symbol-day and what each cold day was built from (``_manifest/source_days``).
+FINGERPRINT_SCHEMA = {"venue": pl.String, "symbol": pl.String, "day": pl.Date, "rows": pl.UInt64, "hash": pl.UInt64}
 
 
 def parse_file_path(relative: str) -> tuple[str, str, str, str] | None:

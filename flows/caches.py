@@ -55,7 +55,10 @@ def caches(full: bool = False, since: date | None = None) -> dict[str, Any]:
             return source
         return write.submit(settings, source.result(), plan["watermark"], started)
 
-    for batch, result, done in warehouse_held(settings, in_flow, run_bounded(batches, submit, settings.ingest_workers)):
+    # The embedded warehouse stays open for the whole run: its session is shared by this process's tasks and
+    # closed when the last user leaves, and reopening it between two batches costs about a second.
+    hold = in_flow or settings.warm_backend == "chdb"
+    for batch, result, done in warehouse_held(settings, hold, run_bounded(batches, submit, settings.ingest_workers)):
         if isinstance(result, BaseException):
             failed.append(f"{batch['venue']}:{batch['symbol']}: {result}")
         else:

@@ -50,8 +50,8 @@ from storage.warm.cache_source import (
 )
 from tasks.lineage import cold, warm
 from tasks.retry import task_options
-from validation.contracts import enforce
 from validation.contracts_tiers import CacheInputBars, check_outputs
+from validation.fast_contracts import enforce_fast
 
 _OPTIONS = task_options()
 
@@ -114,7 +114,9 @@ def read_symbol_bars(
     start, end = what.fetch_range()
     first = what.months[0]
     back = lookback_start(warehouse, venue, symbol, datetime(first.year, first.month, 1, tzinfo=UTC), LOOKBACK_BARS)
-    bars = enforce(CacheInputBars, bars_between(warehouse, venue, symbol, min(start, back) if back else start, end))
+    bars = enforce_fast(
+        CacheInputBars, bars_between(warehouse, venue, symbol, min(start, back) if back else start, end)
+    )
     return SymbolBars(venue, symbol, what, bars.to_arrow())
 
 

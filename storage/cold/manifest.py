@@ -12,8 +12,7 @@ from typing import Any
 
 import polars as pl
 
-from core.cache_plan import FINGERPRINT_SCHEMA
-from core.cold_layout import LEGACY_GLOB, MANIFEST, SOURCES, STATE, glob_for, is_legacy_path
+from core.cold_layout import FINGERPRINT_SCHEMA, LEGACY_GLOB, MANIFEST, SOURCES, STATE, glob_for, is_legacy_path
 from storage.cold.base import ColdStore, parquet_rows, row_group_rows, sha256_hex
 
 MANIFEST_SCHEMA = {

@@ -12,7 +12,6 @@ import uuid
 from pathlib import Path
 
 import polars as pl
-import pyarrow.parquet as pq
 
 from core.settings import Settings
 from storage.cold.base import ColdStore, check_relative
@@ -72,6 +71,8 @@ class LocalColdStore(ColdStore):
 
     def read_last_row_group(self, relative: str) -> pl.DataFrame:
         """Reads only the footer and the last row group from disk."""
+        import pyarrow.parquet as pq  # here: listing and status never pay for pyarrow
+
         parquet = pq.ParquetFile(self.path(relative))
         frame = pl.from_arrow(parquet.read_row_group(parquet.num_row_groups - 1))
         assert isinstance(frame, pl.DataFrame)
