@@ -90,3 +90,15 @@ def test_a_dataframe_level_check_of_a_resampled_contract_is_applied() -> None:
     assert not passes(ColdResampled, outside)
     with pytest.raises(ContractViolation, match="vwap_within_range"):
         enforce_fast(ColdResampled, outside)
+
+
+def test_a_column_level_custom_check_of_the_hot_payload_is_applied() -> None:
+    from validation.contracts_tiers import HotPayload
+
+    good = pl.DataFrame({"key": ["binance:BTCUSDT", "dukascopy:EURUSD"], "value": ['{"a":1}', "[1,2]"]})
+    assert passes(HotPayload, good)
+    bad = good.with_columns(pl.Series("value", ['{"a":1}', "not json"]))
+    assert not passes(HotPayload, bad)
+    with pytest.raises(ContractViolation, match="json_object_or_list"):
+        enforce_fast(HotPayload, bad)
+    assert not passes(HotPayload, good.with_columns(pl.lit("BTCUSDT").alias("key")))  # no venue in the key

@@ -28,6 +28,11 @@ _BUILTIN: dict[str, Callable[[pl.Expr, dict[str, Any]], pl.Expr]] = {
 }
 
 
+def _custom(check: Any) -> bool:
+    """A user-written, vectorised check (a function of ``PolarsData`` returning a boolean column)."""
+    return check.name not in _BUILTIN and not check.element_wise and callable(getattr(check, "_check_fn", None))
+
+
 def _column_exprs(name: str, column: Any, frame: pl.DataFrame) -> list[pl.Expr] | None:
     if column.regex or column.coerce or frame.schema[name] != column.dtype.type:
         return None
@@ -36,6 +41,8 @@ def _column_exprs(name: str, column: Any, frame: pl.DataFrame) -> list[pl.Expr] 
     # Text checks (patterns, vocabularies) hold for every row iff they hold for every distinct value.
     values = col.unique() if frame.schema[name] in (pl.String, pl.Categorical) else col
     for check in column.checks:
+        if _custom(check):
+            continue  # run by ``passes`` on the lazy frame, as pandera runs it
         rule = _BUILTIN.get(check.name or "")
         if rule is None or check.ignore_na is False:
             return None
@@ -65,9 +72,17 @@ def passes(schema: pa.DataFrameSchema, frame: pl.DataFrame) -> bool:
     lazy = frame.lazy()
     if exprs and not all(lazy.select(e.alias(f"_{i}") for i, e in enumerate(exprs)).collect().row(0)):
         return False
-    for check in schema.checks:
-        result = check._check_fn(pa.PolarsData(lazy, "*"))
-        if not isinstance(result, pl.LazyFrame) or not result.select(pl.all().all()).collect().row(0)[0]:
+    custom = [(c, name) for name, col in schema.columns.items() if name in present for c in col.checks if _custom(c)]
+    for check, key in [*custom, *((c, "*") for c in schema.checks)]:
+        if check.ignore_na is False and key != "*":
+            return False
+        result = check._check_fn(pa.PolarsData(lazy, key))
+        if not isinstance(result, pl.LazyFrame):
+            return False
+        if key != "*":  # pandera ignores nulls in column checks
+            result = pl.concat([result, lazy.select(pl.col(key).is_null().alias("_null"))], how="horizontal")
+            result = result.select(pl.any_horizontal(pl.all()))
+        if not result.select(pl.all().all()).collect().row(0)[0]:
             return False
     return True
 
