@@ -135,14 +135,27 @@ def build_child() -> int:
 
 
 def load_warm(home: Path, rows: int) -> pl.DataFrame:
-    """``rows`` (rounded up to whole days) bars of SYMBOLS symbols, inserted into a fresh warm tier under ``home``."""
+    """``rows`` (rounded up to whole days) bars of SYMBOLS symbols, inserted into a fresh warm tier under ``home``
+    by a child process (one embedded engine per process and data path), and returned for the in-process stages."""
+    days = max(1, -(-rows // (SYMBOLS * 1440)))
+    env = {**os.environ, "MARKETOPS_HOME": str(home)}
+    child = subprocess.run(
+        [sys.executable, __file__, "--load-child", str(days)], env=env, capture_output=True, text=True, timeout=7200
+    )
+    if child.returncode != 0:
+        raise SystemExit(f"load child failed: {child.stderr[-3000:]}")
     os.environ["MARKETOPS_HOME"] = str(home)
-    bars = make_bars(max(1, -(-rows // (SYMBOLS * 1440))))
+    return make_bars(days)
+
+
+def load_child(days: int) -> int:
+    """In a child process (``--load-child DAYS``): insert the bars into the warm tier of ``$MARKETOPS_HOME``."""
+    bars = make_bars(days)
     with open_warehouse(load_settings()) as wh:
         migrate(wh)
         wh.insert_df("bars_1m", bars)
         wh.optimize("bars_1m")  # merged now, as the nightly optimize leaves it: the rebuild's RSS is not the merge's
-    return bars
+    return 0
 
 
 def rebuild_in_child(home: Path) -> dict[str, float]:
@@ -162,9 +175,12 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--small-rows", type=int, default=0, help="second size for the RSS check (default rows/10)")
     parser.add_argument("--build-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--load-child", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.build_child:
         return build_child()
+    if args.load_child:
+        return load_child(args.load_child)
     table: list[tuple[str, int, float]] = []
     with tempfile.TemporaryDirectory(prefix="marketops-bench-caches-") as tmp:
         small_rows = load_warm(Path(tmp) / "small", args.small_rows or max(1, args.rows // 10)).height
