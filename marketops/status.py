@@ -162,6 +162,7 @@ def _warm_figures(settings: Settings, now: datetime) -> dict[str, Any]:
     """What the status reads from the warm tier, raw (time-relative figures are derived in :func:`_warm_sections`).
 
     Raises when the warehouse cannot be opened; a query that fails gives its figure an ``error``."""
+    from storage.status_snapshot import fingerprint
     from storage.warm import open_warehouse
     from storage.warm.hot_source import newest_bar_times
     from storage.warm.schema import migrate, schema_version
@@ -173,7 +174,6 @@ def _warm_figures(settings: Settings, now: datetime) -> dict[str, Any]:
         validation_status,
         warm_status,
     )
-    from storage.status_snapshot import fingerprint
 
     since = now - QUARANTINE_WINDOW
     figures: dict[str, Any] = {"taken_at": now.isoformat()}
@@ -197,7 +197,11 @@ def _warm_figures(settings: Settings, now: datetime) -> dict[str, Any]:
 
 
 QUARANTINE_WINDOW = timedelta(hours=24)
-_LATEST_SCHEMA = {"venue": pl.String, "symbol": pl.String, "last_ts": pl.Datetime("ms", "UTC")}
+_LATEST_SCHEMA: dict[str, pl.DataType] = {
+    "venue": pl.String(),
+    "symbol": pl.String(),
+    "last_ts": pl.Datetime("ms", "UTC"),
+}
 
 
 def quarantine_section(events: list[list[Any]], since: datetime) -> dict[str, Any]:
