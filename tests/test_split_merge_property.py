@@ -31,7 +31,7 @@ def _load(settings: Settings, landing: Path, copies: int = 0) -> pl.DataFrame:
     statuses: list[str] = []
     for batch in plan.batches:
         outcomes = load_batch.fn(settings, batch, ReadOptions(), "prop")
-        statuses += [o["status"] for o in outcomes]
+        statuses += [str(o["status"]) for o in outcomes]
     assert sorted(statuses) == ["duplicate"] * copies + ["loaded"] * (len(statuses) - copies), statuses
     with open_warehouse(settings) as warehouse:
         return warehouse.query_df(
