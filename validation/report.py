@@ -206,7 +206,8 @@ def _rate(entry: dict[str, Any], key: str) -> str:
 def render_index(entries: list[dict[str, Any]]) -> str:
     """An index page of every report, newest range first: range, state, pass rates, GE failures, link."""
     rows = "".join(
-        f'<tr class="{html.escape(e.get("state", ""))}"><td>{html.escape(e["first"])} .. {html.escape(e["last"])}</td>'
+        f'<tr class="{html.escape(e.get("state", ""))}"><td class="range">{html.escape(e["first"])} .. '
+        f"{html.escape(e['last'])}</td>"
         f"<td>{html.escape(e.get('state', ''))}</td>"
         + "".join(f"<td>{_rate(e, k)}</td>" for k in ("pass_rate_files", "pass_rate_rows", "pass_rate_symbol_days"))
         + f"<td>{'' if e.get('expectations_failed') is None else e['expectations_failed']}</td>"
@@ -232,7 +233,8 @@ def render_index(entries: list[dict[str, Any]]) -> str:
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>marketops data-quality reports</title>'
         "<style>body{font-family:system-ui,sans-serif;margin:2em} td,th{border:1px solid #ccc;padding:3px 8px}"
-        "table{border-collapse:collapse} tr.breach td{color:#c62828} tr.no_data td{color:#616161}</style></head>"
+        "table{border-collapse:collapse} tr.breach td{color:#c62828} tr.no_data td{color:#616161}"
+        " td.range{white-space:nowrap}</style></head>"
         '<body><h1>Data-quality reports</h1><p><a href="latest.html">latest</a> is the latest daily run '
         "(the newest one-day range); longer ranges and re-runs of old days are listed here. Pass rates are "
         "files, rows and symbol-days passed.</p>"

@@ -223,6 +223,8 @@ def gaps_figure(anomalies: pl.DataFrame, start: datetime, end: datetime) -> Any:
         if mode == "gaps"
         else f" (gaps per {mode}; hover: count and minutes)"
     )
+    if bars.height == 0:
+        fig.add_annotation(text="no gaps in this range", showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
     fig.update_layout(
         title=title,
         barmode="overlay",
@@ -265,7 +267,12 @@ def trend_figure(history: pl.DataFrame, first: date, last: date) -> Any:
         title=f"Pass-rate trend: {what}, latest run of each range"
         + (f"; {left_out} runs over other range lengths left out" if left_out else ""),
         xaxis_title="range end",
+        xaxis_type="date",
+        xaxis_tickformat="%Y-%m-%d",
         yaxis_title="% passed",
         height=340,
     )
+    if points.height == 1:  # one point: show a week around it, not milliseconds
+        only = points["r_last"][0]
+        fig.update_xaxes(range=[only - timedelta(days=3), only + timedelta(days=3)])
     return fig
