@@ -265,7 +265,7 @@ def trend_figure(history: pl.DataFrame, first: date, last: date) -> Any:
     left_out = h.height - alike.height
     fig.update_layout(
         title=f"Pass-rate trend: {what}, latest run of each range"
-        + (f"; {left_out} runs over other range lengths left out" if left_out else ""),
+        + (f"; {left_out} run{'s' * (left_out != 1)} over other range lengths left out" if left_out else ""),
         xaxis_title="range end",
         xaxis_type="date",
         xaxis_tickformat="%Y-%m-%d",
