@@ -115,7 +115,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-validate-") as tmp:
         print(f"generating {args.rows:,} bars ...", file=sys.stderr)
         bars = make_bars(args.rows)
-        first_ts, last_ts = bars.select(pl.col("ts").min(), pl.col("ts").max()).row(0)
+        first_ts, last_ts = bars.select(pl.col("ts").min().alias("first"), pl.col("ts").max().alias("last")).row(0)
         days = -(-(last_ts - first_ts).days // 1) + 1
         path = Path(tmp) / "bars.parquet"
         bars.write_parquet(path)
