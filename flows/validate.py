@@ -163,5 +163,5 @@ def _publish(rates: dict[str, Any], written: dict[str, Any] | None, link: Report
             key="validate-report",
             link=link.url,
             link_text="Data-quality report (HTML)",
-            description=f"Self-contained HTML report of this run. {link.note}",
+            description=f"HTML report of this run (plotly.js from reports/assets, no internet needed). {link.note}",
         )

@@ -207,7 +207,7 @@ def write_dq_report(settings: Settings, rates: dict[str, Any], now: datetime) ->
         anomalies = anomalies_in_range(warehouse, rng.start, rng.end)
         days = symbol_days_in_range(warehouse, rng.first, rng.last)
         files = problem_files(files_in_scope(warehouse, rng.start, rng.end))
-        history = validation_history(warehouse)
+        history = validation_history(warehouse, limit=400)  # the trend keeps runs of this range length only
         bars = (
             range_bars(warehouse, rng.start, rng.end, settings.validate_ge_max_rows)
             if settings.validate_ge_max_rows

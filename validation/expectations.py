@@ -22,7 +22,7 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -103,10 +103,21 @@ def behaviour_columns(
         open_jump_sigma=pl.when(positive).then(pl.col("jump").abs() / pl.col("sigma")),
         volume_ratio=pl.when(pl.col("med_volume") > 0).then(pl.col("volume") / pl.col("med_volume")),
     )
+    # The calendar's minutes only where this venue's bars are (a 10-year range, 2M bars: not 5M minutes each).
+    spans = frame.group_by("venue").agg(lo=pl.col("ts").min(), hi=pl.col("ts").max()).sort("venue")
     expected = [
-        pl.DataFrame({"venue": venue, "ts": expected_minutes(session_of(venue, sessions), start, end, cal)})
-        for venue in frame["venue"].unique().sort().to_list()
-        for cal in [calendar_of(venue, calendars)]
+        pl.DataFrame(
+            {
+                "venue": venue,
+                "ts": expected_minutes(
+                    session_of(venue, sessions),
+                    max(start, lo.replace(second=0, microsecond=0)),
+                    min(end, hi.replace(second=0, microsecond=0) + timedelta(minutes=1)),
+                    calendar_of(venue, calendars),
+                ),
+            }
+        )
+        for venue, lo, hi in spans.iter_rows()
     ]
     grid = pl.concat(expected) if expected else pl.DataFrame(schema={"venue": pl.String, "ts": frame["ts"].dtype})
     grid = grid.with_columns(pl.col("ts").cast(frame["ts"].dtype), on_calendar=pl.lit(True))

@@ -22,6 +22,7 @@ from validation.report_figures import (
     gaps_figure,
     heatmap_figure,
     pass_rates_figure,
+    percent,
     trend_figure,
 )
 
@@ -132,7 +133,7 @@ def render_report(inputs: ReportInputs) -> str:
             "checked": [r["files_checked"], r["rows_checked"], r["symbol_days"]],
             "passed": [r["files_passed"], r["rows_passed"], r["symbol_days"] - r["symbol_days_failed"]],
             "pass rate": [
-                f"{r[k]:.3%}" if state != "no_data" else "no data"
+                percent(r[k]) if state != "no_data" else "no data"
                 for k in ("pass_rate_files", "pass_rate_rows", "pass_rate_symbol_days")
             ],
         }
@@ -200,7 +201,7 @@ def _rate(entry: dict[str, Any], key: str) -> str:
     value = entry.get(key)
     if value is None or entry.get("state") == "no_data":
         return ""
-    return f"{value:.3%}" if value < 1 else "100%"
+    return percent(value)
 
 
 def render_index(entries: list[dict[str, Any]]) -> str:

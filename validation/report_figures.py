@@ -46,6 +46,17 @@ def time_bucket(start: datetime, end: datetime, finest: str = "hour") -> tuple[s
     return BUCKETS[-1][0], BUCKETS[-1][1]
 
 
+def percent(value: float) -> str:
+    """``99.896%``; a loss never rounds up to 100% (``99.9999%`` is printed with as many digits as it needs)."""
+    if value >= 1:
+        return "100%"
+    for digits in range(3, 10):
+        text = f"{value:.{digits}%}"
+        if not text.startswith("100."):
+            return text
+    return f"{value:.9%}"
+
+
 def pass_rates_figure(rates: dict[str, Any]) -> Any:
     import plotly.graph_objects as go
 
@@ -53,9 +64,14 @@ def pass_rates_figure(rates: dict[str, Any]) -> Any:
     values = [rates["pass_rate_files"] * 100, rates["pass_rate_rows"] * 100, rates["pass_rate_symbol_days"] * 100]
     colors = [_GREEN if v >= rates["threshold"] * 100 else _RED for v in values]
     fig = go.Figure(
-        go.Bar(x=names, y=values, marker_color=colors, text=[f"{v:.3f}%" for v in values], textposition="outside")
+        go.Bar(x=names, y=values, marker_color=colors, text=[percent(v / 100) for v in values], textposition="outside")
     )
-    fig.add_hline(y=rates["threshold"] * 100, line_dash="dash", annotation_text=f"threshold {rates['threshold']:.2%}")
+    fig.add_hline(
+        y=rates["threshold"] * 100,
+        line_dash="dash",
+        annotation_text=f"threshold {rates['threshold']:.2%}",
+        annotation_position="bottom left",  # the bars' labels sit above the line
+    )
     fig.update_layout(title="Pass rates (axis from 0%)", yaxis_title="% passed", height=360)
     fig.update_yaxes(range=[0, 110], rangemode="tozero", tickvals=[0, 20, 40, 60, 80, 100])  # headroom for labels
     return fig
