@@ -96,3 +96,88 @@ def _script_src(report: Path) -> str:
     match = re.search(r'<script src="([^"]+)"', report.read_text())
     assert match, "the report loads no script file"
     return match.group(1)
+
+
+def test_a_ten_year_report_with_thousands_of_gaps_stays_small_and_draws(tmp_path: Path) -> None:
+    from datetime import UTC, timedelta
+
+    import polars as pl
+
+    from storage.reports import ensure_asset, write_report
+    from validation.report import ReportInputs, plotly_asset, render_index, render_report
+    from validation.report_figures import MAX_COLUMNS
+
+    first, last = date(2015, 1, 1), date(2024, 12, 31)
+    days = pl.concat(
+        pl.DataFrame({"day": pl.date_range(first, last, "1d", eager=True)}).with_columns(
+            venue=pl.lit("binance"),
+            symbol=pl.lit(f"S{s:02d}USDT"),
+            expected=pl.lit(1440),
+            present=pl.lit(1440),
+            quarantined=pl.lit(0),
+            by_check=pl.lit(""),
+            coverage=pl.lit(1.0),
+            status=pl.when(pl.col("day").dt.day() == 13 + s).then(pl.lit("suspect")).otherwise(pl.lit("ok")),
+        )
+        for s in range(10)
+    )
+    start = datetime(2015, 1, 1, tzinfo=UTC)
+    ts = pl.Datetime("ms", "UTC")
+    gaps = pl.DataFrame(
+        {
+            "venue": "binance",
+            "symbol": [f"S{i % 10:02d}USDT" for i in range(3_000)],
+            "ts": [start + timedelta(hours=29 * i) for i in range(3_000)],
+            "minutes": 1,
+            "check": "gap",
+            "severity": "warn",
+            "known_event": "",
+            "detail": "1 expected minutes missing",
+        },
+        schema_overrides={"ts": ts, "minutes": pl.UInt32},
+    ).with_columns(end_ts=pl.col("ts"))
+    rates = {
+        "first": first.isoformat(),
+        "last": last.isoformat(),
+        "files_checked": 36_530,
+        "files_passed": 36_530,
+        "rows_checked": 52_603_200,
+        "rows_passed": 52_603_200,
+        "symbol_days": days.height,
+        "symbol_days_failed": 0,
+        "pass_rate_files": 1.0,
+        "pass_rate_rows": 1.0,
+        "pass_rate_symbol_days": 1.0,
+        "threshold": 0.999,
+        "breach": False,
+        "state": "ok",
+        "headline": "ten years",
+        "allowlist": "known_events.toml:1",
+    }
+    history = pl.DataFrame(
+        {"run_id": ["r"], "finished_at": [datetime(2025, 1, 1, tzinfo=UTC)], "range": ["2015-01-01..2024-12-31"]}
+        | {k: [1.0] for k in ("pass_rate_files", "pass_rate_rows", "pass_rate_symbol_days")}
+    )
+    files = pl.DataFrame(
+        schema={"path": pl.String, "status": pl.String, "rows_quarantined": pl.Int64, "reasons": pl.String}
+    )
+    href, source = plotly_asset()
+    reports = tmp_path / "reports"
+    ensure_asset(reports, href, source)
+    document = render_report(
+        ReportInputs("r", datetime(2025, 1, 1, tzinfo=UTC), rates, gaps, days, files, history, None, href)
+    )
+    entry = {"first": rates["first"], "last": rates["last"], "state": "ok", "headline": "ten years", "run_id": "r"}
+    path = write_report(reports, "dq-10y.html", document, entry, render_index)
+    assert path.stat().st_size < 500_000, f"{path.stat().st_size:,} bytes"
+    heat = re.search(r'"type":"heatmap"', document)
+    assert heat and "Symbol x month quality" in document and "gaps per month" in document
+    months = re.search(r'"x":\["2015-01".*?\]', document)
+    assert months and months.group(0).count(",") + 1 <= MAX_COLUMNS
+
+    if CHROMIUM is None:
+        pytest.skip("headless Chromium is not installed (the README test command installs Debian's chromium)")
+    shot = tmp_path / "ten-years.png"
+    seen = load(path.as_uri(), tmp_path, "ten-years", screenshot=shot)
+    assert seen.console_errors == [] and seen.external == [], (seen.console_errors, seen.external)
+    assert seen.dom.count('class="plot-container plotly"') >= 5 and not png_is_blank(shot)
