@@ -31,7 +31,7 @@ def test_pass_rate_axis_starts_at_zero_so_a_99_percent_bar_is_not_a_sliver() -> 
     assert list(spec["data"][0]["y"]) == [99.0, 71.0, 99.5]
 
 
-def _history(rows: list[tuple[str, str, float]]) -> pl.DataFrame:
+def _history(rows: list[tuple[str, str, float | None]]) -> pl.DataFrame:
     return pl.DataFrame(
         {
             "run_id": [f"r{i}" for i in range(len(rows))],
@@ -48,6 +48,7 @@ def _history(rows: list[tuple[str, str, float]]) -> pl.DataFrame:
 def test_trend_compares_daily_runs_with_daily_runs_only_and_says_so() -> None:
     history = _history(
         [
+            ("2024-05-31..2024-05-31", "2024-06-01T00:40:00+00:00", None),  # no data that day: no point, no crash
             ("2024-06-01..2024-06-01", "2024-06-02T00:40:00+00:00", 0.99),
             ("2015-01-01..2024-12-31", "2024-06-02T05:00:00+00:00", 0.71),  # a 10-year backfill: not comparable
             ("2024-06-02..2024-06-02", "2024-06-03T00:40:00+00:00", 0.98),
@@ -58,8 +59,8 @@ def test_trend_compares_daily_runs_with_daily_runs_only_and_says_so() -> None:
     )
     spec = trend_figure(history, date(2024, 6, 3), date(2024, 6, 3)).to_plotly_json()
     files = spec["data"][0]
-    assert [str(x) for x in files["x"]] == ["2024-06-01", "2024-06-02", "2024-06-03"]
-    assert list(files["y"]) == [99.0, 97.0, 100.0]
+    assert [str(x) for x in files["x"]] == ["2024-05-31", "2024-06-01", "2024-06-02", "2024-06-03"]
+    assert list(files["y"]) == [None, 99.0, 97.0, 100.0]
     title = spec["layout"]["title"]["text"]
     assert "daily runs" in title and "2 runs over other range lengths left out" in title
 

@@ -271,7 +271,7 @@ def trend_figure(history: pl.DataFrame, first: date, last: date) -> Any:
         fig.add_trace(
             go.Scatter(
                 x=points["r_last"].to_list(),
-                y=[v * 100 for v in points[column].to_list()],
+                y=[None if v is None else v * 100 for v in points[column].to_list()],  # no-data runs: no point
                 mode="lines+markers",
                 name=name,
                 hovertext=points["range"].to_list(),
