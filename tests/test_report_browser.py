@@ -64,6 +64,14 @@ def test_two_reports_share_one_plotly_file_show_the_failed_expectation_and_rende
     assert failed and "move_sigma" in failed.group(0) and "<b>NO</b>" in failed.group(0)
     assert f"{spike_day:%Y-%m-%d} {spike['ts'][11:16]} UTC" in failed.group(0)  # the planted bar, named
     assert "Data Docs are not linked" in text and "CDN" in text
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        summaries = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["validate-summary"]))
+        )
+    assert any("expect_column_values_to_be_between(move_sigma)" in str(a.data) for a in summaries)  # in the UI too
 
     if CHROMIUM is None:
         pytest.skip("headless Chromium is not installed (the README test command installs Debian's chromium)")
