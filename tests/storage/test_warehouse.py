@@ -86,6 +86,17 @@ def test_low_cardinality_columns_go_as_one_dictionary_and_read_back_unchanged(wa
     assert back.rows() == [("binance", "SYM0", 3), ("kraken", "SYM1", 3), ("lean", "SYM2", 3)]
 
 
+def test_a_write_refused_as_read_only_is_permanent_not_retried(warehouse: Warehouse) -> None:
+    """Code 164 (READONLY) comes from ``readonly = 1``: retrying the statement three times cannot help."""
+    migrate(warehouse)
+    with pytest.raises(PermanentStorageError):
+        warehouse.query_df_readonly("CREATE TABLE x (a UInt8) ENGINE = Memory")
+    with pytest.raises(PermanentStorageError):
+        warehouse.query_df_readonly("SELECT * FROM bars_1m; DROP TABLE bars_1m")
+    assert warehouse.query_scalar("SELECT count() FROM system.tables WHERE name = 'x'") == 0
+    assert not isinstance(translate(DatabaseError("Code: 164. DB::Exception: readonly"), "x"), TransientStorageError)
+
+
 def test_a_repeated_dedup_token_is_dropped(warehouse: Warehouse) -> None:
     migrate(warehouse)
     token = "ab" * 32
