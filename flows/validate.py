@@ -146,6 +146,16 @@ def _publish(rates: dict[str, Any], written: dict[str, Any] | None, link: Report
     ]
     if rates["breach"]:
         lines.append(f"\n**Below the {rates['threshold']:.2%} threshold.**")
+    ge = (written or {}).get("expectations")
+    if ge:
+        lines.append(
+            f"\nGreat Expectations (`bars_1m_behaviour`, {ge['rows']:,} bars): "
+            + (
+                f"**{len(ge['failed'])} of {ge['evaluated']} failed**: " + ", ".join(ge["failed"])
+                if ge["failed"]
+                else "passed"
+            )
+        )
     if written:
         lines.append(f"\nReport: [{written['path']}]({link.url})" if link else f"\nReport: `{written['path']}`")
     create_markdown_artifact(key="validate-summary", markdown="\n".join(lines), description=rates["headline"])
@@ -163,5 +173,5 @@ def _publish(rates: dict[str, Any], written: dict[str, Any] | None, link: Report
             key="validate-report",
             link=link.url,
             link_text="Data-quality report (HTML)",
-            description=f"Self-contained HTML report of this run. {link.note}",
+            description=f"HTML report of this run (plotly.js from reports/assets, no internet needed). {link.note}",
         )
