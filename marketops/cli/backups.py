@@ -10,6 +10,7 @@ import typer
 
 from core.errors import MarketopsError
 from marketops.cli.app import _fail, _flow_settings, _run_flow, _settings, out
+from marketops.cli.args import database_name, known_backup, known_tables, partition_ids
 
 
 def backup(
@@ -70,7 +71,7 @@ def backups_verify(
     each chain is drilled (its restore reads every older member). Exit 1 when anything is broken or unverified.
     """
     from storage.backups.factory import backup_target, owner_of
-    from storage.backups.snapshots import drill, verify_all
+    from storage.backups.snapshots import catalog, drill, record, verify_all
     from storage.warm import open_warehouse
 
     settings = _settings()
@@ -78,6 +79,7 @@ def backups_verify(
     try:
         with open_warehouse(settings) as warehouse:
             if name is not None:
+                known_backup(record(warehouse, name), name, catalog(warehouse).get_column("name").to_list())
                 ok, detail = drill(warehouse, target, name, owner_of(settings, target))
                 results = [{"name": name, "status": "verified" if ok else "unverified", "detail": detail}]
             else:
@@ -146,12 +148,17 @@ def restore(
     replaced row is moved or copied aside, and the output says where."""
     from storage.backups.factory import backup_target, owner_of
     from storage.backups.restore import restore_snapshot
+    from storage.backups.snapshots import catalog, record
     from storage.warm import open_warehouse
 
+    database_name(into, "--into")
+    partition_ids(partition)
     settings = _settings()
     target = backup_target(settings)
     try:
         with open_warehouse(settings) as warehouse:
+            row = known_backup(record(warehouse, name), name, catalog(warehouse).get_column("name").to_list())
+            known_tables(table, list(row["tables"]), name)
             result = restore_snapshot(
                 warehouse, target, name, table, partition, into, force, swap, owner_of(settings, target)
             )

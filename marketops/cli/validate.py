@@ -7,7 +7,8 @@ from typing import Annotated, Any
 import typer
 
 from core.settings import load_settings
-from marketops.cli.app import _date, _fail, _flow_settings, _run_flow, out
+from marketops.cli.app import _fail, _flow_settings, _run_flow, out
+from marketops.cli.args import day_range
 
 
 def _print_validation(summary: dict[str, Any]) -> None:
@@ -29,7 +30,7 @@ def validate(
     fail_on_breach: Annotated[bool, typer.Option(help="Exit 3 when a pass rate is below the threshold.")] = False,
 ) -> None:
     """Re-check the warm store for a range of days: gaps, duplicates, spikes, stale runs; pass rates and a report."""
-    first, last = _date(since, "--since"), _date(until, "--until")
+    first, last = day_range(since, until)
     _flow_settings()
     from flows.validate import validate as validate_flow
 

@@ -10,6 +10,9 @@ import typer
 
 from core.errors import MarketopsError
 from marketops.cli.app import _fail, _flow_settings, _run_flow, _settings, console, out
+from marketops.cli.args import clock, one_of
+
+SQL_FORMATS = ("auto", "table", "csv", "json")
 
 
 def sql(
@@ -28,8 +31,7 @@ def sql(
 
     from storage.warm import open_warehouse
 
-    if format not in {"auto", "table", "csv", "json"}:
-        raise _fail(f"unknown format {format!r}: use auto, table, csv or json", 2)
+    one_of(format, SQL_FORMATS, "--format")
     settings = _settings()
     try:
         with open_warehouse(settings) as warehouse:
@@ -77,6 +79,7 @@ def optimize(
     cutoff: Annotated[str | None, typer.Option(help="HH:MM UTC after which no new partition is started.")] = None,
 ) -> None:
     """OPTIMIZE ... FINAL the partitions that changed since they were last optimized (a rerun is a cheap no-op)."""
+    clock(cutoff, "--cutoff")
     _flow_settings()
     from flows.optimize import optimize as optimize_flow
 
