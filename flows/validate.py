@@ -12,6 +12,7 @@ from prefect.runtime import flow_run
 
 from core.alerts import DQ_PASS_RATE, Alert
 from core.errors import ConfigError, MarketopsError
+from core.proportions import percent
 from core.report_links import ReportLink
 from core.settings import load_settings
 from flows import events
@@ -139,11 +140,14 @@ def _publish(rates: dict[str, Any], written: dict[str, Any] | None, link: Report
         "",
         "| measure | checked | passed | pass rate |",
         "|---|---:|---:|---:|",
-        f"| files | {rates['files_checked']:,} | {rates['files_passed']:,} | {rates['pass_rate_files']:.3%} |",
-        f"| rows | {rates['rows_checked']:,} | {rates['rows_passed']:,} | {rates['pass_rate_rows']:.3%} |",
-        f"| symbol-days | {rates['symbol_days']:,} | {rates['symbol_days'] - rates['symbol_days_failed']:,} | "
-        f"{rates['pass_rate_symbol_days']:.3%} |",
     ]
+    days_passed = rates["symbol_days"] - rates["symbol_days_failed"]
+    for measure, checked, passed in (
+        ("files", rates["files_checked"], rates["files_passed"]),
+        ("rows", rates["rows_checked"], rates["rows_passed"]),
+        ("symbol-days", rates["symbol_days"], days_passed),
+    ):
+        lines.append(f"| {measure} | {checked:,} | {passed:,} | {percent(passed, checked, 3)} |")
     if rates["breach"]:
         lines.append(f"\n**Below the {rates['threshold']:.2%} threshold.**")
     if written:

@@ -3,11 +3,12 @@ in-process with its final state as the exit code, errors and date arguments. Exi
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,6 +21,17 @@ app = typer.Typer(
 )
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
+
+JsonOption = Annotated[
+    bool,
+    typer.Option("--json", help="Print the run summary as one JSON object on stdout; logs and progress go to stderr."),
+]
+
+
+def emit_json(value: Any) -> None:
+    """One JSON document and a newline on stdout, nothing else (``| jq`` reads it)."""
+    sys.stdout.write(json.dumps(value, default=str) + "\n")
+    sys.stdout.flush()
 
 
 def _api_configured() -> bool:

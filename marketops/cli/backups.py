@@ -9,19 +9,23 @@ from typing import Annotated
 import typer
 
 from core.errors import MarketopsError
-from marketops.cli.app import _fail, _flow_settings, _run_flow, _settings, out
+from marketops.cli.app import JsonOption, _fail, _flow_settings, _run_flow, _settings, emit_json, out
 from marketops.cli.args import database_name, known_backup, known_tables, partition_ids
 
 
 def backup(
     full: Annotated[bool, typer.Option("--full", help="Start a new chain with a full snapshot.")] = False,
     verify: Annotated[bool, typer.Option(help="Run the restore drill after the snapshot.")] = True,
+    as_json: JsonOption = False,
 ) -> None:
     """Take a native snapshot (incremental on the current chain unless a full is due), drill it, apply retention."""
     _flow_settings()
     from flows.backup import backup as backup_flow
 
     summary = _run_flow(backup_flow, full=full, verify=verify)
+    if as_json:
+        emit_json(summary)
+        return
     snap, drill = summary["snapshot"], summary["drill"]
     out.print(
         f"[bold]backup:[/] {snap['kind']} {snap['name']} (base {snap['base']}: {snap['reason']}), "
@@ -143,6 +147,7 @@ def restore(
             "exactly those partitions (REPLACE PARTITION; the old ones are kept in <db>_replaced_<time>).",
         ),
     ] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Restore a snapshot into a shadow database, and optionally swap it into place. Nothing is deleted: every
     replaced row is moved or copied aside, and the output says where."""
@@ -164,6 +169,9 @@ def restore(
             )
     except MarketopsError as exc:
         raise _fail(str(exc)) from exc
+    if as_json:
+        emit_json(result)
+        return
     out.print(f"[bold]restore {name}[/]:")
     for change in result["changes"]:
         out.print(f"  - {change}", highlight=False)
