@@ -23,12 +23,22 @@ def percent(part: int, whole: int, decimals: int = 2) -> str:
         return "n/a"
     if not 0 <= part <= whole:
         raise ValueError(f"a share needs 0 <= part <= whole, got {part} of {whole}")
-    value = Fraction(100 * part, whole)
+    return _percent(Fraction(100 * part, whole), decimals)
+
+
+def rate_percent(rate: float, decimals: int = 2) -> str:
+    """A rate in 0..1 (``0.99997``) as :func:`percent` shows it (``'99.997%'``): never ``100%`` below 1."""
+    if not 0 <= rate <= 1:
+        raise ValueError(f"a rate lies in 0..1, got {rate}")
+    return _percent(Fraction(rate) * 100, decimals)
+
+
+def _percent(value: Fraction, decimals: int) -> str:
     places = max(decimals, 0)
     while True:
         scaled = round(value * 10**places)
-        hides_a_loss = part < whole and scaled >= 100 * 10**places
-        hides_a_gain = part > 0 and scaled == 0
+        hides_a_loss = value < 100 and scaled >= 100 * 10**places
+        hides_a_gain = value > 0 and scaled == 0
         if not (hides_a_loss or hides_a_gain):
             return _fixed(scaled, places) + "%"
         places += 1

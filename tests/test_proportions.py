@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.proportions import OTHER, accounted, breakdown, percent, share
+from core.proportions import OTHER, accounted, breakdown, percent, rate_percent, share
 from core.run_summary import OUTCOME_SCHEMA, summarize
 
 
@@ -100,3 +100,18 @@ def test_ingest_outcomes_add_up_to_processed_and_rows_to_read(
         assert "100.00%" not in summary.row_line()
     as_dict = summary.as_dict()
     assert as_dict["files_processed"] == summary.files_seen - summary.files_skipped
+
+
+@given(st.integers(min_value=1, max_value=10**12), st.data())
+def test_a_rate_prints_like_its_counts(whole: int, data: st.DataObject) -> None:
+    """``status`` has only the float rate: it shows no 100% for a loss either (0.99997 used to print as 1)."""
+    part = data.draw(st.integers(min_value=0, max_value=whole))
+    shown = rate_percent(part / whole)
+    assert (shown == "100.00%") == (part == whole)
+    assert (shown.strip("0.%") == "") == (part == 0)
+
+
+def test_rate_percent_examples() -> None:
+    assert rate_percent(0.99997) == "99.997%"
+    assert rate_percent(0.7273) == "72.73%"
+    assert rate_percent(1.0) == "100.00%"

@@ -14,13 +14,14 @@ import typer
 from rich.console import Console
 
 from core.settings import Settings, load_settings
+from marketops.cli.tables import console_width
 from marketops.prefect_env import configure_prefect
 
 app = typer.Typer(
     help="marketops: keep the hot, warm and cold market-data tiers fed, correct and recoverable.", no_args_is_help=True
 )
-console = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
+console = Console(stderr=True, soft_wrap=True, width=console_width(sys.stderr))
+out = Console(soft_wrap=True, width=console_width(sys.stdout))
 
 JsonOption = Annotated[
     bool,

@@ -11,6 +11,7 @@ import typer
 from core.errors import MarketopsError
 from marketops.cli.app import JsonOption, _fail, _flow_settings, _run_flow, _settings, emit_json, out
 from marketops.cli.args import database_name, known_backup, known_tables, partition_ids
+from marketops.cli.tables import frame_table, print_wide
 
 
 def backup(
@@ -42,7 +43,6 @@ backups_app = typer.Typer(help="List, verify and prune backup snapshots.", no_ar
 @backups_app.command("list")
 def backups_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Every snapshot with its chain, base, size and verification."""
-    import polars as pl
 
     from storage.backups.factory import backup_target, owner_of
     from storage.backups.snapshots import catalog, check_chains
@@ -56,11 +56,8 @@ def backups_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
     if as_json:
         sys.stdout.write(json.dumps(frame.to_dicts(), default=str) + "\n")
         return
-    with pl.Config(tbl_rows=500, tbl_cols=12, fmt_str_lengths=60, tbl_width_chars=200):
-        out.print(
-            str(frame.select("name", "kind", "base", "chain", "status", "size_bytes", "rows", "verified_at")),
-            highlight=False,
-        )
+    columns = ("name", "kind", "base", "chain", "status", "size_bytes", "rows", "verified_at")
+    print_wide(out, frame_table(frame.select(columns)))
 
 
 @backups_app.command("verify")

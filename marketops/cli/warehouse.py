@@ -11,6 +11,7 @@ import typer
 from core.errors import MarketopsError
 from marketops.cli.app import _fail, _flow_settings, _run_flow, _settings, console, out
 from marketops.cli.args import clock, one_of
+from marketops.cli.tables import frame_table, print_wide
 
 SQL_FORMATS = ("auto", "table", "csv", "json")
 
@@ -27,7 +28,6 @@ def sql(
     Read-only (ClickHouse ``readonly = 1``) unless ``--write``: an ``ALTER TABLE … DELETE`` typed by
     mistake is refused by the server instead of rewriting the source of truth.
     """
-    import polars as pl
 
     from storage.warm import open_warehouse
 
@@ -49,8 +49,7 @@ def sql(
     elif format == "json":
         sys.stdout.write(json.dumps(frame.to_dicts(), default=str) + "\n")
     else:
-        with pl.Config(tbl_rows=200, tbl_cols=30, fmt_str_lengths=80):
-            out.print(str(frame), highlight=False)
+        print_wide(out, frame_table(frame))
 
 
 def status(as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False) -> None:
