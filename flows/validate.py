@@ -10,6 +10,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 
+from core import progress
 from core.alerts import DQ_PASS_RATE, Alert
 from core.errors import ConfigError, MarketopsError
 from core.proportions import percent
@@ -83,9 +84,12 @@ def validate(since: date | None = None, until: date | None = None, report: bool 
             return inputs
         return judge.submit(settings, inputs.result(), first, last, started)
 
+    shown = progress.current()
+    shown.start("validate", sum(len(b) for b in batches), "symbols")
     for batch, result, done in warehouse_held(settings, in_flow, run_bounded(batches, submit, settings.ingest_workers)):
         if in_flow and not isinstance(result, BaseException):
             result = outcome(store(settings, result, first, last, started, run_id, return_state=True))
+        shown.advance(len(batch))
         if isinstance(result, BaseException):
             failed.append(f"{batch[0]['venue']}:{batch[0]['symbol']}..({len(batch)} symbols): {result}")
         else:
@@ -97,6 +101,7 @@ def validate(since: date | None = None, until: date | None = None, report: bool 
             len(batch),
             "failed" if isinstance(result, BaseException) else "checked",
         )
+    shown.finish()
     if failed:
         raise ValidationFailed(f"{len(failed)} batches failed: " + "; ".join(failed[:3]))
 

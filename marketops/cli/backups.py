@@ -23,7 +23,7 @@ def backup(
     _flow_settings()
     from flows.backup import backup as backup_flow
 
-    summary = _run_flow(backup_flow, full=full, verify=verify)
+    summary = _run_flow(backup_flow, progress_bar=not as_json, full=full, verify=verify)
     if as_json:
         emit_json(summary)
         return

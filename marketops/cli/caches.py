@@ -23,7 +23,7 @@ def caches_build(
     _flow_settings()
     from flows.caches import caches as caches_flow
 
-    summary = _run_flow(caches_flow, full=full, since=since_day)
+    summary = _run_flow(caches_flow, progress_bar=not as_json, full=full, since=since_day)
     if as_json:
         emit_json(summary)
         return

@@ -58,6 +58,7 @@ def ingest(
 
     summary = _run_flow(
         ingest_flow,
+        progress_bar=not as_json,
         paths=[str(p.absolute()) for p in paths],
         format=format,
         venue=venue,

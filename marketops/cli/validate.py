@@ -40,7 +40,7 @@ def validate(
     _flow_settings()
     from flows.validate import validate as validate_flow
 
-    summary = _run_flow(validate_flow, since=first, until=last, report=report)
+    summary = _run_flow(validate_flow, progress_bar=not as_json, since=first, until=last, report=report)
     if as_json:
         emit_json(summary)
     else:
