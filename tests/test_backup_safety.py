@@ -320,3 +320,23 @@ def test_restore_refuses_to_swap_into_the_live_database_itself(settings: Setting
     with pytest.raises(Exception, match="cannot be the live database"):
         restore_snapshot(warehouse, target, name, into=warehouse.database, swap=True)
     assert os.path.isdir(settings.backups_dir)
+
+
+def test_a_whole_table_swap_goes_through_the_warehouse_exchange_and_a_cluster_refuses_partition_surgery(
+    settings: Settings, warehouse: Warehouse
+) -> None:
+    """The swap uses the adapter's ``exchange`` (ON CLUSTER on a cluster); partition surgery, which would run on
+    one host's tables only, is refused on a cluster before anything is created."""
+    target, name = _june_july_snapshot(settings, warehouse)
+    _bars(warehouse, T0, 100, 2, close=11.0)
+    result = restore_snapshot(warehouse, target, name, ["bars_1m"], swap=True)
+    assert any("whole table swapped" in c for c in result["changes"])
+    assert warehouse.query_scalar("SELECT max(close) FROM bars_1m FINAL WHERE toYYYYMM(ts) = 202406") == 10.0
+    databases_before = warehouse.query_scalar("SELECT count() FROM system.databases")
+    warehouse.cluster = "prod"  # the guard runs before any statement, so the embedded engine can stand in
+    try:
+        with pytest.raises(Exception, match="not supported on a cluster"):
+            restore_snapshot(warehouse, target, name, ["bars_1m"], ["202406"], into="drill_x", swap=True)
+    finally:
+        warehouse.cluster = None
+    assert warehouse.query_scalar("SELECT count() FROM system.databases") == databases_before

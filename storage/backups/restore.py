@@ -20,6 +20,13 @@ from storage.backups.snapshots import record
 from storage.backups.target import BackupTarget, Owner
 from storage.warm.base import Warehouse
 
+# Partition surgery (ATTACH/REPLACE PARTITION … FROM) is per host on a cluster and the copies it needs would be
+# replicated tables sharing their source's Keeper path: refused rather than run half-way.
+_CLUSTER_PARTITION_SWAP = (
+    "swapping single partitions into the live tables is not supported on a cluster: restore into a new database "
+    "(--into), check it, then swap whole tables (--swap without --partition) or replace the partitions per shard"
+)
+
 
 @dataclass
 class RestoreReport:
@@ -66,13 +73,20 @@ def restore_snapshot(
     if swap and shadow == warehouse.database:
         raise StorageError("--swap restores beside the live database and swaps in; --into cannot be the live database")
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
+    if warehouse.cluster and parts and swap:
+        raise StorageError(_CLUSTER_PARTITION_SWAP)
     report = RestoreReport(name, shadow, {}, swap)
-    warehouse.execute(f"CREATE DATABASE IF NOT EXISTS {shadow}")
+    warehouse.create_database(shadow)
     occupied = [t for t in chosen if _rows_in(warehouse, shadow, t, parts)]
     if occupied and not force:
         raise StorageError(
             f"target {shadow} already holds data in {', '.join(occupied)}; pass --force to replace it "
             "(the replaced data is moved aside, not deleted)"
+        )
+    if occupied and warehouse.cluster:
+        raise StorageError(
+            f"target {shadow} already holds data in {', '.join(occupied)}: on a cluster, restore into a new "
+            "database (--into) instead of replacing one"
         )
     if occupied:
         _move_aside(warehouse, shadow, occupied, parts, check_sql_name(f"{shadow}_replaced_{stamp}"[:64]), report)
@@ -104,7 +118,7 @@ def _move_aside(
     warehouse: Warehouse, database: str, tables: list[str], parts: list[str], aside: str, report: RestoreReport
 ) -> None:
     """``--force``: what the target held moves to ``aside`` (whole tables, or only the restored partitions)."""
-    warehouse.execute(f"CREATE DATABASE IF NOT EXISTS {aside}")
+    warehouse.create_database(aside)
     for table in tables:
         here, there = f"{database}.{check_sql_name(table)}", f"{aside}.{check_sql_name(table)}"
         held = _rows_in(warehouse, database, table, parts)
@@ -122,7 +136,7 @@ def _replace_partitions(
     warehouse: Warehouse, shadow: str, tables: list[str], parts: list[str], aside: str, report: RestoreReport
 ) -> None:
     """Exactly ``parts`` of each live table replaced from the shadow copy; a copy of the old ones kept aside."""
-    warehouse.execute(f"CREATE DATABASE IF NOT EXISTS {aside}")
+    warehouse.create_database(aside)
     for table in tables:
         live = f"{warehouse.database}.{check_sql_name(table)}"
         kept = f"{aside}.{check_sql_name(table)}"
@@ -141,7 +155,7 @@ def _exchange_tables(warehouse: Warehouse, shadow: str, tables: list[str], repor
     for table in tables:
         live = f"{warehouse.database}.{check_sql_name(table)}"
         before = _rows_in(warehouse, warehouse.database, table, [])
-        warehouse.execute(f"EXCHANGE TABLES {live} AND {shadow}.{check_sql_name(table)}")
+        warehouse.exchange(check_sql_name(table), shadow)  # every host's data table on a cluster
         after = _rows_in(warehouse, warehouse.database, table, [])
         report.changes.append(
             f"{live}: whole table swapped ({before:,} -> {after:,} rows); the replaced table is now "

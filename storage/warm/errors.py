@@ -15,17 +15,18 @@ from core.errors import PermanentStorageError, StorageError, TransientStorageErr
 TRANSIENT_CODES = {
     159,  # TIMEOUT_EXCEEDED
     160,  # TOO_SLOW
-    164,  # READONLY (replica catching up)
     202,  # TOO_MANY_SIMULTANEOUS_QUERIES
     209,  # SOCKET_TIMEOUT
     210,  # NETWORK_ERROR
     241,  # MEMORY_LIMIT_EXCEEDED
-    242,  # TABLE_IS_READ_ONLY
+    242,  # TABLE_IS_READ_ONLY (a replica lost its Keeper session; it comes back)
     252,  # TOO_MANY_PARTS
     319,  # UNKNOWN_STATUS_OF_INSERT
     425,  # SYSTEM_ERROR
     999,  # KEEPER_EXCEPTION
 }
+# Not 164 (READONLY): that is a statement refused under ``readonly = 1`` (``marketops sql``), which no
+# retry can fix.
 _CODE = re.compile(r"Code:\s*(\d+)")
 
 

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
+import pyarrow as pa
 import pytest
 from clickhouse_connect.driver._chdbclient import ChdbClient
 from clickhouse_connect.driver.client import Client
@@ -18,7 +19,7 @@ from core.settings import Settings
 from storage.backups.factory import backup_target
 from storage.warm import open_warehouse
 from storage.warm.base import Warehouse
-from storage.warm.clickhouse_backend import ClickHouseWarehouse
+from storage.warm.clickhouse_backend import ClickHouseWarehouse, dictionary_encode
 from storage.warm.errors import translate
 from storage.warm.schema import MIGRATIONS, migrate, schema_version
 from validation.contracts import BARS_COLUMNS
@@ -66,6 +67,34 @@ def test_insert_and_query_round_trip_keeps_types(warehouse: Warehouse) -> None:
     assert back.height == 5
     assert back["ts"][0] == datetime(2024, 6, 3, tzinfo=UTC)
     assert back["quote_volume"].is_nan().all()
+
+
+def test_low_cardinality_columns_go_as_one_dictionary_and_read_back_unchanged(warehouse: Warehouse) -> None:
+    """Chunks with different values (a concatenated batch) must not trip Arrow's one-dictionary-per-field rule."""
+    migrate(warehouse)
+    parts = [
+        _bars(3).with_columns(pl.lit(venue).alias("venue"), pl.lit(f"SYM{i}").alias("symbol"))
+        for i, venue in enumerate(["binance", "kraken", "lean"])
+    ]
+    frame = pl.concat(parts, rechunk=False)
+    assert frame.n_chunks() == 3
+    arrow = dictionary_encode(frame.to_arrow(), frozenset({"venue", "not_there"}))
+    assert pa.types.is_dictionary(arrow.schema.field("venue").type)
+    assert not pa.types.is_dictionary(arrow.schema.field("symbol").type)  # a plain String column stays plain
+    warehouse.insert_df("bars_1m", frame)
+    back = warehouse.query_df("SELECT venue, symbol, count() AS n FROM bars_1m GROUP BY venue, symbol ORDER BY symbol")
+    assert back.rows() == [("binance", "SYM0", 3), ("kraken", "SYM1", 3), ("lean", "SYM2", 3)]
+
+
+def test_a_write_refused_as_read_only_is_permanent_not_retried(warehouse: Warehouse) -> None:
+    """Code 164 (READONLY) comes from ``readonly = 1``: retrying the statement three times cannot help."""
+    migrate(warehouse)
+    with pytest.raises(PermanentStorageError):
+        warehouse.query_df_readonly("CREATE TABLE x (a UInt8) ENGINE = Memory")
+    with pytest.raises(PermanentStorageError):
+        warehouse.query_df_readonly("SELECT * FROM bars_1m; DROP TABLE bars_1m")
+    assert warehouse.query_scalar("SELECT count() FROM system.tables WHERE name = 'x'") == 0
+    assert not isinstance(translate(DatabaseError("Code: 164. DB::Exception: readonly"), "x"), TransientStorageError)
 
 
 def test_a_repeated_dedup_token_is_dropped(warehouse: Warehouse) -> None:
