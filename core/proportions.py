@@ -56,10 +56,18 @@ def accounted(total: int, parts: Mapping[str, int]) -> dict[str, int]:
     return {**parts, OTHER: rest} if rest else dict(parts)
 
 
-def breakdown(total: int, parts: Mapping[str, int], skip_zero: bool = False) -> str:
-    """``'12 = 8 loaded + 3 partial + 1 quarantined'``: a total and the categories that add up to it."""
-    shown = {k: v for k, v in accounted(total, parts).items() if v or not skip_zero}
-    return f"{total:,} = " + (" + ".join(f"{v:,} {k}" for k, v in shown.items()) or "nothing")
+def breakdown(
+    total: int, parts: Mapping[str, int], label: str = "", skip_zero: bool = False, keep: tuple[str, ...] = ()
+) -> str:
+    """``'12 processed = 8 loaded + 3 partial + 1 quarantined'``: a total and the categories that add up to it.
+
+    With ``skip_zero`` the empty categories are left out (the sum still holds), except those in ``keep``; a
+    total of 0 with nothing in it is just ``'0 processed'``."""
+    head = f"{total:,} {label}".rstrip()
+    shown = {k: v for k, v in accounted(total, parts).items() if v or not skip_zero or k in keep}
+    if not total and not any(shown.values()):
+        return head
+    return f"{head} = " + " + ".join(f"{v:,} {k}" for k, v in shown.items())
 
 
 def _fixed(scaled: int, places: int) -> str:

@@ -109,20 +109,17 @@ class IngestSummary:
         ]
 
     def file_line(self) -> str:
-        """``12 files seen, 0 unchanged, 12 processed = 8 loaded + …; judged files passed: 11 of 12 (91.67%)``"""
+        """``12 files seen, 0 unchanged, 12 processed = 8 loaded + 3 partial + 1 quarantined + 0 failed; judged
+        files passed: 11 of 12 (91.67%)`` (empty categories left out, except ``failed``)."""
         passed = self.files_loaded + self.files_partial
-        return (
-            f"{self.files_seen:,} files seen, {self.files_skipped:,} unchanged, "
-            f"{breakdown(self.files_processed, self.file_outcomes()).replace(' = ', ' processed = ', 1)}; "
-            f"judged files passed: {share(passed, self.files_judged)}"
-        )
+        processed = breakdown(self.files_processed, self.file_outcomes(), "processed", True, keep=("failed",))
+        line = f"{self.files_seen:,} files seen, {self.files_skipped:,} unchanged, {processed}"
+        return line + (f"; judged files passed: {share(passed, self.files_judged)}" if self.files_judged else "")
 
     def row_line(self) -> str:
         """``15,812 read = 15,805 loaded + 6 quarantined + 1 exact duplicates dropped; loaded 15,805 of …``"""
-        return (
-            f"{breakdown(self.rows_read, self.row_outcomes()).replace(' = ', ' read = ', 1)}; "
-            f"loaded {share(self.rows_loaded, self.rows_read)}"
-        )
+        line = breakdown(self.rows_read, self.row_outcomes(), "read", True, keep=("quarantined",))
+        return line + (f"; loaded {share(self.rows_loaded, self.rows_read)}" if self.rows_read else "")
 
     def headline(self) -> str:
         return f"{self.file_line()}; rows {self.row_line()}"

@@ -215,11 +215,11 @@ class PassRates:
         if self.state == STATE_NO_DATA:
             return f"{self.first}..{self.last}: NO DATA — no file, row or symbol-day to check in the range"
         return (
-            f"{self.first}..{self.last}: files {breakdown(self.files_checked, self.file_outcomes())} "
+            f"{self.first}..{self.last}: {breakdown(self.files_checked, self.file_outcomes(), 'files')} "
             f"({percent(self.files_passed, self.files_checked)} passed); "
-            f"rows {breakdown(self.rows_checked, self.row_outcomes())} "
+            f"{breakdown(self.rows_checked, self.row_outcomes(), 'rows')} "
             f"({percent(self.rows_passed, self.rows_checked, 3)} passed); "
-            f"symbol-days {breakdown(self.symbol_days, self.symbol_day_outcomes())}; "
+            f"{breakdown(self.symbol_days, self.symbol_day_outcomes(), 'symbol-days')}; "
             f"{sum(self.anomalies_by_check.values()):,} anomalies, "
             f"{sum(self.known_events.values()):,} explained by known events"
             + (f" — BELOW the {self.threshold:.2%} threshold" if self.breach else "")
