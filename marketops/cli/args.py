@@ -70,7 +70,8 @@ def known_backup(row: dict[str, Any] | None, name: str, names: list[str]) -> dic
         return row
     close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
-    listed = f"{len(names)} snapshots" if names else "no snapshots yet (`marketops backup` takes one)"
+    count = f"{len(names)} snapshot" + ("" if len(names) == 1 else "s")
+    listed = count if names else "no snapshots yet: `marketops backup` takes one"
     raise _fail(f"no backup named {name!r}{hint} ({listed}; `marketops backups list` shows them)", 2)
 
 
