@@ -97,3 +97,26 @@ def test_the_default_restore_target_keeps_the_backup_names_case(settings: Settin
     result = restore_snapshot(warehouse, target, name, ["bars_1m"])
     assert result["into"] == shadow_database(name) == "restore_" + name.replace("-", "_")
     assert warehouse.query_scalar(f"SELECT count() FROM {result['into']}.bars_1m") == 200
+
+
+def _command_paths() -> list[list[str]]:
+    import typer.main
+
+    root = typer.main.get_command(app)
+    paths: list[list[str]] = [[]]
+    for name, command in root.commands.items():  # type: ignore[attr-defined]
+        paths.append([name])
+        paths.extend([name, sub] for sub in getattr(command, "commands", {}))
+    return paths
+
+
+@pytest.mark.parametrize("path", _command_paths(), ids=lambda p: " ".join(p) or "marketops")
+def test_every_command_and_subcommand_has_help(path: list[str]) -> None:
+    result = runner.invoke(app, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+
+
+def test_the_command_list_includes_doctor_and_every_group() -> None:
+    assert {"doctor", "ingest", "validate", "restore", "status", "sql"} <= {p[0] for p in _command_paths() if p}
+    assert ["backups", "verify"] in _command_paths() and ["caches", "build"] in _command_paths()
