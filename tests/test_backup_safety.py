@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -26,7 +25,7 @@ from storage.backups.target import BackupTarget
 from storage.warm import open_warehouse
 from storage.warm.base import Warehouse
 from storage.warm.schema import migrate
-from validation.contracts import BARS_COLUMNS
+from tests.warm_helpers import insert_bars, verified_snapshot
 
 T0 = datetime(2024, 6, 1, tzinfo=UTC)
 
@@ -38,39 +37,6 @@ def warehouse(settings: Settings) -> Iterator[Warehouse]:
         yield wh
 
 
-def _bars(wh: Warehouse, start: datetime, n: int, version: int, close: float = 10.0) -> None:
-    frame = pl.DataFrame(
-        {
-            "venue": "binance",
-            "symbol": "BTCUSDT",
-            "ts": [start + timedelta(minutes=i) for i in range(n)],
-            "open": close,
-            "high": close + 1,
-            "low": close - 1,
-            "close": close,
-            "volume": 1.0,
-            "trades": 1,
-            "quote_volume": 1.0,
-            "source_id": 1,
-            "version": version,
-        },
-        schema_overrides={
-            "ts": pl.Datetime("ms", "UTC"),
-            "trades": pl.UInt32,
-            "source_id": pl.UInt64,
-            "version": pl.UInt64,
-        },
-    ).select(BARS_COLUMNS)
-    wh.insert_df("bars_1m", frame)
-
-
-def _verified(wh: Warehouse, target: BackupTarget, now: datetime, **kwargs: object) -> backups.SnapshotResult:
-    taken = backups.take_snapshot(wh, target, now, **kwargs)  # type: ignore[arg-type]
-    ok, detail = backups.drill(wh, target, taken.name)
-    assert ok, detail
-    return taken
-
-
 def _status(wh: Warehouse) -> dict[str, str]:
     return dict(backups.catalog(wh).select("name", "status").iter_rows())
 
@@ -79,7 +45,7 @@ def test_a_snapshot_whose_drill_failed_is_never_a_base_and_the_next_one_says_why
     settings: Settings, warehouse: Warehouse
 ) -> None:
     target = backup_target(settings)
-    _bars(warehouse, T0, 50, 1)
+    insert_bars(warehouse, T0, 50, 1)
     full = backups.take_snapshot(warehouse, target, T0)
     # the drill compares with the fingerprints taken at backup time: a wrong one makes it fail, as corruption would
     warehouse.execute(
@@ -100,7 +66,7 @@ def test_a_snapshot_whose_drill_failed_is_never_a_base_and_the_next_one_says_why
 
 def test_a_snapshot_never_drilled_is_no_base_either(settings: Settings, warehouse: Warehouse) -> None:
     target = backup_target(settings)
-    _bars(warehouse, T0, 10, 1)
+    insert_bars(warehouse, T0, 10, 1)
     first = backups.take_snapshot(warehouse, target, T0)
     second = backups.take_snapshot(warehouse, target, T0 + timedelta(hours=6))
     assert second.kind == FULL and first.name in second.reason
@@ -110,12 +76,12 @@ def test_snapshots_whose_base_was_deleted_are_marked_broken_and_listed_so(
     settings: Settings, warehouse: Warehouse, prefect_api: None
 ) -> None:
     target = backup_target(settings)
-    _bars(warehouse, T0, 20, 1)
-    full = _verified(warehouse, target, T0)
-    _bars(warehouse, T0 + timedelta(days=1), 20, 1)
-    inc1 = _verified(warehouse, target, T0 + timedelta(hours=6))
-    _bars(warehouse, T0 + timedelta(days=2), 20, 1)
-    inc2 = _verified(warehouse, target, T0 + timedelta(hours=12))
+    insert_bars(warehouse, T0, 20, 1)
+    full = verified_snapshot(warehouse, target, T0)
+    insert_bars(warehouse, T0 + timedelta(days=1), 20, 1)
+    inc1 = verified_snapshot(warehouse, target, T0 + timedelta(hours=6))
+    insert_bars(warehouse, T0 + timedelta(days=2), 20, 1)
+    inc2 = verified_snapshot(warehouse, target, T0 + timedelta(hours=12))
     shutil.rmtree(target.path(inc1.name))  # type: ignore[attr-defined]  # deleted by hand, or by a disk problem
     listed = CliRunner().invoke(__import__("marketops.cli", fromlist=["app"]).app, ["backups", "list", "--json"])
     assert listed.exit_code == 0, listed.output
@@ -139,11 +105,11 @@ def test_backups_verify_without_a_name_checks_every_snapshot_and_drills_each_cha
     from marketops.cli import app
 
     target = backup_target(settings)
-    _bars(warehouse, T0, 20, 1)
-    day1 = _verified(warehouse, target, T0)
-    _bars(warehouse, T0 + timedelta(days=1), 20, 1)
-    day1_inc = _verified(warehouse, target, T0 + timedelta(hours=6))
-    day2 = _verified(warehouse, target, T0 + timedelta(days=1))
+    insert_bars(warehouse, T0, 20, 1)
+    day1 = verified_snapshot(warehouse, target, T0)
+    insert_bars(warehouse, T0 + timedelta(days=1), 20, 1)
+    day1_inc = verified_snapshot(warehouse, target, T0 + timedelta(hours=6))
+    day2 = verified_snapshot(warehouse, target, T0 + timedelta(days=1))
     warehouse.close()
     result = CliRunner().invoke(app, ["backups", "verify"])
     assert result.exit_code == 0, result.output
@@ -176,12 +142,12 @@ def test_a_moved_backups_directory_still_restores_its_incrementals(
     settings: Settings, warehouse: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     target = backup_target(settings)
-    _bars(warehouse, T0, 30, 1)
-    _verified(warehouse, target, T0)
-    _bars(warehouse, T0 + timedelta(days=1), 30, 1)
-    _verified(warehouse, target, T0 + timedelta(hours=6))
-    _bars(warehouse, T0 + timedelta(days=40), 30, 1)
-    inc2 = _verified(warehouse, target, T0 + timedelta(hours=12))
+    insert_bars(warehouse, T0, 30, 1)
+    verified_snapshot(warehouse, target, T0)
+    insert_bars(warehouse, T0 + timedelta(days=1), 30, 1)
+    verified_snapshot(warehouse, target, T0 + timedelta(hours=6))
+    insert_bars(warehouse, T0 + timedelta(days=40), 30, 1)
+    inc2 = verified_snapshot(warehouse, target, T0 + timedelta(hours=12))
     warehouse.close()
     moved = tmp_path / "elsewhere"
     settings.home_dir.rename(moved)  # the whole home, backups included, now lives somewhere else
@@ -237,8 +203,8 @@ def test_after_a_driver_switch_retention_deletes_each_snapshot_through_its_own_d
     from storage.backups.factory import owner_of
 
     native = backup_target(settings)
-    _bars(warehouse, T0, 10, 1)
-    old = _verified(warehouse, native, T0)
+    insert_bars(warehouse, T0, 10, 1)
+    old = verified_snapshot(warehouse, native, T0)
     other = OtherDriverTarget(settings.backups_dir)
     owner = owner_of(settings, other)
     later = T0 + timedelta(days=10)
@@ -259,18 +225,18 @@ def restore_snapshot(*args: Any, **kwargs: Any) -> dict[str, Any]:
 
 def _june_july_snapshot(settings: Settings, wh: Warehouse) -> tuple[BackupTarget, str]:
     target = backup_target(settings)
-    _bars(wh, T0, 100, 1, close=10.0)  # June
-    _bars(wh, T0 + timedelta(days=31), 100, 1, close=20.0)  # July
-    return target, _verified(wh, target, T0 + timedelta(days=40)).name
+    insert_bars(wh, T0, 100, 1, close=10.0)  # June
+    insert_bars(wh, T0 + timedelta(days=31), 100, 1, close=20.0)  # July
+    return target, verified_snapshot(wh, target, T0 + timedelta(days=40)).name
 
 
 def test_a_partition_restore_with_swap_replaces_exactly_that_partition(
     settings: Settings, warehouse: Warehouse
 ) -> None:
     target, name = _june_july_snapshot(settings, warehouse)
-    _bars(warehouse, T0, 100, 2, close=11.0)  # June rewritten after the snapshot (the damage to undo)
-    _bars(warehouse, T0 + timedelta(days=31), 100, 2, close=21.0)  # July changed too: must stay as it is now
-    _bars(warehouse, T0 + timedelta(days=62), 50, 1, close=30.0)  # and August is newer than the snapshot
+    insert_bars(warehouse, T0, 100, 2, close=11.0)  # June rewritten after the snapshot (the damage to undo)
+    insert_bars(warehouse, T0 + timedelta(days=31), 100, 2, close=21.0)  # July changed too: must stay as it is now
+    insert_bars(warehouse, T0 + timedelta(days=62), 50, 1, close=30.0)  # and August is newer than the snapshot
     result = restore_snapshot(warehouse, target, name, ["bars_1m"], ["202406"], swap=True)
     live = warehouse.query_df(
         "SELECT toYYYYMM(ts) AS month, count() AS rows, min(close) AS low, max(close) AS high "
@@ -289,7 +255,7 @@ def test_the_cli_partition_swap_prints_what_changed_and_where_the_old_data_is(
     from marketops.cli import app
 
     _, name = _june_july_snapshot(settings, warehouse)
-    _bars(warehouse, T0 + timedelta(days=62), 50, 1, close=30.0)
+    insert_bars(warehouse, T0 + timedelta(days=62), 50, 1, close=30.0)
     warehouse.close()
     result = CliRunner().invoke(app, ["restore", name, "--table", "bars_1m", "--partition", "202406", "--swap"])
     assert result.exit_code == 0, result.output
@@ -328,7 +294,7 @@ def test_a_whole_table_swap_goes_through_the_warehouse_exchange_and_a_cluster_re
     """The swap uses the adapter's ``exchange`` (ON CLUSTER on a cluster); partition surgery, which would run on
     one host's tables only, is refused on a cluster before anything is created."""
     target, name = _june_july_snapshot(settings, warehouse)
-    _bars(warehouse, T0, 100, 2, close=11.0)
+    insert_bars(warehouse, T0, 100, 2, close=11.0)
     result = restore_snapshot(warehouse, target, name, ["bars_1m"], swap=True)
     assert any("whole table swapped" in c for c in result["changes"])
     assert warehouse.query_scalar("SELECT max(close) FROM bars_1m FINAL WHERE toYYYYMM(ts) = 202406") == 10.0

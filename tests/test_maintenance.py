@@ -16,12 +16,12 @@ from core.backup_policy import FULL, INCREMENTAL, chains
 from core.settings import Settings
 from storage.backups import snapshots as backups
 from storage.backups.factory import backup_target
-from storage.backups.target import BackupTarget, DirectoryBackupTarget
+from storage.backups.target import DirectoryBackupTarget
 from storage.warm import open_warehouse
 from storage.warm.base import Warehouse
 from storage.warm.optimize import part_stats
 from storage.warm.schema import BACKUP_TABLES, OPTIMIZE_TABLES, migrate
-from validation.contracts import BARS_COLUMNS
+from tests.warm_helpers import insert_bars, verified_snapshot
 
 T0 = datetime(2024, 6, 1, tzinfo=UTC)
 
@@ -31,40 +31,6 @@ def warehouse(settings: Settings) -> Iterator[Warehouse]:
     with open_warehouse(settings) as wh:
         migrate(wh)
         yield wh
-
-
-def _insert_bars(wh: Warehouse, start: datetime, n: int, version: int, close: float = 10.0) -> None:
-    frame = pl.DataFrame(
-        {
-            "venue": "binance",
-            "symbol": "BTCUSDT",
-            "ts": [start + timedelta(minutes=i) for i in range(n)],
-            "open": close,
-            "high": close + 1,
-            "low": close - 1,
-            "close": close,
-            "volume": 1.0,
-            "trades": 1,
-            "quote_volume": 1.0,
-            "source_id": 1,
-            "version": version,
-        },
-        schema_overrides={
-            "ts": pl.Datetime("ms", "UTC"),
-            "trades": pl.UInt32,
-            "source_id": pl.UInt64,
-            "version": pl.UInt64,
-        },
-    ).select(BARS_COLUMNS)
-    wh.insert_df("bars_1m", frame)
-
-
-def _verified_snapshot(wh: Warehouse, target: BackupTarget, now: datetime, **kwargs: object) -> backups.SnapshotResult:
-    """A snapshot and its restore drill, as the backup flow takes them (only a verified one can be a base)."""
-    taken = backups.take_snapshot(wh, target, now, **kwargs)  # type: ignore[arg-type]
-    ok, detail = backups.drill(wh, target, taken.name)
-    assert ok, detail
-    return taken
 
 
 def _content_hash(wh: Warehouse, database: str | None = None) -> pl.DataFrame:
@@ -79,8 +45,8 @@ def test_optimize_reduces_parts_keeps_final_identical_and_reruns_as_a_no_op(
     with open_warehouse(settings) as wh:
         migrate(wh)
         for version in (1, 2, 3):  # three overlapping loads of June and one of July
-            _insert_bars(wh, T0, 100, version, close=10.0 + version)
-        _insert_bars(wh, T0 + timedelta(days=31), 50, 1)
+            insert_bars(wh, T0, 100, version, close=10.0 + version)
+        insert_bars(wh, T0 + timedelta(days=31), 50, 1)
         final_before = wh.query_df("SELECT * FROM bars_1m FINAL ORDER BY ts")
         parts_before = part_stats(wh, OPTIMIZE_TABLES).filter(pl.col("table") == "bars_1m")
     assert parts_before.filter(pl.col("partition") == "202406")["active_parts"][0] == 3
@@ -105,12 +71,12 @@ def test_full_then_two_incrementals_drop_restore_from_newest_gives_identical_con
     settings: Settings, warehouse: Warehouse
 ) -> None:
     target = backup_target(settings)
-    _insert_bars(warehouse, T0, 500, 1)
-    full = _verified_snapshot(warehouse, target, T0, force_full=True)
-    _insert_bars(warehouse, T0 + timedelta(days=1), 500, 1)
-    inc1 = _verified_snapshot(warehouse, target, T0 + timedelta(hours=6))
-    _insert_bars(warehouse, T0 + timedelta(days=40), 500, 1)
-    inc2 = _verified_snapshot(warehouse, target, T0 + timedelta(hours=12))
+    insert_bars(warehouse, T0, 500, 1)
+    full = verified_snapshot(warehouse, target, T0, force_full=True)
+    insert_bars(warehouse, T0 + timedelta(days=1), 500, 1)
+    inc1 = verified_snapshot(warehouse, target, T0 + timedelta(hours=6))
+    insert_bars(warehouse, T0 + timedelta(days=40), 500, 1)
+    inc2 = verified_snapshot(warehouse, target, T0 + timedelta(hours=12))
     assert (full.kind, inc1.kind, inc2.kind) == (FULL, INCREMENTAL, INCREMENTAL)
     assert (inc1.base, inc2.base) == (full.name, inc1.name)
     assert inc2.size_bytes < full.size_bytes * 2
@@ -130,10 +96,10 @@ def test_full_then_two_incrementals_drop_restore_from_newest_gives_identical_con
 
 def test_a_drill_catches_a_backup_whose_base_is_gone(settings: Settings, warehouse: Warehouse) -> None:
     target = backup_target(settings)
-    _insert_bars(warehouse, T0, 10, 1)
-    full = _verified_snapshot(warehouse, target, T0, force_full=True)
-    _insert_bars(warehouse, T0 + timedelta(days=1), 10, 1)
-    inc = _verified_snapshot(warehouse, target, T0 + timedelta(hours=6))
+    insert_bars(warehouse, T0, 10, 1)
+    full = verified_snapshot(warehouse, target, T0, force_full=True)
+    insert_bars(warehouse, T0 + timedelta(days=1), 10, 1)
+    inc = verified_snapshot(warehouse, target, T0 + timedelta(hours=6))
     target.delete(full.name)  # ClickHouse would still call the incremental a success
     ok, detail = backups.drill(warehouse, target, inc.name)
     assert not ok and "restore failed" in detail
@@ -151,8 +117,8 @@ def test_retention_over_eight_simulated_days_keeps_whole_restorable_chains(
     now = T0
     for step in range(8 * 4):
         now = T0 + timedelta(hours=6 * step)
-        _insert_bars(warehouse, T0 + timedelta(minutes=10 * step), 10, step + 1)
-        _verified_snapshot(warehouse, target, now)
+        insert_bars(warehouse, T0 + timedelta(minutes=10 * step), 10, step + 1)
+        verified_snapshot(warehouse, target, now)
     now += timedelta(hours=1)  # an hour after the last snapshot, the first day's chain is 7 days old
     dry = backups.prune(warehouse, target, now, keep_days=7, min_chains=1, max_chains=60, dry_run=True)
     assert len(dry.delete) == 4 and all(target.is_complete(r.name) for r in dry.delete)  # a dry run deletes nothing
@@ -201,7 +167,7 @@ def test_a_backup_killed_part_way_is_marked_broken_and_the_next_run_is_valid(
 
     with open_warehouse(settings) as wh:
         migrate(wh)
-        _insert_bars(wh, T0, 100, 1)
+        insert_bars(wh, T0, 100, 1)
     child = subprocess.run(
         [sys.executable, "-c", KILLED_BACKUP], capture_output=True, text=True, timeout=300, env=os.environ.copy()
     )
