@@ -90,6 +90,11 @@ class Settings(BaseSettings):
         default_factory=list, description="Allowlist files read besides the bundled one."
     )
     validate_batch_symbols: int = Field(default=200, ge=1, description="Symbols per validate task.")
+    validate_batch_rows: int = Field(
+        default=1_000_000,
+        ge=1_440,
+        description="Most 1m bars one validate task reads (estimated from each symbol's span): bounds its memory.",
+    )
     reports_port: int = Field(
         default=4280,
         ge=0,

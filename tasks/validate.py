@@ -41,6 +41,7 @@ from validation.contracts import SymbolDays, enforce
 from validation.duplicates import conflicting_copies
 from validation.expectations import run_suite
 from validation.known_events import load_allowlist
+from validation.planning import symbol_batches
 from validation.quality import explain_quarantine, file_verdicts, pass_rates, reannotate, symbol_days
 from validation.report import ReportInputs, render_index, render_report
 from validation.warm_checks import (
@@ -62,13 +63,13 @@ def _rules(settings: Settings) -> CheckRules:
 
 @task(name="plan_validation", **task_options())
 def plan_validation(settings: Settings, first: date, last: date, now: datetime) -> list[list[dict[str, Any]]]:
-    """Symbols with data around the range, in batches of ``validate_batch_symbols`` (one task each)."""
+    """Symbols with data around the range, in batches bounded by symbols and bars (one task each)."""
     rng = ValidationRange(first, last, now)
     with open_warehouse(settings) as warehouse:
         scope = symbols_in_scope(warehouse, rng.start, rng.end)
-    rows = scope.to_dicts()
-    size = settings.validate_batch_symbols
-    return [rows[i : i + size] for i in range(0, len(rows), size)]
+    return symbol_batches(
+        scope, rng.load_start, rng.load_end, settings.validate_batch_symbols, settings.validate_batch_rows
+    )
 
 
 @dataclass(frozen=True)
