@@ -8,6 +8,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from core import progress
 from core.errors import MarketopsError
 from core.settings import load_settings
 from flows.bounded import run_bounded
@@ -58,7 +59,11 @@ def caches(full: bool = False, since: date | None = None) -> dict[str, Any]:
     # The embedded warehouse stays open for the whole run: its session is shared by this process's tasks and
     # closed when the last user leaves, and reopening it between two batches costs about a second.
     hold = in_flow or settings.warm_backend == "chdb"
+    shown = progress.current()
+    shown.start("caches", sum(len(b["days"]) for b in batches), "symbol-days")
     for batch, result, done in warehouse_held(settings, hold, run_bounded(batches, submit, settings.ingest_workers)):
+        written = 0 if isinstance(result, BaseException) else sum(int(r["rows"]) for r in result)
+        shown.advance(len(batch["days"]), written)
         if isinstance(result, BaseException):
             failed.append(f"{batch['venue']}:{batch['symbol']}: {result}")
         else:
@@ -72,6 +77,7 @@ def caches(full: bool = False, since: date | None = None) -> dict[str, Any]:
             batch["symbol"],
             "failed" if isinstance(result, BaseException) else f"{len(result)} files",
         )
+    shown.finish()
     if failed:  # nothing recorded as built: the next run finds these symbols' days still differ
         raise CacheBuildFailed(f"{len(failed)} symbols failed: " + "; ".join(failed[:5]))
     published = with_retry_policy(publish_caches, settings)(

@@ -277,13 +277,22 @@ def failed_sections(report: dict[str, Any]) -> list[str]:
     return [name for name, value in report.items() if isinstance(value, dict) and "error" in value]
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, key: str = "") -> str:
+    """A value as the table shows it; ``pass_rate*`` as a percentage that never rounds a loss to 100%."""
+    from core.proportions import rate_percent
+
     if value is None:
         return "—"
     if isinstance(value, dict):
-        return ", ".join(f"{k}={_cell(v)}" for k, v in value.items()) or "—"
+        return ", ".join(f"{k}={_cell(v, k)}" for k, v in value.items()) or "—"
     if isinstance(value, list):
         return ", ".join(_cell(v) for v in value) or "—"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) and key.startswith("pass_rate") and 0 <= value <= 1:
+        return rate_percent(value)
+    if isinstance(value, int):
+        return f"{value:,}"
     if isinstance(value, float):
         return f"{value:,.4g}" if abs(value) < 1 else f"{value:,.1f}"
     return str(value)
@@ -297,12 +306,12 @@ def _rows_table(title: str, rows: dict[str, Any]) -> Table:
             if key not in columns:
                 columns.append(key)
     table = Table(title=title, title_justify="left")
-    table.add_column("")
+    table.add_column("", no_wrap=True)
     for column in columns:
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for name, fields in rows.items():
         values = fields if isinstance(fields, dict) else {"value": fields}
-        table.add_row(name, *(_cell(values.get(c)) for c in columns))
+        table.add_row(name, *(_cell(values.get(c), c) for c in columns))
     return table
 
 
@@ -313,8 +322,8 @@ def render(report: dict[str, Any], console: Console) -> None:
             console.print(f"[bold]{section}[/]: {values}", highlight=False)
             continue
         table = Table(title=section, title_justify="left", show_header=False)
-        table.add_column("field", style="bold")
-        table.add_column("value")
+        table.add_column("field", style="bold", no_wrap=True)
+        table.add_column("value", overflow="fold")
         nested = []
         for key, value in values.items():
             if key == "error":
@@ -322,7 +331,7 @@ def render(report: dict[str, Any], console: Console) -> None:
             elif isinstance(value, dict) and value and all(isinstance(v, dict) or v is None for v in value.values()):
                 nested.append((f"{section}.{key}", value))
             else:
-                table.add_row(key, _cell(value))
+                table.add_row(key, _cell(value, key))
         console.print(table)
         for title, rows in nested:
             flat = {name: _flatten(fields) for name, fields in rows.items()}
