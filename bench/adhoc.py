@@ -2,7 +2,9 @@
 
 - a second one-file `marketops ingest` (1,440 rows) without `marketops up` (the first one started the background
   Prefect server; the second reuses it) vs a bare Python process reading the same file with polars;
-- `marketops status --json` vs a bare `python -c 'import polars'` (best of three each).
+- `marketops status --json` vs a bare `python -c 'import polars'` (best of three each). The first status after
+  the ingest opens the embedded warehouse; the next ones reuse its figures while the warehouse is unchanged
+  (``storage/status_snapshot.py``): both are printed, the goal is on the repeated one.
 
 Usage: python bench/adhoc.py
 """
@@ -51,6 +53,7 @@ def main() -> int:
         finally:
             wall([py, "-m", "marketops", "down"], env)
         polars_read_s = wall([py, "-c", f"import polars as pl; pl.read_csv({str(paths[1])!r}, has_header=False)"], env)
+        status_first_s = wall([py, "-m", "marketops", "status", "--json"], env)  # opens the warehouse
         status_s = min(wall([py, "-m", "marketops", "status", "--json"], env) for _ in range(3))
         import_s = min(wall([py, "-c", "import polars"], env) for _ in range(3))
 
@@ -59,13 +62,15 @@ def main() -> int:
     )
     print(f"| second one-file ingest ({files[1].rows:,} rows, reuses it) | {second_s:.2f} |")
     print(f"| bare python reading the same file with polars | {polars_read_s:.2f} |")
-    print(f"| marketops status --json (best of 3) | {status_s:.2f} |")
+    print(f"| marketops status --json, first after the ingest (opens the warehouse) | {status_first_s:.2f} |")
+    print(f"| marketops status --json, warehouse unchanged (best of 3) | {status_s:.2f} |")
     print(f"| python -c 'import polars' (best of 3) | {import_s:.2f} |")
     ingest_ratio = second_s / polars_read_s
     status_ratio = status_s / import_s
     verdict = "met" if ingest_ratio <= 15 else "NOT met"
     print(f"\ngoal: second ingest <= 15x the polars read: {verdict} ({ingest_ratio:.1f}x)")
     print(f"goal: status --json <= 3x import polars: {'met' if status_ratio <= 3 else 'NOT met'} ({status_ratio:.1f}x)")
+    print(f"(the first status, which opens the warehouse: {status_first_s / import_s:.1f}x)")
     return 0
 
 

@@ -3,15 +3,20 @@
 - baseline: polars' raw read of the 1m Parquet dataset the build wrote;
 - stages on the same bars: export (1m daily files), the five resamples, features (polars) and the same
   features in pandas;
-- the caches flow end to end (warm fetch, export, resamples, features, manifest, DuckDB views).
+- the caches flow end to end (warm fetch, export, resamples, features, manifest, DuckDB views), run in a child
+  process at two sizes (``--small-rows`` and ``--rows``), each child printing its own peak RSS (``ru_maxrss``):
+  memory is bounded by a batch (a symbol's <= 3 months), so it should stay flat as the input grows.
 
-Usage: python bench/caches.py [--rows 10000000]
+Usage: python bench/caches.py [--rows 10000000] [--small-rows 1000000]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -116,28 +121,77 @@ def timed(fn: Callable[[], T]) -> tuple[T, float]:
     return value, time.perf_counter() - start
 
 
+def build_child() -> int:
+    """In a child process (``--build-child``): the full rebuild alone; prints seconds, files and peak RSS."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.caches import caches
+
+    with prefect_test_harness(server_startup_timeout=90):
+        summary, seconds = timed(lambda: caches(full=True))
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # this process only (the harness server is apart)
+    print(json.dumps({"seconds": seconds, "files": summary["files_written"], "peak_kb": peak_kb}))
+    return 0
+
+
+def load_warm(home: Path, rows: int) -> pl.DataFrame:
+    """``rows`` (rounded up to whole days) bars of SYMBOLS symbols, inserted into a fresh warm tier under ``home``
+    by a child process (one embedded engine per process and data path), and returned for the in-process stages."""
+    days = max(1, -(-rows // (SYMBOLS * 1440)))
+    env = {**os.environ, "MARKETOPS_HOME": str(home)}
+    child = subprocess.run(
+        [sys.executable, __file__, "--load-child", str(days)], env=env, capture_output=True, text=True, timeout=7200
+    )
+    if child.returncode != 0:
+        raise SystemExit(f"load child failed: {child.stderr[-3000:]}")
+    os.environ["MARKETOPS_HOME"] = str(home)
+    return make_bars(days)
+
+
+def load_child(days: int) -> int:
+    """In a child process (``--load-child DAYS``): insert the bars into the warm tier of ``$MARKETOPS_HOME``."""
+    bars = make_bars(days)
+    with open_warehouse(load_settings()) as wh:
+        migrate(wh)
+        wh.insert_df("bars_1m", bars)
+        wh.optimize("bars_1m")  # merged now, as the nightly optimize leaves it: the rebuild's RSS is not the merge's
+    return 0
+
+
+def rebuild_in_child(home: Path) -> dict[str, float]:
+    """Run the caches flow's full rebuild in a fresh process over the warm tier under ``home``."""
+    env = {**os.environ, "MARKETOPS_HOME": str(home)}
+    child = subprocess.run(
+        [sys.executable, __file__, "--build-child"], env=env, capture_output=True, text=True, timeout=7200
+    )
+    if child.returncode != 0:
+        raise SystemExit(f"rebuild child failed: {child.stderr[-3000:]}")
+    result: dict[str, float] = json.loads(child.stdout.strip().splitlines()[-1])
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--small-rows", type=int, default=0, help="second size for the RSS check (default rows/10)")
+    parser.add_argument("--build-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--load-child", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    days = max(1, -(-args.rows // (SYMBOLS * 1440)))
-    bars = make_bars(days)
-    rows = bars.height
+    if args.build_child:
+        return build_child()
+    if args.load_child:
+        return load_child(args.load_child)
     table: list[tuple[str, int, float]] = []
     with tempfile.TemporaryDirectory(prefix="marketops-bench-caches-") as tmp:
-        os.environ["MARKETOPS_HOME"] = str(Path(tmp) / "home")
+        small_rows = load_warm(Path(tmp) / "small", args.small_rows or max(1, args.rows // 10)).height
+        small = rebuild_in_child(Path(tmp) / "small")
+        bars = load_warm(Path(tmp) / "home", args.rows)
+        rows = bars.height
         settings = load_settings()
-        with open_warehouse(settings) as wh:
-            migrate(wh)
-            wh.insert_df("bars_1m", bars)
-        print(f"{rows:,} bars of {SYMBOLS} symbols x {days} days in the warm tier", flush=True)
-
-        from prefect.testing.utilities import prefect_test_harness
-
-        from flows.caches import caches
-
-        with prefect_test_harness(server_startup_timeout=90):
-            summary, full_s = timed(lambda: caches(full=True))
+        print(f"{rows:,} bars of {SYMBOLS} symbols x {rows // SYMBOLS // 1440} days in the warm tier", flush=True)
+        big = rebuild_in_child(Path(tmp) / "home")
+        full_s = big["seconds"]
+        summary = {"files_written": int(big["files"])}
         root = settings.cold_dir
         read, read_s = timed(
             lambda: pl.read_parquet(str(root / "bars_1m" / "**" / "*.parquet"), hive_partitioning=True)
@@ -173,6 +227,13 @@ def main() -> int:
     print(f"\ngoal: features >= 12.5x pandas: {'met' if speedup >= 12.5 else 'NOT met'} ({speedup:.1f}x)")
     print(
         f"goal: full rebuild >= 1/10 of the raw Parquet read: {'met' if rebuild >= 0.1 else 'NOT met'} ({rebuild:.3f}x)"
+    )
+    growth = big["peak_kb"] / small["peak_kb"]
+    print(
+        f"peak RSS of the rebuild process: {small['peak_kb'] / 1024:,.0f} MiB at {small_rows:,} rows, "
+        f"{big['peak_kb'] / 1024:,.0f} MiB at {rows:,} rows "
+        f"({rows / small_rows:.0f}x the rows, {growth:.2f}x the RSS); "
+        f"goal: flat (<= 1.5x): {'met' if growth <= 1.5 else 'NOT met'}"
     )
     return 0
 

@@ -6,26 +6,33 @@ import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import polars as pl
 
-from core.cold_layout import DAILY, parse_file_path
+from core.cold_layout import FINGERPRINT_SCHEMA, file_path, parse_file_path
 from core.features import compute_features
 from core.resample import resample
+
+# Months one cache batch rewrites (of one symbol): bounds a batch's memory (~130k 1m bars with lookback).
+MONTHS_PER_BATCH = 3
+
+
+__all__ = ["FINGERPRINT_SCHEMA", "Affected", "Output", "affected", "build_outputs", "plan_batches"]
 
 
 @dataclass(frozen=True)
 class Affected:
-    days: tuple[date, ...]  # daily files: bars_1m
-    months: tuple[date, ...]  # monthly files (first of month): bars_5m, bars_15m, bars_1h, bars_4h, bars_1d
-    feature_days: tuple[date, ...]  # features_1m: changed days and the day after each (lookback)
+    days: tuple[date, ...]  # the changed days
+    months: tuple[date, ...]  # first of each month whose files (every dataset) are rewritten whole
+    feature_days: tuple[date, ...]  # changed days and the day after each (their features look back)
 
     def fetch_range(self) -> tuple[datetime, datetime]:
-        """1m bars needed: whole affected months with a day either side (sessions cross midnight)."""
-        starts = [_midnight(d) for d in self.days] + [_midnight(m) - timedelta(days=1) for m in self.months]
-        ends = [_midnight(d) + timedelta(days=1) for d in (*self.days, *self.feature_days)]
-        ends += [_midnight(_next_month(m)) + timedelta(days=1) for m in self.months]
-        return min(starts), max(ends)
+        """1m bars needed: the whole affected months with a day either side (sessions cross midnight). The
+        features' lookback before the first month is read separately (``LOOKBACK_BARS``)."""
+        return _midnight(self.months[0]) - timedelta(days=1), _midnight(_next_month(self.months[-1])) + timedelta(
+            days=1
+        )
 
 
 def _midnight(day: date) -> datetime:
@@ -36,25 +43,61 @@ def _next_month(first: date) -> date:
     return date(first.year + first.month // 12, first.month % 12 + 1, 1)
 
 
+def _month(day: date) -> date:
+    return date(day.year, day.month, 1)
+
+
 def affected(changed: Iterable[date], existing: Iterable[date]) -> Affected:
-    """A changed day rewrites its daily files, the monthly files of its month (and a neighbouring
-    month when it is a month's first or last day: FX sessions cross midnight UTC), and the features
-    of the next day that has data (its windows look back into the changed day)."""
+    """A changed day rewrites the files of its month (every dataset: a file holds a symbol-month), of a
+    neighbouring month when it is a month's first or last day (FX sessions cross midnight UTC), and of the
+    month of the next day that has data (that day's features look back into the changed day)."""
     days = sorted(set(changed))
     have = sorted(set(existing))
     present = set(have)
-    months = {
-        date(d.year, d.month, 1)
-        for day in days
-        for d in (day - timedelta(days=1), day, day + timedelta(days=1))
-        if d == day or d in present
-    }
     following = []
     for day in days:
         after = bisect.bisect_right(have, day)
         if after < len(have):
             following.append(have[after])
+    months = {
+        _month(d)
+        for day in days
+        for d in (day - timedelta(days=1), day, day + timedelta(days=1))
+        if d == day or d in present
+    }
+    months |= {_month(d) for d in following}
     return Affected(tuple(days), tuple(sorted(months)), tuple(sorted(set(days) | set(following))))
+
+
+def month_chunks(months: Iterable[date], size: int) -> list[tuple[date, ...]]:
+    """Consecutive months in groups of at most ``size``; a gap starts a new group (a batch reads one range)."""
+    chunks: list[list[date]] = []
+    for month in sorted(set(months)):
+        last = chunks[-1][-1] if chunks else None
+        if last is None or len(chunks[-1]) >= size or _next_month(last) != month:
+            chunks.append([month])
+        else:
+            chunks[-1].append(month)
+    return [tuple(chunk) for chunk in chunks]
+
+
+def plan_batches(changed: pl.DataFrame, existing: pl.DataFrame, months_per_batch: int) -> list[dict[str, Any]]:
+    """One batch per symbol and run of at most ``months_per_batch`` affected months: a batch reads and writes
+    only its months, so memory is bounded by the batch, not by a symbol's history. ``changed`` and ``existing``
+    are (venue, symbol, day) frames; each changed day goes to the batch that rewrites its month."""
+    have: dict[tuple[str, str], list[date]] = {}
+    for venue, symbol, day in existing.select(_KEY).iter_rows():
+        have.setdefault((venue, symbol), []).append(day)
+    work: dict[tuple[str, str], list[date]] = {}
+    for venue, symbol, day in changed.select(_KEY).iter_rows():
+        work.setdefault((venue, symbol), []).append(day)
+    batches: list[dict[str, Any]] = []
+    for (venue, symbol), days in sorted(work.items()):
+        what = affected(days, have.get((venue, symbol), []))
+        for chunk in month_chunks(what.months, months_per_batch):
+            mine = [d for d in what.days if _month(d) in chunk]
+            batches.append({"venue": venue, "symbol": symbol, "days": mine, "months": list(chunk)})
+    return batches
 
 
 @dataclass(frozen=True)
@@ -64,18 +107,8 @@ class Output:
     frame: pl.DataFrame  # without venue/symbol: they live in the path
 
 
-def _by_day(frame: pl.DataFrame, days: Iterable[date]) -> dict[date, pl.DataFrame]:
-    """Split once by UTC day (one pass), keeping only ``days``."""
-    wanted = set(days)
-    if not wanted or frame.height == 0:
-        return {}
-    parts = frame.with_columns(pl.col("ts").dt.date().alias("_period")).partition_by(
-        "_period", as_dict=True, include_key=False
-    )
-    return {key[0]: part for key, part in parts.items() if key[0] in wanted}
-
-
 def _by_month(frame: pl.DataFrame, months: Iterable[date]) -> dict[date, pl.DataFrame]:
+    """Split once by UTC month (one pass), keeping only ``months`` (firsts of month)."""
     wanted = set(months)
     if not wanted or frame.height == 0:
         return {}
@@ -86,14 +119,14 @@ def _by_month(frame: pl.DataFrame, months: Iterable[date]) -> dict[date, pl.Data
 
 
 def build_outputs(bars: pl.DataFrame, what: Affected, session: str, now: datetime) -> list[Output]:
-    """Every file the change touches, computed from the 1m ``bars`` of one symbol (``fetch_range``).
+    """Every file the change touches, computed from the 1m ``bars`` of one symbol (``fetch_range`` plus the
+    features' lookback before it): each affected month of every dataset, whole.
 
-    Each dataset is computed once over the fetched range and then split by day or month in one pass.
+    Each dataset is computed once over the fetched range and then split by month in one pass.
     """
     outputs: list[Output] = []
     strip = pl.exclude("venue", "symbol")
-    changed = _by_day(bars, what.days)
-    outputs += [Output("bars_1m", day, part.select(strip)) for day, part in changed.items()]
+    outputs += [Output("bars_1m", m, part.select(strip)) for m, part in _by_month(bars, what.months).items()]
     for timeframe in ("5m", "15m", "1h", "4h", "1d"):
         if what.months:
             resampled = resample(bars, timeframe, session, now)
@@ -101,16 +134,24 @@ def build_outputs(bars: pl.DataFrame, what: Affected, session: str, now: datetim
                 Output(f"bars_{timeframe}", first, part.select(strip))
                 for first, part in _by_month(resampled, what.months).items()
             ]
-    if what.feature_days:
+    if what.months:
         features = compute_features(bars, session)
         outputs += [
-            Output("features_1m", day, part.select(strip)) for day, part in _by_day(features, what.feature_days).items()
+            Output("features_1m", m, part.select(strip)) for m, part in _by_month(features, what.months).items()
         ]
     return sorted((o for o in outputs if o.frame.height), key=lambda o: (o.dataset, o.period))
 
 
-# What the warm tier holds per symbol-day (``day_fingerprints``) and what each cold day was built from.
-FINGERPRINT_SCHEMA = {"venue": pl.String, "symbol": pl.String, "day": pl.Date, "rows": pl.UInt64, "hash": pl.UInt64}
+def day_row_groups(frame: pl.DataFrame) -> list[tuple[date, pl.DataFrame]]:
+    """A time-ordered 1m frame cut into its UTC days (the row groups of a day-grouped file), in order."""
+    if frame.height == 0:
+        return []
+    days = frame.get_column("ts").dt.date()
+    starts = (days != days.shift(1)).fill_null(True).arg_true().to_list()
+    ends = [*starts[1:], frame.height]
+    return [(days[a], frame.slice(a, b - a)) for a, b in zip(starts, ends, strict=True)]
+
+
 _KEY = ["venue", "symbol", "day"]
 
 
@@ -137,22 +178,23 @@ def warm_disagreements(current: pl.DataFrame, built: pl.DataFrame, cold_rows: pl
     )
     problems: list[dict[str, str]] = []
     for row in joined.iter_rows(named=True):
-        path = f"bars_1m/venue={row['venue']}/symbol={row['symbol']}/date={row['day'].isoformat()}/data.parquet"
+        path = file_path("bars_1m", row["venue"], row["symbol"], row["day"])
+        day = f"day {row['day'].isoformat()}: "
         if row["rows"] is None:
             if row["cold_rows"] is not None:
-                problems.append({"path": path, "problem": "a cold day the warm tier no longer holds"})
+                problems.append({"path": path, "problem": day + "a cold day the warm tier no longer holds"})
         elif row["cold_rows"] is None:
-            problems.append({"path": path, "problem": f"warm holds {row['rows']} rows for this day, cold none"})
+            problems.append({"path": path, "problem": day + f"warm holds {row['rows']} rows for this day, cold none"})
         elif row["cold_rows"] != row["rows"]:
-            problems.append({"path": path, "problem": f"{row['cold_rows']} rows in cold, {row['rows']} in warm"})
+            problems.append({"path": path, "problem": day + f"{row['cold_rows']} rows in cold, {row['rows']} in warm"})
         elif row["hash_built"] is None or row["hash_built"] != row["hash"] or row["rows_built"] != row["rows"]:
-            problems.append({"path": path, "problem": "built from older warm content (content hash differs)"})
+            problems.append({"path": path, "problem": day + "built from older warm content (content hash differs)"})
     return problems
 
 
 def repair_days(paths: Iterable[str], current: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
     """Symbol-days to rebuild so that every flagged cold file is rewritten, and the flagged files no warm day
-    backs (stale: to delete). A monthly file is rewritten by rebuilding any one of its month's days."""
+    backs (stale: to delete). A file (a symbol-month) is rewritten by rebuilding any one of its month's days."""
     days_of: dict[tuple[str, str], list[date]] = {}
     for venue, symbol, day in current.select(_KEY).iter_rows():
         days_of.setdefault((venue, symbol), []).append(day)
@@ -162,12 +204,9 @@ def repair_days(paths: Iterable[str], current: pl.DataFrame) -> tuple[pl.DataFra
         parsed = parse_file_path(path)
         if parsed is None:
             continue
-        dataset, venue, symbol, period = parsed
+        _dataset, venue, symbol, period = parsed
         have = days_of.get((venue, symbol), [])
-        if dataset in DAILY:
-            match = [d for d in have if d.isoformat() == period]
-        else:
-            match = [d for d in have if d.strftime("%Y-%m") == period][:1]
+        match = [d for d in have if d.strftime("%Y-%m") == period][:1]
         if match:
             wanted.add((venue, symbol, match[0]))
         else:

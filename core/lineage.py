@@ -8,6 +8,7 @@ or ``sqlite://<file>/<map>`` for the embedded one). Logical map names, never epo
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from core.cold_layout import DATASETS
@@ -19,12 +20,29 @@ WARM_LEDGER = ("bars_1m", "quarantine_bars", "ingest_files")  # what one ingest 
 WARM_QUALITY = ("anomalies", "symbol_days")  # what validate writes
 
 
+# Characters Prefect refuses in an asset key (``prefect.types.names``), and its length limit. Paths hold them
+# often (spaces, ``#``, a percent-encoded ``venue=binance``): such a key would fail the task that declares it.
+_REFUSED = frozenset("\n\r\t\0 #?&%\"'<>[]{}|\\^`")
+_MAX_KEY = 512
+
+
+def asset_key(scheme: str, location: str) -> str:
+    """``scheme://location`` as Prefect accepts it: refused characters become ``_`` and a key that had any,
+    or that is too long, ends in ``~`` and a hash of the true location, so two paths never share a key."""
+    clean = "".join("_" if c in _REFUSED else c for c in location)
+    key = f"{scheme}://{clean}"
+    if clean == location and len(key) <= _MAX_KEY:
+        return key
+    digest = hashlib.sha256(location.encode()).hexdigest()[:12]
+    return f"{key[: _MAX_KEY - len(digest) - 1]}~{digest}"
+
+
 def warm_table(settings: Settings, table: str) -> str:
     return f"clickhouse://{settings.clickhouse_database}/{table}"
 
 
 def file_uri(path: Path | str) -> str:
-    return Path(path).resolve().as_uri()
+    return asset_key("file", Path(path).resolve().as_posix())
 
 
 def landing(paths: list[Path] | list[str]) -> list[str]:
@@ -46,7 +64,7 @@ def cold_catalog(settings: Settings) -> str:
 def hot_map(settings: Settings, name: str) -> str:
     if settings.hot_backend == "hazelcast":
         return f"hazelcast://{settings.hazelcast_cluster}/{name}"
-    return f"sqlite://{settings.hot_path.resolve().as_posix()}/{name}"
+    return asset_key("sqlite", f"{settings.hot_path.resolve().as_posix()}/{name}")
 
 
 def hot_maps(settings: Settings) -> list[str]:

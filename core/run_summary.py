@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 import polars as pl
+
+from core.proportions import accounted, breakdown, share
 
 OUTCOME_SCHEMA: dict[str, pl.DataType] = {
     "path": pl.String(),
@@ -43,8 +47,57 @@ class IngestSummary:
         """A run succeeds when nothing failed; quarantine is a normal, reported outcome."""
         return self.files_failed == 0
 
+    @classmethod
+    def from_dict(cls, summary: Mapping[str, Any]) -> IngestSummary:
+        """The summary of :meth:`as_dict` (a flow's result) back; a figure an older run did not report is 0."""
+        values = {f.name: summary.get(f.name, 0) for f in fields(cls)}
+        values["zone_defaults"] = tuple(summary.get("zone_defaults") or ())
+        return cls(**values)
+
+    @property
+    def files_processed(self) -> int:
+        """Files looked at this run: everything seen but the unchanged ones."""
+        return self.files_seen - self.files_skipped
+
+    @property
+    def files_judged(self) -> int:
+        """Processed files the gate judged: duplicates and unreadable landing entries are not judged."""
+        return self.files_processed - self.files_duplicate - self.files_unreadable
+
+    def file_outcomes(self) -> dict[str, int]:
+        """What happened to each processed file; the values add up to :attr:`files_processed`."""
+        return accounted(
+            self.files_processed,
+            {
+                "loaded": self.files_loaded,
+                "partial": self.files_partial,
+                "quarantined": self.files_quarantined,
+                "duplicate": self.files_duplicate,
+                "skipped": self.files_unreadable,
+                "failed": self.files_failed,
+            },
+        )
+
+    def row_outcomes(self) -> dict[str, int]:
+        """What happened to each row read; the values add up to ``rows_read``."""
+        return accounted(
+            self.rows_read,
+            {
+                "loaded": self.rows_loaded,
+                "quarantined": self.rows_quarantined,
+                "exact duplicates dropped": self.rows_duplicate,
+            },
+        )
+
     def as_dict(self) -> dict[str, object]:
-        return {**asdict(self), "ok": self.ok}
+        return {
+            **asdict(self),
+            "ok": self.ok,
+            "files_processed": self.files_processed,
+            "files_judged": self.files_judged,
+            "file_outcomes": self.file_outcomes(),
+            "row_outcomes": self.row_outcomes(),
+        }
 
     def warnings(self) -> list[str]:
         """Lines a person must see: naive times read in a zone nobody stated."""
@@ -55,15 +108,21 @@ class IngestSummary:
             f"({', '.join(self.zone_defaults)}); pass --timezone if that is wrong"
         ]
 
+    def file_line(self) -> str:
+        """``12 files seen, 0 unchanged, 12 processed = 8 loaded + 3 partial + 1 quarantined + 0 failed; judged
+        files passed: 11 of 12 (91.67%)`` (empty categories left out, except ``failed``)."""
+        passed = self.files_loaded + self.files_partial
+        processed = breakdown(self.files_processed, self.file_outcomes(), "processed", True, keep=("failed",))
+        line = f"{self.files_seen:,} files seen, {self.files_skipped:,} unchanged, {processed}"
+        return line + (f"; judged files passed: {share(passed, self.files_judged)}" if self.files_judged else "")
+
+    def row_line(self) -> str:
+        """``15,812 read = 15,805 loaded + 6 quarantined + 1 exact duplicates dropped; loaded 15,805 of …``"""
+        line = breakdown(self.rows_read, self.row_outcomes(), "read", True, keep=("quarantined",))
+        return line + (f"; loaded {share(self.rows_loaded, self.rows_read)}" if self.rows_read else "")
+
     def headline(self) -> str:
-        processed = self.files_seen - self.files_skipped
-        return (
-            f"{self.files_seen:,} files seen, {self.files_skipped:,} unchanged, {processed:,} processed: "
-            f"{self.pass_rate_files:.2%} passed ({self.files_loaded:,} loaded, {self.files_partial:,} partial), "
-            f"{self.files_quarantined:,} quarantined, {self.files_duplicate:,} duplicate, "
-            f"{self.files_unreadable:,} skipped, {self.files_failed:,} failed; "
-            f"rows {self.rows_loaded:,} loaded / {self.rows_read:,} read, {self.rows_quarantined:,} quarantined"
-        )
+        return f"{self.file_line()}; rows {self.row_line()}"
 
 
 def summarize(outcomes: pl.DataFrame, files_seen: int, files_skipped: int) -> IngestSummary:

@@ -19,8 +19,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import httpx
-
 from core.errors import MarketopsError
 from core.settings import Settings
 from deployments.catalogue import PROJECT_ROOT
@@ -75,6 +73,8 @@ def alive(pid: int) -> bool:
 
 
 def healthy(api_url: str, timeout_s: float = 2.0) -> bool:
+    import httpx  # here: commands that never ask an API (status without one) skip loading it
+
     try:
         return httpx.get(f"{api_url}/health", timeout=timeout_s).status_code == 200
     except httpx.HTTPError:

@@ -8,6 +8,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from core import progress
 from core.errors import MarketopsError
 from core.settings import load_settings
 from flows.bounded import run_bounded
@@ -28,14 +29,16 @@ class CacheBuildFailed(MarketopsError):
     **RUN_HOOKS,
 )
 def caches(full: bool = False, since: date | None = None) -> dict[str, Any]:
-    """1m daily Parquet, 5m/15m/1h/4h/1d bars and features for the changed days (``full``: everything)."""
+    """Monthly Parquet files (1m bars and features with a row group per day; 5m/15m/1h/4h/1d bars) for the months
+    the changed days touch (``full``: everything)."""
     logger = get_run_logger()
     settings = load_settings()
     with_retry_policy(ensure_schema, settings)(settings)
     started = datetime.now(UTC)
     plan = with_retry_policy(plan_caches, settings)(settings, full, since)
     batches = plan["batches"]
-    logger.info("%d symbols with changed days", len(batches))
+    symbols = len({(b["venue"], b["symbol"]) for b in batches})
+    logger.info("%d symbols with changed days, %d batches (symbol x months)", symbols, len(batches))
     build = with_retry_policy(build_symbol_caches, settings)
     read, write = with_retry_policy(read_cache_source, settings), with_retry_policy(write_symbol_caches, settings)
     in_flow = warehouse_in_flow(settings)  # this process reads the bars, workers resample and write Parquet
@@ -45,13 +48,22 @@ def caches(full: bool = False, since: date | None = None) -> dict[str, Any]:
 
     def submit(batch: dict[str, Any]) -> Any:
         if not in_flow:
-            return build.submit(settings, batch["venue"], batch["symbol"], batch["days"], plan["watermark"], started)
-        source = read(settings, batch["venue"], batch["symbol"], batch["days"], return_state=True)
+            return build.submit(
+                settings, batch["venue"], batch["symbol"], batch["days"], plan["watermark"], started, batch["months"]
+            )
+        source = read(settings, batch["venue"], batch["symbol"], batch["days"], batch["months"], return_state=True)
         if source.is_failed():  # a failed state answers .result() like a failed future: the batch fails, not the run
             return source
         return write.submit(settings, source.result(), plan["watermark"], started)
 
-    for batch, result, done in warehouse_held(settings, in_flow, run_bounded(batches, submit, settings.ingest_workers)):
+    # The embedded warehouse stays open for the whole run: its session is shared by this process's tasks and
+    # closed when the last user leaves, and reopening it between two batches costs about a second.
+    hold = in_flow or settings.warm_backend == "chdb"
+    shown = progress.current()
+    shown.start("caches", sum(len(b["days"]) for b in batches), "symbol-days")
+    for batch, result, done in warehouse_held(settings, hold, run_bounded(batches, submit, settings.ingest_workers)):
+        written = 0 if isinstance(result, BaseException) else sum(int(r["rows"]) for r in result)
+        shown.advance(len(batch["days"]), written)
         if isinstance(result, BaseException):
             failed.append(f"{batch['venue']}:{batch['symbol']}: {result}")
         else:
@@ -65,13 +77,16 @@ def caches(full: bool = False, since: date | None = None) -> dict[str, Any]:
             batch["symbol"],
             "failed" if isinstance(result, BaseException) else f"{len(result)} files",
         )
+    shown.finish()
     if failed:  # nothing recorded as built: the next run finds these symbols' days still differ
         raise CacheBuildFailed(f"{len(failed)} symbols failed: " + "; ".join(failed[:5]))
     published = with_retry_policy(publish_caches, settings)(
         settings, rows, plan["watermark"], started, sources, plan["stale"]
     )
     summary = {
-        "symbols": len(batches),
+        "symbols": symbols,
+        "batches": len(batches),
+        "legacy_layout_files_removed": plan["legacy"],
         "days": sum(len(b["days"]) for b in batches),
         "files_written": len(rows),
         "stale_removed": len(plan["stale"]),

@@ -10,6 +10,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 
+from core import progress
 from core.batching import BatchSpec
 from core.errors import MarketopsError
 from core.lineage import landing
@@ -121,6 +122,8 @@ def ingest(
         previous[batch.key] = known.result()
         return parse.submit(settings, batch, options, settled_versions_of(previous[batch.key], reprocess))
 
+    shown = progress.current()  # a bar when a person started this run in a terminal; nothing on a worker
+    shown.start("ingest", sum(len(b.files) for b in plan.batches), "files")
     for batch, result, done in warehouse_held(
         settings, in_flow, run_bounded(plan.batches, submit, settings.ingest_workers)
     ):
@@ -133,7 +136,9 @@ def ingest(
             rows.extend(failed_outcomes(batch, f"{type(result).__name__}: {result}"))
         else:
             rows.extend(result)
+        shown.advance(len(batch.files), 0 if isinstance(result, BaseException) else _rows_read(result))
         logger.info("[%d/%d] batch %s done (%d files)", done, len(plan.batches), batch.key, len(batch.files))
+    shown.finish()
 
     outcomes = outcomes_frame(rows)
     summary = summarize(outcomes, plan.files_seen, plan.files_skipped)
@@ -164,6 +169,10 @@ def ingest(
     if not summary.ok:
         raise IngestFailed(f"{summary.files_failed} files failed to load: {summary.headline()}")
     return {**summary.as_dict(), "problems": _problems(outcomes)}
+
+
+def _rows_read(batch_outcomes: list[dict[str, Any]]) -> int:
+    return sum(int(r.get("rows_read") or 0) for r in batch_outcomes)
 
 
 def _problems(outcomes: pl.DataFrame, limit: int = 50) -> list[dict[str, object]]:

@@ -7,7 +7,8 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
-from core.settings import load_settings
+from core import progress
+from core.settings import Settings, load_settings
 from flows import events
 from flows.hooks import RUN_HOOKS
 from tasks.retry import with_retry_policy
@@ -23,10 +24,20 @@ def warmup(mode: str = "force", rebuild: bool = False) -> dict[str, Any]:
     keys. ``check``: report what is wrong, change nothing. ``rebuild``: always a new epoch."""
     if mode not in {"force", "auto", "check"}:
         raise ValueError(f"mode must be force, auto or check, not {mode!r}")
-    logger = get_run_logger()
     settings = load_settings()
+    shown = progress.current()
+    shown.start("warmup", 2, "steps")  # check, then rebuild or repair
+    try:
+        return _warm(settings, mode, rebuild, shown)
+    finally:
+        shown.finish()
+
+
+def _warm(settings: Settings, mode: str, rebuild: bool, shown: progress.ProgressSink) -> dict[str, Any]:
+    logger = get_run_logger()
     with_retry_policy(ensure_schema, settings)(settings)
     checked = with_retry_policy(check_hot, settings)(settings)
+    shown.advance(1)
     problems, drifted = checked["problems"], checked["drifted"]
     if problems:  # expected before an on-demand warmup; news for the restart check
         log = logger.info if mode == "force" else logger.warning

@@ -158,39 +158,112 @@ def _orchestration_section(settings: Settings) -> dict[str, Any]:
     return {"api": api, "ui": ui} | run_history(api, ui)
 
 
-def gather(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
-    """Every section of the status report; unreachable stores give their sections an ``error``."""
+def _warm_figures(settings: Settings, now: datetime) -> dict[str, Any]:
+    """What the status reads from the warm tier, raw (time-relative figures are derived in :func:`_warm_sections`).
+
+    Raises when the warehouse cannot be opened; a query that fails gives its figure an ``error``."""
+    from storage.status_snapshot import fingerprint
     from storage.warm import open_warehouse
     from storage.warm.hot_source import newest_bar_times
     from storage.warm.schema import migrate, schema_version
     from storage.warm.status import (
         ingest_status,
         maintenance_status,
-        quarantine_status,
+        quarantine_events,
         recorded_runs,
         validation_status,
         warm_status,
     )
 
+    since = now - QUARANTINE_WINDOW
+    figures: dict[str, Any] = {"taken_at": now.isoformat()}
+    with open_warehouse(settings) as warehouse:
+        migrate(warehouse)  # idempotent: a fresh or older home reports zeros instead of failing
+        figures["schema_version"] = schema_version(warehouse)
+        figures["warm"] = _guard(lambda: warm_status(warehouse))
+        figures["ingest"] = _guard(lambda: ingest_status(warehouse))
+        figures["latest"] = _guard(
+            lambda: {"rows": [[v, s, ts.isoformat()] for v, s, ts in newest_bar_times(warehouse).iter_rows()]}
+        )
+        figures["quarantine"] = _guard(
+            lambda: {"since": since.isoformat(), "events": quarantine_events(warehouse, since)}
+        )
+        figures["validation"] = _guard(lambda: validation_status(warehouse))
+        figures["maintenance"] = _guard(lambda: maintenance_status(warehouse))
+        figures["backups"] = _guard(lambda: _backups_section(warehouse, now))
+        figures["recorded_runs"] = _guard(lambda: recorded_runs(warehouse))
+        figures["fingerprint"] = fingerprint(settings)  # taken while this process holds the warehouse
+    return figures
+
+
+QUARANTINE_WINDOW = timedelta(hours=24)
+_LATEST_SCHEMA: dict[str, pl.DataType] = {
+    "venue": pl.String(),
+    "symbol": pl.String(),
+    "last_ts": pl.Datetime("ms", "UTC"),
+}
+
+
+def quarantine_section(events: list[list[Any]], since: datetime) -> dict[str, Any]:
+    """What ingests quarantined since ``since``, from (ingested_at, status, rows_quarantined) of each ingest_files
+    row that quarantined anything or failed."""
+    recent = [e for e in events if datetime.fromisoformat(e[0]) >= since]
+    return {
+        "since": since.isoformat(),
+        "files_quarantined": sum(1 for e in recent if e[1] == "quarantined"),
+        "files_partial": sum(1 for e in recent if e[1] == "partial"),
+        "files_failed": sum(1 for e in recent if e[1] == "failed"),
+        "rows_quarantined": sum(int(e[2]) for e in recent),
+    }
+
+
+def _warm_sections(
+    figures: dict[str, Any], now: datetime, settings: Settings
+) -> tuple[dict[str, Any], pl.DataFrame | None]:
+    """The warm sections of the report from raw figures, as of ``now``; and the newest bar per symbol."""
+    sections: dict[str, Any] = {"schema_version": figures["schema_version"]}
+    for name in ("warm", "ingest", "validation", "maintenance", "recorded_runs"):
+        sections[name] = figures[name]
+    warm_latest = None
+    if "error" in figures["latest"]:
+        sections["freshness"] = figures["latest"]
+    else:
+        rows = [(v, s, datetime.fromisoformat(ts)) for v, s, ts in figures["latest"]["rows"]]
+        warm_latest = pl.DataFrame(rows, schema=_LATEST_SCHEMA, orient="row")
+        sections["freshness"] = _guard(lambda: freshness_section(warm_latest, now, settings.stale_after_minutes))
+    quarantine = figures["quarantine"]
+    since = now - QUARANTINE_WINDOW
+    sections["quarantine_24h"] = (
+        quarantine if "error" in quarantine else quarantine_section(quarantine["events"], since)
+    )
+    backups = dict(figures["backups"])
+    if backups.get("last"):
+        backups["last"] = backups["last"] | {"age_s": _age_s(backups["last"]["finished_at"], now)}
+    sections["backups"] = backups
+    return sections, warm_latest
+
+
+def gather(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
+    """Every section of the status report; unreachable stores give their sections an ``error``.
+
+    The embedded warm tier is opened only when it changed since the last status (see
+    :mod:`storage.status_snapshot`); a server is always asked."""
+    from storage.status_snapshot import fingerprint, read_snapshot, write_snapshot
+
     now = now or datetime.now(UTC)
     report: dict[str, Any] = {"home": str(settings.home_dir), "generated_at": now.isoformat()}
     warm_latest: pl.DataFrame | None = None
     try:
-        with open_warehouse(settings) as warehouse:
-            migrate(warehouse)  # idempotent: a fresh or older home reports zeros instead of failing
-            report["schema_version"] = schema_version(warehouse)
-            report["warm"] = _guard(lambda: warm_status(warehouse))
-            report["ingest"] = _guard(lambda: ingest_status(warehouse))
-            try:
-                warm_latest = newest_bar_times(warehouse)
-                report["freshness"] = freshness_section(warm_latest, now, settings.stale_after_minutes)
-            except Exception as exc:
-                report["freshness"] = _error(exc)
-            report["quarantine_24h"] = _guard(lambda: quarantine_status(warehouse, now - timedelta(hours=24)))
-            report["validation"] = _guard(lambda: validation_status(warehouse))
-            report["maintenance"] = _guard(lambda: maintenance_status(warehouse))
-            report["backups"] = _guard(lambda: _backups_section(warehouse, now))
-            report["recorded_runs"] = _guard(lambda: recorded_runs(warehouse))
+        figures = read_snapshot(settings, fingerprint(settings))
+        reused = figures is not None
+        if figures is None:
+            figures = _warm_figures(settings, now)
+            if not any(isinstance(v, dict) and "error" in v for v in figures.values()):
+                write_snapshot(settings, figures.pop("fingerprint"), figures)
+        sections, warm_latest = _warm_sections(figures, now, settings)
+        report["schema_version"] = sections.pop("schema_version")
+        report["warm_read"] = {"reused_snapshot": reused, "taken_at": figures["taken_at"]}
+        report.update({name: sections[name] for name in WARM_SECTIONS})
     except Exception as exc:  # the warehouse itself is unreachable: every section it feeds says so
         for section in WARM_SECTIONS:
             report.setdefault(section, _error(exc))
@@ -204,13 +277,22 @@ def failed_sections(report: dict[str, Any]) -> list[str]:
     return [name for name, value in report.items() if isinstance(value, dict) and "error" in value]
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, key: str = "") -> str:
+    """A value as the table shows it; ``pass_rate*`` as a percentage that never rounds a loss to 100%."""
+    from core.proportions import rate_percent
+
     if value is None:
         return "—"
     if isinstance(value, dict):
-        return ", ".join(f"{k}={_cell(v)}" for k, v in value.items()) or "—"
+        return ", ".join(f"{k}={_cell(v, k)}" for k, v in value.items()) or "—"
     if isinstance(value, list):
         return ", ".join(_cell(v) for v in value) or "—"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) and key.startswith("pass_rate") and 0 <= value <= 1:
+        return rate_percent(value)
+    if isinstance(value, int):
+        return f"{value:,}"
     if isinstance(value, float):
         return f"{value:,.4g}" if abs(value) < 1 else f"{value:,.1f}"
     return str(value)
@@ -224,12 +306,12 @@ def _rows_table(title: str, rows: dict[str, Any]) -> Table:
             if key not in columns:
                 columns.append(key)
     table = Table(title=title, title_justify="left")
-    table.add_column("")
+    table.add_column("", no_wrap=True)
     for column in columns:
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for name, fields in rows.items():
         values = fields if isinstance(fields, dict) else {"value": fields}
-        table.add_row(name, *(_cell(values.get(c)) for c in columns))
+        table.add_row(name, *(_cell(values.get(c), c) for c in columns))
     return table
 
 
@@ -240,8 +322,8 @@ def render(report: dict[str, Any], console: Console) -> None:
             console.print(f"[bold]{section}[/]: {values}", highlight=False)
             continue
         table = Table(title=section, title_justify="left", show_header=False)
-        table.add_column("field", style="bold")
-        table.add_column("value")
+        table.add_column("field", style="bold", no_wrap=True)
+        table.add_column("value", overflow="fold")
         nested = []
         for key, value in values.items():
             if key == "error":
@@ -249,7 +331,7 @@ def render(report: dict[str, Any], console: Console) -> None:
             elif isinstance(value, dict) and value and all(isinstance(v, dict) or v is None for v in value.values()):
                 nested.append((f"{section}.{key}", value))
             else:
-                table.add_row(key, _cell(value))
+                table.add_row(key, _cell(value, key))
         console.print(table)
         for title, rows in nested:
             flat = {name: _flatten(fields) for name, fields in rows.items()}

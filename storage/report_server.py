@@ -10,8 +10,6 @@ import os
 import sys
 from pathlib import Path
 
-import httpx
-
 from core.settings import Settings
 
 RECORD = "reports-server.json"
@@ -35,6 +33,8 @@ def clear(settings: Settings) -> None:
 
 
 def answers(url: str, timeout_s: float = 1.0) -> bool:
+    import httpx  # here: importing this module (every CLI command does) must not load an HTTP client
+
     try:
         return httpx.get(url, timeout=timeout_s).status_code < 500
     except httpx.HTTPError:

@@ -1,8 +1,10 @@
 """Data-quality reports on disk: one HTML file per validate run, ``latest.html``, and an index of all of them.
 
-``latest.html`` is the report of the newest *range* (the latest run of the daily range in normal
-operation): re-validating an old range (a replay of 1970-01-01, a backfill) adds a report to the index
-but never replaces the current one. Every file is written atomically.
+``latest.html`` is the latest *daily* run: the report of the newest one-day range (the daily job's
+range), newest run first. Re-validating an old day (a replay of 1970-01-01) or a long range (a 10-year
+backfill ending yesterday) adds a report to the index but never replaces it; a multi-day range is latest
+only while no daily report exists. Shared static files (plotly.js) live once under ``assets/`` and are
+referenced by every report. Every file is written atomically.
 """
 
 from __future__ import annotations
@@ -29,8 +31,17 @@ def read_index(reports_dir: Path) -> list[dict[str, Any]]:
         return []
 
 
-def _rank(entry: dict[str, Any]) -> tuple[str, str]:
-    return entry["last"], entry.get("generated_at", "")
+def _rank(entry: dict[str, Any]) -> tuple[bool, str, str]:
+    """Daily ranges first, then the newest range, then the newest run."""
+    return entry["first"] == entry["last"], entry["last"], entry.get("generated_at", "")
+
+
+def ensure_asset(reports_dir: Path, relative: str, source: Path) -> Path:
+    """``<reports_dir>/<relative>`` as a copy of ``source``, written only when missing or different in size."""
+    target = reports_dir / relative
+    if target.exists() and target.stat().st_size == source.stat().st_size:
+        return target
+    return write_atomic(target, source.read_bytes())
 
 
 def write_report(

@@ -11,22 +11,47 @@ import pyarrow as pa
 from prefect import task
 from prefect.assets import materialize
 
-from core.cache_plan import FINGERPRINT_SCHEMA, Affected, affected, build_outputs, changed_symbol_days, repair_days
-from core.cold_layout import file_path
+from core.cache_plan import (
+    FINGERPRINT_SCHEMA,
+    MONTHS_PER_BATCH,
+    Affected,
+    affected,
+    build_outputs,
+    changed_symbol_days,
+    day_row_groups,
+    plan_batches,
+    repair_days,
+)
+from core.cold_layout import DAY_GROUPED, file_path
 from core.features import LOOKBACK_BARS
 from core.sessions import session_of
 from core.settings import Settings
-from storage.cold.base import ColdStore
+from storage.cold.base import ColdStore, parquet_bytes, parquet_bytes_by_day, sha256_hex
 from storage.cold.catalog import refresh_catalog
 from storage.cold.factory import cold_store
-from storage.cold.manifest import drop_from_manifest, merge_manifest, merge_sources, read_sources, verify, write_state
+from storage.cold.manifest import (
+    drop_from_manifest,
+    legacy_files,
+    merge_manifest,
+    merge_sources,
+    read_sources,
+    verify,
+    write_state,
+)
 from storage.warm import open_warehouse
 from storage.warm.base import Warehouse
-from storage.warm.cache_source import bars_between, day_fingerprints, lookback_start, max_version, symbol_days
+from storage.warm.cache_source import (
+    all_symbol_days,
+    bars_between,
+    day_fingerprints,
+    lookback_start,
+    max_version,
+    symbol_days,
+)
 from tasks.lineage import cold, warm
 from tasks.retry import task_options
-from validation.contracts import enforce
 from validation.contracts_tiers import CacheInputBars, check_outputs
+from validation.fast_contracts import enforce_fast
 
 _OPTIONS = task_options()
 
@@ -44,34 +69,30 @@ def plan_caches(settings: Settings, full: bool, since: date | None) -> dict[str,
     every day (from ``since``)."""
     store = cold_store(settings)
     store.sweep_temporaries()
-    since_ts = datetime(since.year, since.month, since.day, tzinfo=UTC) if since else None
+    legacy = legacy_files(store)  # the first layout's daily files: rebuild everything, then delete them
+    full = full or bool(legacy)
+    since_ts = datetime(since.year, since.month, since.day, tzinfo=UTC) if since and not legacy else None
     with open_warehouse(settings) as warehouse:
         watermark = max_version(warehouse)  # informational only: change detection is by content
         current = day_fingerprints(warehouse, since_ts)
-    stale: list[str] = []
-    if full or since:
+        existing = current.select("venue", "symbol", "day") if since_ts is None else all_symbol_days(warehouse)
+    stale: list[str] = list(legacy)
+    if full or since_ts:
         changed = current.select("venue", "symbol", "day")
     else:
         changed = changed_symbol_days(current, read_sources(store))
         repair, stale = repair_days([p["path"] for p in verify(store)], current)
         changed = pl.concat([changed, repair]).unique().sort("venue", "symbol", "day")
     sources = current.join(changed, on=["venue", "symbol", "day"], how="semi")
-    work: dict[tuple[str, str], list[date]] = {}
-    for venue, symbol, day in changed.iter_rows():
-        work.setdefault((venue, symbol), []).append(day)
-    return {
-        "watermark": watermark,
-        "batches": [
-            {
-                "venue": v,
-                "symbol": s,
-                "days": d,
-                "sources": sources.filter((pl.col("venue") == v) & (pl.col("symbol") == s)).to_dicts(),
-            }
-            for (v, s), d in sorted(work.items())
-        ],
-        "stale": stale,
-    }
+    batches = plan_batches(changed, existing, MONTHS_PER_BATCH)
+    for batch in batches:
+        mine = pl.DataFrame({"day": batch["days"]}, schema={"day": pl.Date})
+        batch["sources"] = (
+            sources.filter((pl.col("venue") == batch["venue"]) & (pl.col("symbol") == batch["symbol"]))
+            .join(mine, on="day", how="semi")
+            .to_dicts()
+        )
+    return {"watermark": watermark, "batches": batches, "stale": stale, "legacy": len(legacy)}
 
 
 @dataclass(frozen=True)
@@ -84,19 +105,18 @@ class SymbolBars:
     bars: pa.Table
 
 
-def read_symbol_bars(warehouse: Warehouse, venue: str, symbol: str, days: list[date]) -> SymbolBars:
-    """Which files the changed days touch and every bar they need (with the features' lookback)."""
-    what = affected(days, symbol_days(warehouse, venue, symbol))
+def read_symbol_bars(
+    warehouse: Warehouse, venue: str, symbol: str, days: list[date], months: list[date] | None = None
+) -> SymbolBars:
+    """Which files the changed days touch (``months``: as planned, else derived from the days) and every bar
+    they need (with the features' lookback before the first month)."""
+    what = Affected(tuple(days), tuple(months), ()) if months else affected(days, symbol_days(warehouse, venue, symbol))
     start, end = what.fetch_range()
-    first_feature = min(what.feature_days)
-    back = lookback_start(
-        warehouse,
-        venue,
-        symbol,
-        datetime(first_feature.year, first_feature.month, first_feature.day, tzinfo=UTC),
-        LOOKBACK_BARS,
+    first = what.months[0]
+    back = lookback_start(warehouse, venue, symbol, datetime(first.year, first.month, 1, tzinfo=UTC), LOOKBACK_BARS)
+    bars = enforce_fast(
+        CacheInputBars, bars_between(warehouse, venue, symbol, min(start, back) if back else start, end)
     )
-    bars = enforce(CacheInputBars, bars_between(warehouse, venue, symbol, min(start, back) if back else start, end))
     return SymbolBars(venue, symbol, what, bars.to_arrow())
 
 
@@ -112,7 +132,11 @@ def write_symbol_files(
     built_at = datetime.now(UTC)
     for output in outputs:
         relative = file_path(output.dataset, source.venue, source.symbol, output.period)
-        digest = store.write_parquet(relative, output.frame, durable=False)  # synced once before the manifest
+        days = (
+            [(day, part.height) for day, part in day_row_groups(output.frame)] if output.dataset in DAY_GROUPED else []
+        )
+        data = parquet_bytes_by_day(output.frame, days) if days else parquet_bytes(output.frame)
+        store.write_bytes(relative, data, durable=False)  # synced once before the manifest
         rows.append(
             {
                 "path": relative,
@@ -121,9 +145,11 @@ def write_symbol_files(
                 "symbol": source.symbol,
                 "period": output.period.isoformat(),
                 "rows": output.frame.height,
-                "sha256": digest,
+                "sha256": sha256_hex(data),
                 "source_version": watermark,
                 "built_at": built_at,
+                "days": [day for day, _ in days] or None,
+                "day_rows": [n for _, n in days] or None,
             }
         )
     return rows
@@ -131,19 +157,27 @@ def write_symbol_files(
 
 @materialize(cold("datasets"), asset_deps=[warm("bars_1m")], name="build_symbol_caches", **_OPTIONS)
 def build_symbol_caches(
-    settings: Settings, venue: str, symbol: str, days: list[date], watermark: int, now: datetime
+    settings: Settings,
+    venue: str,
+    symbol: str,
+    days: list[date],
+    watermark: int,
+    now: datetime,
+    months: list[date] | None = None,
 ) -> list[dict[str, Any]]:
-    """Rewrite the cold files one symbol's changed days touch; returns their manifest rows."""
+    """Rewrite the cold files (symbol-months) one symbol's changed days touch; returns their manifest rows."""
     with open_warehouse(settings) as warehouse:
-        source = read_symbol_bars(warehouse, venue, symbol, days)
+        source = read_symbol_bars(warehouse, venue, symbol, days, months)
     return write_symbol_files(settings, cold_store(settings), source, watermark, now)
 
 
 @task(name="read_cache_source", **_OPTIONS)
-def read_cache_source(settings: Settings, venue: str, symbol: str, days: list[date]) -> SymbolBars:
+def read_cache_source(
+    settings: Settings, venue: str, symbol: str, days: list[date], months: list[date] | None = None
+) -> SymbolBars:
     """The warehouse read of ``build_symbol_caches`` alone, for a runner whose workers cannot open it."""
     with open_warehouse(settings) as warehouse:
-        return read_symbol_bars(warehouse, venue, symbol, days)
+        return read_symbol_bars(warehouse, venue, symbol, days, months)
 
 
 @materialize(cold("datasets"), asset_deps=[warm("bars_1m")], name="write_symbol_caches", **_OPTIONS)

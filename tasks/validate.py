@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -13,7 +12,7 @@ from prefect import task
 from prefect.assets import materialize
 
 from core.settings import Settings
-from storage.reports import write_report
+from storage.reports import ensure_asset, write_report
 from storage.warm import open_warehouse
 from storage.warm.base import Warehouse
 from storage.warm.quality import (
@@ -39,11 +38,11 @@ from tasks.retry import task_options
 from validation.catalogue import ANOMALY_SCHEMA
 from validation.contracts import SymbolDays, enforce
 from validation.duplicates import conflicting_copies
-from validation.expectations import run_suite
+from validation.expectations import behaviour_columns, run_suite
 from validation.known_events import load_allowlist
 from validation.planning import symbol_batches
 from validation.quality import explain_quarantine, file_verdicts, pass_rates, reannotate, symbol_days
-from validation.report import ReportInputs, render_index, render_report
+from validation.report import ReportInputs, plotly_asset, render_index, render_report
 from validation.warm_checks import (
     DAY_COUNTS_SCHEMA,
     CheckRules,
@@ -209,7 +208,7 @@ def write_dq_report(settings: Settings, rates: dict[str, Any], now: datetime) ->
         anomalies = anomalies_in_range(warehouse, rng.start, rng.end)
         days = symbol_days_in_range(warehouse, rng.first, rng.last)
         files = problem_files(files_in_scope(warehouse, rng.start, rng.end))
-        history = validation_history(warehouse)
+        history = validation_history(warehouse, limit=400)  # the trend keeps runs of this range length only
         bars = (
             range_bars(warehouse, rng.start, rng.end, settings.validate_ge_max_rows)
             if settings.validate_ge_max_rows
@@ -229,32 +228,29 @@ def write_dq_report(settings: Settings, rates: dict[str, Any], now: datetime) ->
     name = f"dq-{rates['first']}_{rates['last']}-{now:%Y%m%dT%H%M%S}.html"
     expectations = None
     if bars is not None:
-        ge = run_suite(bars, settings.reports_dir / "gx", run_name=f"{run_id}-{now:%Y%m%dT%H%M%S}")
-        expectations = {
-            "success": ge.success,
-            "evaluated": ge.evaluated,
-            "failed": ge.failed,
-            "rows": ge.rows,
-            "docs_href": _relative(ge.docs_index, settings.reports_dir),
-            "page_href": _relative(ge.validation_page, settings.reports_dir),
-        }
+        frame = behaviour_columns(bars, rng.start, rng.end, settings.venue_sessions, settings.venue_calendars)
+        expectations = run_suite(frame).as_dict()
+    plotly_src, plotly_file = plotly_asset()
+    ensure_asset(settings.reports_dir, plotly_src, plotly_file)  # once for every report, not 4.8 MB inside each
     document = render_report(
-        ReportInputs(run_id, now, rates, anomalies, days, files, pl.concat([history, current]), expectations)
+        ReportInputs(
+            run_id, now, rates, anomalies, days, files, pl.concat([history, current]), expectations, plotly_src
+        )
     )
     entry = {
         "first": rates["first"],
         "last": rates["last"],
         "state": rates.get("state", "breach" if rates["breach"] else "ok"),
         "headline": rates["headline"],
+        "pass_rate_files": rates["pass_rate_files"],
+        "pass_rate_rows": rates["pass_rate_rows"],
+        "pass_rate_symbol_days": rates["pass_rate_symbol_days"],
+        "expectations_failed": len(expectations["failed"]) if expectations else None,
         "generated_at": now.isoformat(),
         "run_id": run_id,
     }
     path = write_report(settings.reports_dir, name, document, entry, render_index)
     return {"path": str(path), "latest": str(settings.reports_dir / "latest.html"), "expectations": expectations}
-
-
-def _relative(path: Path | None, base: Path) -> str | None:
-    return path.relative_to(base).as_posix() if path is not None else None
 
 
 @task(name="days_to_validate", **task_options())

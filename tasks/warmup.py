@@ -30,11 +30,17 @@ from storage.cold.factory import cold_store
 from storage.cold.manifest import latest_features
 from storage.hot import epochs, open_hot_store
 from storage.warm import open_warehouse
-from storage.warm.hot_source import latest_bars, newest_bar_times, recent_bars, source_version, symbols_loaded_by
+from storage.warm.hot_source import (
+    latest_bars,
+    newest_bar_times,
+    recent_bars_all,
+    source_version,
+    symbols_loaded_by,
+)
 from tasks.lineage import cold, hot, warm
 from tasks.retry import task_options
-from validation.contracts import enforce
 from validation.contracts_tiers import HotPayload
+from validation.fast_contracts import enforce_fast
 
 _OPTIONS = task_options()
 
@@ -59,14 +65,15 @@ def _build_maps(
     with open_warehouse(settings) as warehouse:
         version = source_version(warehouse)
         maps = {LATEST_MAP: latest_values(latest_bars(warehouse, symbols))}
-        for timeframe in settings.hot_timeframes:
-            bars = recent_bars(warehouse, TIMEFRAME_MINUTES[timeframe], settings.hot_recent_bars, symbols=symbols)
+        timeframes = {tf: TIMEFRAME_MINUTES[tf] for tf in settings.hot_timeframes}
+        recent = recent_bars_all(warehouse, timeframes, settings.hot_recent_bars, symbols=symbols)  # one scan
+        for timeframe, bars in recent.items():
             maps[recent_map(timeframe)] = recent_values(bars)
     only = None if symbols is None else set(symbols.select("venue", "symbol").iter_rows())
     features = feature_values(latest_features(cold_store(settings), only))
     if features.height:  # only once the caches flow has built features
         maps[FEATURES_MAP] = features
-    return {name: enforce(HotPayload, frame) for name, frame in maps.items()}, version
+    return {name: enforce_fast(HotPayload, frame) for name, frame in maps.items()}, version
 
 
 def _freshness(settings: Settings, symbols: pl.DataFrame | None = None) -> pl.DataFrame:

@@ -97,7 +97,9 @@ def test_daily_bars_follow_the_fx_and_equity_sessions_of_the_real_samples(settin
     assert sp["minutes"].to_list() == [390] * 4  # the extra 16:00 bars are outside regular hours
 
 
-def test_an_incremental_build_rewrites_only_the_new_days_files(settings: Settings) -> None:
+def test_an_incremental_build_rewrites_the_new_days_month_with_a_row_group_per_day(settings: Settings) -> None:
+    import pyarrow.parquet as pq
+
     from flows.caches import caches
     from flows.ingest import ingest
 
@@ -110,13 +112,17 @@ def test_an_incremental_build_rewrites_only_the_new_days_files(settings: Setting
     ingest()
     summary = caches()
     after = {path: store.path(path).stat().st_mtime_ns for path in store.list("**/data.parquet")}
-    rewritten = {p for p in after if before.get(p) != after[p]}
-    daily_rewritten = {p for p in rewritten if "/date=" in p}
-    assert daily_rewritten and all("date=2024-06-05" in p for p in daily_rewritten)
-    assert {p.split("/")[0] for p in daily_rewritten} == {"bars_1m", "features_1m"}
-    assert all("month=2024-06" in p for p in rewritten - daily_rewritten)  # monthly files hold the new day
+    assert set(after) == set(before)  # no new file: the new day joined its month's files
+    assert all(before[p] != after[p] and "/month=2024-06/" in p for p in after)  # each rewritten whole
     assert summary["days"] == 2  # one new day for each of the two symbols
     assert verify(store) == []
+    manifest = read_manifest(store)
+    for path in store.list("bars_1m/**/data.parquet") + store.list("features_1m/**/data.parquet"):
+        groups = pq.ParquetFile(store.path(path))
+        days = [groups.read_row_group(i).column("ts").to_pylist() for i in range(groups.num_row_groups)]
+        assert [{t.date() for t in day} for day in days] == [{d} for d in sorted({t.date() for g in days for t in g})]
+        row = manifest.filter(pl.col("path") == path).row(0, named=True)
+        assert row["day_rows"] == [len(day) for day in days] and len(row["days"]) == 3  # one row group per day
 
 
 def test_day_boundary_features_equal_a_full_recomputation(settings: Settings) -> None:
@@ -179,12 +185,12 @@ KILLED_BUILD = textwrap.dedent(
     from core.settings import load_settings
     from tasks.caches import build_symbol_caches, plan_caches
 
-    def write_then_die(self, relative, frame, durable=True):
+    def write_then_die(self, relative, data, durable=True):
         target = self.path(relative)
         target.parent.mkdir(parents=True, exist_ok=True)
-        frame.head(3).write_parquet(target.parent / (cold.TMP_PREFIX + target.name + ".killed"))
+        (target.parent / (cold.TMP_PREFIX + target.name + ".killed")).write_bytes(data[: len(data) // 2])
         os._exit(9)  # killed half-way through the first file
-    cold.LocalColdStore.write_parquet = write_then_die
+    cold.LocalColdStore.write_bytes = write_then_die
     settings = load_settings()
     plan = plan_caches.fn(settings, True, None)
     batch = plan["batches"][0]

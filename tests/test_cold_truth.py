@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import polars as pl
 import pytest
@@ -57,8 +57,9 @@ def _load(settings: Settings, day: datetime, version: int, symbol: str = "BTCUSD
 
 
 def _cold_days(settings: Settings) -> set[str]:
-    store = LocalColdStore.from_settings(settings)
-    return {p.split("/")[3] for p in store.list("bars_1m/**/data.parquet")}
+    """The UTC days the cold 1m files hold (one row group each), as ``date=YYYY-MM-DD``."""
+    cold = pl.read_parquet(str(settings.cold_dir / "bars_1m" / "**" / "*.parquet"), hive_partitioning=True)
+    return {f"date={d.isoformat()}" for d in cold.get_column("ts").dt.date().unique()}
 
 
 def test_a_batch_that_started_early_and_committed_late_still_reaches_the_cold_tier(settings: Settings) -> None:
@@ -106,8 +107,9 @@ def test_verify_compares_with_the_warm_tier_and_the_next_build_repairs_the_gap(s
     _load(settings, DAY1, version=2, close=105.0)  # same rows, new content
     flagged = runner.invoke(app, ["caches", "verify"])
     assert flagged.exit_code == 1
-    assert "date=2024-06-04" in flagged.output and "1440 rows for this day, cold none" in flagged.output
-    assert "date=2024-06-03" in flagged.output and "content hash differs" in flagged.output
+    text = " ".join(flagged.output.split())
+    assert "month=2024-06" in text and "day 2024-06-04: warm holds 1440 rows for this day, cold none" in text
+    assert "day 2024-06-03: built from older warm content (content hash differs)" in text
     caches()
     assert runner.invoke(app, ["caches", "verify"]).exit_code == 0
 
@@ -124,7 +126,7 @@ def test_caches_build_repairs_every_file_that_verify_flags(settings: Settings) -
     pl.read_parquet(store.path(altered)).with_columns(pl.col("close") * 1.01).write_parquet(store.path(altered))
     missing = next(p for p in store.list("features_1m/**/data.parquet"))
     store.path(missing).unlink()
-    stray = "bars_1m/venue=binance/symbol=BTCUSDT/date=2024-05-01/data.parquet"  # no warm day behind it
+    stray = "bars_1m/venue=binance/symbol=BTCUSDT/month=2024-05/data.parquet"  # no warm day behind it
     store.write_parquet(stray, pl.DataFrame({"x": [1]}))
     assert {p["path"] for p in verify(store)} == {altered, missing, stray}
     summary = caches()
@@ -220,5 +222,55 @@ def test_two_clean_builds_of_the_same_data_are_byte_identical(settings: Settings
     first = {p: hashlib.sha256(store.path(p).read_bytes()).hexdigest() for p in store.list("**/data.parquet")}
     caches(full=True)
     second = {p: hashlib.sha256(store.path(p).read_bytes()).hexdigest() for p in store.list("**/data.parquet")}
-    assert first == second and len(first) > 10
-    assert date(2024, 6, 3).isoformat() in " ".join(first)
+    assert first == second and len(first) == 7  # one symbol-month file per dataset
+    assert all("month=2024-06" in p for p in first)
+
+
+def test_a_changed_day_rewrites_only_its_months_files(settings: Settings) -> None:
+    from flows.caches import caches
+
+    _load(settings, datetime(2024, 5, 20, tzinfo=UTC), version=1)
+    _load(settings, datetime(2024, 6, 10, tzinfo=UTC), version=1)
+    caches()
+    store = LocalColdStore.from_settings(settings)
+    before = {p: store.path(p).stat().st_mtime_ns for p in store.list("**/data.parquet")}
+    assert len(before) == 14  # 7 datasets x 2 symbol-months
+    _load(settings, datetime(2024, 6, 10, tzinfo=UTC), version=2, close=103.0)  # one day's content changes
+    assert caches()["days"] == 1
+    after = {p: store.path(p).stat().st_mtime_ns for p in store.list("**/data.parquet")}
+    rewritten = {p for p in after if after[p] != before[p]}
+    assert rewritten == {p for p in after if "/month=2024-06/" in p} and len(rewritten) == 7
+    assert verify(store) == []
+    june = pl.read_parquet(store.path("bars_1m/venue=binance/symbol=BTCUSDT/month=2024-06/data.parquet"))
+    assert june.height == 1440 and june.filter(pl.col("close") < 103.0).height == 0  # the new content
+
+
+def test_a_cache_of_the_first_daily_layout_is_rebuilt_in_the_monthly_layout(settings: Settings) -> None:
+    """Migration: daily ``date=`` files (and their manifest rows, without per-day columns) are detected, every
+    day is rebuilt into monthly files, and the old files are removed."""
+    from flows.caches import caches
+    from marketops.cli import app
+    from storage.cold.base import parquet_bytes, sha256_hex
+
+    _load(settings, DAY1, version=1)
+    _load(settings, DAY1 + timedelta(days=1), version=1)
+    store = LocalColdStore.from_settings(settings)
+    with open_warehouse(settings) as wh:
+        bars = wh.query_df("SELECT ts, open, high, low, close FROM bars_1m FINAL ORDER BY ts")
+    old_rows = []
+    for day in (DAY1, DAY1 + timedelta(days=1)):
+        path = f"bars_1m/venue=binance/symbol=BTCUSDT/date={day.date().isoformat()}/data.parquet"
+        data = parquet_bytes(bars.filter(pl.col("ts").dt.date() == day.date()))
+        store.write_bytes(path, data)
+        old_rows.append({"path": path, "dataset": "bars_1m", "venue": "binance", "symbol": "BTCUSDT",
+                         "period": day.date().isoformat(), "rows": 1440, "sha256": sha256_hex(data),
+                         "source_version": 1, "built_at": datetime.now(UTC)})  # fmt: skip
+    store.write_parquet("_manifest/cache_files.parquet", pl.DataFrame(old_rows))  # the old manifest's columns
+    summary = caches()
+    assert summary["legacy_layout_files_removed"] == 2 and summary["days"] == 2
+    assert store.list("**/date=*/data.parquet") == []
+    assert set(read_manifest(store)["path"]) == set(store.list("**/data.parquet"))
+    assert len(store.list("**/data.parquet")) == 7 and verify(store) == []
+    assert _cold_days(settings) == {"date=2024-06-03", "date=2024-06-04"}
+    assert CliRunner().invoke(app, ["caches", "verify"]).exit_code == 0
+    assert caches()["days"] == 0  # migrated once

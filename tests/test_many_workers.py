@@ -33,6 +33,7 @@ def _wait(check: object, timeout_s: float, what: str) -> object:
 def test_two_workers_poll_the_pool_and_ingest_still_runs_one_at_a_time(settings: Settings, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
     port = _free_port()
+    env["MARKETOPS_REPORTS_PORT"] = str(_free_port())  # never the default port another stack may hold
     started = subprocess.run(
         [MARKETOPS, "up", "--port", str(port), "--workers", "2"], env=env, capture_output=True, text=True, timeout=400
     )

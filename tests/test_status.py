@@ -90,7 +90,9 @@ def test_a_validate_of_an_empty_range_is_no_data_not_a_pass(settings: Settings) 
     assert status["state"] == "no_data" and status["pass_rate_files"] is None and status["pass_rate_rows"] is None
     assert status["breach"] is False
     latest = (settings.reports_dir / "latest.html").read_text()
-    assert 'id="state">no_data<' in latest and "NO DATA" in latest and "100.000%" not in latest
+    assert (
+        'id="state">no_data<' in latest and "NO DATA" in latest and "100.000%" not in latest and ">100%<" not in latest
+    )
 
 
 @pytest.mark.usefixtures("prefect_api")

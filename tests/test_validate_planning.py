@@ -74,7 +74,7 @@ def test_grouping_symbols_into_smaller_tasks_changes_no_finding(
     ingest(
         paths=[str(real_data / "sp500-index-1m-intraday")], venue="nyse", timezone="America/New_York", date_order="mdy"
     )
-    week = {"since": date(2015, 2, 1), "until": date(2015, 2, 6), "report": False}
+    first, last = date(2015, 2, 1), date(2015, 2, 6)
     kept = ["venue", "symbol", "ts", "end_ts", "minutes", "check", "known_event"]
 
     def findings() -> pl.DataFrame:
@@ -84,10 +84,10 @@ def test_grouping_symbols_into_smaller_tasks_changes_no_finding(
                 "FROM anomalies FINAL WHERE origin = 'validate' ORDER BY venue, symbol, ts, check"
             ).select(kept)
 
-    together = validate(**week)
+    together = validate(since=first, until=last, report=False)
     one_task = findings()
     monkeypatch.setenv("MARKETOPS_VALIDATE_BATCH_ROWS", "1440")
-    apart = validate(**week)
+    apart = validate(since=first, until=last, report=False)
     assert one_task.height > 0 and findings().equals(one_task)
     same = ["rows_checked", "pass_rate_rows", "files_checked", "anomalies_by_check", "symbol_days", "symbol_days_ok"]
     assert {k: apart[k] for k in same} == {k: together[k] for k in same}

@@ -15,6 +15,7 @@ from typing import Any
 
 import polars as pl
 
+from core.proportions import accounted, breakdown, percent
 from core.quality_rules import CheckThresholds
 from validation.catalogue import ERROR
 from validation.known_events import Allowlist, annotate
@@ -150,6 +151,7 @@ class PassRates:
     known_events: dict[str, int]
     threshold: float
     allowlist: str
+    files_short: int = 0  # loaded or partial, but rows of it were quarantined for no known event: not passed
 
     @staticmethod
     def _rate(passed: int, total: int) -> float:
@@ -179,14 +181,45 @@ class PassRates:
         """Files or rows below the threshold (symbol-days are coarse: one bad day of ten is 90%)."""
         return self.pass_rate_files < self.threshold or self.pass_rate_rows < self.threshold
 
+    def file_outcomes(self) -> dict[str, int]:
+        """Checked files by verdict; the values add up to ``files_checked``."""
+        return accounted(
+            self.files_checked,
+            {
+                "passed": self.files_passed,
+                "with unexplained quarantined rows": self.files_short,
+                "quarantined whole": self.files_quarantined,
+            },
+        )
+
+    def row_outcomes(self) -> dict[str, int]:
+        """Checked rows by verdict; the values add up to ``rows_checked``."""
+        unexplained = self.rows_checked - self.rows_passed
+        return accounted(
+            self.rows_checked,
+            {
+                "loaded": self.rows_checked - self.rows_quarantined,
+                "quarantined for a known event": self.rows_quarantined - unexplained,
+                "quarantined unexplained": unexplained,
+            },
+        )
+
+    def symbol_day_outcomes(self) -> dict[str, int]:
+        """Symbol-days by status; the values add up to ``symbol_days``."""
+        return accounted(
+            self.symbol_days,
+            {"ok": self.symbol_days_ok, "suspect": self.symbol_days_suspect, "failed": self.symbol_days_failed},
+        )
+
     def headline(self) -> str:
         if self.state == STATE_NO_DATA:
             return f"{self.first}..{self.last}: NO DATA — no file, row or symbol-day to check in the range"
         return (
-            f"{self.first}..{self.last}: {self.files_checked:,} files, {self.pass_rate_files:.2%} passed, "
-            f"{self.files_quarantined:,} quarantined; "
-            f"{self.rows_checked:,} rows, {self.pass_rate_rows:.3%} passed; {self.symbol_days:,} symbol-days "
-            f"({self.symbol_days_ok} ok, {self.symbol_days_suspect} suspect, {self.symbol_days_failed} failed); "
+            f"{self.first}..{self.last}: {breakdown(self.files_checked, self.file_outcomes(), 'files')} "
+            f"({percent(self.files_passed, self.files_checked)} passed); "
+            f"{breakdown(self.rows_checked, self.row_outcomes(), 'rows')} "
+            f"({percent(self.rows_passed, self.rows_checked, 3)} passed); "
+            f"{breakdown(self.symbol_days, self.symbol_day_outcomes(), 'symbol-days')}; "
             f"{sum(self.anomalies_by_check.values()):,} anomalies, "
             f"{sum(self.known_events.values()):,} explained by known events"
             + (f" — BELOW the {self.threshold:.2%} threshold" if self.breach else "")
@@ -203,6 +236,9 @@ class PassRates:
             breach=self.breach,
             state=self.state,
             headline=self.headline(),
+            file_outcomes=self.file_outcomes(),
+            row_outcomes=self.row_outcomes(),
+            symbol_day_outcomes=self.symbol_day_outcomes(),
         )
         return out
 
@@ -239,6 +275,7 @@ def pass_rates(
         files_passed=int(files["passed"].sum()) if files.height else 0,
         files_quarantined=int((files["status"] == "quarantined").sum()) if files.height else 0,
         files_partial=int((files["status"] == "partial").sum()) if files.height else 0,
+        files_short=int((~files["passed"] & files["status"].is_in(["loaded", "partial"])).sum()) if files.height else 0,
         rows_checked=loaded + quarantined,
         rows_passed=loaded + quarantined - failed_rows,
         rows_quarantined=quarantined,

@@ -1,8 +1,8 @@
-"""The data-quality report: one self-contained HTML file (plotly inlined, works offline).
+"""The data-quality report: one HTML file per run; plotly.js is one shared file beside the reports (offline).
 
 Sections: pass rates against the threshold, anomalies by check, the symbol x day heatmap, the gaps
 timeline, the top quarantined files with their reasons, the pass-rate trend across runs, the Great
-Expectations result with a link to its Data Docs, and the anomalies themselves. Pure: frames in,
+Expectations results (shown here: its Data Docs need CDNs), and the anomalies themselves. Pure: frames in,
 HTML text out; writing it is the storage layer's job.
 """
 
@@ -11,14 +11,23 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-_STATUS_CODE = {"ok": 0, "suspect": 1, "failed": 2}
+from validation.report_figures import (
+    by_check_figure,
+    gaps_figure,
+    heatmap_figure,
+    pass_rates_figure,
+    percent,
+    trend_figure,
+)
+
 _MAX_ANOMALY_ROWS = 500
-_MAX_HEATMAP_SYMBOLS = 200
+ASSETS = "assets"  # beside the reports: plotly.js, written once (storage.reports.ensure_asset)
 
 
 @dataclass(frozen=True)
@@ -30,7 +39,8 @@ class ReportInputs:
     days: pl.DataFrame  # symbol_days rows of the range
     files: pl.DataFrame  # quarantined/partial files: path, status, rows_quarantined, reasons
     history: pl.DataFrame  # earlier runs: finished_at, pass_rate_files, pass_rate_rows, pass_rate_symbol_days
-    expectations: dict[str, Any] | None  # success, evaluated, failed, rows, docs_href, page_href
+    expectations: dict[str, Any] | None  # ExpectationsResult.as_dict()
+    plotly_src: str = f"{ASSETS}/plotly.min.js"  # relative to the report (plotly_asset()[0])
 
 
 def _figure_html(fig: Any, div_id: str) -> str:
@@ -41,132 +51,15 @@ def _figure_html(fig: Any, div_id: str) -> str:
     )
 
 
-def _pass_rates_figure(rates: dict[str, Any]) -> Any:
-    import plotly.graph_objects as go
+def plotly_asset() -> tuple[str, Path]:
+    """(href relative to the reports directory, source file) of the plotly.js the installed plotly ships.
 
-    names = ["files", "rows", "symbol-days"]
-    values = [rates["pass_rate_files"] * 100, rates["pass_rate_rows"] * 100, rates["pass_rate_symbol_days"] * 100]
-    colors = ["#2e7d32" if v >= rates["threshold"] * 100 else "#c62828" for v in values]
-    fig = go.Figure(
-        go.Bar(x=names, y=values, marker_color=colors, text=[f"{v:.3f}%" for v in values], textposition="outside")
-    )
-    fig.add_hline(y=rates["threshold"] * 100, line_dash="dash", annotation_text=f"threshold {rates['threshold']:.2%}")
-    fig.update_layout(
-        title="Pass rates",
-        yaxis_title="% passed",
-        yaxis_range=[min(min(values), rates["threshold"] * 100) - 1, 100.5],
-        height=360,
-    )
-    return fig
+    The name carries plotly's version, so reports written by an older release keep the script they
+    were drawn with after an upgrade.
+    """
+    import plotly
 
-
-def _by_check_figure(anomalies: pl.DataFrame) -> Any:
-    import plotly.graph_objects as go
-
-    counts = anomalies.with_columns(
-        kind=pl.when(pl.col("known_event") != "").then(pl.lit("known event")).otherwise(pl.lit("unexplained"))
-    )
-    counts = counts.group_by("check", "kind").len().sort("check")
-    fig = go.Figure()
-    for kind, color in (("unexplained", "#c62828"), ("known event", "#9e9e9e")):
-        part = counts.filter(pl.col("kind") == kind)
-        fig.add_trace(go.Bar(name=kind, x=part["check"].to_list(), y=part["len"].to_list(), marker_color=color))
-    fig.update_layout(title="Anomalies by check", barmode="stack", height=360, yaxis_title="anomalies")
-    return fig
-
-
-def _heatmap_figure(days: pl.DataFrame) -> Any:
-    import plotly.graph_objects as go
-
-    d = days.with_columns(key=pl.format("{}:{}", "venue", "symbol"), day_s=pl.col("day").cast(pl.String))
-    keys = d["key"].unique().sort().to_list()[:_MAX_HEATMAP_SYMBOLS]
-    day_list = d["day_s"].unique().sort().to_list()
-    cells = {(r["key"], r["day_s"]): r for r in d.iter_rows(named=True)}
-    z, text = [], []
-    for key in keys:
-        z.append(
-            [_STATUS_CODE.get(cells[(key, day)]["status"], None) if (key, day) in cells else None for day in day_list]
-        )
-        text.append(
-            [
-                (
-                    f"{c['status']}: {c['present']}/{c['expected']} bars, coverage {c['coverage']:.2%}, "
-                    f"{c['quarantined']} quarantined<br>{c['by_check'] or 'no anomalies'}"
-                    if (c := cells.get((key, day)))
-                    else "no data expected"
-                )
-                for day in day_list
-            ]
-        )
-    fig = go.Figure(
-        go.Heatmap(
-            z=z,
-            x=day_list,
-            y=keys,
-            text=text,
-            hoverinfo="text+x+y",
-            zmin=0,
-            zmax=2,
-            colorscale=[[0, "#2e7d32"], [0.5, "#f9a825"], [1, "#c62828"]],
-            colorbar={"tickvals": [0, 1, 2], "ticktext": ["ok", "suspect", "failed"]},
-        )
-    )
-    fig.update_layout(title="Symbol x day quality", height=max(300, 40 + 22 * len(keys)), xaxis_type="category")
-    return fig
-
-
-def _gaps_figure(anomalies: pl.DataFrame) -> Any:
-    import plotly.graph_objects as go
-
-    gaps = anomalies.filter(pl.col("check") == "gap").with_columns(key=pl.format("{}:{}", "venue", "symbol"))
-    fig = go.Figure()
-    for known, color in ((False, "#c62828"), (True, "#9e9e9e")):
-        part = gaps.filter((pl.col("known_event") != "") == known)
-        if part.height == 0:
-            continue
-        starts = part["ts"].to_list()
-        ms = [(m + 1) * 60_000 for m in part["minutes"].to_list()]  # drawn up to the minute after the last missing one
-        fig.add_trace(
-            go.Bar(
-                name="known event" if known else "unexplained",
-                orientation="h",
-                y=part["key"].to_list(),
-                base=starts,
-                x=ms,
-                marker_color=color,
-                hovertext=part["detail"].to_list(),
-                hoverinfo="text+y",
-            )
-        )
-    fig.update_layout(
-        title="Gaps timeline",
-        barmode="overlay",
-        xaxis_type="date",
-        height=max(300, 60 + 30 * max(gaps["key"].n_unique(), 1)),
-    )
-    return fig
-
-
-def _trend_figure(history: pl.DataFrame) -> Any:
-    import plotly.graph_objects as go
-
-    fig = go.Figure()
-    for column, name in (
-        ("pass_rate_files", "files"),
-        ("pass_rate_rows", "rows"),
-        ("pass_rate_symbol_days", "symbol-days"),
-    ):
-        fig.add_trace(
-            go.Scatter(
-                x=history["finished_at"].to_list(),
-                y=[v * 100 for v in history[column].to_list()],
-                mode="lines+markers",
-                name=name,
-                hovertext=history["range"].to_list(),
-            )
-        )
-    fig.update_layout(title="Pass-rate trend across validate runs", yaxis_title="% passed", height=340)
-    return fig
+    return f"{ASSETS}/plotly-{plotly.__version__}.min.js", Path(plotly.__file__).parent / "package_data/plotly.min.js"
 
 
 def _table(frame: pl.DataFrame, columns: list[str], css: str = "") -> str:
@@ -191,24 +84,32 @@ def _readable_reasons(raw: str) -> str:
 def _expectations_html(ge: dict[str, Any] | None) -> str:
     if ge is None:
         return "<p>Great Expectations was not run for this report (<code>validate_ge_max_rows = 0</code>).</p>"
-    verdict = "passed" if ge["success"] else "FAILED"
-    failed = "".join(f"<li><code>{html.escape(f)}</code></li>" for f in ge["failed"]) or "<li>none</li>"
-    links = " · ".join(
-        f'<a id="{key}" href="{html.escape(ge[key])}">{label}</a>'
-        for key, label in (("page_href", "this run in Data Docs"), ("docs_href", "Data Docs home"))
-        if ge.get(key)
+    verdict = '<b class="pass">passed</b>' if ge["success"] else '<b class="breach">FAILED</b>'
+    rows = "".join(
+        f'<tr class="{"ok" if o["success"] else "failed"}"><td><code>{html.escape(o["expectation"])}</code></td>'
+        f"<td><code>{html.escape(o['column'])}</code></td><td>{html.escape(o['rule'])}</td>"
+        f"<td>{html.escape(o['observed'])}"
+        + "".join(f"<br><small>{html.escape(x)}</small>" for x in o["examples"])
+        + f"</td><td>{'yes' if o['success'] else '<b>NO</b>'}</td></tr>"
+        for o in ge.get("outcomes", [])
     )
     return (
-        f"<p>Suite <code>bars_1m</code> over {ge['rows']:,} bars of the range: <b>{verdict}</b> "
-        f"({ge['evaluated']} expectations). {links}</p><p>Failed expectations:</p><ul>{failed}</ul>"
+        f"<p>Suite <code>bars_1m_behaviour</code> over {ge['rows']:,} warm bars of the range: {verdict} "
+        f"({ge['evaluated']} expectations, {len(ge['failed'])} failed). It checks what the ingest gate does not "
+        "enforce (moves and open jumps in robust sigmas of the symbol, volume against its median, minutes on the "
+        "venue's calendar), so it can fail on bars the gate let through.</p>"
+        '<table id="gx-results"><thead><tr><th>expectation</th><th>column</th><th>expected</th>'
+        f"<th>observed (worst bars)</th><th>success</th></tr></thead><tbody>{rows}</tbody></table>"
+        f'<p id="gx-docs-note"><small>{html.escape(ge.get("docs_note", ""))}</small></p>'
     )
 
 
 def render_report(inputs: ReportInputs) -> str:
-    """The whole report as one HTML document with plotly.js inlined."""
-    from plotly.offline import get_plotlyjs
-
+    """The whole report as one HTML document; plotly.js comes from ``inputs.plotly_src`` beside it."""
     r = inputs.rates
+    first, last = date.fromisoformat(r["first"]), date.fromisoformat(r["last"])
+    start = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
+    end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
     state = r.get("state", "breach" if r["breach"] else "ok")
     breach = f'<p class="breach">Pass rate below the {r["threshold"]:.2%} threshold.</p>' if r["breach"] else ""
     if state == "no_data":  # nothing was checked: a 100% here would be a lie
@@ -232,7 +133,7 @@ def render_report(inputs: ReportInputs) -> str:
             "checked": [r["files_checked"], r["rows_checked"], r["symbol_days"]],
             "passed": [r["files_passed"], r["rows_passed"], r["symbol_days"] - r["symbol_days_failed"]],
             "pass rate": [
-                f"{r[k]:.3%}" if state != "no_data" else "no data"
+                percent(r[k]) if state != "no_data" else "no data"
                 for k in ("pass_rate_files", "pass_rate_rows", "pass_rate_symbol_days")
             ],
         }
@@ -242,15 +143,15 @@ def render_report(inputs: ReportInputs) -> str:
             "pass-rates",
             "Pass rates",
             _table(summary_rows, summary_rows.columns)
-            + (_figure_html(_pass_rates_figure(r), "fig-pass-rates") if state != "no_data" else ""),
+            + (_figure_html(pass_rates_figure(r), "fig-pass-rates") if state != "no_data" else ""),
         ),
         (
             "anomalies-by-check",
             "Anomalies by check",
-            _table(by_check, by_check.columns) + _figure_html(_by_check_figure(inputs.anomalies), "fig-by-check"),
+            _table(by_check, by_check.columns) + _figure_html(by_check_figure(inputs.anomalies), "fig-by-check"),
         ),
-        ("heatmap", "Symbol x day", _figure_html(_heatmap_figure(inputs.days), "fig-heatmap")),
-        ("gaps", "Gaps timeline", _figure_html(_gaps_figure(inputs.anomalies), "fig-gaps")),
+        ("heatmap", "Symbol x day", _figure_html(heatmap_figure(inputs.days, first, last), "fig-heatmap")),
+        ("gaps", "Gaps timeline", _figure_html(gaps_figure(inputs.anomalies, start, end), "fig-gaps")),
         (
             "quarantined-files",
             "Top quarantined files",
@@ -259,7 +160,7 @@ def render_report(inputs: ReportInputs) -> str:
                 ["path", "status", "rows_quarantined", "reasons"],
             ),
         ),
-        ("trend", "Pass-rate trend", _figure_html(_trend_figure(inputs.history), "fig-trend")),
+        ("trend", "Pass-rate trend", _figure_html(trend_figure(inputs.history, first, last), "fig-trend")),
         ("expectations", "Great Expectations", _expectations_html(inputs.expectations)),
         (
             "anomalies",
@@ -280,11 +181,12 @@ def render_report(inputs: ReportInputs) -> str:
 <html lang="en"><head><meta charset="utf-8">
 <title>marketops data quality {html.escape(r["first"])}..{html.escape(r["last"])}</title>
 <script type="application/json" id="report-meta">{html.escape(meta)}</script>
-<script>{get_plotlyjs()}</script>
+<script src="{html.escape(inputs.plotly_src)}"></script>
 <style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:1400px}}
 table{{border-collapse:collapse;margin:.5em 0}}
 td,th{{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}} table.small td{{font-size:12px}}
-.breach{{color:#c62828;font-weight:bold}} .nodata{{color:#fff;background:#616161;padding:.5em;font-weight:bold}}
+.breach{{color:#c62828;font-weight:bold}} .pass{{color:#2e7d32}} tr.failed td{{background:#ffebee}}
+.nodata{{color:#fff;background:#616161;padding:.5em;font-weight:bold}}
 section{{margin-bottom:2em}}</style></head>
 <body><h1>Data quality {html.escape(r["first"])} .. {html.escape(r["last"])}</h1>
 <p id="headline">{html.escape(r["headline"])}</p><p>State: <b id="state">{html.escape(state)}</b></p>{breach}
@@ -295,20 +197,48 @@ allowlist <code>{html.escape(r["allowlist"])}</code>.</p>
 """
 
 
+def _rate(entry: dict[str, Any], key: str) -> str:
+    value = entry.get(key)
+    if value is None or entry.get("state") == "no_data":
+        return ""
+    return percent(value)
+
+
 def render_index(entries: list[dict[str, Any]]) -> str:
-    """An index page of every report, newest range first: range, state, headline, link."""
+    """An index page of every report, newest range first: range, state, pass rates, GE failures, link."""
     rows = "".join(
-        f'<tr class="{html.escape(e.get("state", ""))}"><td>{html.escape(e["first"])} .. {html.escape(e["last"])}</td>'
-        f"<td>{html.escape(e.get('state', ''))}</td><td>{html.escape(e.get('generated_at', ''))}</td>"
+        f'<tr class="{html.escape(e.get("state", ""))}"><td class="range">{html.escape(e["first"])} .. '
+        f"{html.escape(e['last'])}</td>"
+        f"<td>{html.escape(e.get('state', ''))}</td>"
+        + "".join(f"<td>{_rate(e, k)}</td>" for k in ("pass_rate_files", "pass_rate_rows", "pass_rate_symbol_days"))
+        + f"<td>{'' if e.get('expectations_failed') is None else e['expectations_failed']}</td>"
+        f"<td>{html.escape(e.get('generated_at', '')[:19])}</td>"
         f'<td><a href="{html.escape(e["name"])}">{html.escape(e["name"])}</a></td>'
         f"<td>{html.escape(e.get('headline', ''))}</td></tr>"
         for e in sorted(entries, key=lambda e: (e["last"], e.get("generated_at", "")), reverse=True)
     )
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in (
+            "range",
+            "state",
+            "files",
+            "rows",
+            "symbol-days",
+            "GE failed",
+            "generated (UTC)",
+            "report",
+            "headline",
+        )
+    )
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>marketops data-quality reports</title>'
         "<style>body{font-family:system-ui,sans-serif;margin:2em} td,th{border:1px solid #ccc;padding:3px 8px}"
-        "table{border-collapse:collapse} tr.breach td{color:#c62828} tr.no_data td{color:#616161}</style></head>"
-        '<body><h1>Data-quality reports</h1><p><a href="latest.html">latest</a> is the newest range\'s report.</p>'
-        "<table><thead><tr><th>range</th><th>state</th><th>generated (UTC)</th><th>report</th><th>headline</th></tr>"
-        f"</thead><tbody>{rows or '<tr><td colspan=5>none yet</td></tr>'}</tbody></table></body></html>\n"
+        "table{border-collapse:collapse} tr.breach td{color:#c62828} tr.no_data td{color:#616161}"
+        " td.range{white-space:nowrap}</style></head>"
+        '<body><h1>Data-quality reports</h1><p><a href="latest.html">latest</a> is the latest daily run '
+        "(the newest one-day range); longer ranges and re-runs of old days are listed here. Pass rates are "
+        "files, rows and symbol-days passed.</p>"
+        f"<table><thead><tr>{head}</tr></thead>"
+        f"<tbody>{rows or '<tr><td colspan=9>none yet</td></tr>'}</tbody></table></body></html>\n"
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from marketops.cli.app import _date, _fail, _flow_settings, _run_flow, _settings, app, console, out
 from marketops.cli.backups import backup, backups_app, restore
 from marketops.cli.caches import caches_app
+from marketops.cli.doctor import doctor
 from marketops.cli.hot import hot_app, warmup
 from marketops.cli.ingest import ingest
 from marketops.cli.quarantine import quarantine_app
@@ -16,7 +17,8 @@ from marketops.cli.stack import demo, down, init, up
 from marketops.cli.validate import report, validate
 from marketops.cli.warehouse import optimize, sql, status
 
-for _command in (init, ingest, demo, validate, report, sql, status, optimize, backup, restore, up, down, warmup):
+_COMMANDS = (init, ingest, demo, validate, report, sql, status, doctor, optimize, backup, restore, up, down, warmup)
+for _command in _COMMANDS:
     app.command()(_command)
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(backups_app, name="backups")

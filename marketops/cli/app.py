@@ -3,23 +3,36 @@ in-process with its final state as the exit code, errors and date arguments. Exi
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
 from core.settings import Settings, load_settings
+from marketops.cli.tables import console_width
 from marketops.prefect_env import configure_prefect
 
 app = typer.Typer(
     help="marketops: keep the hot, warm and cold market-data tiers fed, correct and recoverable.", no_args_is_help=True
 )
-console = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
+console = Console(stderr=True, soft_wrap=True, width=console_width(sys.stderr))
+out = Console(soft_wrap=True, width=console_width(sys.stdout))
+
+JsonOption = Annotated[
+    bool,
+    typer.Option("--json", help="Print the run summary as one JSON object on stdout; logs and progress go to stderr."),
+]
+
+
+def emit_json(value: Any) -> None:
+    """One JSON document and a newline on stdout, nothing else (``| jq`` reads it)."""
+    sys.stdout.write(json.dumps(value, default=str) + "\n")
+    sys.stdout.flush()
 
 
 def _api_configured() -> bool:
@@ -74,13 +87,16 @@ def _stop(signum: int, _frame: Any) -> None:
     raise _Stopped(signum)
 
 
-def _run_flow(flow_fn: Any, **params: Any) -> dict[str, Any]:
+def _run_flow(flow_fn: Any, progress_bar: bool = True, **params: Any) -> dict[str, Any]:
     """Run a flow in-process; its final state decides the exit code, not the absence of exceptions.
 
     SIGTERM, SIGINT and a closed terminal (SIGHUP) stop the run cleanly: the flow unwinds as crashed (its
     on-crashed hooks alert and record it), then the process exits at once with 128 + the signal, so no worker
     thread can keep it, or the warehouse lock it holds, alive. A SIGKILL is settled by the next run through
-    the run lease."""
+    the run lease.
+
+    Progress goes to stderr: a live bar on a terminal unless ``progress_bar`` is off (``--json``), else one
+    closing line per piece of work."""
     import threading
 
     from prefect.exceptions import TerminationSignal
@@ -88,8 +104,13 @@ def _run_flow(flow_fn: Any, **params: Any) -> dict[str, Any]:
     stops = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
     main = threading.current_thread() is threading.main_thread()
     previous = {sig: signal.signal(sig, _stop) for sig in stops} if main else {}
+    from core.progress import reporting
+    from marketops.cli.progress import ProgressDisplay
+
+    shown = ProgressDisplay(console, live=progress_bar and console.is_terminal)
     try:
-        state = flow_fn(**params, return_state=True)
+        with reporting(shown):
+            state = flow_fn(**params, return_state=True)
     except (_Stopped, KeyboardInterrupt, TerminationSignal) as exc:
         signum = getattr(exc, "signum", None) or getattr(exc, "signal", None) or signal.SIGINT
         console.print(
@@ -100,6 +121,7 @@ def _run_flow(flow_fn: Any, **params: Any) -> dict[str, Any]:
         sys.stderr.flush()
         os._exit(128 + signum)
     finally:
+        shown.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if state.is_crashed() and isinstance(state.message, str) and "stopped by SIG" in state.message:

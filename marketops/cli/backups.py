@@ -9,18 +9,24 @@ from typing import Annotated
 import typer
 
 from core.errors import MarketopsError
-from marketops.cli.app import _fail, _flow_settings, _run_flow, _settings, out
+from marketops.cli.app import JsonOption, _fail, _flow_settings, _run_flow, _settings, emit_json, out
+from marketops.cli.args import database_name, known_backup, known_tables, partition_ids
+from marketops.cli.tables import frame_table, print_wide
 
 
 def backup(
     full: Annotated[bool, typer.Option("--full", help="Start a new chain with a full snapshot.")] = False,
     verify: Annotated[bool, typer.Option(help="Run the restore drill after the snapshot.")] = True,
+    as_json: JsonOption = False,
 ) -> None:
     """Take a native snapshot (incremental on the current chain unless a full is due), drill it, apply retention."""
     _flow_settings()
     from flows.backup import backup as backup_flow
 
-    summary = _run_flow(backup_flow, full=full, verify=verify)
+    summary = _run_flow(backup_flow, progress_bar=not as_json, full=full, verify=verify)
+    if as_json:
+        emit_json(summary)
+        return
     snap, drill = summary["snapshot"], summary["drill"]
     out.print(
         f"[bold]backup:[/] {snap['kind']} {snap['name']} (base {snap['base']}: {snap['reason']}), "
@@ -37,7 +43,6 @@ backups_app = typer.Typer(help="List, verify and prune backup snapshots.", no_ar
 @backups_app.command("list")
 def backups_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Every snapshot with its chain, base, size and verification."""
-    import polars as pl
 
     from storage.backups.factory import backup_target, owner_of
     from storage.backups.snapshots import catalog, check_chains
@@ -51,11 +56,8 @@ def backups_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
     if as_json:
         sys.stdout.write(json.dumps(frame.to_dicts(), default=str) + "\n")
         return
-    with pl.Config(tbl_rows=500, tbl_cols=12, fmt_str_lengths=60, tbl_width_chars=200):
-        out.print(
-            str(frame.select("name", "kind", "base", "chain", "status", "size_bytes", "rows", "verified_at")),
-            highlight=False,
-        )
+    columns = ("name", "kind", "base", "chain", "status", "size_bytes", "rows", "verified_at")
+    print_wide(out, frame_table(frame.select(columns)))
 
 
 @backups_app.command("verify")
@@ -70,7 +72,7 @@ def backups_verify(
     each chain is drilled (its restore reads every older member). Exit 1 when anything is broken or unverified.
     """
     from storage.backups.factory import backup_target, owner_of
-    from storage.backups.snapshots import drill, verify_all
+    from storage.backups.snapshots import catalog, drill, record, verify_all
     from storage.warm import open_warehouse
 
     settings = _settings()
@@ -78,6 +80,7 @@ def backups_verify(
     try:
         with open_warehouse(settings) as warehouse:
             if name is not None:
+                known_backup(record(warehouse, name), name, catalog(warehouse).get_column("name").to_list())
                 ok, detail = drill(warehouse, target, name, owner_of(settings, target))
                 results = [{"name": name, "status": "verified" if ok else "unverified", "detail": detail}]
             else:
@@ -141,22 +144,31 @@ def restore(
             "exactly those partitions (REPLACE PARTITION; the old ones are kept in <db>_replaced_<time>).",
         ),
     ] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Restore a snapshot into a shadow database, and optionally swap it into place. Nothing is deleted: every
     replaced row is moved or copied aside, and the output says where."""
     from storage.backups.factory import backup_target, owner_of
     from storage.backups.restore import restore_snapshot
+    from storage.backups.snapshots import catalog, record
     from storage.warm import open_warehouse
 
+    database_name(into, "--into")
+    partition_ids(partition)
     settings = _settings()
     target = backup_target(settings)
     try:
         with open_warehouse(settings) as warehouse:
+            row = known_backup(record(warehouse, name), name, catalog(warehouse).get_column("name").to_list())
+            known_tables(table, list(row["tables"]), name)
             result = restore_snapshot(
                 warehouse, target, name, table, partition, into, force, swap, owner_of(settings, target)
             )
     except MarketopsError as exc:
         raise _fail(str(exc)) from exc
+    if as_json:
+        emit_json(result)
+        return
     out.print(f"[bold]restore {name}[/]:")
     for change in result["changes"]:
         out.print(f"  - {change}", highlight=False)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from core.errors import MarketopsError
-from marketops.cli.app import _date, _fail, _flow_settings, _run_flow, _settings, out
+from marketops.cli.app import JsonOption, _date, _fail, _flow_settings, _run_flow, _settings, emit_json, out
 
 caches_app = typer.Typer(help="Build and verify the cold-tier Parquet caches.", no_args_is_help=True)
 
@@ -16,13 +16,17 @@ caches_app = typer.Typer(help="Build and verify the cold-tier Parquet caches.", 
 def caches_build(
     since: Annotated[str | None, typer.Option(help="Rebuild every day from this date (YYYY-MM-DD) on.")] = None,
     full: Annotated[bool, typer.Option("--full", help="Rebuild every day of every symbol.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Rebuild the cold files of the days whose bars changed since the last build."""
     since_day = _date(since, "--since")
     _flow_settings()
     from flows.caches import caches as caches_flow
 
-    summary = _run_flow(caches_flow, full=full, since=since_day)
+    summary = _run_flow(caches_flow, progress_bar=not as_json, full=full, since=since_day)
+    if as_json:
+        emit_json(summary)
+        return
     out.print(
         f"[bold]caches:[/] {summary['symbols']} symbols, {summary['days']} changed days -> "
         f"{summary['files_written']} files ({summary['rows_written']:,} rows), "

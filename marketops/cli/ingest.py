@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from core.settings import load_settings
-from marketops.cli.app import _fail, _flow_settings, _run_flow, out
+from marketops.cli.app import JsonOption, _fail, _flow_settings, _run_flow, emit_json, out
 
 
 def ingest(
@@ -39,6 +39,7 @@ def ingest(
             "--reprocess", help="Judge already-loaded files again with these options; replaces their earlier load."
         ),
     ] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Load new or changed raw files into the warm tier; bad files and rows are quarantined with reasons."""
     from core.errors import ConfigError
@@ -57,6 +58,7 @@ def ingest(
 
     summary = _run_flow(
         ingest_flow,
+        progress_bar=not as_json,
         paths=[str(p.absolute()) for p in paths],
         format=format,
         venue=venue,
@@ -65,24 +67,19 @@ def ingest(
         date_order=date_order,
         reprocess=reprocess,
     )
+    if as_json:
+        emit_json(summary)
+        return
     _print_ingest(summary)
 
 
 def _print_ingest(summary: dict[str, Any]) -> None:
-    processed = summary["files_seen"] - summary["files_skipped"]
-    out.print(
-        f"[bold]ingest:[/] {summary['files_seen']:,} files seen, {summary['files_skipped']:,} unchanged, "
-        f"{processed:,} processed — "
-        f"{summary['pass_rate_files']:.2%} passed ({summary['files_loaded']:,} loaded, "
-        f"{summary['files_partial']:,} partial), "
-        f"{summary['files_quarantined']:,} quarantined, {summary.get('files_duplicate', 0):,} duplicate, "
-        f"{summary.get('files_unreadable', 0):,} skipped, {summary['files_failed']:,} failed"
-    )
-    out.print(
-        f"[bold]rows:[/] {summary['rows_loaded']:,} loaded of {summary['rows_read']:,} read "
-        f"({summary['pass_rate_rows']:.2%}), "
-        f"{summary['rows_quarantined']:,} quarantined, {summary['rows_duplicate']:,} exact duplicates dropped"
-    )
+    """The run's files and rows, each as a total and the outcomes that add up to it."""
+    from core.run_summary import IngestSummary
+
+    figures = IngestSummary.from_dict(summary)
+    out.print(f"[bold]ingest:[/] {figures.file_line()}", highlight=False)
+    out.print(f"[bold]rows:[/] {figures.row_line()}", highlight=False)
     if summary.get("files_zone_defaulted"):
         out.print(
             f"[yellow]warning:[/] {summary['files_zone_defaulted']:,} files had naive times read in a default zone "

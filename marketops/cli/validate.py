@@ -7,11 +7,17 @@ from typing import Annotated, Any
 import typer
 
 from core.settings import load_settings
-from marketops.cli.app import _date, _fail, _flow_settings, _run_flow, out
+from marketops.cli.app import JsonOption, _fail, _flow_settings, _run_flow, emit_json, out
+from marketops.cli.args import day_range
 
 
 def _print_validation(summary: dict[str, Any]) -> None:
-    out.print(f"[bold]validate:[/] {summary['headline']}")
+    """The headline's parts one per line: the range, then files, rows and symbol-days each adding up."""
+    head, _, rest = summary["headline"].partition(": ")
+    parts = rest.split("; ") if "; " in rest else [rest]
+    out.print(f"[bold]validate:[/] {head}: {parts[0]}", highlight=False)
+    for part in parts[1:]:
+        out.print(f"  {part}", highlight=False)
     if summary["anomalies_by_check"]:
         out.print("  anomalies by check: " + ", ".join(f"{k}={v:,}" for k, v in summary["anomalies_by_check"].items()))
     if summary["known_events"]:
@@ -27,14 +33,18 @@ def validate(
     ] = None,
     report: Annotated[bool, typer.Option(help="Write the HTML data-quality report.")] = True,
     fail_on_breach: Annotated[bool, typer.Option(help="Exit 3 when a pass rate is below the threshold.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Re-check the warm store for a range of days: gaps, duplicates, spikes, stale runs; pass rates and a report."""
-    first, last = _date(since, "--since"), _date(until, "--until")
+    first, last = day_range(since, until)
     _flow_settings()
     from flows.validate import validate as validate_flow
 
-    summary = _run_flow(validate_flow, since=first, until=last, report=report)
-    _print_validation(summary)
+    summary = _run_flow(validate_flow, progress_bar=not as_json, since=first, until=last, report=report)
+    if as_json:
+        emit_json(summary)
+    else:
+        _print_validation(summary)
     if fail_on_breach and summary["breach"]:
         raise typer.Exit(3)
 

@@ -10,6 +10,10 @@ import typer
 
 from core.errors import MarketopsError
 from marketops.cli.app import _fail, _flow_settings, _run_flow, _settings, console, out
+from marketops.cli.args import clock, one_of
+from marketops.cli.tables import frame_table, print_wide
+
+SQL_FORMATS = ("auto", "table", "csv", "json")
 
 
 def sql(
@@ -24,12 +28,10 @@ def sql(
     Read-only (ClickHouse ``readonly = 1``) unless ``--write``: an ``ALTER TABLE … DELETE`` typed by
     mistake is refused by the server instead of rewriting the source of truth.
     """
-    import polars as pl
 
     from storage.warm import open_warehouse
 
-    if format not in {"auto", "table", "csv", "json"}:
-        raise _fail(f"unknown format {format!r}: use auto, table, csv or json", 2)
+    one_of(format, SQL_FORMATS, "--format")
     settings = _settings()
     try:
         with open_warehouse(settings) as warehouse:
@@ -47,8 +49,7 @@ def sql(
     elif format == "json":
         sys.stdout.write(json.dumps(frame.to_dicts(), default=str) + "\n")
     else:
-        with pl.Config(tbl_rows=200, tbl_cols=30, fmt_str_lengths=80):
-            out.print(str(frame), highlight=False)
+        print_wide(out, frame_table(frame))
 
 
 def status(as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False) -> None:
@@ -77,6 +78,7 @@ def optimize(
     cutoff: Annotated[str | None, typer.Option(help="HH:MM UTC after which no new partition is started.")] = None,
 ) -> None:
     """OPTIMIZE ... FINAL the partitions that changed since they were last optimized (a rerun is a cheap no-op)."""
+    clock(cutoff, "--cutoff")
     _flow_settings()
     from flows.optimize import optimize as optimize_flow
 

@@ -69,7 +69,7 @@ def restore_snapshot(
         raise StorageError(f"backup {name} holds no table {', '.join(unknown)} (it holds {', '.join(row['tables'])})")
     if parts and not tables:  # partition ids are per table layout: only the partitioned tables have them
         chosen = [t for t in chosen if _partitioned(warehouse, warehouse.database, t)]
-    shadow = check_sql_name(into or "restore_" + name.replace("-", "_").lower())
+    shadow = check_sql_name(into or shadow_database(name))
     if swap and shadow == warehouse.database:
         raise StorageError("--swap restores beside the live database and swaps in; --into cannot be the live database")
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
@@ -106,6 +106,12 @@ def restore_snapshot(
         else:
             _exchange_tables(warehouse, shadow, chosen, report)
     return report.as_dict()
+
+
+def shadow_database(name: str) -> str:
+    """The default restore target of backup ``name``: ``restore_<name>`` with ``-`` as ``_``, its case kept, so
+    ``full-20261130T232700Z`` restores into ``restore_full_20261130T232700Z`` (a name people can find again)."""
+    return "restore_" + name.replace("-", "_")
 
 
 def _move_aside(

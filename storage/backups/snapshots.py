@@ -243,7 +243,7 @@ def check_chains(warehouse: Warehouse, target: BackupTarget, owner: Owner | None
 
 
 def drill_database(name: str) -> str:
-    return check_sql_name("drill_" + name.replace("-", "_").lower())
+    return check_sql_name("drill_" + name.replace("-", "_"))  # case kept, like the restore target
 
 
 def drill(warehouse: Warehouse, target: BackupTarget, name: str, owner: Owner | None = None) -> tuple[bool, str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from core.cold_layout import CATALOG, DAILY, DATASETS, glob_for
+from core.cold_layout import CATALOG, DATASETS, glob_for
 from core.features import FEATURE_COLUMNS
 
 _BAR_1M = (
@@ -50,7 +50,7 @@ def _write_views(path: Path, root: Path, created: list[str]) -> None:
                     "venue, symbol, ts, " + ", ".join(FEATURE_COLUMNS) if dataset == "features_1m" else _BAR_RESAMPLED
                 )
             )
-            columns += ", date" if dataset in DAILY else ", month"  # the hive key, for partition pruning
+            columns += ", month"  # the hive key (YYYY-MM), for partition pruning; ts filters skip day row groups
             source = str(root / glob_for(dataset)).replace("'", "''")
             connection.execute(
                 f"CREATE OR REPLACE VIEW {dataset} AS SELECT {columns} "

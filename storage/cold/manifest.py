@@ -12,9 +12,8 @@ from typing import Any
 
 import polars as pl
 
-from core.cache_plan import FINGERPRINT_SCHEMA
-from core.cold_layout import MANIFEST, SOURCES, STATE
-from storage.cold.base import ColdStore, parquet_rows, sha256_hex
+from core.cold_layout import FINGERPRINT_SCHEMA, LEGACY_GLOB, MANIFEST, SOURCES, STATE, glob_for, is_legacy_path
+from storage.cold.base import ColdStore, parquet_rows, row_group_rows, sha256_hex
 
 MANIFEST_SCHEMA = {
     "path": pl.String(),
@@ -26,18 +25,31 @@ MANIFEST_SCHEMA = {
     "sha256": pl.String(),
     "source_version": pl.UInt64(),
     "built_at": pl.Datetime("us", "UTC"),
+    # day-grouped files (bars_1m, features_1m): the UTC day and rows of each row group, in order; null otherwise
+    "days": pl.List(pl.Date()),
+    "day_rows": pl.List(pl.UInt64()),
 }
 
 
 def read_manifest(store: ColdStore) -> pl.DataFrame:
+    """The manifest; one written by the first layout (no ``days``/``day_rows``) reads with them null."""
     if not store.exists(MANIFEST):
         return pl.DataFrame(schema=MANIFEST_SCHEMA)
-    return store.read_parquet(MANIFEST)
+    frame = store.read_parquet(MANIFEST)
+    missing = [pl.lit(None, dtype).alias(name) for name, dtype in MANIFEST_SCHEMA.items() if name not in frame.columns]
+    return frame.with_columns(missing).select(list(MANIFEST_SCHEMA)).cast(MANIFEST_SCHEMA)  # type: ignore[arg-type]
+
+
+def legacy_files(store: ColdStore) -> list[str]:
+    """Data files of the first layout (daily ``date=`` files), on disk or in the manifest: a build that finds
+    any rebuilds everything in the current layout and deletes them."""
+    listed = read_manifest(store).get_column("path").to_list()
+    return sorted({p for p in listed if is_legacy_path(p)} | set(store.list(LEGACY_GLOB)))
 
 
 def merge_manifest(store: ColdStore, rows: list[dict[str, Any]]) -> pl.DataFrame:
     """Upsert rows by path and write the manifest atomically."""
-    new = pl.DataFrame(rows, schema=MANIFEST_SCHEMA)
+    new = pl.DataFrame(rows, schema=MANIFEST_SCHEMA).unique("path", keep="last", maintain_order=True)
     merged = pl.concat([read_manifest(store).join(new.select("path"), on="path", how="anti"), new]).sort("path")
     store.write_parquet(MANIFEST, merged)
     return merged
@@ -65,11 +77,12 @@ def merge_sources(store: ColdStore, built: pl.DataFrame) -> None:
 
 
 def cold_day_rows(store: ColdStore) -> pl.DataFrame:
-    """(venue, symbol, day, cold_rows) of every 1m daily file in the manifest."""
+    """(venue, symbol, day, cold_rows) of every day (row group) of the 1m files in the manifest."""
     return (
         read_manifest(store)
-        .filter(pl.col("dataset") == "bars_1m")
-        .select("venue", "symbol", pl.col("period").str.to_date().alias("day"), pl.col("rows").alias("cold_rows"))
+        .filter((pl.col("dataset") == "bars_1m") & pl.col("days").is_not_null())
+        .select("venue", "symbol", pl.col("days").alias("day"), pl.col("day_rows").alias("cold_rows"))
+        .explode("day", "cold_rows")
     )
 
 
@@ -98,6 +111,8 @@ def verify(store: ColdStore) -> list[dict[str, Any]]:
         rows = parquet_rows(data)
         if rows != row["rows"]:
             problems.append({"path": row["path"], "problem": f"{rows} rows, manifest says {row['rows']}"})
+        elif row["day_rows"] is not None and row_group_rows(data) != list(row["day_rows"]):
+            problems.append({"path": row["path"], "problem": "row groups differ from the manifest's days"})
     for relative in store.list("**/data.parquet"):
         if relative not in listed:
             problems.append({"path": relative, "problem": "not in the manifest"})
@@ -106,17 +121,17 @@ def verify(store: ColdStore) -> list[dict[str, Any]]:
 
 def latest_features(store: ColdStore, only: set[tuple[str, str]] | None = None) -> pl.DataFrame:
     """The newest feature row of every symbol (or of the (venue, symbol) pairs in ``only``), reading only
-    each symbol's newest daily file."""
+    the last row group (its newest day) of each symbol's newest monthly file."""
     newest: dict[tuple[str, str], str] = {}
-    for relative in store.list("features_1m/*/*/*/data.parquet"):
-        _, venue_part, symbol_part, date_part, _ = relative.split("/")
+    for relative in store.list(glob_for("features_1m")):
+        _, venue_part, symbol_part, month_part, _ = relative.split("/")
         key = (venue_part.removeprefix("venue="), symbol_part.removeprefix("symbol="))
         if only is not None and key not in only:
             continue
-        if key not in newest or date_part > newest[key].split("/")[3]:
+        if key not in newest or month_part > newest[key].split("/")[3]:
             newest[key] = relative
     frames = [
-        store.read_parquet(relative)
+        store.read_last_row_group(relative)
         .sort("ts")
         .tail(1)
         .with_columns(pl.lit(venue).alias("venue"), pl.lit(symbol).alias("symbol"))

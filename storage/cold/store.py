@@ -69,6 +69,15 @@ class LocalColdStore(ColdStore):
     def read_parquet(self, relative: str) -> pl.DataFrame:
         return pl.read_parquet(self.path(relative))
 
+    def read_last_row_group(self, relative: str) -> pl.DataFrame:
+        """Reads only the footer and the last row group from disk."""
+        import pyarrow.parquet as pq  # here: listing and status never pay for pyarrow
+
+        parquet = pq.ParquetFile(self.path(relative))
+        frame = pl.from_arrow(parquet.read_row_group(parquet.num_row_groups - 1))
+        assert isinstance(frame, pl.DataFrame)
+        return frame
+
     def read_bytes(self, relative: str) -> bytes:
         return self.path(relative).read_bytes()
 

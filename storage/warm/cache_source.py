@@ -54,6 +54,13 @@ def symbol_days(warehouse: Warehouse, venue: str, symbol: str) -> list[date]:
     return frame.get_column("day").to_list() if frame.height else []
 
 
+def all_symbol_days(warehouse: Warehouse) -> pl.DataFrame:
+    """(venue, symbol, day) of every day the warm tier holds bars for (no FINAL: versions never remove a day)."""
+    return warehouse.query_df(
+        "SELECT DISTINCT venue, symbol, toDate(ts) AS day FROM bars_1m ORDER BY venue, symbol, day"
+    )
+
+
 def bars_between(warehouse: Warehouse, venue: str, symbol: str, start: datetime, end: datetime) -> pl.DataFrame:
     """1m bars of one symbol in [start, end), newest version per minute (FINAL), in time order."""
     return warehouse.query_df(

@@ -95,6 +95,51 @@ def recent_bars(
     return _only(frame, symbols)
 
 
+def recent_bars_all(
+    warehouse: Warehouse,
+    timeframes: dict[str, int],
+    count: int,
+    gap_allowance: int = 4,
+    symbols: pl.DataFrame | None = None,
+) -> dict[str, pl.DataFrame]:
+    """:func:`recent_bars` of every timeframe (name -> minutes) from one scan of the warm tier.
+
+    The 1m bars of the widest window (``minutes x (count + 1) x gap_allowance`` of the largest timeframe) are
+    read once; each bar is counted in every timeframe whose own window holds it (``ARRAY JOIN`` over the
+    timeframes), so each timeframe gets exactly the buckets its own query would have: same window, same
+    buckets (minute intervals dividing a day, anchored at UTC midnight), same ``LIMIT n BY``. The buckets are
+    aggregated in the engine: the 1d window spans more than a year of 1m bars per symbol, which is not
+    something to move into Python.
+    """
+    outer, params = _scope(symbols, "b.")
+    inner, _ = _scope(symbols)
+    names = list(timeframes)
+    minutes = [timeframes[n] for n in names]
+    spans = [m * (count + 1) * gap_allowance for m in minutes]
+    frame = warehouse.query_df(
+        f"""
+        SELECT toString(b.venue) AS venue, b.symbol AS symbol, tf,
+               toDateTime64(intDiv(toUnixTimestamp(b.ts), tf * 60) * tf * 60, 3, 'UTC') AS bucket,
+               argMin(b.open, b.ts) AS open, max(b.high) AS high, min(b.low) AS low, argMax(b.close, b.ts) AS close,
+               sum(b.volume) AS volume, count() AS minutes
+        FROM bars_1m AS b FINAL
+        INNER JOIN (SELECT venue, symbol, max(ts) AS last_ts FROM bars_1m WHERE {inner} GROUP BY venue, symbol) AS l
+            ON b.venue = l.venue AND b.symbol = l.symbol
+        ARRAY JOIN arrayFilter(
+            (m, s) -> toUnixTimestamp64Milli(b.ts) >= toUnixTimestamp64Milli(l.last_ts) - toInt64(s) * 60000,
+            {{tfs:Array(UInt32)}}, {{spans:Array(UInt32)}}
+        ) AS tf
+        WHERE b.ts >= l.last_ts - toIntervalMinute({{widest:UInt32}}) AND {outer}
+        GROUP BY venue, symbol, tf, bucket
+        ORDER BY bucket DESC
+        LIMIT {{n:UInt32}} BY venue, symbol, tf
+        """,
+        {"tfs": minutes, "spans": spans, "widest": max(spans), "n": count, **params},
+    )
+    frame = _only(frame, symbols)
+    return {name: frame.filter(pl.col("tf") == m).drop("tf") for name, m in zip(names, minutes, strict=True)}
+
+
 def symbols_loaded_by(warehouse: Warehouse, run_id: str) -> pl.DataFrame:
     """(venue, symbol) of every file the run ``run_id`` loaded rows from: the hot keys that run changed."""
     return warehouse.query_df(

@@ -132,6 +132,21 @@ def quarantine_status(warehouse: Warehouse, since: datetime) -> dict[str, Any]:
     }
 
 
+def quarantine_events(warehouse: Warehouse, since: datetime) -> list[list[Any]]:
+    """[ingested_at (ISO), status, rows_quarantined] of every ingest_files row since ``since`` that quarantined
+    or failed anything: what ``quarantine_status`` counts, kept raw so a later window can be counted from it."""
+    frame = warehouse.query_df(
+        """
+        SELECT ingested_at, toString(status) AS status, rows_quarantined FROM ingest_files FINAL
+        WHERE ingested_at >= {since:DateTime64(6, 'UTC')}
+          AND (status IN ('quarantined', 'partial', 'failed') OR rows_quarantined > 0)
+        ORDER BY ingested_at
+        """,
+        {"since": since},
+    )
+    return [[at.isoformat(), status, int(rows or 0)] for at, status, rows in frame.iter_rows()]
+
+
 def latest_bars(warehouse: Warehouse) -> pl.DataFrame:
     """Newest bar time per (venue, symbol)."""
     return warehouse.query_df(

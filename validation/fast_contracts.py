@@ -1,0 +1,92 @@
+"""One-pass proof that a frame meets a pandera contract, for the hot paths of cache builds.
+
+pandera's polars backend runs every check as its own query (~40 per contract) to build a report of failure
+cases: right for a frame that fails, too slow to prove thousands of good frames. :func:`passes` translates a
+contract's column types, nullability, built-in checks (``gt``/``ge``/``lt``/``le``/``isin``/``str_matches``),
+``unique`` and its DataFrame-level checks into one polars query. It only ever says "passes" or "cannot tell";
+:func:`enforce_fast` then asks pandera itself, which gives the verdict and its report. A contract feature the
+translation does not know (another check, coercion, regex columns) always falls back to pandera.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandera.polars as pa
+import polars as pl
+
+from validation.contracts import enforce
+
+_BUILTIN: dict[str, Callable[[pl.Expr, dict[str, Any]], pl.Expr]] = {
+    "greater_than": lambda c, s: c > s["min_value"],
+    "greater_than_or_equal_to": lambda c, s: c >= s["min_value"],
+    "less_than": lambda c, s: c < s["max_value"],
+    "less_than_or_equal_to": lambda c, s: c <= s["max_value"],
+    "isin": lambda c, s: c.is_in(list(s["allowed_values"])),
+    "str_matches": lambda c, s: c.str.contains(f"^(?:{s['pattern']})"),
+}
+
+
+def _custom(check: Any) -> bool:
+    """A user-written, vectorised check (a function of ``PolarsData`` returning a boolean column)."""
+    return check.name not in _BUILTIN and not check.element_wise and callable(getattr(check, "_check_fn", None))
+
+
+def _column_exprs(name: str, column: Any, frame: pl.DataFrame) -> list[pl.Expr] | None:
+    if column.regex or column.coerce or frame.schema[name] != column.dtype.type:
+        return None
+    col = pl.col(name)
+    exprs = [] if column.nullable else [col.null_count() == 0]
+    # Text checks (patterns, vocabularies) hold for every row iff they hold for every distinct value.
+    values = col.unique() if frame.schema[name] in (pl.String, pl.Categorical) else col
+    for check in column.checks:
+        if _custom(check):
+            continue  # run by ``passes`` on the lazy frame, as pandera runs it
+        rule = _BUILTIN.get(check.name or "")
+        if rule is None or check.ignore_na is False:
+            return None
+        exprs.append((values.is_null() | rule(values, check.statistics)).all())  # pandera ignores nulls in checks
+    return exprs
+
+
+def passes(schema: pa.DataFrameSchema, frame: pl.DataFrame) -> bool:
+    """True only when ``frame`` certainly meets ``schema`` (False: ask pandera)."""
+    if schema.coerce or schema.unique_column_names or schema.add_missing_columns or schema.ordered:
+        return False
+    present = set(frame.columns)
+    if any(col.required and name not in present for name, col in schema.columns.items()):
+        return False
+    if schema.strict and not present <= set(schema.columns):
+        return False
+    exprs: list[pl.Expr] = []
+    for name, column in schema.columns.items():
+        if name not in present:
+            continue
+        found = _column_exprs(name, column, frame)
+        if found is None:
+            return False
+        exprs += found
+    if schema.unique:
+        exprs.append(~pl.struct(list(schema.unique)).is_duplicated().any())
+    lazy = frame.lazy()
+    if exprs and not all(lazy.select(e.alias(f"_{i}") for i, e in enumerate(exprs)).collect().row(0)):
+        return False
+    custom = [(c, name) for name, col in schema.columns.items() if name in present for c in col.checks if _custom(c)]
+    for check, key in [*custom, *((c, "*") for c in schema.checks)]:
+        if check.ignore_na is False and key != "*":
+            return False
+        result = check._check_fn(pa.PolarsData(lazy, key))
+        if not isinstance(result, pl.LazyFrame):
+            return False
+        if key != "*":  # pandera ignores nulls in column checks
+            result = pl.concat([result, lazy.select(pl.col(key).is_null().alias("_null"))], how="horizontal")
+            result = result.select(pl.any_horizontal(pl.all()))
+        if not result.select(pl.all().all()).collect().row(0)[0]:
+            return False
+    return True
+
+
+def enforce_fast(schema: pa.DataFrameSchema, frame: pl.DataFrame) -> pl.DataFrame:
+    """:func:`validation.contracts.enforce` with the one-pass proof first: the same verdict, pandera's report."""
+    return frame if passes(schema, frame) else enforce(schema, frame)
