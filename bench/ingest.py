@@ -88,7 +88,8 @@ def baseline(data: Path, nbytes: int) -> Stage:
 
 def staged(data: Path, home: Path, nbytes: int) -> list[Stage]:
     """The batch load's own steps (``tasks.ingest``), one batch after another, each stage timed alone."""
-    from tasks.ingest import _STORE_LANE, judge_parsed, parse_batch_files, settled_versions_of, write_judged
+    from tasks import ingest_lanes
+    from tasks.ingest import judge_parsed, parse_batch_files, settled_versions_of, write_judged
 
     settings = load_settings(home=home)
     listing = list_files([data])
@@ -106,7 +107,7 @@ def staged(data: Path, home: Path, nbytes: int) -> list[Stage]:
             t1 = time.perf_counter()
             judged = judge_parsed(warehouse, settings, parsed, previous, options, "bench", False)
             t2 = time.perf_counter()
-            with _STORE_LANE:
+            with ingest_lanes.STORE:
                 outcomes = write_judged(warehouse, settings, judged, previous, options, "bench", False)
             t3 = time.perf_counter()
             for name, seconds in zip(names, (t1 - t0, t2 - t1, t3 - t2), strict=True):

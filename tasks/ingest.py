@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -36,6 +35,7 @@ from storage.warm.ingest_ledger import (
     touch_manifest,
     write_batch,
 )
+from tasks import ingest_lanes
 from tasks.lineage import LANDING, warm
 from tasks.retry import task_options
 from tasks.trades import load_trade_files, split_trade_files
@@ -160,13 +160,7 @@ def _load_trades(
     return traded.select(list(OUTCOME_SCHEMA)).to_dicts()
 
 
-# A two-stage pipeline per process. One batch writes at a time (its store-overlap read, then its inserts) while
-# the next one reads, parses and judges — also one at a time: the insert runs in the engine outside the GIL, and
-# two batches parsing at once would only share the same cores at twice the memory. A batch judged while the
-# lane is busy waits for it holding its verdict: with ``MARKETOPS_INGEST_WORKERS`` = 2 that is one batch writing
-# and at most one judged batch queued, so memory is bounded by two batches, not by the input.
-_PREPARE_LANE = threading.Lock()
-_STORE_LANE = threading.Lock()
+# The pipeline's two lanes: ``tasks.ingest_lanes`` (prepare: read, parse, judge; store: write).
 
 
 @materialize(
@@ -190,11 +184,11 @@ def load_batch(
     in one task: read the batch's settled rows, parse and judge (in the prepare lane), then write (in the store
     lane) — so one batch's write overlaps the next batch's parse and judgement."""
     with open_warehouse(settings) as warehouse:
-        with _PREPARE_LANE:
+        with ingest_lanes.PREPARE:
             previous = settled_rows(warehouse, [ref.path for ref in batch.files])
             parsed = parse_batch_files(settings, batch, options, settled_versions_of(previous, reprocess))
             judged = judge_parsed(warehouse, settings, parsed, previous, options, run_id, reprocess)
-        with _STORE_LANE:
+        with ingest_lanes.STORE:
             return write_judged(warehouse, settings, judged, previous, options, run_id, reprocess)
 
 
@@ -346,7 +340,7 @@ def store_parsed(
 ) -> list[dict[str, object]]:
     """The warehouse part of a batch's load: judge (reads only, outside the lane), then write (in the lane)."""
     judged = judge_parsed(warehouse, settings, batch, previous, options, run_id, reprocess)
-    with _STORE_LANE:
+    with ingest_lanes.STORE:
         return write_judged(warehouse, settings, judged, previous, options, run_id, reprocess)
 
 

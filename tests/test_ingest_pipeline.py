@@ -140,7 +140,8 @@ def test_a_copy_settled_by_a_batch_written_after_this_one_was_judged_is_a_duplic
 ) -> None:
     """Pipelined batches: batch B is judged before batch A writes. A holds the same bytes under another path,
     so B must not load them again: its write sees the new twin and judges again (outcome as if in order)."""
-    from tasks.ingest import _STORE_LANE, judge_parsed, parse_batch_files, write_judged
+    from tasks import ingest_lanes
+    from tasks.ingest import judge_parsed, parse_batch_files, write_judged
     from tasks.setup import ensure_schema
 
     (sample,) = list(generate(SampleSpec(symbols=1, days=1, inject=False, fx_share=0)))
@@ -159,7 +160,7 @@ def test_a_copy_settled_by_a_batch_written_after_this_one_was_judged_is_a_duplic
             for b in (batch_a, batch_b)
         ]
         assert all(j.twins == {} for j in judged)  # neither saw the other: both were judged before any write
-        with _STORE_LANE:
+        with ingest_lanes.STORE:
             out_a = write_judged(warehouse, settings, judged[0], empty, options, "r", False)
             out_b = write_judged(warehouse, settings, judged[1], empty, options, "r", False)
         stored = warehouse.query_scalar("SELECT count() FROM bars_1m FINAL")
