@@ -306,3 +306,17 @@ def test_a_whole_table_swap_goes_through_the_warehouse_exchange_and_a_cluster_re
     finally:
         warehouse.cluster = None
     assert warehouse.query_scalar("SELECT count() FROM system.databases") == databases_before
+
+
+def test_a_merge_between_fingerprint_and_backup_does_not_fail_the_drill(
+    settings: Settings, warehouse: Warehouse
+) -> None:
+    """Two versions of the same bars fold into one when a merge runs: the data readers see is unchanged, so the
+    fingerprint the drill compares against must be too (it failed a good backup under load)."""
+    insert_bars(warehouse, T0, 10, 1, close=10.0)
+    insert_bars(warehouse, T0, 10, 2, close=11.0)
+    before = backups.fingerprint(warehouse, warehouse.database, ["bars_1m", "runs"])
+    warehouse.optimize("bars_1m")
+    assert warehouse.query_scalar("SELECT count() FROM bars_1m") == 10  # the merge folded the versions
+    assert backups.fingerprint(warehouse, warehouse.database, ["bars_1m", "runs"]).equals(before)
+    assert int(before["rows"].sum()) == 10

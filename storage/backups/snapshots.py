@@ -102,17 +102,32 @@ def fingerprint(warehouse: Warehouse, database: str, tables: tuple[str, ...] | l
     ``sum(cityHash64(*))`` rather than xor, so two identical rows do not cancel each other out.
     """
     db = check_sql_name(database)
+    engines = dict(
+        warehouse.query_df(
+            "SELECT name, engine FROM system.tables WHERE database = {db:String}", {"db": db}
+        ).iter_rows()
+    )
     frames = [
         warehouse.query_df(
             f"SELECT '{check_sql_name(t)}' AS table, _partition_id AS partition, count() AS rows, "
             f"sum(cityHash64(*)) AS hash "
-            f"FROM {db}.{check_sql_name(t)} GROUP BY partition"
+            f"FROM {db}.{check_sql_name(t)}{_logical(engines, t)} GROUP BY partition"
         )
         for t in tables
     ]
     schema = pl.Schema({"table": pl.String, "partition": pl.String, "rows": pl.UInt64, "hash": pl.UInt64})
     frames = [f.cast(schema) for f in frames if f.height]
     return pl.concat(frames).sort("table", "partition") if frames else pl.DataFrame(schema=schema)
+
+
+def _logical(engines: dict[str, str], table: str) -> str:
+    """``FINAL`` where a merge may fold rows (Replacing, Collapsing, … MergeTree; on a cluster, of the shard table).
+
+    A background merge between the fingerprint and the BACKUP (a run's 'running' and 'completed' rows folding
+    into one) changes the physical rows but not the data: the drill compares what readers see."""
+    engine = engines.get(f"{table}_local") or engines.get(table, "")
+    folding = ("Replacing", "Collapsing", "Aggregating", "Summing")
+    return " FINAL" if engine.endswith("MergeTree") and any(kind in engine for kind in folding) else ""
 
 
 def sweep_interrupted(warehouse: Warehouse, target: BackupTarget, owner: Owner | None = None) -> list[str]:
