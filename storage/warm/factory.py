@@ -5,7 +5,6 @@ from __future__ import annotations
 from core.errors import ConfigError
 from core.settings import Settings
 from storage.warm.base import Warehouse
-from storage.warm.clickhouse_backend import ClickHouseWarehouse
 
 
 def open_warehouse(settings: Settings) -> Warehouse:
@@ -15,6 +14,9 @@ def open_warehouse(settings: Settings) -> Warehouse:
     ``MARKETOPS_CLICKHOUSE_CLUSTER`` is set too). Otherwise clickhouse-connect's in-process chDB interface
     on ``$MARKETOPS_HOME/warehouse``.
     """
+    # imported here: clickhouse-connect pulls in chDB (~0.2 s), which a status that reuses its snapshot never needs
+    from storage.warm.clickhouse_backend import ClickHouseWarehouse
+
     if settings.clickhouse_cluster and not settings.clickhouse_url:
         raise ConfigError(
             "MARKETOPS_CLICKHOUSE_CLUSTER needs MARKETOPS_CLICKHOUSE_URL: the embedded warehouse is one node"
