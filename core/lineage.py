@@ -17,7 +17,6 @@ from core.settings import Settings
 
 WARM_BARS = "bars_1m"
 WARM_LEDGER = ("bars_1m", "quarantine_bars", "ingest_files")  # what one ingest batch writes
-WARM_QUALITY = ("anomalies", "symbol_days")  # what validate writes
 
 
 # Characters Prefect refuses in an asset key (``prefect.types.names``), and its length limit. Paths hold them

@@ -17,6 +17,7 @@ from prefect.assets import materialize
 from core.batching import BatchSpec, plan_batches, unchanged
 from core.fingerprint import source_id
 from core.formats import SourceFile
+from core.lineage import WARM_LEDGER
 from core.parse import FileRef, ParsedFile, ReadOptions, parse_files
 from core.run_summary import OUTCOME_SCHEMA
 from core.settings import Settings
@@ -160,13 +161,12 @@ def _load_trades(
     return traded.select(list(OUTCOME_SCHEMA)).to_dicts()
 
 
-# The pipeline's two lanes: ``tasks.ingest_lanes`` (prepare: read, parse, judge; store: write).
+# What a batch's load writes (its lineage); the pipeline's two lanes are ``tasks.ingest_lanes``.
+LEDGER_ASSETS = [warm(table) for table in WARM_LEDGER]
 
 
 @materialize(
-    warm("bars_1m"),
-    warm("quarantine_bars"),
-    warm("ingest_files"),
+    *LEDGER_ASSETS,
     asset_deps=[LANDING],
     name="load_batch",
     **task_options(),
@@ -367,9 +367,7 @@ def parse_batch(
 
 
 @materialize(
-    warm("bars_1m"),
-    warm("quarantine_bars"),
-    warm("ingest_files"),
+    *LEDGER_ASSETS,
     asset_deps=[LANDING],
     name="store_parsed_batch",
     **task_options(),
