@@ -129,10 +129,14 @@ def _json_string(text: str) -> str:
 
 def insert_bars(warehouse: Warehouse, bars: pl.DataFrame, token: str) -> None:
     """Insert ``bars`` in slices of :data:`INSERT_ROWS`; slice ``i`` carries a token derived from ``token``
-    and ``i``, so a rerun of the same batch (same rows, same order) repeats every token and is dropped."""
+    and ``i``, so a rerun of the same batch (same rows, same order) repeats every token and is dropped.
+
+    A judged batch holds one row per (venue, symbol, minute): the gate drops a file's repeated minutes and
+    :func:`validation.batch.resolve_overlaps` lets one file's copy of a shared minute in, so the engine is
+    told the keys are unique and skips folding each slice on insert."""
     for index, start in enumerate(range(0, bars.height, INSERT_ROWS)):
         piece = token if index == 0 else batch_token([(token, str(index))], "bars_1m slice")
-        warehouse.insert_df("bars_1m", bars.slice(start, INSERT_ROWS), piece)
+        warehouse.insert_df("bars_1m", bars.slice(start, INSERT_ROWS), piece, keys_unique=True)
 
 
 def write_batch(

@@ -121,6 +121,21 @@ def test_final_keeps_the_newest_version_and_optimize_merges(warehouse: Warehouse
     assert warehouse.query_scalar("SELECT count() FROM bars_1m") == 3
 
 
+def test_keys_unique_skips_the_fold_on_insert_and_final_still_folds(warehouse: Warehouse) -> None:
+    """``keys_unique`` reaches the engine: a block the caller wrongly called unique keeps both copies of a
+    minute until FINAL (or a merge) folds them, where a default insert folds them on the way in."""
+    migrate(warehouse)
+    twice = pl.concat([_bars(3, version=1, close=10.1), _bars(3, version=2, close=10.2)])
+    warehouse.insert_df("bars_1m", twice)
+    assert warehouse.query_scalar("SELECT count() FROM bars_1m") == 3  # folded on insert
+    warehouse.execute("TRUNCATE TABLE bars_1m")
+    warehouse.insert_df("bars_1m", twice, keys_unique=True)
+    assert warehouse.query_scalar("SELECT count() FROM bars_1m") == 6  # not folded on insert
+    assert warehouse.query_df("SELECT DISTINCT close FROM bars_1m FINAL")["close"].to_list() == [10.2]
+    warehouse.insert_df("bars_1m", _bars(3, version=3, close=10.3), keys_unique=True)
+    assert warehouse.query_df("SELECT DISTINCT close FROM bars_1m FINAL")["close"].to_list() == [10.3]
+
+
 def test_parameters_are_bound_not_spliced(warehouse: Warehouse) -> None:
     migrate(warehouse)
     warehouse.insert_df("bars_1m", _bars(4))
