@@ -430,3 +430,24 @@ def test_trade_files_pass_the_landing_check_before_they_are_sniffed(tmp_path: Pa
     assert [Path(r.path).name for r in kept] == ["trades.csv"]
     trades, bars = split_trade_files(kept, ReadOptions(format="trades"))
     assert [Path(ref.path).name for ref, *_ in trades] == ["trades.csv"] and bars == []
+
+
+@given(
+    blank=st.integers(0, 3),
+    first=st.integers(1, 9000),
+    rest=st.lists(st.text("abc,1 ", min_size=0, max_size=40), max_size=30),
+    newline=st.sampled_from(["\n", "\r\n"]),
+)
+@settings(max_examples=60, deadline=None)
+def test_head_lines_split_once_match_a_full_split(blank: int, first: int, rest: list[str], newline: str) -> None:
+    """The head's sniffing lines come from a bounded prefix; they must be what splitting it all would give
+    (first line and fields too), however long the first lines are."""
+    from core.trades.spec import TradeHead
+
+    text = newline * blank + "id," + "9" * first + newline + newline.join(rest)
+    head = TradeHead("x.csv", "", text)
+    full = [line for line in text.splitlines() if line.strip()]
+    assert list(head.lines) == full[: len(head.lines)]
+    assert len(head.lines) == min(len(full), 8)
+    assert head.first_line == full[0].strip()
+    assert head.fields() == [f.strip() for f in full[0].split(",")]

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import PurePath
 
 import polars as pl
+
+_SNIFF_LINES = 8  # sniffers read the first line; a few more for a look-ahead
 
 
 @dataclass(frozen=True)
@@ -28,12 +31,25 @@ class TradeHead:
     def name(self) -> str:
         return PurePath(self.path).name
 
+    @cached_property
+    def lines(self) -> tuple[str, ...]:
+        """The head's first non-empty lines (at most :data:`_SNIFF_LINES`), split once.
+
+        Every landing file is offered to the trade sniffers before the bar readers, and each sniffer asks
+        for the first line or its fields: splitting the ~64 KiB head on every ask cost ~0.9 s of a
+        512-file bar batch's parse."""
+        for size in (4096, len(self.text)):  # a few lines are enough: split the whole head only if they are long
+            found = [line for line in self.text[:size].splitlines() if line.strip()]
+            if len(found) > _SNIFF_LINES or size >= len(self.text):
+                break
+        return tuple(found[:_SNIFF_LINES])
+
     @property
     def first_line(self) -> str:
-        return next((line for line in self.text.splitlines() if line.strip()), "").strip().lstrip("\ufeff")
+        return self.lines[0].strip().lstrip("\ufeff") if self.lines else ""
 
     def fields(self, line_no: int = 0) -> list[str]:
-        lines = [line for line in self.text.splitlines() if line.strip()]
+        lines = self.lines
         return [f.strip() for f in lines[line_no].split(",")] if len(lines) > line_no else []
 
     @property
