@@ -19,7 +19,7 @@ from storage.cold.manifest import read_manifest, verify
 from storage.cold.store import LocalColdStore
 from storage.warm import open_warehouse
 from storage.warm.schema import migrate
-from validation.contracts import BARS_COLUMNS
+from tests.warm_helpers import bars_frame
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
@@ -29,7 +29,7 @@ DAY1 = datetime(2024, 6, 3, tzinfo=UTC)
 def _load(settings: Settings, day: datetime, version: int, symbol: str = "BTCUSDT", close: float = 100.0) -> None:
     """One day of 1m bars of one symbol, committed with ``version`` (a batch's start time in real ingests)."""
     n = 1440
-    frame = pl.DataFrame(
+    frame = bars_frame(
         {
             "venue": "binance",
             "symbol": symbol,
@@ -43,14 +43,8 @@ def _load(settings: Settings, day: datetime, version: int, symbol: str = "BTCUSD
             "quote_volume": 1.0,
             "source_id": 1,
             "version": version,
-        },
-        schema_overrides={
-            "ts": pl.Datetime("ms", "UTC"),
-            "trades": pl.UInt32,
-            "source_id": pl.UInt64,
-            "version": pl.UInt64,
-        },
-    ).select(BARS_COLUMNS)
+        }
+    )
     with open_warehouse(settings) as wh:
         migrate(wh)
         wh.insert_df("bars_1m", frame)

@@ -7,7 +7,6 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -17,7 +16,7 @@ from marketops.status import quarantine_section
 from storage.status_snapshot import fingerprint
 from storage.warm import open_warehouse
 from storage.warm.schema import migrate
-from validation.contracts import BARS_COLUMNS
+from tests.warm_helpers import bars_frame
 
 runner = CliRunner()
 
@@ -29,7 +28,7 @@ def _prefect_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _insert(settings: Settings, start: datetime, n: int) -> None:
-    frame = pl.DataFrame(
+    frame = bars_frame(
         {
             "venue": "binance",
             "symbol": "BTCUSDT",
@@ -43,14 +42,8 @@ def _insert(settings: Settings, start: datetime, n: int) -> None:
             "quote_volume": 1.0,
             "source_id": 1,
             "version": 1,
-        },
-        schema_overrides={
-            "ts": pl.Datetime("ms", "UTC"),
-            "trades": pl.UInt32,
-            "source_id": pl.UInt64,
-            "version": pl.UInt64,
-        },
-    ).select(BARS_COLUMNS)
+        }
+    )
     with open_warehouse(settings) as wh:
         migrate(wh)
         wh.insert_df("bars_1m", frame)

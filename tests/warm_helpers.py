@@ -12,10 +12,22 @@ from storage.backups.target import BackupTarget
 from storage.warm.base import Warehouse
 from validation.contracts import BARS_COLUMNS
 
+BAR_TYPES: dict[str, pl.DataType] = {
+    "ts": pl.Datetime("ms", "UTC"),
+    "trades": pl.UInt32(),
+    "source_id": pl.UInt64(),
+    "version": pl.UInt64(),
+}
+
+
+def bars_frame(columns: dict[str, object]) -> pl.DataFrame:
+    """``bars_1m`` rows from plain columns (lists or scalars broadcast): the warm tier's types, its column order."""
+    return pl.DataFrame(columns, schema_overrides=BAR_TYPES).select(BARS_COLUMNS)
+
 
 def insert_bars(wh: Warehouse, start: datetime, n: int, version: int, close: float = 10.0) -> None:
     """``n`` 1m bars of binance BTCUSDT from ``start``, all at ``close``, committed with ``version``."""
-    frame = pl.DataFrame(
+    frame = bars_frame(
         {
             "venue": "binance",
             "symbol": "BTCUSDT",
@@ -29,14 +41,8 @@ def insert_bars(wh: Warehouse, start: datetime, n: int, version: int, close: flo
             "quote_volume": 1.0,
             "source_id": 1,
             "version": version,
-        },
-        schema_overrides={
-            "ts": pl.Datetime("ms", "UTC"),
-            "trades": pl.UInt32,
-            "source_id": pl.UInt64,
-            "version": pl.UInt64,
-        },
-    ).select(BARS_COLUMNS)
+        }
+    )
     wh.insert_df("bars_1m", frame)
 
 

@@ -22,13 +22,13 @@ from storage.warm.base import Warehouse
 from storage.warm.clickhouse_backend import ClickHouseWarehouse, dictionary_encode
 from storage.warm.errors import translate
 from storage.warm.schema import MIGRATIONS, migrate, schema_version
-from validation.contracts import BARS_COLUMNS
+from tests.warm_helpers import bars_frame
 
 
 def _bars(
     n: int, start: datetime = datetime(2024, 6, 3, tzinfo=UTC), version: int = 1, close: float = 10.5
 ) -> pl.DataFrame:
-    return pl.DataFrame(
+    return bars_frame(
         {
             "venue": ["binance"] * n,
             "symbol": ["BTCUSDT"] * n,
@@ -42,14 +42,8 @@ def _bars(
             "quote_volume": [float("nan")] * n,
             "source_id": [1] * n,
             "version": [version] * n,
-        },
-        schema_overrides={
-            "ts": pl.Datetime("ms", "UTC"),
-            "trades": pl.UInt32,
-            "source_id": pl.UInt64,
-            "version": pl.UInt64,
-        },
-    ).select(BARS_COLUMNS)
+        }
+    )
 
 
 def test_migrations_are_idempotent_and_versioned(warehouse: Warehouse) -> None:
