@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 
 from core.settings import Settings
 
@@ -38,10 +38,9 @@ def foreground_run() -> Iterator[None]:
     through its run lease (``flows.hooks.reap_orphaned_runs``). Deployment runs (a worker's process) keep
     Prefect's default."""
     if any(name in os.environ for name in HEARTBEAT_VARIABLES):
-        context = nullcontext()
-    else:
-        from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+        yield
+        return
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-        context = temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
-    with context:
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         yield
