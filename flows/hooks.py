@@ -30,7 +30,13 @@ def run_link(flow_run_id: str) -> str | None:
     return f"{base.rstrip('/')}/runs/flow-run/{flow_run_id}" if base else None
 
 
-def _deployment_name() -> str | None:
+def _deployment_name(flow_run: Any) -> str | None:
+    """The run's deployment, or None for an ad-hoc run — known from the run itself, without asking the API.
+
+    ``prefect.runtime.deployment`` reads the flow run back from the API to learn that an ad-hoc run has no
+    deployment (one round trip per hook); the hooks are handed the run, which says it."""
+    if getattr(flow_run, "deployment_id", None) is None:
+        return None
     from prefect.runtime import deployment
 
     try:
@@ -60,7 +66,7 @@ def alert_on_failure(flow: Any, flow_run: Any, state: Any) -> None:
         if (state.message or "").strip()
         else state.type.value,
         flow=flow.name,
-        deployment=_deployment_name(),
+        deployment=_deployment_name(flow_run),
         flow_run_id=str(flow_run.id),
         link=run_link(str(flow_run.id)),
         error_class=type(error).__name__ if isinstance(error, BaseException) else "",
@@ -74,7 +80,7 @@ def resolve_on_success(flow: Any, flow_run: Any, state: Any) -> None:
     """Release the lease; if this flow's failures were alerted and are still open, send the all-clear."""
     settings = load_settings()
     run_leases.release(_leases_dir(settings), str(flow_run.id))
-    resolve(settings, flow.name, _deployment_name(), run_link(str(flow_run.id)))
+    resolve(settings, flow.name, _deployment_name(flow_run), run_link(str(flow_run.id)))
 
 
 def take_lease(flow: Any, flow_run: Any, state: Any) -> None:
@@ -86,7 +92,7 @@ def take_lease(flow: Any, flow_run: Any, state: Any) -> None:
         run_leases.RunLease(
             flow_run_id=str(flow_run.id),
             flow=flow.name,
-            deployment=_deployment_name(),
+            deployment=_deployment_name(flow_run),
             pid=os.getpid(),
             host=run_leases.this_host(),
             started_at=datetime.now(UTC).isoformat(),

@@ -35,7 +35,7 @@ from tasks.ingest import (
 from tasks.lineage import bind_lineage
 from tasks.retry import with_retry_policy
 from tasks.runs import record_run
-from tasks.setup import ensure_schema, warehouse_held
+from tasks.setup import engine_kept, ensure_schema, warehouse_held
 from tasks.warmup import refresh_hot_after_ingest
 
 
@@ -96,79 +96,83 @@ def ingest(
         format, venue, symbol, timezone or settings.generic_timezone, date_order, settings.generic_columns
     )
 
-    with_retry_policy(ensure_schema, settings)(settings)
-    parameters = {"paths": scan, "format": format, "venue": venue, "symbol": symbol, "reprocess": reprocess}
-    with_retry_policy(record_run, settings)(settings, run_id, "ingest", "running", started, started, parameters, {})
-    plan = with_retry_policy(plan_ingest, settings)(settings, scan, options, reprocess, run_id)
-    logger.info(
-        "%d files seen, %d unchanged, %d batches to load", plan.files_seen, plan.files_skipped, len(plan.batches)
-    )
+    # One embedded engine start per run instead of one per task (each task still opens its own adapter).
+    with engine_kept():
+        with_retry_policy(ensure_schema, settings)(settings)
+        parameters = {"paths": scan, "format": format, "venue": venue, "symbol": symbol, "reprocess": reprocess}
+        with_retry_policy(record_run, settings)(settings, run_id, "ingest", "running", started, started, parameters, {})
+        plan = with_retry_policy(plan_ingest, settings)(settings, scan, options, reprocess, run_id)
+        logger.info(
+            "%d files seen, %d unchanged, %d batches to load", plan.files_seen, plan.files_skipped, len(plan.batches)
+        )
 
-    load_task = bind_lineage(with_retry_policy(load_batch, settings), settings, sources=landing(scan))
-    rows: list[dict[str, object]] = list(plan.skipped)
-    for skipped in plan.skipped:
-        logger.warning("skipped %s: %s", skipped["path"], skipped["reasons"])
-    in_flow = warehouse_in_flow(settings)  # workers read and parse, this process judges and loads (chDB on Dask)
-    parse, settled = with_retry_policy(parse_batch, settings), with_retry_policy(settled_in_batch, settings)
-    store = bind_lineage(with_retry_policy(store_parsed_batch, settings), settings, sources=landing(scan))
-    previous: dict[str, Any] = {}  # batch key -> its settled manifest rows, read before the workers parse
+        load_task = bind_lineage(with_retry_policy(load_batch, settings), settings, sources=landing(scan))
+        rows: list[dict[str, object]] = list(plan.skipped)
+        for skipped in plan.skipped:
+            logger.warning("skipped %s: %s", skipped["path"], skipped["reasons"])
+        in_flow = warehouse_in_flow(settings)  # workers read and parse, this process judges and loads (chDB on Dask)
+        parse, settled = with_retry_policy(parse_batch, settings), with_retry_policy(settled_in_batch, settings)
+        store = bind_lineage(with_retry_policy(store_parsed_batch, settings), settings, sources=landing(scan))
+        previous: dict[str, Any] = {}  # batch key -> its settled manifest rows, read before the workers parse
 
-    def submit(batch: BatchSpec) -> Any:
-        if not in_flow:
-            return load_task.submit(settings, batch, options, run_id, reprocess)
-        known = settled(settings, batch, return_state=True)
-        if known.is_failed():  # a failed state answers .result() like a failed future: the batch fails, not the run
-            return known
-        previous[batch.key] = known.result()
-        return parse.submit(settings, batch, options, settled_versions_of(previous[batch.key], reprocess))
+        def submit(batch: BatchSpec) -> Any:
+            if not in_flow:
+                return load_task.submit(settings, batch, options, run_id, reprocess)
+            known = settled(settings, batch, return_state=True)
+            if known.is_failed():  # a failed state answers .result() like a failed future: the batch fails, not the run
+                return known
+            previous[batch.key] = known.result()
+            return parse.submit(settings, batch, options, settled_versions_of(previous[batch.key], reprocess))
 
-    shown = progress.current()  # a bar when a person started this run in a terminal; nothing on a worker
-    shown.start("ingest", sum(len(b.files) for b in plan.batches), "files")
-    for batch, result, done in warehouse_held(
-        settings, in_flow, run_bounded(plan.batches, submit, settings.ingest_workers)
-    ):
-        if in_flow and not isinstance(result, BaseException):
-            result = outcome(
-                store(settings, result, previous.pop(batch.key), options, run_id, reprocess, return_state=True)
-            )
-        if isinstance(result, BaseException):  # failed for good after retries: every file of it failed
-            logger.error("batch %s failed: %s", batch.key, result)
-            rows.extend(failed_outcomes(batch, f"{type(result).__name__}: {result}"))
-        else:
-            rows.extend(result)
-        shown.advance(len(batch.files), 0 if isinstance(result, BaseException) else _rows_read(result))
-        logger.info("[%d/%d] batch %s done (%d files)", done, len(plan.batches), batch.key, len(batch.files))
-    shown.finish()
+        shown = progress.current()  # a bar when a person started this run in a terminal; nothing on a worker
+        shown.start("ingest", sum(len(b.files) for b in plan.batches), "files")
+        for batch, result, done in warehouse_held(
+            settings, in_flow, run_bounded(plan.batches, submit, settings.ingest_workers)
+        ):
+            if in_flow and not isinstance(result, BaseException):
+                result = outcome(
+                    store(settings, result, previous.pop(batch.key), options, run_id, reprocess, return_state=True)
+                )
+            if isinstance(result, BaseException):  # failed for good after retries: every file of it failed
+                logger.error("batch %s failed: %s", batch.key, result)
+                rows.extend(failed_outcomes(batch, f"{type(result).__name__}: {result}"))
+            else:
+                rows.extend(result)
+            shown.advance(len(batch.files), 0 if isinstance(result, BaseException) else _rows_read(result))
+            logger.info("[%d/%d] batch %s done (%d files)", done, len(plan.batches), batch.key, len(batch.files))
+        shown.finish()
 
-    outcomes = outcomes_frame(rows)
-    summary = summarize(outcomes, plan.files_seen, plan.files_skipped)
-    logger.info(summary.headline())
-    for line in summary.warnings():
-        logger.warning(line)
-    _publish(summary, outcomes)
-    if summary.rows_loaded:  # the hot tier follows: the touched symbols' keys, in the live epoch
-        try:
-            hot = with_retry_policy(refresh_hot_after_ingest, settings)(settings, run_id)
-            logger.info("hot tier: %s (%d symbols, %d keys)", hot["status"], hot["symbols"], hot["keys"])
-        except Exception as exc:  # the bars are loaded; warmup-check finds the drift and repairs it
-            logger.error("hot tier not updated (warmup-check will repair it): %s", exc)
-    stale = with_retry_policy(check_freshness, settings)(settings, "ingest", run_link(run_id) if flow_run.id else None)
-    if stale:
-        logger.warning("stale symbols: %s", ", ".join(stale))
-    with_retry_policy(record_run, settings)(
-        settings,
-        run_id,
-        "ingest",
-        "completed" if summary.ok else "failed",
-        started,
-        datetime.now(UTC),
-        parameters,
-        summary.as_dict(),
-    )
-    events.ingest_loaded(settings, run_id)  # what it loaded, for the triggers (validate)
-    if not summary.ok:
-        raise IngestFailed(f"{summary.files_failed} files failed to load: {summary.headline()}")
-    return {**summary.as_dict(), "problems": _problems(outcomes)}
+        outcomes = outcomes_frame(rows)
+        summary = summarize(outcomes, plan.files_seen, plan.files_skipped)
+        logger.info(summary.headline())
+        for line in summary.warnings():
+            logger.warning(line)
+        _publish(summary, outcomes)
+        if summary.rows_loaded:  # the hot tier follows: the touched symbols' keys, in the live epoch
+            try:
+                hot = with_retry_policy(refresh_hot_after_ingest, settings)(settings, run_id)
+                logger.info("hot tier: %s (%d symbols, %d keys)", hot["status"], hot["symbols"], hot["keys"])
+            except Exception as exc:  # the bars are loaded; warmup-check finds the drift and repairs it
+                logger.error("hot tier not updated (warmup-check will repair it): %s", exc)
+        stale = with_retry_policy(check_freshness, settings)(
+            settings, "ingest", run_link(run_id) if flow_run.id else None
+        )
+        if stale:
+            logger.warning("stale symbols: %s", ", ".join(stale))
+        with_retry_policy(record_run, settings)(
+            settings,
+            run_id,
+            "ingest",
+            "completed" if summary.ok else "failed",
+            started,
+            datetime.now(UTC),
+            parameters,
+            summary.as_dict(),
+        )
+        events.ingest_loaded(settings, run_id)  # what it loaded, for the triggers (validate)
+        if not summary.ok:
+            raise IngestFailed(f"{summary.files_failed} files failed to load: {summary.headline()}")
+        return {**summary.as_dict(), "problems": _problems(outcomes)}
 
 
 def _rows_read(batch_outcomes: list[dict[str, Any]]) -> int:

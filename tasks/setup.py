@@ -10,10 +10,13 @@ from prefect import task
 
 from core.settings import Settings
 from storage.warm import open_warehouse
+from storage.warm.factory import engine_kept
 from storage.warm.schema import migrate
 from tasks.retry import task_options
 
 Item = TypeVar("Item")
+
+__all__ = ["engine_kept", "ensure_schema", "warehouse_held"]
 
 
 @task(name="ensure_schema", **task_options(1.0))

@@ -7,9 +7,12 @@ URL is removed), so the path under test is the one a user's shell takes."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -76,3 +79,33 @@ def test_an_idle_background_server_stops_itself(settings: Settings, tmp_path: Pa
     assert not alive(info.pid), "the idle server did not stop itself"
     assert not server_file(settings).exists()
     assert not healthy(info.api_url)  # the server went with its watchdog
+
+
+class _Health(BaseHTTPRequestHandler):
+    status = 200
+
+    def do_GET(self) -> None:
+        self.send_response(self.status if self.path == "/api/health" else 404)
+        self.end_headers()
+        self.wfile.write(b"true")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_the_health_check_answers_true_only_for_a_server_that_says_healthy() -> None:
+    """The http:// check (the standard library's client) says what the API's /health says; nothing listening is
+    unhealthy, not an error."""
+    for status, expected in ((200, True), (503, False)):
+        handler = type("Health", (_Health,), {"status": status})
+        with ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+            thread = threading.Thread(target=server.serve_forever, daemon=True)
+            thread.start()
+            try:
+                assert healthy(f"http://127.0.0.1:{server.server_port}/api", timeout_s=5) is expected
+            finally:
+                server.shutdown()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    assert healthy(f"http://127.0.0.1:{closed}/api", timeout_s=2) is False

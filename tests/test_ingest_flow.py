@@ -75,6 +75,31 @@ def test_a_rerun_loads_nothing_new(settings: Settings) -> None:
     assert _count(settings, "SELECT count() FROM bars_1m") == first["rows_loaded"]
 
 
+def test_an_ingest_run_starts_the_embedded_engine_once_and_lets_it_go_at_the_end(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every task opens the warehouse, but the run reuses one adapter (one engine start, not one per task)."""
+    from flows.ingest import ingest
+    from storage.warm.clickhouse_backend import ClickHouseWarehouse
+    from storage.warm.factory import idle_adapters
+
+    opened: list[ClickHouseWarehouse] = []
+    real = ClickHouseWarehouse.embedded.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: type[ClickHouseWarehouse], *args: object, **kwargs: object) -> ClickHouseWarehouse:
+        opened.append(real(cls, *args, **kwargs))
+        return opened[-1]
+
+    monkeypatch.setattr(ClickHouseWarehouse, "embedded", classmethod(counted))
+    landing, _ = _landing(settings, SampleSpec(symbols=1, days=1, inject=False, fx_share=0))
+    summary = ingest(paths=[str(landing)])
+    assert summary["rows_loaded"] == 1440 and summary["ok"] is True
+    assert len(opened) == 1, f"{len(opened)} adapters opened by one run"
+    assert idle_adapters() == 0 and opened[0]._closed  # closed when the run ended: other processes may open it
+    monkeypatch.undo()
+    assert _count(settings, "SELECT count() FROM bars_1m") == 1440
+
+
 def test_a_touched_but_unchanged_file_is_hashed_once_then_skipped_unread(settings: Settings) -> None:
     from flows.ingest import ingest
 

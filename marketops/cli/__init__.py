@@ -16,6 +16,7 @@ from marketops.cli.quarantine import quarantine_app
 from marketops.cli.stack import demo, down, init, up
 from marketops.cli.validate import report, validate
 from marketops.cli.warehouse import optimize, sql, status
+from marketops.startup import begin_command, end_command
 
 _COMMANDS = (init, ingest, demo, validate, report, sql, status, doctor, optimize, backup, restore, up, down, warmup)
 for _command in _COMMANDS:
@@ -27,7 +28,11 @@ app.add_typer(hot_app, name="hot")
 
 
 def main() -> None:
-    app()
+    begin_command()  # the collector waits for the work (marketops.startup)
+    try:
+        app()
+    finally:  # Typer ends every command with SystemExit
+        end_command()
 
 
 __all__ = ["_date", "_fail", "_flow_settings", "_run_flow", "_settings", "app", "console", "main", "out"]

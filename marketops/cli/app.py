@@ -15,7 +15,8 @@ from rich.console import Console
 
 from core.settings import Settings, load_settings
 from marketops.cli.tables import console_width
-from marketops.prefect_env import configure_prefect
+from marketops.prefect_env import configure_prefect, foreground_run
+from marketops.startup import begin_work
 
 app = typer.Typer(
     help="marketops: keep the hot, warm and cold market-data tiers fed, correct and recoverable.", no_args_is_help=True
@@ -108,8 +109,9 @@ def _run_flow(flow_fn: Any, progress_bar: bool = True, **params: Any) -> dict[st
     from marketops.cli.progress import ProgressDisplay
 
     shown = ProgressDisplay(console, live=progress_bar and console.is_terminal)
+    begin_work()
     try:
-        with reporting(shown):
+        with reporting(shown), foreground_run():
             state = flow_fn(**params, return_state=True)
     except (_Stopped, KeyboardInterrupt, TerminationSignal) as exc:
         signum = getattr(exc, "signum", None) or getattr(exc, "signal", None) or signal.SIGINT

@@ -11,7 +11,9 @@ error vocabulary (:mod:`storage.warm.errors`).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import clickhouse_connect
@@ -64,6 +66,9 @@ class ClickHouseWarehouse(Warehouse):
         self.arrow_compat = pl.CompatLevel.newest() if backend == "chdb" else pl.CompatLevel.oldest()
         self._lease = lease
         self._closed = False
+        # Set by ``storage.warm.factory`` on embedded adapters: asked when a ``with`` block ends without an
+        # exception; True means the adapter was kept for reuse (a kept block is running) and stays open.
+        self.on_clean_exit: Callable[[], bool] | None = None
         self._low_cardinality: dict[str, frozenset[str]] = {}
         try:
             self.database = _bootstrap(client, database, self.cluster)
@@ -177,6 +182,13 @@ class ClickHouseWarehouse(Warehouse):
             )
             self._low_cardinality[table] = frozenset(found.column(0).to_pylist() if found.num_columns else [])
         return self._low_cardinality[table]
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is None and not self._closed and self.on_clean_exit is not None and self.on_clean_exit():
+            return
+        self.close()
 
     def close(self) -> None:
         if self._closed:
