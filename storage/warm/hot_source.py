@@ -81,6 +81,12 @@ def _id_of(bounds: pl.DataFrame, params: dict[str, Any]) -> str:
     return f"toUInt32(multiIf({', '.join(branches)}, 0))"
 
 
+def _oldest(bounds: pl.DataFrame) -> int:
+    """The oldest symbol's newest time (ms): no row older than it, less a window, is read at all."""
+    oldest = bounds.get_column("last_ms").min()
+    return oldest if isinstance(oldest, int) else 0
+
+
 def _named(frame: pl.DataFrame, bounds: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     """``frame`` keyed by id, as (venue, symbol, *columns)."""
     return frame.join(bounds.select("id", "venue", "symbol"), on="id", how="inner").select("venue", "symbol", *columns)
@@ -100,7 +106,7 @@ def latest_bars(
         return warehouse.query_df(
             f"SELECT toString(venue) AS venue, symbol, ts AS latest_ts, {_LATEST_COLUMNS} FROM bars_1m WHERE 0"
         )
-    params: dict[str, Any] = {"lasts": bounds["last_ms"].to_list(), "lo": int(bounds["last_ms"].min())}
+    params: dict[str, Any] = {"lasts": bounds["last_ms"].to_list(), "lo": _oldest(bounds)}
     frame = warehouse.query_df(
         f"""
         SELECT {_id_of(bounds, params)} AS id, ts AS latest_ts, {_LATEST_COLUMNS}
@@ -177,7 +183,7 @@ def recent_bars_all(
         return dict.fromkeys(timeframes, empty)
     params: dict[str, Any] = {
         "lasts": bounds["last_ms"].to_list(),
-        "lo": int(bounds["last_ms"].min()) - max(spans_ms),
+        "lo": _oldest(bounds) - max(spans_ms),
         "widest": max(spans_ms),
         "tfs": minutes,
         "n": count,
