@@ -116,13 +116,15 @@ def recent_values(bars: pl.DataFrame) -> pl.DataFrame:
     if bars.height == 0 or not _plain(bars):
         return recent_values_encoded(bars)
     fields = [(c, f',"{c}":') for c in _NUMBERS]
+    # Every symbol shares the same bucket times: format each distinct time once (~4x less than per bar).
+    stamps = bars.select(pl.col("bucket").unique()).with_columns(pl.col("bucket").dt.strftime(_TS_FORMAT).alias("_ts"))
     bar = pl.concat_str(
         pl.lit('{"venue":"'),
         pl.col("venue"),
         pl.lit('","symbol":"'),
         pl.col("symbol"),
         pl.lit('","ts":"'),
-        pl.col("bucket").dt.strftime(_TS_FORMAT),
+        pl.col("_ts"),
         pl.lit('"'),
         *(piece for name, label in fields for piece in (pl.lit(label), pl.col(name).cast(pl.String))),
         pl.lit(',"minutes":'),
@@ -131,6 +133,7 @@ def recent_values(bars: pl.DataFrame) -> pl.DataFrame:
     )
     return (
         bars.lazy()
+        .join(stamps.lazy(), on="bucket", how="left")
         .group_by("venue", "symbol")
         .agg(bar.sort_by(pl.col("bucket")).str.join(",").alias("bars"))
         .select(
