@@ -4,6 +4,9 @@ incremental update after an ingest: a new minute for ``--touched`` symbols lands
 tier's lag (seconds from the warm insert until the hot keys serve it) and the update's keys/s.
 
 Usage: python bench/warmup.py [--symbols 2000] [--recent 50] [--touched N]
+
+The warmup's own steps (warm open, warm read, values, put, read-back, cutover, catch-up) follow, each beside the
+raw put_all of the same run.
 """
 
 from __future__ import annotations
@@ -115,6 +118,12 @@ def main() -> int:
         f"| {secs:.2f} | {update['keys'] / secs:,.0f} | {mb / secs:,.1f} |"
     )
     print(f"\nhot-tier lag after the ingest: {lag_s:.2f} s (warm insert -> hot keys serve the new bar)")
+    steps = result.get("steps", {})
+    if steps:  # where the end-to-end time went (rebuild_hot's own step timings)
+        print("\n| warmup step | seconds | share | vs raw put_all |\n|---|---:|---:|---:|")
+        for name, secs in steps.items():
+            print(f"| {name} | {secs:.3f} | {secs / e2e_s:.0%} | {secs / raw_s:.2f}x |")
+        print(f"| (other: task overhead, features, bookkeeping) | {e2e_s - sum(steps.values()):.3f} | | |")
     ratio = e2e_rate / raw_rate
     print(
         f"\ngoal: warmup end to end >= 50% of the raw put_all rate: "

@@ -30,11 +30,13 @@ from storage.cold.factory import cold_store
 from storage.cold.manifest import latest_features
 from storage.hot import epochs, open_hot_store
 from storage.warm import open_warehouse
+from storage.warm.base import Warehouse
 from storage.warm.hot_source import (
     latest_bars,
     newest_bar_times,
     recent_bars_all,
     source_version,
+    symbol_bounds,
     symbols_loaded_by,
 )
 from tasks.lineage import cold, hot, warm
@@ -58,22 +60,36 @@ def _keep(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
 
 
 def _build_maps(
-    settings: Settings, symbols: pl.DataFrame | None = None
+    settings: Settings,
+    symbols: pl.DataFrame | None = None,
+    warehouse: Warehouse | None = None,
+    steps: dict[str, float] | None = None,
 ) -> tuple[dict[str, pl.DataFrame], dict[str, int]]:
     """Every hot map's (key, value) frame, from the warm tier (and the cold tier's features once built);
-    only ``symbols``' keys when given."""
-    with open_warehouse(settings) as warehouse:
-        version = source_version(warehouse)
-        maps = {LATEST_MAP: latest_values(latest_bars(warehouse, symbols))}
-        timeframes = {tf: TIMEFRAME_MINUTES[tf] for tf in settings.hot_timeframes}
-        recent = recent_bars_all(warehouse, timeframes, settings.hot_recent_bars, symbols=symbols)  # one scan
-        for timeframe, bars in recent.items():
-            maps[recent_map(timeframe)] = recent_values(bars)
+    only ``symbols``' keys when given. Reads through ``warehouse`` when one is open already; adds the
+    seconds of the warm read and of building the values to ``steps``."""
+    if warehouse is None:
+        with open_warehouse(settings) as opened:
+            return _build_maps(settings, symbols, opened, steps)
+    started = time.perf_counter()
+    version = source_version(warehouse)
+    bounds = symbol_bounds(warehouse, symbols)  # each symbol's newest time, read once for both readers
+    latest = latest_bars(warehouse, symbols, bounds)
+    timeframes = {tf: TIMEFRAME_MINUTES[tf] for tf in settings.hot_timeframes}
+    recent = recent_bars_all(warehouse, timeframes, settings.hot_recent_bars, symbols=symbols, bounds=bounds)
+    read = time.perf_counter()
+    maps = {LATEST_MAP: latest_values(latest)}
+    for timeframe in timeframes:  # one scan
+        maps[recent_map(timeframe)] = recent_values(recent[timeframe])
     only = None if symbols is None else set(symbols.select("venue", "symbol").iter_rows())
     features = feature_values(latest_features(cold_store(settings), only))
     if features.height:  # only once the caches flow has built features
         maps[FEATURES_MAP] = features
-    return {name: enforce_fast(HotPayload, frame) for name, frame in maps.items()}, version
+    maps = {name: enforce_fast(HotPayload, frame) for name, frame in maps.items()}
+    if steps is not None:
+        steps["warm_read"] = steps.get("warm_read", 0.0) + read - started
+        steps["values"] = steps.get("values", 0.0) + time.perf_counter() - read
+    return maps, version
 
 
 def _freshness(settings: Settings, symbols: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -164,40 +180,53 @@ def rebuild_hot(settings: Settings, force: bool) -> dict[str, Any]:
     """
     started = time.perf_counter()
     now = datetime.now(UTC)
-    maps, version = _build_maps(settings)
-    with open_hot_store(settings) as hot:
-        live = epochs.current_epoch(hot)
-        previous = epochs.last_warmup(hot) or {}
-        expected = {name: frame.height for name, frame in maps.items()}
-        if not force and live and previous.get("source") == version and not epochs.health(hot, expected):
-            epochs.touch_last_warmup(hot, {"checked_at": now.isoformat()})
-            return {
-                "status": "unchanged",
-                "epoch": live,
-                "keys": sum(expected.values()),
-                "bytes": 0,
-                "seconds": time.perf_counter() - started,
+    steps: dict[str, float] = {}  # seconds per step, for the run's summary and bench/warmup.py
+    # One warm session for the read and for the check after the cutover (opening one costs ~0.1 s).
+    with open_warehouse(settings) as warehouse:
+        steps["warm_open"] = time.perf_counter() - started
+        maps, version = _build_maps(settings, warehouse=warehouse, steps=steps)
+        with open_hot_store(settings) as hot:
+            live = epochs.current_epoch(hot)
+            previous = epochs.last_warmup(hot) or {}
+            expected = {name: frame.height for name, frame in maps.items()}
+            if not force and live and previous.get("source") == version and not epochs.health(hot, expected):
+                epochs.touch_last_warmup(hot, {"checked_at": now.isoformat()})
+                return {
+                    "status": "unchanged",
+                    "epoch": live,
+                    "keys": sum(expected.values()),
+                    "bytes": 0,
+                    "seconds": time.perf_counter() - started,
+                }
+            epoch = new_epoch(now)
+            mark = time.perf_counter()
+            written = epochs.write_epoch(hot, epoch, maps, settings.hot_put_chunk)
+            steps["put"] = time.perf_counter() - mark
+            problems = epochs.verify_epoch(hot, epoch, maps, settings.hot_verify_sample)
+            steps["read_back"] = time.perf_counter() - mark - steps["put"]
+            if problems:  # readers stay on the live epoch; the half-good one is dropped by the next success
+                raise StorageError("warmup read-back failed: " + "; ".join(problems[:5]))
+            record = {
+                "epoch": epoch,
+                "at": now.isoformat(),
+                "checked_at": now.isoformat(),
+                "source": version,
+                "keys": expected,
+                "bytes": written.bytes,
+                "seconds": round(time.perf_counter() - started, 3),
             }
-        epoch = new_epoch(now)
-        written = epochs.write_epoch(hot, epoch, maps, settings.hot_put_chunk)
-        problems = epochs.verify_epoch(hot, epoch, maps, settings.hot_verify_sample)
-        if problems:  # readers stay on the live epoch; the half-good one is dropped by the next success
-            raise StorageError("warmup read-back failed: " + "; ".join(problems[:5]))
-        record = {
-            "epoch": epoch,
-            "at": now.isoformat(),
-            "checked_at": now.isoformat(),
-            "source": version,
-            "keys": expected,
-            "bytes": written.bytes,
-            "seconds": round(time.perf_counter() - started, 3),
-        }
-        replaced = epochs.cut_over(hot, epoch, record)
-        dropped = epochs.drop_other_epochs(hot, epoch)
-    # An ingest that committed after the warm tier was read above updated the epoch readers were on
-    # then; bring the new one up to date for those symbols (usually none).
-    behind = _freshness(settings).filter(pl.col("drift"))["key"].to_list()
+            mark = time.perf_counter()
+            replaced = epochs.cut_over(hot, epoch, record)
+            dropped = epochs.drop_other_epochs(hot, epoch)
+            steps["cutover"] = time.perf_counter() - mark
+        # An ingest that committed after the warm tier was read above updated the epoch readers were on
+        # then; bring the new one up to date for those symbols (usually none). Every insert raises the
+        # newest version stamp or the row count, so an unchanged source needs no per-symbol comparison.
+        mark = time.perf_counter()
+        moved = source_version(warehouse) != version
+    behind = _freshness(settings).filter(pl.col("drift"))["key"].to_list() if moved else []
     repaired = update_hot.fn(settings, behind, "after rebuild") if behind else {"symbols": 0}
+    steps["catch_up"] = time.perf_counter() - mark
     return {
         "status": "rebuilt",
         "epoch": epoch,
@@ -207,4 +236,5 @@ def rebuild_hot(settings: Settings, force: bool) -> dict[str, Any]:
         "keys": written.keys,
         "bytes": written.bytes,
         "seconds": time.perf_counter() - started,
+        "steps": {name: round(seconds, 4) for name, seconds in steps.items()},
     }

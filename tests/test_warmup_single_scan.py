@@ -14,7 +14,7 @@ from polars.testing import assert_frame_equal
 from core.hot_layout import TIMEFRAME_MINUTES, recent_values
 from core.settings import Settings
 from storage.warm import open_warehouse
-from storage.warm.hot_source import recent_bars, recent_bars_all
+from storage.warm.hot_source import latest_bars, recent_bars, recent_bars_all
 from storage.warm.schema import migrate
 from validation.contracts import BARS_COLUMNS
 
@@ -96,3 +96,31 @@ def test_one_scan_equals_one_query_per_timeframe(settings: Settings, count: int)
                         {k: v for k, v in b.items() if k != "volume"} for b in want[key]
                     ]
                     assert np.allclose([b["volume"] for b in got[key]], [b["volume"] for b in want[key]], rtol=1e-12)
+
+
+ARGMAX_LATEST = """
+    SELECT toString(venue) AS venue, symbol, max(ts) AS latest_ts,
+           argMax(open, ts) AS open, argMax(high, ts) AS high, argMax(low, ts) AS low, argMax(close, ts) AS close,
+           argMax(volume, ts) AS volume, argMax(trades, ts) AS trades, argMax(version, ts) AS version,
+           argMax(buy_volume, ts) AS buy_volume, argMax(sell_volume, ts) AS sell_volume, argMax(vwap, ts) AS vwap,
+           argMax(price_side, ts) AS price_side, argMax(bar_source, ts) AS bar_source
+    FROM bars_1m FINAL GROUP BY venue, symbol
+"""
+
+
+def test_latest_bars_read_at_the_newest_time_equal_the_newest_version_folded_over_every_row(
+    settings: Settings,
+) -> None:
+    _load(settings)
+    with open_warehouse(settings) as wh:
+        # the newest bar of BTCUSDT gets a second version too: FINAL must serve it
+        newest = wh.query_df("SELECT * FROM bars_1m FINAL WHERE symbol = 'BTCUSDT' ORDER BY ts DESC LIMIT 1")
+        wh.insert_df("bars_1m", newest.with_columns(pl.col("close") * 1.01, pl.lit(3, pl.UInt64).alias("version")))
+        reference = wh.query_df(ARGMAX_LATEST).sort("venue", "symbol")
+        subset = pl.DataFrame({"venue": ["binance", "dukascopy"], "symbol": ["BTCUSDT", "EURUSD"]})
+        assert_frame_equal(latest_bars(wh).sort("venue", "symbol"), reference)
+        assert_frame_equal(
+            latest_bars(wh, subset).sort("venue", "symbol"), reference.join(subset, on=["venue", "symbol"])
+        )
+    btc = reference.filter(pl.col("symbol") == "BTCUSDT").row(0, named=True)
+    assert btc["version"] == 3 and btc["close"] == pytest.approx(newest["close"][0] * 1.01)
