@@ -177,10 +177,10 @@ CRASHING_LOAD = textwrap.dedent(
     from pathlib import Path
 
     real_insert = ledger.Warehouse.insert_df
-    def insert_then_die(self, table, frame, token=None):
+    def insert_then_die(self, table, frame, token=None, **options):
         if table == "ingest_files":
             os._exit(9)  # the process dies after the data insert, before the manifest row
-        return real_insert(self, table, frame, token)
+        return real_insert(self, table, frame, token, **options)
     ledger.Warehouse.insert_df = insert_then_die
 
     settings = load_settings()
