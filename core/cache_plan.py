@@ -16,6 +16,9 @@ from core.resample import resample
 
 # Months one cache batch rewrites (of one symbol): bounds a batch's memory (~130k 1m bars with lookback).
 MONTHS_PER_BATCH = 3
+# Symbol-months one cache task rewrites, batch after batch (memory stays one batch's): each task costs a Prefect
+# task run and a warehouse client (~0.1 s together), worth paying once per ~1M bars, not once per symbol.
+MONTHS_PER_TASK = 24
 
 
 __all__ = ["FINGERPRINT_SCHEMA", "Affected", "Output", "affected", "build_outputs", "plan_batches"]
@@ -98,6 +101,36 @@ def plan_batches(changed: pl.DataFrame, existing: pl.DataFrame, months_per_batch
             mine = [d for d in what.days if _month(d) in chunk]
             batches.append({"venue": venue, "symbol": symbol, "days": mine, "months": list(chunk)})
     return batches
+
+
+def group_batches(
+    batches: list[dict[str, Any]], workers: int, months_per_task: int = MONTHS_PER_TASK
+) -> list[list[int]]:
+    """Indexes of ``batches`` for each task, in plan order: consecutive batches up to ``months_per_task``
+    symbol-months, but at least two tasks per worker while there are batches to share (so the workers
+    stay busy to the end). A task runs its batches one after another, so its memory is one batch's."""
+    if not batches:
+        return []
+    months = [len(b["months"]) for b in batches]
+    share = -(-sum(months) // max(1, 2 * workers))  # ceil: the months each task gets when split evenly
+    budget = max(1, min(months_per_task, share))
+    groups: list[list[int]] = [[]]
+    held = 0
+    for index, size in enumerate(months):
+        if groups[-1] and held + size > budget:
+            groups.append([])
+            held = 0
+        groups[-1].append(index)
+        held += size
+    return groups
+
+
+def written_summary(frames: Iterable[pl.DataFrame]) -> dict[str, Any]:
+    """Files and rows written, and files per dataset, from the manifest rows of a build (frames)."""
+    parts = [f.select("dataset", "rows") for f in frames]
+    files = pl.concat(parts) if parts else pl.DataFrame(schema={"dataset": pl.String, "rows": pl.UInt64})
+    per_dataset = files.get_column("dataset").value_counts().sort("dataset").iter_rows()
+    return {"files": files.height, "rows": int(files.get_column("rows").sum()), "by_dataset": dict(per_dataset)}
 
 
 @dataclass(frozen=True)
