@@ -8,11 +8,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from core.cold_layout import FINGERPRINT_SCHEMA, file_path, parse_file_path
 from core.features import compute_features
-from core.resample import resample
+from core.resample import resample_all
+
+RESAMPLED = ("5m", "15m", "1h", "4h", "1d")
 
 # Months one cache batch rewrites (of one symbol): bounds a batch's memory (~130k 1m bars with lookback).
 MONTHS_PER_BATCH = 3
@@ -141,48 +144,52 @@ class Output:
 
 
 def _by_month(frame: pl.DataFrame, months: Iterable[date]) -> dict[date, pl.DataFrame]:
-    """Split once by UTC month (one pass), keeping only ``months`` (firsts of month)."""
-    wanted = set(months)
+    """The rows of each of ``months`` (firsts of month) by UTC month: zero-copy slices when ``ts`` is sorted
+    (one symbol, as every build computes it), else split in one pass."""
+    wanted = sorted(set(months))
     if not wanted or frame.height == 0:
         return {}
-    parts = frame.with_columns(pl.col("ts").dt.truncate("1mo").dt.date().alias("_period")).partition_by(
-        "_period", as_dict=True, include_key=False
-    )
-    return {key[0]: part for key, part in parts.items() if key[0] in wanted}
+    ts = frame.get_column("ts")
+    if not ts.is_sorted():
+        parts = frame.with_columns(ts.dt.truncate("1mo").dt.date().alias("_period")).partition_by(
+            "_period", as_dict=True, include_key=False
+        )
+        return {key[0]: part for key, part in parts.items() if key[0] in wanted}
+    edges = pl.Series([_midnight(m) for m in wanted] + [_midnight(_next_month(m)) for m in wanted])
+    at = ts.search_sorted(edges.cast(ts.dtype)).to_list()
+    n = len(wanted)
+    return {m: frame.slice(at[i], at[n + i] - at[i]) for i, m in enumerate(wanted) if at[n + i] > at[i]}
 
 
 def build_outputs(bars: pl.DataFrame, what: Affected, session: str, now: datetime) -> list[Output]:
     """Every file the change touches, computed from the 1m ``bars`` of one symbol (``fetch_range`` plus the
     features' lookback before it): each affected month of every dataset, whole.
 
-    Each dataset is computed once over the fetched range and then split by month in one pass.
+    Each dataset is computed once over the fetched range (the five resamples together) and then cut by month.
     """
-    outputs: list[Output] = []
+    if not what.months:
+        return []
     strip = pl.exclude("venue", "symbol")
-    outputs += [Output("bars_1m", m, part.select(strip)) for m, part in _by_month(bars, what.months).items()]
-    for timeframe in ("5m", "15m", "1h", "4h", "1d"):
-        if what.months:
-            resampled = resample(bars, timeframe, session, now)
-            outputs += [
-                Output(f"bars_{timeframe}", first, part.select(strip))
-                for first, part in _by_month(resampled, what.months).items()
-            ]
-    if what.months:
-        features = compute_features(bars, session)
-        outputs += [
-            Output("features_1m", m, part.select(strip)) for m, part in _by_month(features, what.months).items()
-        ]
+    datasets = {"bars_1m": bars}
+    datasets |= {f"bars_{tf}": frame for tf, frame in resample_all(bars, RESAMPLED, session, now).items()}
+    datasets["features_1m"] = compute_features(bars, session)
+    outputs = [
+        Output(dataset, month, part.select(strip))
+        for dataset, frame in datasets.items()
+        for month, part in _by_month(frame, what.months).items()
+    ]
     return sorted((o for o in outputs if o.frame.height), key=lambda o: (o.dataset, o.period))
 
 
-def day_row_groups(frame: pl.DataFrame) -> list[tuple[date, pl.DataFrame]]:
-    """A time-ordered 1m frame cut into its UTC days (the row groups of a day-grouped file), in order."""
+def day_rows(frame: pl.DataFrame) -> list[tuple[date, int]]:
+    """(UTC day, rows) of each day of a time-ordered 1m frame, in order: the row groups of a day-grouped file."""
     if frame.height == 0:
         return []
     days = frame.get_column("ts").dt.date()
-    starts = (days != days.shift(1)).fill_null(True).arg_true().to_list()
-    ends = [*starts[1:], frame.height]
-    return [(days[a], frame.slice(a, b - a)) for a, b in zip(starts, ends, strict=True)]
+    number = days.to_physical().to_numpy()
+    starts = np.flatnonzero(np.diff(number, prepend=number[0] - 1))
+    sizes = np.diff(starts, append=frame.height)
+    return list(zip(days.gather(starts).to_list(), sizes.tolist(), strict=True))
 
 
 _KEY = ["venue", "symbol", "day"]

@@ -18,7 +18,7 @@ from core.cache_plan import (
     affected,
     build_outputs,
     changed_symbol_days,
-    day_row_groups,
+    day_rows,
     group_batches,
     plan_batches,
     repair_days,
@@ -138,9 +138,7 @@ def write_symbol_files(
     built_at = datetime.now(UTC)
     for output in outputs:
         relative = file_path(output.dataset, source.venue, source.symbol, output.period)
-        days = (
-            [(day, part.height) for day, part in day_row_groups(output.frame)] if output.dataset in DAY_GROUPED else []
-        )
+        days = day_rows(output.frame) if output.dataset in DAY_GROUPED else []
         data = parquet_bytes_by_day(output.frame, days) if days else parquet_bytes(output.frame)
         store.write_bytes(relative, data, durable=False)  # synced once before the manifest
         rows.append(
