@@ -90,7 +90,8 @@ def month_chunks(months: Iterable[date], size: int) -> list[tuple[date, ...]]:
 def plan_batches(changed: pl.DataFrame, existing: pl.DataFrame, months_per_batch: int) -> list[dict[str, Any]]:
     """One batch per symbol and run of at most ``months_per_batch`` affected months: a batch reads and writes
     only its months, so memory is bounded by the batch, not by a symbol's history. ``changed`` and ``existing``
-    are (venue, symbol, day) frames; each changed day goes to the batch that rewrites its month."""
+    are (venue, symbol, day) frames; each changed day goes to the batch that rewrites its month. ``history``
+    says whether the symbol has days before the batch's first month (whose bars the features look back on)."""
     have: dict[tuple[str, str], list[date]] = {}
     for venue, symbol, day in existing.select(_KEY).iter_rows():
         have.setdefault((venue, symbol), []).append(day)
@@ -100,9 +101,12 @@ def plan_batches(changed: pl.DataFrame, existing: pl.DataFrame, months_per_batch
     batches: list[dict[str, Any]] = []
     for (venue, symbol), days in sorted(work.items()):
         what = affected(days, have.get((venue, symbol), []))
+        first = min(have.get((venue, symbol), days))
         for chunk in month_chunks(what.months, months_per_batch):
             mine = [d for d in what.days if _month(d) in chunk]
-            batches.append({"venue": venue, "symbol": symbol, "days": mine, "months": list(chunk)})
+            # history: bars before the batch's first month, the features' lookback (no history: nothing to read)
+            batch = {"venue": venue, "symbol": symbol, "days": mine, "months": list(chunk), "history": first < chunk[0]}
+            batches.append(batch)
     return batches
 
 

@@ -98,7 +98,7 @@ def _build(
     read, write = with_retry_policy(read_cache_source, settings), with_retry_policy(write_symbol_caches, settings)
     build = with_retry_policy(build_caches, settings)
     # a task's batches: only what it needs to read, not the fingerprints (Prefect walks every parameter)
-    refs = [{k: b[k] for k in ("venue", "symbol", "days", "months")} for b in batches]
+    refs = [{k: b[k] for k in ("venue", "symbol", "days", "months", "history")} for b in batches]
     groups = [[refs[i] for i in g] for g in group_batches(batches, settings.ingest_workers)]
 
     def submit(group: list[dict[str, Any]]) -> Any:

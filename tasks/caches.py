@@ -112,14 +112,21 @@ class SymbolBars:
 
 
 def read_symbol_bars(
-    warehouse: Warehouse, venue: str, symbol: str, days: list[date], months: list[date] | None = None
+    warehouse: Warehouse,
+    venue: str,
+    symbol: str,
+    days: list[date],
+    months: list[date] | None = None,
+    history: bool = True,
 ) -> SymbolBars:
     """Which files the changed days touch (``months``: as planned, else derived from the days) and every bar
-    they need (with the features' lookback before the first month)."""
+    they need (with the features' lookback before the first month; ``history=False``: the plan found no day
+    before it, so the lookback query is not run)."""
     what = Affected(tuple(days), tuple(months), ()) if months else affected(days, symbol_days(warehouse, venue, symbol))
     start, end = what.fetch_range()
     first = what.months[0]
-    back = lookback_start(warehouse, venue, symbol, datetime(first.year, first.month, 1, tzinfo=UTC), LOOKBACK_BARS)
+    before = datetime(first.year, first.month, 1, tzinfo=UTC)
+    back = lookback_start(warehouse, venue, symbol, before, LOOKBACK_BARS) if history else None
     bars = enforce_fast(
         CacheInputBars, bars_between(warehouse, venue, symbol, min(start, back) if back else start, end)
     )
@@ -184,7 +191,9 @@ def build_caches(settings: Settings, batches: list[dict[str, Any]], watermark: i
     rows: list[dict[str, Any]] = []
     with open_warehouse(settings) as warehouse:
         for batch in batches:
-            source = read_symbol_bars(warehouse, batch["venue"], batch["symbol"], batch["days"], batch["months"])
+            source = read_symbol_bars(
+                warehouse, batch["venue"], batch["symbol"], batch["days"], batch["months"], batch.get("history", True)
+            )
             rows += write_symbol_files(settings, store, source, watermark, now)
             del source  # the next batch's bars replace these, not join them
     return manifest_frame(rows)
