@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
-import pyarrow as pa
 from prefect import task
 from prefect.assets import materialize
 
@@ -103,12 +102,13 @@ def plan_caches(settings: Settings, full: bool, since: date | None) -> dict[str,
 
 @dataclass(frozen=True)
 class SymbolBars:
-    """One symbol's bars for a rebuild, read where the warehouse opens, as Arrow."""
+    """One symbol's bars for a rebuild, read where the warehouse opens (a polars frame: in one process it goes
+    from the read to the writes as it is; a Dask worker receives it pickled, as Arrow IPC)."""
 
     venue: str
     symbol: str
     what: Affected
-    bars: pa.Table
+    bars: pl.DataFrame
 
 
 def read_symbol_bars(
@@ -130,16 +130,14 @@ def read_symbol_bars(
     bars = enforce_fast(
         CacheInputBars, bars_between(warehouse, venue, symbol, min(start, back) if back else start, end)
     )
-    return SymbolBars(venue, symbol, what, bars.to_arrow())
+    return SymbolBars(venue, symbol, what, bars)
 
 
 def write_symbol_files(
     settings: Settings, store: ColdStore, source: SymbolBars, watermark: int, now: datetime
 ) -> list[dict[str, Any]]:
     """Resample, compute features and write the Parquet files (no warehouse: safe on any worker)."""
-    bars = pl.from_arrow(source.bars)
-    assert isinstance(bars, pl.DataFrame)
-    outputs = build_outputs(bars, source.what, session_of(source.venue, settings.venue_sessions), now)
+    outputs = build_outputs(source.bars, source.what, session_of(source.venue, settings.venue_sessions), now)
     check_outputs(outputs)
     rows = []
     built_at = datetime.now(UTC)
