@@ -165,6 +165,11 @@ def _by_month(frame: pl.DataFrame, months: Iterable[date]) -> dict[date, pl.Data
     return {m: frame.slice(at[i], at[n + i] - at[i]) for i, m in enumerate(wanted) if at[n + i] > at[i]}
 
 
+def _without_identity(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` without venue and symbol (they live in the path): picked column by column, no query."""
+    return pl.DataFrame([frame.get_column(c) for c in frame.columns if c not in ("venue", "symbol")])
+
+
 def build_outputs(bars: pl.DataFrame, what: Affected, session: str, now: datetime) -> list[Output]:
     """Every file the change touches, computed from the 1m ``bars`` of one symbol (``fetch_range`` plus the
     features' lookback before it): each affected month of every dataset, whole.
@@ -173,14 +178,13 @@ def build_outputs(bars: pl.DataFrame, what: Affected, session: str, now: datetim
     """
     if not what.months:
         return []
-    strip = pl.exclude("venue", "symbol")
     datasets = {"bars_1m": bars}
     datasets |= {f"bars_{tf}": frame for tf, frame in resample_all(bars, RESAMPLED, session, now).items()}
     datasets["features_1m"] = compute_features(bars, session)
     outputs = [
-        Output(dataset, month, part.select(strip))
+        Output(dataset, month, part)
         for dataset, frame in datasets.items()
-        for month, part in _by_month(frame, what.months).items()
+        for month, part in _by_month(_without_identity(frame), what.months).items()
     ]
     return sorted((o for o in outputs if o.frame.height), key=lambda o: (o.dataset, o.period))
 
