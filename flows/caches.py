@@ -10,20 +10,13 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from core import progress
+from core.cache_plan import group_batches, written_summary
 from core.errors import MarketopsError
 from core.settings import Settings, load_settings
 from flows.bounded import run_bounded
 from flows.hooks import RUN_HOOKS
 from flows.runners import SettingsTaskRunner, warehouse_in_flow
-from tasks.caches import (
-    build_caches,
-    group_batches,
-    plan_caches,
-    publish_caches,
-    read_cache_source,
-    write_symbol_caches,
-    written_summary,
-)
+from tasks.caches import build_caches, plan_caches, publish_caches, read_cache_source, write_symbol_caches
 from tasks.retry import with_retry_policy
 from tasks.setup import ensure_schema, hold_warehouse
 

@@ -18,10 +18,8 @@ from core.cache_plan import (
     build_outputs,
     changed_symbol_days,
     day_rows,
-    group_batches,
     plan_batches,
     repair_days,
-    written_summary,
 )
 from core.cold_layout import DAY_GROUPED, file_path
 from core.features import LOOKBACK_BARS
@@ -56,7 +54,6 @@ from validation.contracts_tiers import CacheInputBars, check_outputs
 from validation.fast_contracts import enforce_fast
 
 _OPTIONS = task_options()
-__all__ = ["group_batches", "written_summary"]  # pure helpers the caches flow wires in
 
 NO_CATALOG_NOTE = (
     "DuckDB catalog not built: the cold tier is on object storage ({location}) and DuckDB reads s3:// only "
