@@ -5,7 +5,10 @@
   features in pandas;
 - the caches flow end to end (warm fetch, export, resamples, features, manifest, DuckDB views), run in a child
   process at two sizes (``--small-rows`` and ``--rows``), each child printing its own peak RSS (``ru_maxrss``):
-  memory is bounded by a batch (a symbol's <= 3 months), so it should stay flat as the input grows.
+  memory is bounded by a batch (a symbol's <= 3 months), so it should stay flat as the input grows;
+- the floor of any rebuild, each part timed alone: the warm read of the bars (per symbol, FINAL, as the build
+  reads them) and the writes of the two day-grouped datasets (1m bars and features: zstd, a row group per day).
+  Their sum against the raw read says how close to the goal a rebuild can get on this machine.
 
 Usage: python bench/caches.py [--rows 10000000] [--small-rows 1000000]
 """
@@ -21,7 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -35,10 +38,13 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from core.cache_plan import day_rows
 from core.features import compute_features
-from core.resample import TIMEFRAMES, resample
-from core.settings import load_settings
+from core.resample import TIMEFRAMES, resample_all
+from core.settings import Settings, load_settings
+from storage.cold.base import parquet_bytes_by_day
 from storage.warm import open_warehouse
+from storage.warm.cache_source import bars_between
 from storage.warm.schema import migrate
 from validation.contracts import BARS_COLUMNS
 
@@ -127,10 +133,16 @@ def build_child() -> int:
 
     from flows.caches import caches
 
+    def cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)  # every thread of this process (chDB's and polars' too)
+        return usage.ru_utime + usage.ru_stime
+
     with prefect_test_harness(server_startup_timeout=90):
+        before = cpu()
         summary, seconds = timed(lambda: caches(full=True))
+        cpu_s = cpu() - before
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # this process only (the harness server is apart)
-    print(json.dumps({"seconds": seconds, "files": summary["files_written"], "peak_kb": peak_kb}))
+    print(json.dumps({"seconds": seconds, "cpu": cpu_s, "files": summary["files_written"], "peak_kb": peak_kb}))
     return 0
 
 
@@ -168,6 +180,36 @@ def rebuild_in_child(home: Path) -> dict[str, float]:
         raise SystemExit(f"rebuild child failed: {child.stderr[-3000:]}")
     result: dict[str, float] = json.loads(child.stdout.strip().splitlines()[-1])
     return result
+
+
+def rebuild_floor(settings: Settings, bars: pl.DataFrame, out: Path) -> list[tuple[str, int, float]]:
+    """What no rebuild can skip, timed alone: read every symbol's bars from the warm tier as the build does
+    (FINAL, per symbol), and write the 1m bars and the features as month files with a row group per day."""
+    symbols = bars.get_column("symbol").unique(maintain_order=True).to_list()
+    first, last = bars.get_column("ts").min(), bars.get_column("ts").max()
+    assert isinstance(first, datetime) and isinstance(last, datetime)
+    start, end = first, last + timedelta(minutes=1)
+    with open_warehouse(settings) as warehouse:
+        read, read_s = timed(lambda: [bars_between(warehouse, "binance", s, start, end) for s in symbols])
+    features = compute_features(bars)
+    out.mkdir()
+
+    def write(frames: list[pl.DataFrame], name: str) -> None:
+        for i, frame in enumerate(frames):
+            months = frame.with_columns(pl.col("ts").dt.month().alias("_month"))
+            for (month,), part in months.partition_by("_month", as_dict=True, include_key=False).items():
+                part = part.drop("venue", "symbol")
+                (out / f"{name}-{i}-{month}.parquet").write_bytes(parquet_bytes_by_day(part, day_rows(part)))
+
+    per_symbol = features.partition_by("symbol", maintain_order=True)
+    _, bars_s = timed(lambda: write(read, "bars"))
+    _, features_s = timed(lambda: write(per_symbol, "features"))
+    n = bars.height
+    return [
+        ("floor: warm read of the 1m bars (per symbol, FINAL)", n, read_s),
+        ("floor: write 1m month files (zstd, a row group per day)", n, bars_s),
+        ("floor: write features month files (zstd, a row group per day)", n, features_s),
+    ]
 
 
 def main() -> int:
@@ -209,7 +251,7 @@ def main() -> int:
         _, export_s = timed(export)
         table.append(("export 1m to Parquet (one file per symbol)", rows, export_s))
         now = datetime.now(UTC)
-        _, resample_s = timed(lambda: [resample(bars, tf, "crypto", now) for tf in TIMEFRAMES])
+        _, resample_s = timed(lambda: resample_all(bars, TIMEFRAMES, "crypto", now))
         table.append(("five resamples 1m -> 5m/15m/1h/4h/1d (polars)", rows, resample_s))
         _, features_s = timed(lambda: compute_features(bars))
         table.append(("features (polars)", rows, features_s))
@@ -217,6 +259,8 @@ def main() -> int:
         _, pandas_s = timed(lambda: pandas_features(as_pandas))
         table.append(("features (pandas, same definitions)", rows, pandas_s))
         table.append((f"caches flow, full rebuild ({summary['files_written']:,} files)", rows, full_s))
+        floor = rebuild_floor(settings, bars, Path(tmp) / "floor")
+        table += floor
 
     base = rows / read_s
     print("\n| stage | rows | seconds | rows/s | vs raw read |\n|---|---:|---:|---:|---:|")
@@ -227,6 +271,12 @@ def main() -> int:
     print(f"\ngoal: features >= 12.5x pandas: {'met' if speedup >= 12.5 else 'NOT met'} ({speedup:.1f}x)")
     print(
         f"goal: full rebuild >= 1/10 of the raw Parquet read: {'met' if rebuild >= 0.1 else 'NOT met'} ({rebuild:.3f}x)"
+    )
+    floor_s = sum(seconds for _, _, seconds in floor)
+    print(
+        f"floor of a rebuild (warm read + 1m and features day-grouped writes, nothing else): {floor_s:.2f} s = "
+        f"{(rows / floor_s) / base:.3f}x of the raw read; the rebuild took {full_s / floor_s:.2f}x the floor "
+        f"({big['cpu']:.2f} s of CPU in the rebuild process, load average {os.getloadavg()[0]:.1f})"
     )
     growth = big["peak_kb"] / small["peak_kb"]
     print(

@@ -8,14 +8,20 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from core.cold_layout import FINGERPRINT_SCHEMA, file_path, parse_file_path
 from core.features import compute_features
-from core.resample import resample
+from core.resample import resample_all
+
+RESAMPLED = ("5m", "15m", "1h", "4h", "1d")
 
 # Months one cache batch rewrites (of one symbol): bounds a batch's memory (~130k 1m bars with lookback).
 MONTHS_PER_BATCH = 3
+# Symbol-months one cache task rewrites, batch after batch (memory stays one batch's): each task costs a Prefect
+# task run and a warehouse client (~0.1 s together), worth paying once per ~1M bars, not once per symbol.
+MONTHS_PER_TASK = 24
 
 
 __all__ = ["FINGERPRINT_SCHEMA", "Affected", "Output", "affected", "build_outputs", "plan_batches"]
@@ -84,7 +90,8 @@ def month_chunks(months: Iterable[date], size: int) -> list[tuple[date, ...]]:
 def plan_batches(changed: pl.DataFrame, existing: pl.DataFrame, months_per_batch: int) -> list[dict[str, Any]]:
     """One batch per symbol and run of at most ``months_per_batch`` affected months: a batch reads and writes
     only its months, so memory is bounded by the batch, not by a symbol's history. ``changed`` and ``existing``
-    are (venue, symbol, day) frames; each changed day goes to the batch that rewrites its month."""
+    are (venue, symbol, day) frames; each changed day goes to the batch that rewrites its month. ``history``
+    says whether the symbol has days before the batch's first month (whose bars the features look back on)."""
     have: dict[tuple[str, str], list[date]] = {}
     for venue, symbol, day in existing.select(_KEY).iter_rows():
         have.setdefault((venue, symbol), []).append(day)
@@ -94,10 +101,43 @@ def plan_batches(changed: pl.DataFrame, existing: pl.DataFrame, months_per_batch
     batches: list[dict[str, Any]] = []
     for (venue, symbol), days in sorted(work.items()):
         what = affected(days, have.get((venue, symbol), []))
+        first = min(have.get((venue, symbol), days))
         for chunk in month_chunks(what.months, months_per_batch):
             mine = [d for d in what.days if _month(d) in chunk]
-            batches.append({"venue": venue, "symbol": symbol, "days": mine, "months": list(chunk)})
+            # history: bars before the batch's first month, the features' lookback (no history: nothing to read)
+            batch = {"venue": venue, "symbol": symbol, "days": mine, "months": list(chunk), "history": first < chunk[0]}
+            batches.append(batch)
     return batches
+
+
+def group_batches(
+    batches: list[dict[str, Any]], workers: int, months_per_task: int = MONTHS_PER_TASK
+) -> list[list[int]]:
+    """Indexes of ``batches`` for each task, in plan order: consecutive batches up to ``months_per_task``
+    symbol-months, but at least two tasks per worker while there are batches to share (so the workers
+    stay busy to the end). A task runs its batches one after another, so its memory is one batch's."""
+    if not batches:
+        return []
+    months = [len(b["months"]) for b in batches]
+    share = -(-sum(months) // max(1, 2 * workers))  # ceil: the months each task gets when split evenly
+    budget = max(1, min(months_per_task, share))
+    groups: list[list[int]] = [[]]
+    held = 0
+    for index, size in enumerate(months):
+        if groups[-1] and held + size > budget:
+            groups.append([])
+            held = 0
+        groups[-1].append(index)
+        held += size
+    return groups
+
+
+def written_summary(frames: Iterable[pl.DataFrame]) -> dict[str, Any]:
+    """Files and rows written, and files per dataset, from the manifest rows of a build (frames)."""
+    parts = [f.select("dataset", "rows") for f in frames]
+    files = pl.concat(parts) if parts else pl.DataFrame(schema={"dataset": pl.String, "rows": pl.UInt64})
+    per_dataset = files.get_column("dataset").value_counts().sort("dataset").iter_rows()
+    return {"files": files.height, "rows": int(files.get_column("rows").sum()), "by_dataset": dict(per_dataset)}
 
 
 @dataclass(frozen=True)
@@ -108,48 +148,56 @@ class Output:
 
 
 def _by_month(frame: pl.DataFrame, months: Iterable[date]) -> dict[date, pl.DataFrame]:
-    """Split once by UTC month (one pass), keeping only ``months`` (firsts of month)."""
-    wanted = set(months)
+    """The rows of each of ``months`` (firsts of month) by UTC month: zero-copy slices when ``ts`` is sorted
+    (one symbol, as every build computes it), else split in one pass."""
+    wanted = sorted(set(months))
     if not wanted or frame.height == 0:
         return {}
-    parts = frame.with_columns(pl.col("ts").dt.truncate("1mo").dt.date().alias("_period")).partition_by(
-        "_period", as_dict=True, include_key=False
-    )
-    return {key[0]: part for key, part in parts.items() if key[0] in wanted}
+    ts = frame.get_column("ts")
+    if not ts.is_sorted():
+        parts = frame.with_columns(ts.dt.truncate("1mo").dt.date().alias("_period")).partition_by(
+            "_period", as_dict=True, include_key=False
+        )
+        return {key[0]: part for key, part in parts.items() if key[0] in wanted}
+    edges = pl.Series([_midnight(m) for m in wanted] + [_midnight(_next_month(m)) for m in wanted])
+    at = ts.search_sorted(edges.cast(ts.dtype)).to_list()
+    n = len(wanted)
+    return {m: frame.slice(at[i], at[n + i] - at[i]) for i, m in enumerate(wanted) if at[n + i] > at[i]}
+
+
+def _without_identity(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` without venue and symbol (they live in the path): picked column by column, no query."""
+    return pl.DataFrame([frame.get_column(c) for c in frame.columns if c not in ("venue", "symbol")])
 
 
 def build_outputs(bars: pl.DataFrame, what: Affected, session: str, now: datetime) -> list[Output]:
     """Every file the change touches, computed from the 1m ``bars`` of one symbol (``fetch_range`` plus the
     features' lookback before it): each affected month of every dataset, whole.
 
-    Each dataset is computed once over the fetched range and then split by month in one pass.
+    Each dataset is computed once over the fetched range (the five resamples together) and then cut by month.
     """
-    outputs: list[Output] = []
-    strip = pl.exclude("venue", "symbol")
-    outputs += [Output("bars_1m", m, part.select(strip)) for m, part in _by_month(bars, what.months).items()]
-    for timeframe in ("5m", "15m", "1h", "4h", "1d"):
-        if what.months:
-            resampled = resample(bars, timeframe, session, now)
-            outputs += [
-                Output(f"bars_{timeframe}", first, part.select(strip))
-                for first, part in _by_month(resampled, what.months).items()
-            ]
-    if what.months:
-        features = compute_features(bars, session)
-        outputs += [
-            Output("features_1m", m, part.select(strip)) for m, part in _by_month(features, what.months).items()
-        ]
+    if not what.months:
+        return []
+    datasets = {"bars_1m": bars}
+    datasets |= {f"bars_{tf}": frame for tf, frame in resample_all(bars, RESAMPLED, session, now).items()}
+    datasets["features_1m"] = compute_features(bars, session)
+    outputs = [
+        Output(dataset, month, part)
+        for dataset, frame in datasets.items()
+        for month, part in _by_month(_without_identity(frame), what.months).items()
+    ]
     return sorted((o for o in outputs if o.frame.height), key=lambda o: (o.dataset, o.period))
 
 
-def day_row_groups(frame: pl.DataFrame) -> list[tuple[date, pl.DataFrame]]:
-    """A time-ordered 1m frame cut into its UTC days (the row groups of a day-grouped file), in order."""
+def day_rows(frame: pl.DataFrame) -> list[tuple[date, int]]:
+    """(UTC day, rows) of each day of a time-ordered 1m frame, in order: the row groups of a day-grouped file."""
     if frame.height == 0:
         return []
     days = frame.get_column("ts").dt.date()
-    starts = (days != days.shift(1)).fill_null(True).arg_true().to_list()
-    ends = [*starts[1:], frame.height]
-    return [(days[a], frame.slice(a, b - a)) for a, b in zip(starts, ends, strict=True)]
+    number = days.to_physical().to_numpy()
+    starts = np.flatnonzero(np.diff(number, prepend=number[0] - 1))
+    sizes = np.diff(starts, append=frame.height)
+    return list(zip(days.gather(starts).to_list(), sizes.tolist(), strict=True))
 
 
 _KEY = ["venue", "symbol", "day"]

@@ -5,18 +5,20 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+import polars as pl
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from core import progress
+from core.cache_plan import group_batches, written_summary
 from core.errors import MarketopsError
-from core.settings import load_settings
+from core.settings import Settings, load_settings
 from flows.bounded import run_bounded
 from flows.hooks import RUN_HOOKS
 from flows.runners import SettingsTaskRunner, warehouse_in_flow
-from tasks.caches import build_symbol_caches, plan_caches, publish_caches, read_cache_source, write_symbol_caches
+from tasks.caches import build_caches, plan_caches, publish_caches, read_cache_source, write_symbol_caches
 from tasks.retry import with_retry_policy
-from tasks.setup import ensure_schema, warehouse_held
+from tasks.setup import ensure_schema, hold_warehouse
 
 
 class CacheBuildFailed(MarketopsError):
@@ -33,76 +35,93 @@ def caches(full: bool = False, since: date | None = None) -> dict[str, Any]:
     the changed days touch (``full``: everything)."""
     logger = get_run_logger()
     settings = load_settings()
-    with_retry_policy(ensure_schema, settings)(settings)
-    started = datetime.now(UTC)
-    plan = with_retry_policy(plan_caches, settings)(settings, full, since)
+    in_flow = warehouse_in_flow(settings)  # this process reads the bars, workers resample and write Parquet
+    # The embedded warehouse stays open for the whole run: its session is shared by this process's tasks
+    # (schema, plan, batches) and closed when the last user leaves; reopening it costs about a second.
+    with hold_warehouse(settings, in_flow or settings.warm_backend == "chdb"):
+        with_retry_policy(ensure_schema, settings)(settings)
+        started = datetime.now(UTC)
+        plan = with_retry_policy(plan_caches, settings)(settings, full, since)
+        rows, failed = _build(settings, plan, started, in_flow)
     batches = plan["batches"]
     symbols = len({(b["venue"], b["symbol"]) for b in batches})
-    logger.info("%d symbols with changed days, %d batches (symbol x months)", symbols, len(batches))
-    build = with_retry_policy(build_symbol_caches, settings)
-    read, write = with_retry_policy(read_cache_source, settings), with_retry_policy(write_symbol_caches, settings)
-    in_flow = warehouse_in_flow(settings)  # this process reads the bars, workers resample and write Parquet
-    rows: list[dict[str, Any]] = []
-    sources: list[dict[str, Any]] = []
-    failed: list[str] = []
-
-    def submit(batch: dict[str, Any]) -> Any:
-        if not in_flow:
-            return build.submit(
-                settings, batch["venue"], batch["symbol"], batch["days"], plan["watermark"], started, batch["months"]
-            )
-        source = read(settings, batch["venue"], batch["symbol"], batch["days"], batch["months"], return_state=True)
-        if source.is_failed():  # a failed state answers .result() like a failed future: the batch fails, not the run
-            return source
-        return write.submit(settings, source.result(), plan["watermark"], started)
-
-    # The embedded warehouse stays open for the whole run: its session is shared by this process's tasks and
-    # closed when the last user leaves, and reopening it between two batches costs about a second.
-    hold = in_flow or settings.warm_backend == "chdb"
-    shown = progress.current()
-    shown.start("caches", sum(len(b["days"]) for b in batches), "symbol-days")
-    for batch, result, done in warehouse_held(settings, hold, run_bounded(batches, submit, settings.ingest_workers)):
-        written = 0 if isinstance(result, BaseException) else sum(int(r["rows"]) for r in result)
-        shown.advance(len(batch["days"]), written)
-        if isinstance(result, BaseException):
-            failed.append(f"{batch['venue']}:{batch['symbol']}: {result}")
-        else:
-            rows.extend(result)
-            sources.extend(batch["sources"])  # recorded only for symbols whose files were all written
-        logger.info(
-            "[%d/%d] %s:%s %s",
-            done,
-            len(batches),
-            batch["venue"],
-            batch["symbol"],
-            "failed" if isinstance(result, BaseException) else f"{len(result)} files",
-        )
-    shown.finish()
     if failed:  # nothing recorded as built: the next run finds these symbols' days still differ
         raise CacheBuildFailed(f"{len(failed)} symbols failed: " + "; ".join(failed[:5]))
     published = with_retry_policy(publish_caches, settings)(
-        settings, rows, plan["watermark"], started, sources, plan["stale"]
+        settings, rows, plan["watermark"], started, plan["sources"], plan["stale"]
     )
+    written = written_summary(rows)
     summary = {
         "symbols": symbols,
         "batches": len(batches),
         "legacy_layout_files_removed": plan["legacy"],
         "days": sum(len(b["days"]) for b in batches),
-        "files_written": len(rows),
+        "files_written": written["files"],
         "stale_removed": len(plan["stale"]),
-        "rows_written": sum(int(r["rows"]) for r in rows),
+        "rows_written": written["rows"],
         "manifest_files": published["files"],
         "views": published["views"],
         "catalog_note": published["catalog_note"],
     }
     logger.info("caches: %s", summary)
-    by_dataset: dict[str, int] = {}
-    for row in rows:
-        by_dataset[str(row["dataset"])] = by_dataset.get(str(row["dataset"]), 0) + 1
     create_table_artifact(
-        key="caches-files", table=[{"dataset": k, "files written": v} for k, v in sorted(by_dataset.items())]
+        key="caches-files", table=[{"dataset": k, "files written": v} for k, v in written["by_dataset"].items()]
     )
     create_markdown_artifact(
         key="caches-summary", markdown="# Cache build\n\n" + "\n".join(f"- {k}: {v}" for k, v in summary.items())
     )
     return summary
+
+
+def _build(
+    settings: Settings, plan: dict[str, Any], started: datetime, in_flow: bool
+) -> tuple[list[pl.DataFrame], list[str]]:
+    """Run the planned batches (at most ``ingest_workers`` tasks at once); returns the manifest rows of the
+    files written and what failed.
+
+    Threads: a task runs several batches one after another (``group_batches``). Dask with the embedded
+    warehouse: this process reads each batch's bars, a worker resamples and writes them."""
+    logger = get_run_logger()
+    batches = plan["batches"]
+    logger.info(
+        "%d symbols with changed days, %d batches (symbol x months)",
+        len({(b["venue"], b["symbol"]) for b in batches}),
+        len(batches),
+    )
+    read, write = with_retry_policy(read_cache_source, settings), with_retry_policy(write_symbol_caches, settings)
+    build = with_retry_policy(build_caches, settings)
+    # a task's batches: only what it needs to read, not the fingerprints (Prefect walks every parameter)
+    refs = [{k: b[k] for k in ("venue", "symbol", "days", "months", "history")} for b in batches]
+    groups = [[refs[i] for i in g] for g in group_batches(batches, settings.ingest_workers)]
+
+    def submit(group: list[dict[str, Any]]) -> Any:
+        if not in_flow:
+            return build.submit(settings, group, plan["watermark"], started)
+        (batch,) = group
+        source = read(settings, batch["venue"], batch["symbol"], batch["days"], batch["months"], return_state=True)
+        if source.is_failed():  # a failed state answers .result() like a failed future: the batch fails, not the run
+            return source
+        return write.submit(settings, source.result(), plan["watermark"], started)
+
+    work = [[b] for b in refs] if in_flow else groups
+    rows: list[pl.DataFrame] = []
+    failed: list[str] = []
+    shown = progress.current()
+    shown.start("caches", sum(len(b["days"]) for b in batches), "symbol-days")
+    for group, result, done in run_bounded(work, submit, settings.ingest_workers):
+        names = ", ".join(sorted({f"{b['venue']}:{b['symbol']}" for b in group}))
+        if isinstance(result, BaseException):
+            failed.append(f"{names}: {result}")
+            shown.advance(sum(len(b["days"]) for b in group), 0)
+        else:
+            rows.append(result)
+            shown.advance(sum(len(b["days"]) for b in group), written_summary([result])["rows"])
+        logger.info(
+            "[%d/%d] %s %s",
+            done,
+            len(work),
+            names,
+            "failed" if isinstance(result, BaseException) else f"{rows[-1].height} files",
+        )
+    shown.finish()
+    return rows, failed

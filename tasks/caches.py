@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
-import pyarrow as pa
 from prefect import task
 from prefect.assets import materialize
 
@@ -18,7 +17,7 @@ from core.cache_plan import (
     affected,
     build_outputs,
     changed_symbol_days,
-    day_row_groups,
+    day_rows,
     plan_batches,
     repair_days,
 )
@@ -32,6 +31,7 @@ from storage.cold.factory import cold_store
 from storage.cold.manifest import (
     drop_from_manifest,
     legacy_files,
+    manifest_frame,
     merge_manifest,
     merge_sources,
     read_sources,
@@ -83,7 +83,7 @@ def plan_caches(settings: Settings, full: bool, since: date | None) -> dict[str,
         changed = changed_symbol_days(current, read_sources(store))
         repair, stale = repair_days([p["path"] for p in verify(store)], current)
         changed = pl.concat([changed, repair]).unique().sort("venue", "symbol", "day")
-    sources = current.join(changed, on=["venue", "symbol", "day"], how="semi")
+    sources = current.join(changed, on=["venue", "symbol", "day"], how="semi").sort("venue", "symbol", "day")
     batches = plan_batches(changed, existing, MONTHS_PER_BATCH)
     for batch in batches:
         mine = pl.DataFrame({"day": batch["days"]}, schema={"day": pl.Date})
@@ -92,49 +92,55 @@ def plan_caches(settings: Settings, full: bool, since: date | None) -> dict[str,
             .join(mine, on="day", how="semi")
             .to_dicts()
         )
-    return {"watermark": watermark, "batches": batches, "stale": stale, "legacy": len(legacy)}
+    # ``sources``: every batch's fingerprints in one frame (a DataFrame is one opaque parameter to Prefect, where
+    # a list of dicts is walked item by item each time it is passed to a task)
+    return {"watermark": watermark, "batches": batches, "stale": stale, "legacy": len(legacy), "sources": sources}
 
 
 @dataclass(frozen=True)
 class SymbolBars:
-    """One symbol's bars for a rebuild, read where the warehouse opens, as Arrow."""
+    """One symbol's bars for a rebuild, read where the warehouse opens (a polars frame: in one process it goes
+    from the read to the writes as it is; a Dask worker receives it pickled, as Arrow IPC)."""
 
     venue: str
     symbol: str
     what: Affected
-    bars: pa.Table
+    bars: pl.DataFrame
 
 
 def read_symbol_bars(
-    warehouse: Warehouse, venue: str, symbol: str, days: list[date], months: list[date] | None = None
+    warehouse: Warehouse,
+    venue: str,
+    symbol: str,
+    days: list[date],
+    months: list[date] | None = None,
+    history: bool = True,
 ) -> SymbolBars:
     """Which files the changed days touch (``months``: as planned, else derived from the days) and every bar
-    they need (with the features' lookback before the first month)."""
+    they need (with the features' lookback before the first month; ``history=False``: the plan found no day
+    before it, so the lookback query is not run)."""
     what = Affected(tuple(days), tuple(months), ()) if months else affected(days, symbol_days(warehouse, venue, symbol))
     start, end = what.fetch_range()
     first = what.months[0]
-    back = lookback_start(warehouse, venue, symbol, datetime(first.year, first.month, 1, tzinfo=UTC), LOOKBACK_BARS)
+    before = datetime(first.year, first.month, 1, tzinfo=UTC)
+    back = lookback_start(warehouse, venue, symbol, before, LOOKBACK_BARS) if history else None
     bars = enforce_fast(
         CacheInputBars, bars_between(warehouse, venue, symbol, min(start, back) if back else start, end)
     )
-    return SymbolBars(venue, symbol, what, bars.to_arrow())
+    return SymbolBars(venue, symbol, what, bars)
 
 
 def write_symbol_files(
     settings: Settings, store: ColdStore, source: SymbolBars, watermark: int, now: datetime
 ) -> list[dict[str, Any]]:
     """Resample, compute features and write the Parquet files (no warehouse: safe on any worker)."""
-    bars = pl.from_arrow(source.bars)
-    assert isinstance(bars, pl.DataFrame)
-    outputs = build_outputs(bars, source.what, session_of(source.venue, settings.venue_sessions), now)
+    outputs = build_outputs(source.bars, source.what, session_of(source.venue, settings.venue_sessions), now)
     check_outputs(outputs)
     rows = []
     built_at = datetime.now(UTC)
     for output in outputs:
         relative = file_path(output.dataset, source.venue, source.symbol, output.period)
-        days = (
-            [(day, part.height) for day, part in day_row_groups(output.frame)] if output.dataset in DAY_GROUPED else []
-        )
+        days = day_rows(output.frame) if output.dataset in DAY_GROUPED else []
         data = parquet_bytes_by_day(output.frame, days) if days else parquet_bytes(output.frame)
         store.write_bytes(relative, data, durable=False)  # synced once before the manifest
         rows.append(
@@ -171,6 +177,23 @@ def build_symbol_caches(
     return write_symbol_files(settings, cold_store(settings), source, watermark, now)
 
 
+@materialize(cold("datasets"), asset_deps=[warm("bars_1m")], name="build_caches", **_OPTIONS)
+def build_caches(settings: Settings, batches: list[dict[str, Any]], watermark: int, now: datetime) -> pl.DataFrame:
+    """``build_symbol_caches`` for several planned batches (``venue``, ``symbol``, ``days``, ``months``), one
+    after another under one warehouse client: memory stays one batch's, the task and the client are paid once.
+    Returns the manifest rows of every file written, as one frame."""
+    store = cold_store(settings)
+    rows: list[dict[str, Any]] = []
+    with open_warehouse(settings) as warehouse:
+        for batch in batches:
+            source = read_symbol_bars(
+                warehouse, batch["venue"], batch["symbol"], batch["days"], batch["months"], batch.get("history", True)
+            )
+            rows += write_symbol_files(settings, store, source, watermark, now)
+            del source  # the next batch's bars replace these, not join them
+    return manifest_frame(rows)
+
+
 @task(name="read_cache_source", **_OPTIONS)
 def read_cache_source(
     settings: Settings, venue: str, symbol: str, days: list[date], months: list[date] | None = None
@@ -181,31 +204,37 @@ def read_cache_source(
 
 
 @materialize(cold("datasets"), asset_deps=[warm("bars_1m")], name="write_symbol_caches", **_OPTIONS)
-def write_symbol_caches(settings: Settings, source: SymbolBars, watermark: int, now: datetime) -> list[dict[str, Any]]:
-    """The CPU and Parquet part of ``build_symbol_caches`` alone (runs on a worker)."""
-    return write_symbol_files(settings, cold_store(settings), source, watermark, now)
+def write_symbol_caches(settings: Settings, source: SymbolBars, watermark: int, now: datetime) -> pl.DataFrame:
+    """The CPU and Parquet part of ``build_symbol_caches`` alone (runs on a worker); the manifest rows as a frame,
+    like :func:`build_caches`."""
+    return manifest_frame(write_symbol_files(settings, cold_store(settings), source, watermark, now))
 
 
 @materialize(cold("catalog"), asset_deps=[cold("datasets")], name="publish_caches", **_OPTIONS)
 def publish_caches(
     settings: Settings,
-    rows: list[dict[str, Any]],
+    rows: list[dict[str, Any]] | list[pl.DataFrame],
     watermark: int,
     built_at: datetime,
-    sources: list[dict[str, Any]] | None = None,
+    sources: list[dict[str, Any]] | pl.DataFrame | None = None,
     stale: list[str] | None = None,
 ) -> dict[str, Any]:
     """Manifest, then the fingerprints the days were built from, then the DuckDB catalog: each only after what
-    it describes. Stale files (no warm day behind them) are removed first."""
+    it describes. Stale files (no warm day behind them) are removed first.
+
+    ``rows``: manifest rows as dicts or as frames (what :func:`build_caches` returns); ``sources``: dicts or one
+    frame of (venue, symbol, day, rows, hash)."""
     store = cold_store(settings)
     for relative in stale or []:
         store.delete(relative)
     store.sync()  # every data file on disk before the manifest that vouches for it
     if stale:
         drop_from_manifest(store, stale)
-    manifest = merge_manifest(store, rows) if rows else None
-    if sources:
-        merge_sources(store, pl.DataFrame(sources, schema=FINGERPRINT_SCHEMA))
+    new = manifest_frame(rows)
+    manifest = merge_manifest(store, new) if new.height else None
+    built = sources if isinstance(sources, pl.DataFrame) else pl.DataFrame(sources or [], schema=FINGERPRINT_SCHEMA)
+    if built.height:
+        merge_sources(store, built)
     write_state(store, watermark, built_at)
     catalog = store.catalog_root
     views = refresh_catalog(catalog) if catalog is not None else []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from typing import TypeVar
 
 from prefect import task
@@ -25,6 +25,12 @@ def ensure_schema(settings: Settings) -> list[int]:
         return [m.version for m in migrate(warehouse)]
 
 
+def hold_warehouse(settings: Settings, hold: bool) -> AbstractContextManager[object]:
+    """Keep the embedded warehouse open in this process for a ``with`` block (when ``hold``), so that the
+    tasks inside it (schema, plan, batches) share one session instead of reopening it one after another."""
+    return open_warehouse(settings) if hold else nullcontext()
+
+
 def warehouse_held(settings: Settings, hold: bool, items: Iterator[Item]) -> Iterator[Item]:
     """Yield ``items`` while the embedded warehouse stays open in this process (when ``hold``).
 
@@ -32,5 +38,5 @@ def warehouse_held(settings: Settings, hold: bool, items: Iterator[Item]) -> Ite
     reopening it costs about a second (chDB reloads every part's metadata). With a Dask runner the
     flow process runs one short read or load per batch, one after another, so without this every
     batch would pay that reopen twice."""
-    with open_warehouse(settings) if hold else nullcontext():
+    with hold_warehouse(settings, hold):
         yield from items

@@ -102,3 +102,17 @@ def test_a_column_level_custom_check_of_the_hot_payload_is_applied() -> None:
     with pytest.raises(ContractViolation, match="json_object_or_list"):
         enforce_fast(HotPayload, bad)
     assert not passes(HotPayload, good.with_columns(pl.lit("BTCUSDT").alias("key")))  # no venue in the key
+
+
+def test_uniqueness_is_proven_by_order_or_by_hashing_with_the_same_verdict() -> None:
+    """One symbol in time order is unique without hashing; rows out of order (or several symbols) are hashed,
+    and a repeated key out of order is still caught."""
+    frame = _bars(20)
+    shuffled = frame.sample(fraction=1.0, shuffle=True, seed=1)
+    two_symbols = pl.concat([frame, frame.with_columns(pl.lit("ETHUSDT").alias("symbol"))])
+    for good in (frame, shuffled, two_symbols, frame.head(1), frame.head(0)):
+        assert passes(CacheInputBars, good)
+    repeated = pl.concat([frame.slice(5, 1), frame])  # the repeat comes first: time does not rise
+    assert not passes(CacheInputBars, repeated)
+    with pytest.raises(ContractViolation, match="unique"):
+        enforce_fast(CacheInputBars, repeated)

@@ -67,11 +67,8 @@ def passes(schema: pa.DataFrameSchema, frame: pl.DataFrame) -> bool:
         if found is None:
             return False
         exprs += found
-    if schema.unique:
-        exprs.append(~pl.struct(list(schema.unique)).is_duplicated().any())
     lazy = frame.lazy()
-    if exprs and not all(lazy.select(e.alias(f"_{i}") for i, e in enumerate(exprs)).collect().row(0)):
-        return False
+    checks: list[pl.LazyFrame] = []
     custom = [(c, name) for name, col in schema.columns.items() if name in present for c in col.checks if _custom(c)]
     for check, key in [*custom, *((c, "*") for c in schema.checks)]:
         if check.ignore_na is False and key != "*":
@@ -82,9 +79,30 @@ def passes(schema: pa.DataFrameSchema, frame: pl.DataFrame) -> bool:
         if key != "*":  # pandera ignores nulls in column checks
             result = pl.concat([result, lazy.select(pl.col(key).is_null().alias("_null"))], how="horizontal")
             result = result.select(pl.any_horizontal(pl.all()))
-        if not result.select(pl.all().all()).collect().row(0)[0]:
-            return False
-    return True
+        checks.append(result.select(pl.all().all()))
+    unique = list(schema.unique or [])
+    if not present >= set(unique):
+        return False
+    if unique:
+        ordered = frame.schema[unique[-1]].is_numeric() or frame.schema[unique[-1]].is_temporal()
+        exprs.append(_sorted_unique(unique) if ordered else ~pl.struct(unique).is_duplicated().any())
+    # the column rules and every custom check in one call (polars runs the queries side by side)
+    frames = pl.collect_all([lazy.select(e.alias(f"_{i}") for i, e in enumerate(exprs)), *checks] if exprs else checks)
+    verdicts = [v for f in frames for v in f.row(0)]
+    if unique and not verdicts[len(exprs) - 1]:  # not proven by order: hash the key (the proof pandera makes)
+        verdicts[len(exprs) - 1] = bool(lazy.select(~pl.struct(unique).is_duplicated().any()).collect().item())
+    return all(verdicts)
+
+
+def _sorted_unique(key: list[str]) -> pl.Expr:
+    """True when ``key`` is unique because of the rows' order, without hashing: every column but the last is
+    constant and the last strictly rises (one symbol's bars in time order, as every cache build holds them).
+    False only means "not proven this way"."""
+    *fixed, last = key
+    rising = (pl.col(last).to_physical().diff() > 0).all() & (pl.col(last).null_count() == 0)
+    for name in fixed:
+        rising &= (pl.col(name) == pl.col(name).first()).all() & (pl.col(name).null_count() == 0)
+    return rising
 
 
 def enforce_fast(schema: pa.DataFrameSchema, frame: pl.DataFrame) -> pl.DataFrame:

@@ -47,9 +47,18 @@ def legacy_files(store: ColdStore) -> list[str]:
     return sorted({p for p in listed if is_legacy_path(p)} | set(store.list(LEGACY_GLOB)))
 
 
-def merge_manifest(store: ColdStore, rows: list[dict[str, Any]]) -> pl.DataFrame:
-    """Upsert rows by path and write the manifest atomically."""
-    new = pl.DataFrame(rows, schema=MANIFEST_SCHEMA).unique("path", keep="last", maintain_order=True)
+def manifest_frame(rows: list[dict[str, Any]] | list[pl.DataFrame] | pl.DataFrame) -> pl.DataFrame:
+    """Manifest rows given as dicts, as frames or as one frame, in the manifest's schema (in their order)."""
+    if isinstance(rows, pl.DataFrame):
+        return rows.select(list(MANIFEST_SCHEMA)).cast(MANIFEST_SCHEMA)  # type: ignore[arg-type]
+    if rows and all(isinstance(r, pl.DataFrame) for r in rows):
+        return pl.concat([manifest_frame(r) for r in rows if isinstance(r, pl.DataFrame)])
+    return pl.DataFrame(rows, schema=MANIFEST_SCHEMA)
+
+
+def merge_manifest(store: ColdStore, rows: list[dict[str, Any]] | list[pl.DataFrame] | pl.DataFrame) -> pl.DataFrame:
+    """Upsert rows (dicts or frames, see :func:`manifest_frame`) by path and write the manifest atomically."""
+    new = manifest_frame(rows).unique("path", keep="last", maintain_order=True)
     merged = pl.concat([read_manifest(store).join(new.select("path"), on="path", how="anti"), new]).sort("path")
     store.write_parquet(MANIFEST, merged)
     return merged

@@ -62,10 +62,13 @@ def all_symbol_days(warehouse: Warehouse) -> pl.DataFrame:
 
 
 def bars_between(warehouse: Warehouse, venue: str, symbol: str, start: datetime, end: datetime) -> pl.DataFrame:
-    """1m bars of one symbol in [start, end), newest version per minute (FINAL), in time order."""
-    return warehouse.query_df(
+    """1m bars of one symbol in [start, end), newest version per minute (FINAL), in time order.
+
+    ``venue`` and ``symbol`` are the ones asked for, added here as constant columns: sending them from the
+    engine with every row made the query ~1.5x slower (a string per row and column to encode and decode)."""
+    frame = warehouse.query_df(
         """
-        SELECT venue, symbol, ts, open, high, low, close, volume, trades, quote_volume,
+        SELECT ts, open, high, low, close, volume, trades, quote_volume,
                buy_volume, sell_volume, vwap, price_side, bar_source FROM bars_1m FINAL
         WHERE venue = {v:String} AND symbol = {s:String}
           AND ts >= {a:DateTime64(3, 'UTC')} AND ts < {b:DateTime64(3, 'UTC')}
@@ -73,6 +76,10 @@ def bars_between(warehouse: Warehouse, venue: str, symbol: str, start: datetime,
         """,
         {"v": venue, "s": symbol, "a": start, "b": end},
     )
+    if frame.width == 0:  # no result set at all: nothing to label
+        return frame
+    identity = [pl.lit(venue, pl.String).alias("venue"), pl.lit(symbol, pl.String).alias("symbol")]
+    return frame.select(*identity, pl.all())
 
 
 def lookback_start(warehouse: Warehouse, venue: str, symbol: str, before: datetime, bars: int) -> datetime | None:
