@@ -5,7 +5,8 @@ its work. CPython's collector runs full passes over every object as the heap gro
 imports) and once more when the interpreter ends, which cost an ad-hoc ingest 0.3-1 s without freeing anything:
 the imports allocate nothing that dies. So a command starts with the collector off; when a flow starts its work
 the import-time objects are frozen (never scanned again) and the collector comes back for the flow's own objects;
-when the command ends, everything is frozen so the interpreter's last pass has nothing to scan. Frozen objects are
+when the command ends, everything is frozen so the interpreter's last pass has nothing to scan (unless the command
+used DuckDB, whose bindings report every object not freed at exit: see :func:`end_command`). Frozen objects are
 still freed at exit as usual; only cycles among them are left to the OS, and every file and warehouse a command
 opens is closed by its ``with`` block. Commands that run no flow are short and keep the collector off: their
 cyclic garbage is reclaimed when the process ends.
@@ -17,6 +18,7 @@ collector as it is.
 from __future__ import annotations
 
 import gc
+import sys
 
 _command = False  # a command started in this process (begin_command ran)
 _deferred = False  # True while this process's collector is off because a command started
@@ -41,6 +43,14 @@ def begin_work() -> None:
 
 
 def end_command() -> None:
-    """The command is done: nothing left for the interpreter's last collection to scan."""
-    if _command:
+    """The command is done: nothing left for the interpreter's last collection to scan — unless DuckDB was loaded.
+
+    DuckDB's bindings (nanobind) check at exit that every object they made was freed and print a page of
+    "leaked instance" lines otherwise; objects frozen here (or by :func:`begin_work`) are left to the OS, so a
+    command that used DuckDB (the cold tier: caches, the daily job) hands them back to the last collection."""
+    if not _command:
+        return
+    if "duckdb" in sys.modules:
+        gc.unfreeze()
+    else:
         gc.freeze()
