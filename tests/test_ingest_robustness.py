@@ -15,6 +15,7 @@ import polars as pl
 import pytest
 
 from core.settings import Settings
+from deployments.background_server import stop_server
 from storage.warm import open_warehouse
 from tests.hostile import GOOD_BINANCE, GOOD_GENERIC, klines, write_hostile_landing
 
@@ -89,7 +90,7 @@ app()
 
 
 def test_sigterm_stops_a_run_cleanly_releasing_the_warehouse_and_recording_it_crashed(
-    settings: Settings, tmp_path: Path
+    settings: Settings, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     landing = tmp_path / "landing"
     landing.mkdir()
@@ -102,6 +103,9 @@ def test_sigterm_stops_a_run_cleanly_releasing_the_warehouse_and_recording_it_cr
         stderr=subprocess.PIPE,
         env={**os.environ, "MARKETOPS_INGEST_BATCH_MAX_FILES": "2", "MARKETOPS_INGEST_WORKERS": "1"},
     )
+    # the CLI starts the background Prefect server under this home; it outlives the run by design (idle stop
+    # after 30 min), so the test stops it rather than leave a server per suite run behind
+    request.addfinalizer(lambda: stop_server(settings))
     lock = settings.warehouse_dir.parent / f".{settings.warehouse_dir.name}.lock"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (lock.exists() and str(child.pid) in lock.read_text()):
