@@ -55,11 +55,11 @@ class Warehouse(ABC):
         marketops table that takes idempotent inserts sets in its DDL.
 
         ``keys_unique``: the caller guarantees that no two rows of ``data`` share the table's sorting key
-        (an ingest batch after its gate and overlap resolution; minute bars aggregated from trades). The
-        engine then skips folding the block as a merge would (``optimize_on_insert = 0``): with unique keys
-        that pass finds nothing, yet it cost ~40% of the embedded insert's CPU on ``bars_1m``
-        (``bench/warm_insert.py``). Rows that do share a key stay apart until a merge or ``FINAL`` folds
-        them, so pass it only when the guarantee holds.
+        (an ingest batch after its gate and overlap resolution). The engine then skips folding the block as
+        a merge would (``optimize_on_insert = 0``): with unique keys that pass finds nothing, yet it cost
+        ~30% of the embedded insert's CPU on ``bars_1m`` (``bench/warm_insert.py``). Rows that do share a key
+        stay apart until a merge or ``FINAL`` folds them (readers see the same either way, raw counts do
+        not), so pass it only when the guarantee holds.
         """
         check_sql_name(table)
         columns = [check_sql_name(c) for c in data.column_names]
