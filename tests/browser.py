@@ -36,7 +36,8 @@ def _local(url: str) -> bool:
     return (urlparse(url).hostname or "") in _LOCAL_HOSTS
 
 
-def _args(tmp: Path, tag: str) -> list[str]:
+def headless(profile: Path) -> list[str]:
+    """Chromium headless with a throw-away profile and none of its own background traffic (every UI test)."""
     assert CHROMIUM is not None  # callers skip without Chromium
     return [
         CHROMIUM,
@@ -48,8 +49,14 @@ def _args(tmp: Path, tag: str) -> list[str]:
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
+        f"--user-data-dir={profile}",
+    ]
+
+
+def _args(tmp: Path, tag: str) -> list[str]:
+    return [
+        *headless(tmp / f"chromium-{tag}"),
         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
-        f"--user-data-dir={tmp / f'chromium-{tag}'}",
         "--window-size=1400,3000",
         "--virtual-time-budget=15000",
         "--enable-logging=stderr",

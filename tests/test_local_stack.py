@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -19,8 +18,8 @@ import pytest
 from core.settings import Settings
 from deployments.catalogue import load_catalogue
 from deployments.local_stack import alive, read_stack
+from tests.browser import CHROMIUM, headless
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 MARKETOPS = str(Path(sys.executable).with_name("marketops"))
 
 
@@ -31,18 +30,8 @@ def _free_port() -> int:
 
 
 def _chromium(url: str, tmp: Path, *mode: str) -> str:
-    assert CHROMIUM is not None  # its callers skip without Chromium
     args = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp / 'chromium-profile'}",
+        *headless(tmp / "chromium-profile"),
         "--window-size=1400,900",
         "--virtual-time-budget=20000",
         *mode,

@@ -10,7 +10,7 @@ of appending to it. ``swap`` puts the restored data into the live database: whol
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,13 +37,7 @@ class RestoreReport:
     changes: list[str] = field(default_factory=list)  # what changed, and where the replaced data now is
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "backup": self.backup,
-            "into": self.into,
-            "tables": self.tables,
-            "swapped": self.swapped,
-            "changes": self.changes,
-        }
+        return asdict(self)
 
 
 def restore_snapshot(
