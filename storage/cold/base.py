@@ -54,11 +54,18 @@ def parquet_bytes(frame: pl.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
+# The options of a day-grouped file (see :func:`parquet_bytes_by_day`); ``data_page_version`` 2.0 and statistics
+# on ``ts`` alone each took ~6% off its serialization (a day is ~1,500 rows, so per-column-chunk work dominates).
+DAY_GROUPED_OPTIONS: dict[str, Any] = {"compression": "zstd", "data_page_version": "2.0", "write_statistics": ["ts"]}
+
+
 def parquet_bytes_by_day(frame: pl.DataFrame, days: list[tuple[date, int]]) -> bytes:
     """The bytes of a day-grouped cache file: one row group per entry of ``days`` ((day, rows), in row order).
 
-    Written with pyarrow's writer (zstd, statistics), whose ``write_table`` closes a row group per call: a
-    reader filtering on ``ts`` skips whole days by their statistics, and the footer lists each day's rows.
+    Written with pyarrow's writer (zstd at pyarrow's default level, 1), whose ``write_table`` closes a row group per
+    call: a reader filtering on ``ts`` skips whole days by their statistics, and the footer lists each day's rows.
+    Statistics on ``ts`` only: nothing prunes on the other columns, and each column chunk's min/max cost time.
+    Data pages v2 (read by pyarrow, polars and DuckDB alike): levels stay uncompressed beside the values.
     Dictionary encoding only for text columns: on float columns it costs more than half the write and saves
     nothing (prices rarely repeat)."""
     import pyarrow as pa  # imported here: status and listings never pay for pyarrow
@@ -68,7 +75,8 @@ def parquet_bytes_by_day(frame: pl.DataFrame, days: list[tuple[date, int]]) -> b
     text = [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
     text += [f.name for f in table.schema if pa.types.is_string_view(f.type)]
     buffer = io.BytesIO()
-    options: dict[str, Any] = {"compression": "zstd", "write_statistics": True, "use_dictionary": text}
+    options = {**DAY_GROUPED_OPTIONS, "use_dictionary": text}
+    options["write_statistics"] = [c for c in options["write_statistics"] if c in table.column_names]
     with pq.ParquetWriter(buffer, table.schema, **options) as writer:
         offset = 0
         for _, rows in days:
