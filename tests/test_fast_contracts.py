@@ -140,3 +140,18 @@ def test_the_proof_is_built_once_per_contract_and_frame_schema_and_judges_each_f
         .select("ts", "open", "high", "low", "close", "volume", "vwap")
         .with_columns(pl.lit(5, pl.UInt32).alias("minutes"), pl.lit(7, pl.UInt64).alias("trades")),
     )  # another contract, another proof
+
+
+@pytest.mark.parametrize("row", [0, 17, 49])
+def test_a_text_rule_broken_by_one_row_anywhere_is_caught_and_mixed_good_values_pass(row: int) -> None:
+    """Text rules are judged on the value of each run of equal rows: one bad row at the start, inside or at
+    the end is its own run; several good values, interleaved, all pass."""
+    frame = _bars()
+    sides = ["trade"] * frame.height
+    sides[row] = "last"  # not a price side
+    bad = frame.with_columns(pl.Series("price_side", sides))
+    assert not passes(CacheInputBars, bad)
+    with pytest.raises(ContractViolation):
+        enforce(CacheInputBars, bad)
+    mixed = frame.with_columns(pl.Series("price_side", [("trade", "mid", "bid")[i % 3] for i in range(frame.height)]))
+    assert passes(CacheInputBars, mixed) and enforce(CacheInputBars, mixed).equals(mixed)
