@@ -189,15 +189,33 @@ def build_outputs(bars: pl.DataFrame, what: Affected, session: str, now: datetim
     return sorted((o for o in outputs if o.frame.height), key=lambda o: (o.dataset, o.period))
 
 
+_UNITS_PER_DAY = {"ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
+_EPOCH = date(1970, 1, 1)
+
+
 def day_rows(frame: pl.DataFrame) -> list[tuple[date, int]]:
-    """(UTC day, rows) of each day of a time-ordered 1m frame, in order: the row groups of a day-grouped file."""
+    """(UTC day, rows) of each day of a time-ordered 1m frame, in order: the row groups of a day-grouped file.
+
+    A UTC (or naive) ``ts`` gives its day by integer division of its physical value: the same days as
+    ``dt.date()``, which converts every row through the time zone (~10x dearer)."""
     if frame.height == 0:
         return []
-    days = frame.get_column("ts").dt.date()
-    number = days.to_physical().to_numpy()
+    ts = frame.get_column("ts")
+    dtype = ts.dtype
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone in (None, "UTC") and ts.null_count() == 0:
+        number = ts.to_physical().to_numpy() // _UNITS_PER_DAY[dtype.time_unit]
+        first_days = None
+    else:
+        dates = ts.dt.date()
+        number = dates.to_physical().to_numpy()
+        first_days = dates
     starts = np.flatnonzero(np.diff(number, prepend=number[0] - 1))
     sizes = np.diff(starts, append=frame.height)
-    return list(zip(days.gather(starts).to_list(), sizes.tolist(), strict=True))
+    if first_days is not None:
+        days = first_days.gather(starts).to_list()
+    else:
+        days = [_EPOCH + timedelta(days=int(n)) for n in number[starts]]
+    return list(zip(days, sizes.tolist(), strict=True))
 
 
 _KEY = ["venue", "symbol", "day"]

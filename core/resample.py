@@ -9,7 +9,7 @@ No bar is forward-filled; a bar whose interval has not ended by ``now`` is not e
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -78,7 +78,11 @@ def _aggregate(
     that depends on threads and chunking (two builds of the same data differed by ~1e-12 in volume/vwap);
     this gives the same bytes each time."""
     rows = np.arange(len(bucket)) if keep is None else np.flatnonzero(keep)
-    key, run = bucket[rows], runs[rows]
+    # every row kept (the intraday timeframes): the columns as they are, not a gathered copy of each
+    kept: Callable[[np.ndarray], np.ndarray] = (
+        (lambda values: values) if keep is None else (lambda values: values[rows])
+    )
+    key, run = kept(bucket), kept(runs)
     new = np.ones(len(rows), dtype=bool)
     new[1:] = (key[1:] != key[:-1]) | (run[1:] != run[:-1])  # a new symbol starts a bar even in the same bucket
     starts = np.flatnonzero(new)
@@ -86,7 +90,7 @@ def _aggregate(
     take = rows[starts]
 
     def reduce(ufunc: np.ufunc, values: np.ndarray) -> np.ndarray:
-        return ufunc.reduceat(values[rows], starts) if len(starts) else values[:0]
+        return ufunc.reduceat(kept(values), starts) if len(starts) else values[:0]
 
     bars = (
         ordered.select("venue", "symbol")

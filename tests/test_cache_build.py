@@ -4,6 +4,7 @@ cut from sorted frames. Pure functions: each must give what the one-at-a-time fo
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Literal
 
 import numpy as np
 import polars as pl
@@ -109,3 +110,17 @@ def test_written_summary_counts_files_and_rows_per_dataset() -> None:
     ]
     assert written_summary(frames) == {"files": 3, "rows": 17, "by_dataset": {"bars_1m": 2, "bars_5m": 1}}
     assert written_summary([]) == {"files": 0, "rows": 0, "by_dataset": {}}
+
+
+def test_day_rows_by_integer_division_equals_the_days_of_dt_date_in_every_unit_and_zone() -> None:
+    rng = np.random.default_rng(3)
+    ms = np.sort(rng.integers(-3 * 86_400_000, 90 * 86_400_000, 20_000))  # before and after 1970, any minute
+    units: list[tuple[Literal["ms", "us", "ns"], int]] = [("ms", 1), ("us", 1_000), ("ns", 1_000_000)]
+    for unit, scale in units:
+        for zone in ("UTC", None, "America/New_York"):  # New York: the dt.date() path (local days)
+            frame = pl.DataFrame({"ts": pl.Series(ms * scale).cast(pl.Datetime(unit, zone))})
+            dates = frame.get_column("ts").dt.date()
+            runs = dates.rle().struct.unnest()
+            expected = list(zip(runs.get_column("value").to_list(), runs.get_column("len").to_list(), strict=True))
+            assert day_rows(frame) == expected, (unit, zone)
+            assert day_rows(frame.head(1)) == [(expected[0][0], 1)]

@@ -116,3 +116,42 @@ def test_uniqueness_is_proven_by_order_or_by_hashing_with_the_same_verdict() -> 
     assert not passes(CacheInputBars, repeated)
     with pytest.raises(ContractViolation, match="unique"):
         enforce_fast(CacheInputBars, repeated)
+
+
+def test_the_proof_is_built_once_per_contract_and_frame_schema_and_judges_each_frame_anew() -> None:
+    """A cache build checks thousands of frames of a few schemas: the translated rules are reused, never the
+    verdict. Every broken frame after a good one of the same schema is still refused."""
+    from validation import fast_contracts
+
+    fast_contracts._PROOFS.clear()
+    assert passes(CacheInputBars, _bars())
+    assert len(fast_contracts._PROOFS) == 1
+    proof = next(iter(fast_contracts._PROOFS.values()))
+    for case in sorted(BROKEN):
+        frame = BROKEN[case](_bars())
+        assert not passes(CacheInputBars, frame), case
+    assert passes(CacheInputBars, _bars(7))  # the good schema's proof again, unchanged
+    assert next(iter(fast_contracts._PROOFS.values())) is proof
+    # the extra/missing column and wrong type cases have schemas of their own (and no proof: pandera decides)
+    assert {p is None for p in fast_contracts._PROOFS.values()} == {False, True}
+    assert passes(
+        ColdResampled,
+        _bars(3)
+        .select("ts", "open", "high", "low", "close", "volume", "vwap")
+        .with_columns(pl.lit(5, pl.UInt32).alias("minutes"), pl.lit(7, pl.UInt64).alias("trades")),
+    )  # another contract, another proof
+
+
+@pytest.mark.parametrize("row", [0, 17, 49])
+def test_a_text_rule_broken_by_one_row_anywhere_is_caught_and_mixed_good_values_pass(row: int) -> None:
+    """Text rules are judged on the value of each run of equal rows: one bad row at the start, inside or at
+    the end is its own run; several good values, interleaved, all pass."""
+    frame = _bars()
+    sides = ["trade"] * frame.height
+    sides[row] = "last"  # not a price side
+    bad = frame.with_columns(pl.Series("price_side", sides))
+    assert not passes(CacheInputBars, bad)
+    with pytest.raises(ContractViolation):
+        enforce(CacheInputBars, bad)
+    mixed = frame.with_columns(pl.Series("price_side", [("trade", "mid", "bid")[i % 3] for i in range(frame.height)]))
+    assert passes(CacheInputBars, mixed) and enforce(CacheInputBars, mixed).equals(mixed)

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import polars as pl
 import pyarrow.dataset as ds
@@ -120,3 +121,49 @@ def test_an_upload_killed_half_way_leaves_no_object(s3_settings: Settings) -> No
     )
     assert child.returncode == 9, child.stderr[-2000:]
     assert cold_store(s3_settings).list("**/*") == []
+
+
+def test_a_day_grouped_file_reads_back_identically_everywhere_with_ts_statistics_per_day(tmp_path: Path) -> None:
+    """The day-grouped format (zstd, data pages v2, statistics on ts alone, no dictionary pages): polars, pyarrow
+    and DuckDB read back exactly the frame written, one row group per day, and a ts filter can skip days."""
+    import duckdb
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from core.cache_plan import day_rows
+    from storage.cold.base import parquet_bytes_by_day
+
+    rng = np.random.default_rng(5)
+    n = 3 * 1440 - 100  # a partial last day
+    start = 1_717_200_000_000 - 1_717_200_000_000 % 86_400_000  # a UTC midnight, in ms
+    frame = pl.DataFrame(
+        {
+            "ts": pl.Series(start + np.arange(n, dtype=np.int64) * 60_000).cast(pl.Datetime("ms", "UTC")),
+            "close": 100 + rng.standard_normal(n).cumsum(),
+            "trades": pl.Series(rng.integers(0, 50, n), dtype=pl.UInt32),
+            "buy_volume": pl.Series([None if i % 7 else float(i) for i in range(n)], dtype=pl.Float64),
+            "price_side": ["trade"] * (n - 5) + ["mid"] * 5,
+        }
+    )
+    days = day_rows(frame)
+    path = tmp_path / "data.parquet"
+    path.write_bytes(parquet_bytes_by_day(frame, days))
+    assert pl.read_parquet(path).equals(frame)
+    via_pyarrow = pl.from_arrow(pq.read_table(path))
+    assert isinstance(via_pyarrow, pl.DataFrame) and via_pyarrow.equals(frame)
+    with duckdb.connect() as con:
+        back = con.sql(f"SELECT * FROM read_parquet('{path}')").pl()
+    assert back.with_columns(pl.col("ts").dt.convert_time_zone("UTC").dt.cast_time_unit("ms")).equals(frame)
+    meta = pq.read_metadata(path)
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [rows for _, rows in days]
+    for i in range(meta.num_row_groups):
+        group = meta.row_group(i)
+        columns = {group.column(c).path_in_schema: group.column(c) for c in range(group.num_columns)}
+        assert columns["ts"].is_stats_set and columns["ts"].statistics.has_min_max  # days are skipped by ts
+        assert not any(columns[c].is_stats_set for c in columns if c != "ts")
+        assert all(c.compression == "ZSTD" for c in columns.values())
+        assert all(
+            "PLAIN_DICTIONARY" not in c.encodings and "RLE_DICTIONARY" not in c.encodings for c in columns.values()
+        )
+    second = days[1][0]
+    assert pl.scan_parquet(path).filter(pl.col("ts").dt.date() == second).collect().height == 1440
