@@ -4,8 +4,9 @@
 - stages on the same bars: export (1m daily files), the five resamples, features (polars) and the same
   features in pandas;
 - the caches flow end to end (warm fetch, export, resamples, features, manifest, DuckDB views), run in a child
-  process at two sizes (``--small-rows`` and ``--rows``), each child printing its own peak RSS (``ru_maxrss``):
-  memory is bounded by a batch (a symbol's <= 3 months), so it should stay flat as the input grows;
+  process at two sizes (``--small-rows`` and ``--rows``), each child printing its own peak RSS (``VmHWM``,
+  see ``bench/peak_rss.py``): memory is bounded by a batch (a symbol's <= 3 months), so it should stay flat as
+  the input grows;
 - the floor of any rebuild, each part timed alone: the warm read of the bars (per symbol, FINAL, as the build
   reads them) and the writes of the two day-grouped datasets (1m bars and features: zstd, a row group per day).
   Their sum against the raw read says how close to the goal a rebuild can get on this machine.
@@ -38,6 +39,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from bench.peak_rss import peak_rss_kib
 from core.cache_plan import day_rows
 from core.features import compute_features
 from core.resample import TIMEFRAMES, resample_all
@@ -141,7 +143,7 @@ def build_child() -> int:
         before = cpu()
         summary, seconds = timed(lambda: caches(full=True))
         cpu_s = cpu() - before
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # this process only (the harness server is apart)
+    peak_kb = peak_rss_kib()  # this process only (the harness server is apart; not the parent's: see peak_rss)
     print(json.dumps({"seconds": seconds, "cpu": cpu_s, "files": summary["files_written"], "peak_kb": peak_kb}))
     return 0
 

@@ -6,7 +6,7 @@ Usage: python bench/ingest.py [--rows 1000000] [--data DIR] [--family-rows 20000
 
 Generates deterministic Binance-layout daily files once (cached under bench/.data), then measures in
 one run: FIRST the real ingest flow end to end in a fresh Python process on a fresh home (nothing warmed by
-the other stages; its import time and peak RSS — ``ru_maxrss`` of that process, chDB included — are printed),
+the other stages; its import time and peak RSS — ``VmHWM`` of that process, chDB included — are printed),
 then polars' raw glob read (the baseline), then the stages of a batch load with the task code itself
 (read + sha256 + parse; judge; write into a fresh embedded warehouse). Goals are ratios to the baseline
 measured here, never absolute seconds: end to end >= 0.5x the raw read, peak RSS flat from 1M to 10M rows
@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -41,6 +40,7 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 import polars as pl
 
+from bench.peak_rss import peak_rss_kib
 from bench.reader_families import measure, table
 from core.batching import plan_batches
 from core.parse import ReadOptions
@@ -131,7 +131,7 @@ def end_to_end_child(data: Path, home: Path) -> None:
         start = time.perf_counter()
         summary = ingest(paths=[str(data)])
         seconds = time.perf_counter() - start
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux: this process, chDB included
+    peak_kb = peak_rss_kib()  # this process, chDB included (not its parent's: see bench/peak_rss.py)
     result = {
         "rows": int(summary["rows_loaded"]),
         "seconds": seconds,

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,8 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np
 import polars as pl
+
+from bench.peak_rss import peak_rss_mib
 
 COLUMNS = ["id", "price", "qty", "quote_qty", "time", "is_buyer_maker", "is_best_match"]
 T0_MS = 1_717_200_000_000  # 2024-06-01 00:00 UTC
@@ -66,7 +67,7 @@ def generate(path: Path, trades: int, chunk: int = 2_000_000) -> Path:
 
 
 def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return peak_rss_mib()
 
 
 def run_raw(paths: list[str]) -> dict[str, float]:

@@ -2,12 +2,12 @@
 
 Usage: python bench/validate_memory.py [--rows 1000000,4000000] [--batch-rows 1000000]
 
-For each size a child process loads the bars of ``bench/validate.py`` (50 symbols, planted trouble) into a
-fresh embedded warehouse, with one ``ingest_files`` row per symbol as an ingest would leave. Then, each in a
-child process of its own so ``ru_maxrss`` is that run's alone, the validate tasks' own functions run over the
-whole range exactly as the flow sequences them (plan, one ``check_symbols`` per batch, ``judge_range``):
-once with ``validate_batch_rows`` (tasks bounded by the bars they read) and once with it at the maximum
-(every symbol of the range in one task, the behaviour before). Memory bounded by the batch shows as a peak
+For each size a child process loads the bars of ``bench/validate.py`` (50 symbols, planted trouble) into a fresh
+embedded warehouse, with one ``ingest_files`` row per symbol as an ingest would leave. Then, each in a child
+process of its own so its peak RSS (``VmHWM``, see ``bench/peak_rss.py``) is that run's alone, the validate tasks'
+own functions run over the whole range exactly as the flow sequences them (plan, one ``check_symbols`` per batch,
+``judge_range``): once with ``validate_batch_rows`` (tasks bounded by the bars they read) and once with it at the
+maximum (every symbol of the range in one task, the behaviour before). Memory bounded by the batch shows as a peak
 that stays flat while the rows grow; the unbounded run grows with them.
 """
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 import polars as pl
 
+from bench.peak_rss import peak_rss_mib
 from core.settings import Settings, load_settings
 
 UNBOUNDED = 10**12
@@ -87,7 +87,7 @@ def validate_all(home: Path, batch_rows: int) -> dict[str, float]:
         "seconds": time.perf_counter() - started,
         "batches": len(batches),
         "rows_checked": float(rates["rows_checked"]),
-        "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_mib": peak_rss_mib(),
     }
 
 
