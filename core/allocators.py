@@ -7,12 +7,14 @@ step), glibc ``malloc`` kept 100-200 MB of freed heap: Python's large objects (e
 clickhouse-connect's copy of each insert's Arrow payload, ~30 MB a slice) come from it, and after a large block
 is freed glibc raises its mmap threshold (up to 32 MiB), so later blocks of that size come from the heap, where a
 free leaves holes instead of unmapping. A fixed threshold (``mallopt(M_MMAP_THRESHOLD)``, which also turns that
-raising off) keeps blocks of 128 KiB and up in their own mappings, returned on ``free``; it cost no measurable
-CPU (the blocks are few and large).
+raising off) keeps blocks of 128 KiB and up in their own mappings, returned on ``free``. The price is that each
+such block is faulted in afresh: ~3 s more system CPU over a 10M-row ingest (~10% of the flow's CPU, measured
+alternating with the sliding threshold), for a peak RSS ~250 MB lower (median of 3 runs each).
 
-Measured and left alone, because they cost more CPU than the memory is worth (README, Configuration):
-chDB's jemalloc with ``JE_MALLOC_CONF=dirty_decay_ms:0`` (-120 MB, +40-50% CPU in the flow) and pyarrow's
-system pool instead of mimalloc (-70 MB on top of this, +10-15% CPU); polars' jemalloc already purges within
+Measured and left alone (README, Configuration):
+chDB's jemalloc with ``JE_MALLOC_CONF=dirty_decay_ms:0`` (-120 MB, +40-50% CPU in the flow), pyarrow's system
+pool instead of mimalloc (-70 MB on top of this, +10-15% CPU), and ``SYSTEM JEMALLOC PURGE`` or ``malloc_trim``
+after each batch or insert (no lower peak: it falls inside a batch's steps); polars' jemalloc already purges within
 ~1 s (polars' own defaults) and changing them did not lower the peak.
 
 A user who set glibc's own variable (``MALLOC_MMAP_THRESHOLD_``) keeps it: it is the allocator's interface, read
