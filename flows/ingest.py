@@ -11,6 +11,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 
 from core import progress
+from core.allocators import release_memory_promptly
 from core.batching import BatchSpec
 from core.errors import MarketopsError
 from core.lineage import landing
@@ -86,6 +87,7 @@ def ingest(
     settings = load_settings()
     started = datetime.now(UTC)
     run_id = str(flow_run.id or "local")
+    release_memory_promptly()  # peak RSS flat in the input size: freed batches go back to the OS (core.allocators)
     if not paths:
         settings.default_landing_dir.mkdir(
             parents=True, exist_ok=True
