@@ -1,4 +1,4 @@
-"""The ingest process's C allocator hands large freed blocks back to the OS, unless the user configured it.
+"""The ingest process's allocators hand large freed blocks back to the OS, unless the user configured them.
 
 Each case runs in a fresh interpreter: the setting is process-wide. Peak RSS itself is measured by
 ``bench/ingest.py``, not here.
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-USER_VARIABLES = ("MALLOC_MMAP_THRESHOLD_",)
+USER_VARIABLES = ("MALLOC_MMAP_THRESHOLD_", "ARROW_DEFAULT_MEMORY_POOL")
 GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 
 # After a 4 MiB block is freed, glibc's default raises its mmap threshold past 1 MiB, so a 1 MiB block then
@@ -40,7 +40,8 @@ PROBE = textwrap.dedent(
     before = libc.mallinfo2().hblks
     held = bytearray(1 << 20)
     mapped = libc.mallinfo2().hblks - before
-    print(json.dumps({"changed": changed, "mapped": mapped}))
+    import pyarrow as pa
+    print(json.dumps({"changed": changed, "mapped": mapped, "pool": pa.default_memory_pool().backend_name}))
     """
 )
 
@@ -65,11 +66,19 @@ def test_large_blocks_get_their_own_mapping() -> None:
     assert default["mapped"] == 0  # glibc's sliding threshold: the 1 MiB block came from the heap
     tuned = _probe(call=True)
     assert tuned["mapped"] == 1
-    assert tuned["changed"] == ["glibc mmap threshold fixed at 131072 bytes"]
+    assert tuned["changed"] == ["glibc mmap threshold fixed at 131072 bytes", "pyarrow default pool: system"]
+    assert tuned["pool"] == "system"
 
 
 @pytest.mark.skipif(not GLIBC, reason="the mmap threshold is a glibc setting")
 def test_a_threshold_the_user_set_is_kept() -> None:
     kept = _probe(call=True, MALLOC_MMAP_THRESHOLD_="4194304")
-    assert kept["changed"] == []
+    assert kept["changed"] == ["pyarrow default pool: system"]
     assert kept["mapped"] == 0  # the user's 4 MiB threshold, not ours
+
+
+def test_a_pool_the_user_chose_is_kept() -> None:
+    kept = _probe(call=True, ARROW_DEFAULT_MEMORY_POOL="mimalloc")
+    assert kept["changed"] == ["glibc mmap threshold fixed at 131072 bytes"] or not GLIBC
+    assert kept["pool"] == "mimalloc"
+    assert _probe(call=True)["pool"] == "system"
