@@ -74,6 +74,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="alternated raw-put / warmup rounds")
     parser.add_argument("--touched", type=int, default=0, help="symbols an ingest touches (default: all)")
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     touched = args.touched or args.symbols
     with tempfile.TemporaryDirectory(prefix="marketops-bench-warmup-") as tmp:
         settings = load_settings(home=Path(tmp) / "home", hot_recent_bars=args.recent)
