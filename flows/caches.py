@@ -18,7 +18,7 @@ from flows.hooks import RUN_HOOKS
 from flows.runners import SettingsTaskRunner, warehouse_in_flow
 from tasks.caches import build_caches, plan_caches, publish_caches, read_cache_source, write_symbol_caches
 from tasks.retry import with_retry_policy
-from tasks.setup import ensure_schema, hold_warehouse
+from tasks.setup import engine_kept, ensure_schema
 
 
 class CacheBuildFailed(MarketopsError):
@@ -36,9 +36,9 @@ def caches(full: bool = False, since: date | None = None) -> dict[str, Any]:
     logger = get_run_logger()
     settings = load_settings()
     in_flow = warehouse_in_flow(settings)  # this process reads the bars, workers resample and write Parquet
-    # The embedded warehouse stays open for the whole run: its session is shared by this process's tasks
-    # (schema, plan, batches) and closed when the last user leaves; reopening it costs about a second.
-    with hold_warehouse(settings, in_flow or settings.warm_backend == "chdb"):
+    # The embedded engine stays up for the whole run: this process's tasks (schema, plan, batches) reuse its
+    # adapters instead of starting it again one after another (see storage.warm.factory.engine_kept).
+    with engine_kept():
         with_retry_policy(ensure_schema, settings)(settings)
         started = datetime.now(UTC)
         plan = with_retry_policy(plan_caches, settings)(settings, full, since)

@@ -36,7 +36,7 @@ from tasks.ingest import (
 from tasks.lineage import bind_lineage
 from tasks.retry import with_retry_policy
 from tasks.runs import record_run
-from tasks.setup import engine_kept, ensure_schema, warehouse_held
+from tasks.setup import engine_kept, ensure_schema
 from tasks.warmup import refresh_hot_after_ingest
 
 
@@ -128,9 +128,7 @@ def ingest(
 
         shown = progress.current()  # a bar when a person started this run in a terminal; nothing on a worker
         shown.start("ingest", sum(len(b.files) for b in plan.batches), "files")
-        for batch, result, done in warehouse_held(
-            settings, in_flow, run_bounded(plan.batches, submit, settings.ingest_workers)
-        ):
+        for batch, result, done in run_bounded(plan.batches, submit, settings.ingest_workers):  # in engine_kept
             if in_flow and not isinstance(result, BaseException):
                 result = outcome(
                     store(settings, result, previous.pop(batch.key), options, run_id, reprocess, return_state=True)

@@ -86,7 +86,7 @@ def validate(since: date | None = None, until: date | None = None, report: bool 
 
     shown = progress.current()
     shown.start("validate", sum(len(b) for b in batches), "symbols")
-    for batch, result, done in warehouse_held(settings, in_flow, run_bounded(batches, submit, settings.ingest_workers)):
+    for batch, result, done in warehouse_held(in_flow, run_bounded(batches, submit, settings.ingest_workers)):
         if in_flow and not isinstance(result, BaseException):
             result = outcome(store(settings, result, first, last, started, run_id, return_state=True))
         shown.advance(len(batch))
