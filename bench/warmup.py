@@ -29,7 +29,7 @@ import polars as pl
 from core.hot_layout import LATEST_MAP, epoch_map
 from core.settings import Settings, load_settings
 from storage.hot import open_hot_store
-from storage.hot.epochs import live_values
+from storage.hot.epochs import live_values, write_epoch
 from storage.warm import open_warehouse
 from storage.warm.schema import migrate
 from tasks.warmup import _build_maps, rebuild_hot, update_hot
@@ -85,19 +85,16 @@ def main() -> int:
         maps, _ = _build_maps(settings)  # the same payloads, prepared outside the timing
 
         def raw_put(round_no: int) -> tuple[float, int, int]:
-            """The same payloads put_all'd into fresh maps of the same store (dropped after), timed."""
+            """The same payloads through the warmup's own writer into a fresh epoch of the same store (dropped
+            after), timed: nothing of the warmup but the put."""
+            epoch = f"19700101T0000000000{round_no:02d}Z"
             with open_hot_store(settings) as hot:
-                names = [epoch_map(logical, f"19700101T0000000000{round_no:02d}Z") for logical in maps]
                 start = time.perf_counter()
-                written = keys = 0
-                for name, frame in zip(names, maps.values(), strict=True):
-                    entries = dict(zip(frame["key"].to_list(), frame["value"].to_list(), strict=True))
-                    written += hot.put_all_chunked(name, entries, settings.hot_put_chunk)
-                    keys += len(entries)
+                written = write_epoch(hot, epoch, maps, settings.hot_put_chunk)
                 seconds = time.perf_counter() - start
-                for name in names:
-                    hot.destroy(name)
-            return seconds, keys, written
+                for logical in maps:
+                    hot.destroy(epoch_map(logical, epoch))
+            return seconds, written.keys, written.bytes
 
         # Rounds alternate the raw put and the warmup (which writes a new epoch and drops the old one each
         # time), so both meet the store, the disk and the machine in the same states; medians are compared.
